@@ -1,0 +1,67 @@
+// The mission config: one JSON file per node. This module reads the file and the sections every
+// node has (node identity, data directory, logging, telemetry); each subsystem validates its own
+// section (the executive's schedule tables: flight/exec/schedule.ts) with the same Fields reader,
+// so every error names the file, the field and what was expected.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { Fields, join } from './fields.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Top-level sections of a mission config; anything else is a typo and is rejected. */
+const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'exec'] as const;
+
+export interface MissionConfig {
+  readonly file: string;
+  readonly fields: Fields;
+  readonly node: { readonly id: number; readonly name: string };
+  /** Absolute path; relative paths in the file are taken from the working directory. */
+  readonly dataDir: string;
+  readonly log: { readonly level: LogLevel };
+  readonly tlm: { readonly summaryEveryMajorFrames: number };
+  /** Validated by parseSchedule once the node's tasks are known. */
+  readonly exec: unknown;
+}
+
+export function loadMission(file: string): MissionConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, '(file)', 'a readable mission config file', (error as Error).message);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(file, '(file)', 'valid JSON', (error as Error).message);
+  }
+  return parseMission(file, raw);
+}
+
+export function parseMission(file: string, raw: unknown): MissionConfig {
+  const f = new Fields(file);
+  const top = f.object(raw, '', SECTIONS);
+  const node = f.object(top.node, 'node', ['id', 'name']);
+  // ipn node numbers are unsigned 64-bit; kept to the safe-integer range of a JS number.
+  const id = f.integer(node.id, 'node.id', 1, Number.MAX_SAFE_INTEGER);
+  const name = node.name === undefined ? `tern-${id}` : f.string(node.name, 'node.name');
+  const dataDir = resolve(top.dataDir === undefined ? `var/node-${id}` : f.string(top.dataDir, 'dataDir'));
+  const log = top.log === undefined ? {} : f.object(top.log, 'log', ['level']);
+  const tlm = top.tlm === undefined ? {} : f.object(top.tlm, 'tlm', ['summaryEveryMajorFrames']);
+  if (top.exec === undefined) f.fail('exec', 'an object with the schedule tables');
+  return {
+    file,
+    fields: f,
+    node: { id, name },
+    dataDir,
+    log: { level: log.level === undefined ? 'info' : f.oneOf(log.level, join('log', 'level'), LOG_LEVELS) },
+    tlm: {
+      summaryEveryMajorFrames: tlm.summaryEveryMajorFrames === undefined ? 10
+        : f.integer(tlm.summaryEveryMajorFrames, 'tlm.summaryEveryMajorFrames', 1, 1_000_000),
+    },
+    exec: top.exec,
+  };
+}

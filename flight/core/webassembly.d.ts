@@ -1,0 +1,8 @@
+// Node 20 has the WebAssembly global but @types/node 20 does not declare it (lib "dom" would
+// bring the whole browser with it). Only what flight/core/wasm.ts touches is declared here.
+declare namespace WebAssembly {
+  interface Memory {
+    readonly buffer: ArrayBuffer;
+  }
+  function validate(bytes: ArrayBufferView | ArrayBuffer): boolean;
+}

@@ -1,0 +1,34 @@
+// Everything the executive tells the ground: its telemetry channels and events.
+import type { ChannelDef } from '../tlm/channels.js';
+import type { EventDef } from '../tlm/events.js';
+
+export const EXEC_CHANNELS = {
+  mode: { name: 'exec.mode', type: 'enum', units: '', doc: 'Current mode, index into the mode list' },
+  frames: { name: 'exec.frames', type: 'u64', units: 'frames', doc: 'Minor frames run since start' },
+  slips: {
+    name: 'exec.slips', type: 'u64', units: 'frames', yellow: { high: 0 },
+    doc: 'Minor frames not started within their own period (late or skipped)',
+  },
+  jumps: { name: 'exec.jumps', type: 'u32', units: 'events', red: { high: 0 }, doc: 'Lags beyond the limit resolved by jumping to the current frame' },
+  frameOverruns: { name: 'exec.frameOverruns', type: 'u64', units: 'frames', yellow: { high: 0 }, doc: 'Minor frames whose tasks ran past the frame period' },
+  taskOverruns: { name: 'exec.taskOverruns', type: 'u64', units: 'runs', yellow: { high: 0 }, doc: 'Task runs longer than their budget' },
+  taskFailures: { name: 'exec.taskFailures', type: 'u64', units: 'runs', red: { high: 0 }, doc: 'Task runs that threw' },
+  tasksSkipped: { name: 'exec.tasksSkipped', type: 'u64', units: 'runs', doc: 'Runs skipped by the skip-next overrun policy' },
+  tasksShed: { name: 'exec.tasksShed', type: 'u64', units: 'runs', doc: 'Low-criticality runs shed after an overrun' },
+  modeChanges: { name: 'exec.modeChanges', type: 'u32', units: 'events', doc: 'Mode transitions since start' },
+  latenessLastUs: { name: 'exec.latenessLastUs', type: 'f64', units: 'us', doc: 'Start lateness of the last frame' },
+  latenessMaxUs: { name: 'exec.latenessMaxUs', type: 'f64', units: 'us', yellow: { high: 2000 }, doc: 'Worst frame start lateness since start' },
+  latenessP99Us: { name: 'exec.latenessP99Us', type: 'f64', units: 'us', yellow: { high: 1000 }, doc: '99th percentile start lateness (histogram bucket bound)' },
+  waitSpinUs: { name: 'exec.waitSpinUs', type: 'f64', units: 'us', doc: 'CPU time spent spinning before frame starts, total' },
+} as const satisfies Record<string, ChannelDef>;
+
+export const EXEC_EVENTS = {
+  modeChanged: { id: 0x0101, name: 'EXEC_MODE_CHANGED', severity: 'activity', format: 'Mode {from} -> {to}: {reason}', throttle: 0 },
+  taskOverrun: { id: 0x0102, name: 'EXEC_TASK_OVERRUN', severity: 'warning', format: 'Task {task} ran {us} us over a {budget} us budget (policy {policy})' },
+  frameSlip: { id: 0x0103, name: 'EXEC_FRAME_SLIP', severity: 'warning', format: 'Frame {frame} started {late} us late (period {period} us)' },
+  frameJump: { id: 0x0104, name: 'EXEC_FRAME_JUMP', severity: 'error', format: 'Lagged {frames} frames, beyond the limit of {limit}: jumped to the current frame' },
+  safeEntry: { id: 0x0105, name: 'EXEC_SAFE_ENTRY', severity: 'error', format: 'Critical task {task} overran {count} times in a row: entering SAFE', throttle: 0 },
+  shed: { id: 0x0106, name: 'EXEC_SHED', severity: 'warning', format: 'Shedding low-criticality tasks for {majorFrames} major frame(s) after {task} overran' },
+  taskFailed: { id: 0x0107, name: 'EXEC_TASK_FAILED', severity: 'error', format: 'Task {task} threw: {error}' },
+  frameOverrun: { id: 0x0108, name: 'EXEC_FRAME_OVERRUN', severity: 'warning', format: 'Frame {frame} ran {us} us, past its {period} us period' },
+} as const satisfies Record<string, EventDef>;

@@ -1,0 +1,86 @@
+// Housekeeping: once per major frame (it is scheduled in one slot of each mode's table), check
+// every channel against its limits, raise an event on each transition, and publish a record of
+// all channels. Every Nth record is also logged as a one-line health summary.
+import type { Task, FrameInfo } from '../exec/task.js';
+import type { Logger } from '../log.js';
+import type { LimitState, TelemetryRegistry } from './channels.js';
+import { TLM_EVENTS } from './dictionary.js';
+import type { EventLog } from './events.js';
+
+export interface HousekeepingRecord {
+  readonly node: number;
+  readonly seq: number;
+  readonly frame: number;
+  readonly mode: string;
+  readonly channels: Record<string, number>;
+}
+
+export interface HousekeepingOptions {
+  node: number;
+  summaryEvery: number;
+  log: Logger;
+}
+
+export class HousekeepingTask implements Task {
+  readonly name = 'tlm.housekeeping';
+  readonly criticality = 'normal';
+  readonly budgetUs = 2000;
+  private readonly limitStates: LimitState[] = [];
+  private readonly listeners: Array<(record: HousekeepingRecord) => void> = [];
+  private seq = 0;
+  latest: HousekeepingRecord | undefined;
+
+  constructor(
+    private readonly tlm: TelemetryRegistry,
+    private readonly events: EventLog,
+    private readonly options: HousekeepingOptions,
+  ) {}
+
+  onRecord(listener: (record: HousekeepingRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  run(frame: FrameInfo): void {
+    this.checkLimits();
+    const record: HousekeepingRecord = {
+      node: this.options.node,
+      seq: this.seq++,
+      frame: frame.frame,
+      mode: frame.mode,
+      channels: this.tlm.snapshot(),
+    };
+    this.latest = record;
+    for (const listener of this.listeners) listener(record);
+    if (record.seq % this.options.summaryEvery === 0) this.logSummary(record);
+  }
+
+  private checkLimits(): void {
+    const channels = this.tlm.all();
+    for (let i = 0; i < channels.length; i++) {
+      const channel = channels[i]!;
+      const { def } = channel;
+      if (!def.red && !def.yellow) continue;
+      const state = channel.limitState();
+      const before = this.limitStates[i] ?? 'nominal';
+      if (state === before) continue;
+      this.limitStates[i] = state;
+      const event = state === 'red' ? TLM_EVENTS.limitRed : state === 'yellow' ? TLM_EVENTS.limitYellow : TLM_EVENTS.limitNominal;
+      this.events.emit(event, { channel: def.name, value: channel.value, units: def.units });
+    }
+  }
+
+  private logSummary(record: HousekeepingRecord): void {
+    const c = record.channels;
+    this.options.log.info(
+      {
+        mode: record.mode,
+        frames: c['exec.frames'],
+        slips: c['exec.slips'],
+        taskOverruns: c['exec.taskOverruns'],
+        latenessP99Us: c['exec.latenessP99Us'],
+        latenessMaxUs: c['exec.latenessMaxUs'] === undefined ? undefined : Math.round(c['exec.latenessMaxUs']),
+      },
+      'health',
+    );
+  }
+}

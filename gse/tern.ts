@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// `tern`: the one command line for flight engineers, benches and operators. Each command lives
+// with the subsystem that owns it and is loaded only when asked for. This file sits in gse/
+// because it gathers ground commands too; an OBC runs dist/flight/main.js and needs none of gse.
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  flight: {
+    summary: 'run one flight node: tern flight --config FILE',
+    run: async (argv) => (await import('../flight/main.js')).runFlight(argv),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: tern COMMAND [ARGS]\n\ncommands:\n${lines.join('\n')}\n\nRun \`tern COMMAND --help\` for a command's options.`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  console.log(usage());
+  process.exitCode = name === undefined ? 2 : 0;
+} else {
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`tern: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    process.exitCode = 2;
+  } else {
+    process.exitCode = await command.run(rest);
+  }
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Core } from '../../flight/core/wasm.js';
+
+// Plain-TS bitwise references, written from the CRC definitions (reflected, init all ones,
+// final XOR all ones), so the WASM tables are checked against something that shares no code.
+function crc32cReference(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function crc16X25Reference(data: Uint8Array): number {
+  let crc = 0xffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x8408 : crc >>> 1;
+  }
+  return (crc ^ 0xffff) & 0xffff;
+}
+
+const CHECK = new TextEncoder().encode('123456789');
+
+describe.each(['simd', 'scalar'] as const)('WASM core CRCs (%s build)', (variant) => {
+  const core = new Core(variant);
+
+  it('gives the standard check values for "123456789"', () => {
+    expect(core.crc32c(CHECK)).toBe(0xe3069283);
+    expect(core.crc16X25(CHECK)).toBe(0x906e);
+  });
+
+  it('gives the values of empty input', () => {
+    expect(core.crc32c(new Uint8Array())).toBe(0);
+    expect(core.crc16X25(new Uint8Array())).toBe(0);
+  });
+
+  it('matches the bitwise reference on random data of every length up to 300 bytes', () => {
+    for (let n = 0; n <= 300; n++) {
+      const data = randomBytes(n);
+      expect(core.crc32c(data)).toBe(crc32cReference(data));
+      expect(core.crc16X25(data)).toBe(crc16X25Reference(data));
+    }
+  });
+
+  it('feeds inputs larger than its scratch buffer in chunks without changing the result', () => {
+    const data = randomBytes(200_003);
+    expect(core.crc32c(data)).toBe(crc32cReference(data));
+    expect(core.crc16X25(data)).toBe(crc16X25Reference(data));
+  });
+});
