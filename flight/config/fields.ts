@@ -18,7 +18,7 @@ export class Fields {
     if (allowed) {
       for (const key of Object.keys(obj)) {
         if (!allowed.includes(key)) {
-          this.fail(join(field, key), `no such field (known: ${allowed.join(', ')})`);
+          this.fail(join(field, key), `a known field (${allowed.join(', ')})`, key);
         }
       }
     }

@@ -96,9 +96,9 @@ export function parseSchedule(f: Fields, raw: unknown, field: string, available:
   for (const [name, entry] of Object.entries(policiesRaw)) {
     const tf = join(tasksField, name);
     if (!byName.has(name)) f.fail(tf, `a known task (${[...byName.keys()].join(', ')})`, name);
-    const policy = f.object(entry, tf, ['overrun']);
+    const policy = f.oneOf(f.object(entry, tf, ['overrun']).overrun, join(tf, 'overrun'), OVERRUN_POLICIES);
     const i = indexOf.get(name);
-    if (i !== undefined) overrun[i] = f.oneOf(policy.overrun, join(tf, 'overrun'), OVERRUN_POLICIES);
+    if (i !== undefined) overrun[i] = policy;
   }
 
   const initialMode = exec.initialMode === undefined ? 'BOOT'

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { Fields } from '../../flight/config/fields.js';
+import { ConfigError } from '../../flight/errors.js';
+import { parseSchedule } from '../../flight/exec/schedule.js';
+import type { Task } from '../../flight/exec/task.js';
+import { modes } from '../support/exec.js';
+
+const task = (name: string, budgetUs: number): Task => ({ name, criticality: 'normal', budgetUs, run: () => {} });
+const TASKS = [task('a.one', 3000), task('b.two', 4000), task('c.three', 5000)];
+
+function parse(exec: unknown): ReturnType<typeof parseSchedule> {
+  return parseSchedule(new Fields('mission.json'), exec, 'exec', TASKS);
+}
+
+function rejection(exec: unknown): ConfigError {
+  try {
+    parse(exec);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('schedule was accepted');
+}
+
+describe('schedule tables', () => {
+  it('accepts a valid table and keeps only the tasks it uses, in first-use order', () => {
+    const s = parse({ modes: modes(10, [['b.two', 'a.one'], []]), tasks: { 'b.two': { overrun: 'skip-next' } } });
+    expect(s.tasks.map((t) => t.name)).toEqual(['b.two', 'a.one']);
+    expect(s.overrun).toEqual(['skip-next', 'warn']);
+    expect(s.modes.get('NOMINAL')!.minorFrameUs).toBe(10_000);
+    expect(s.modes.get('NOMINAL')!.slots).toEqual([[0, 1], []]);
+    expect(s.initialMode).toBe('BOOT');
+  });
+
+  it('names an unknown task with its slot', () => {
+    const e = rejection({ modes: modes(10, [[], ['a.one', 'nope']]) });
+    expect(e.field).toBe('exec.modes.BOOT.slots[1][1]');
+    expect(e.message).toContain('mission.json: exec.modes.BOOT.slots[1][1]: expected a known task');
+    expect(e.message).toContain('"nope"');
+  });
+
+  it('rejects slot budgets that exceed the minor frame', () => {
+    const e = rejection({ modes: modes(10, [['a.one', 'b.two', 'c.three']]) });
+    expect(e.field).toBe('exec.modes.BOOT.slots[0]');
+    expect(e.message).toContain('within the 10 ms minor frame');
+    expect(e.message).toContain('12 ms');
+  });
+
+  it.each([0, -5, 'fast', 120_000])('rejects a bad period (%s)', (ms) => {
+    const e = rejection({ modes: { ...modes(10, [[]]), NOMINAL: { minorFrameMs: ms, slots: [[]] } } });
+    expect(e.field).toBe('exec.modes.NOMINAL.minorFrameMs');
+  });
+
+  it('requires BOOT, NOMINAL and SAFE', () => {
+    const { SAFE: _, ...rest } = modes(10, [[]]);
+    expect(rejection({ modes: rest }).field).toBe('exec.modes.SAFE');
+  });
+
+  it('rejects an empty major frame, unknown fields, a bad policy and a task run twice in a slot', () => {
+    expect(rejection({ modes: modes(10, []) }).field).toBe('exec.modes.BOOT.slots');
+    expect(rejection({ modes: modes(10, [[]]), tempo: 3 }).field).toBe('exec.tempo');
+    expect(rejection({ modes: modes(10, [[]]), tasks: { 'a.one': { overrun: 'panic' } } }).field).toBe('exec.tasks.a.one.overrun');
+    expect(rejection({ modes: modes(10, [[]]), tasks: { 'z.z': { overrun: 'warn' } } }).field).toBe('exec.tasks.z.z');
+    expect(rejection({ modes: modes(10, [['a.one', 'a.one']]) }).field).toBe('exec.modes.BOOT.slots[0]');
+    expect(rejection({ modes: modes(10, [[]]), initialMode: 'WARP' }).field).toBe('exec.initialMode');
+  });
+});

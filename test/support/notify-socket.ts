@@ -1,0 +1,47 @@
+// A real unix datagram socket standing in for systemd's NOTIFY_SOCKET. Node cannot bind one, so
+// a tiny python3 process does, printing each datagram as a line.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("LISTENING", flush=True)
+while True:
+    for line in s.recv(4096).decode().splitlines():
+        print(line, flush=True)
+`;
+
+export interface NotifySocket {
+  path: string;
+  /** Every notification line received so far, BARRIER=1 (systemd-notify's sync) left out. */
+  messages: string[];
+  waitFor(message: string, count?: number): Promise<void>;
+  close(): void;
+}
+
+export async function notifySocket(): Promise<NotifySocket> {
+  const path = join(mkdtempSync(join(tmpdir(), 'tern-notify-')), 'notify.sock');
+  const child: ChildProcess = spawn('python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const messages: string[] = [];
+  const waiters: Array<() => void> = [];
+  let listening!: () => void;
+  const ready = new Promise<void>((resolve) => (listening = resolve));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line === 'LISTENING') return listening();
+    if (line === 'BARRIER=1') return;
+    messages.push(line);
+    for (const w of waiters.splice(0)) w();
+  });
+  await ready;
+  const waitFor = async (message: string, count = 1): Promise<void> => {
+    while (messages.filter((m) => m === message).length < count) {
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  return { path, messages, waitFor, close: () => child.kill() };
+}
