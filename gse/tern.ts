@@ -13,6 +13,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run one flight node: tern flight --config FILE',
     run: async (argv) => (await import('../flight/main.js')).runFlight(argv),
   },
+  jitter: {
+    summary: 'measure frame-start punctuality on this machine: tern jitter --seconds 30',
+    run: async (argv) => (await import('../flight/exec/jitter.js')).runJitter(argv),
+  },
 };
 
 function usage(): string {

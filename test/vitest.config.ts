@@ -9,6 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // --expose-gc lets the allocation tests measure a settled heap.
     execArgv: ['--expose-gc'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
