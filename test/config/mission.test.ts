@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadMission, parseMission } from '../../flight/config/mission.js';
+import { ConfigError } from '../../flight/errors.js';
+
+const minimal = { node: { id: 5 }, exec: {} };
+
+function error(raw: unknown): ConfigError {
+  try {
+    parseMission('m.json', raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('accepted');
+}
+
+describe('mission config', () => {
+  it('fills defaults: name, data directory under ./var, log level, summary rate', () => {
+    const m = parseMission('m.json', minimal);
+    expect(m.node).toEqual({ id: 5, name: 'tern-5' });
+    expect(m.dataDir).toBe(resolve('var/node-5'));
+    expect(m.log.level).toBe('info');
+    expect(m.tlm.summaryEveryMajorFrames).toBe(10);
+  });
+
+  it.each([
+    [{ exec: {} }, 'node', 'an object'],
+    [{ node: { id: 0 }, exec: {} }, 'node.id', 'an integer in [1, 9007199254740991]'],
+    [{ node: { id: 1.5 }, exec: {} }, 'node.id', 'an integer'],
+    [{ node: { id: 1, callsign: 'x' }, exec: {} }, 'node.callsign', 'a known field (id, name)'],
+    [{ node: { id: 1 } }, 'exec', 'an object with the schedule tables'],
+    [{ ...minimal, dataDir: '' }, 'dataDir', 'a non-empty string'],
+    [{ ...minimal, tlm: { summaryEveryMajorFrames: 0 } }, 'tlm.summaryEveryMajorFrames', 'an integer in [1, 1000000]'],
+    [[], '', 'an object'],
+  ])('refuses %j at field %s', (raw, field, expected) => {
+    const e = error(raw);
+    expect(e.field).toBe(field);
+    expect(e.expected).toContain(expected);
+    expect(e.message.startsWith(`m.json: ${field}: expected `)).toBe(true);
+  });
+
+  it('names the file when it is missing or not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-mission-'));
+    writeFileSync(join(dir, 'bad.json'), '{"node":');
+    expect(() => loadMission(join(dir, 'bad.json'))).toThrow(/bad\.json: \(file\): expected valid JSON/);
+    expect(() => loadMission(join(dir, 'nope.json'))).toThrow(/nope\.json: \(file\): expected a readable mission config file/);
+  });
+
+  it('loads the default local mission that npm start uses', () => {
+    const m = loadMission('flight/config/missions/local.json');
+    expect(m.node.id).toBe(1);
+  });
+});
