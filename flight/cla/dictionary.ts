@@ -1,0 +1,64 @@
+// Everything the convergence layers tell the ground: telemetry channels per CLA and the events
+// of the 0x04xx range. A flight engineer should be able to tell a flood, a slow store, a broken
+// peer and a dead link apart from these alone.
+import type { ChannelDef } from '../tlm/channels.js';
+import type { EventDef } from '../tlm/events.js';
+
+export const UDPCL_CHANNELS = {
+  bundlesIn: { name: 'cla.udp.bundlesIn', type: 'u64', units: 'bundles', doc: 'Datagrams accepted by the agent (durable)' },
+  bytesIn: { name: 'cla.udp.bytesIn', type: 'u64', units: 'bytes', doc: 'Bytes of datagrams accepted by the agent' },
+  bundlesOut: { name: 'cla.udp.bundlesOut', type: 'u64', units: 'bundles', doc: 'Datagrams handed to the kernel (UDP has no acknowledgement)' },
+  bytesOut: { name: 'cla.udp.bytesOut', type: 'u64', units: 'bytes', doc: 'Bytes of datagrams handed to the kernel' },
+  oversize: { name: 'cla.udp.oversize', type: 'u64', units: 'datagrams', yellow: { high: 0 }, doc: 'Datagrams in or out above maxDatagramBytes, refused' },
+  malformed: { name: 'cla.udp.malformed', type: 'u64', units: 'datagrams', yellow: { high: 0 }, doc: 'Empty datagrams received' },
+  refused: { name: 'cla.udp.refused', type: 'u64', units: 'bundles', doc: 'Datagrams the agent refused' },
+  dropped: { name: 'cla.udp.dropped', type: 'u64', units: 'datagrams', yellow: { high: 0 }, doc: 'Datagrams dropped because maxInboundPending bundles awaited the agent' },
+  inboundPending: { name: 'cla.udp.inboundPending', type: 'u32', units: 'bundles', doc: 'Bundles handed to the agent and not yet settled' },
+  sendFailures: { name: 'cla.udp.sendFailures', type: 'u64', units: 'datagrams', yellow: { high: 0 }, doc: 'Sends the kernel refused' },
+} as const satisfies Record<string, ChannelDef>;
+
+export const TCPCL_CHANNELS = {
+  sessionsOpened: { name: 'cla.tcp.sessionsOpened', type: 'u64', units: 'sessions', doc: 'Sessions established (SESS_INIT exchanged), both roles' },
+  sessionsActive: { name: 'cla.tcp.sessionsActive', type: 'u32', units: 'sessions', doc: 'Sessions established and not yet closed' },
+  sessionsClosed: { name: 'cla.tcp.sessionsClosed', type: 'u64', units: 'sessions', doc: 'Established sessions that ended' },
+  sessionsBusy: { name: 'cla.tcp.sessionsBusy', type: 'u64', units: 'sessions', doc: 'Connections refused with SESS_TERM Busy (maxSessions reached)' },
+  connectFailures: { name: 'cla.tcp.connectFailures', type: 'u64', units: 'attempts', doc: 'Active connections that failed before a session came up' },
+  bundlesIn: { name: 'cla.tcp.bundlesIn', type: 'u64', units: 'bundles', doc: 'Transfers accepted by the agent (final XFER_ACK sent)' },
+  bytesIn: { name: 'cla.tcp.bytesIn', type: 'u64', units: 'bytes', doc: 'Bytes of transfers accepted by the agent' },
+  bundlesOut: { name: 'cla.tcp.bundlesOut', type: 'u64', units: 'bundles', doc: 'Transfers the peer acknowledged in full' },
+  bytesOut: { name: 'cla.tcp.bytesOut', type: 'u64', units: 'bytes', doc: 'Bytes of transfers the peer acknowledged in full' },
+  refusalsSent: { name: 'cla.tcp.refusalsSent', type: 'u64', units: 'transfers', doc: 'Inbound transfers this node refused (XFER_REFUSE sent)' },
+  refusalsReceived: { name: 'cla.tcp.refusalsReceived', type: 'u64', units: 'transfers', doc: 'Outbound transfers the peer refused' },
+  transferTimeouts: { name: 'cla.tcp.transferTimeouts', type: 'u64', units: 'transfers', yellow: { high: 0 }, doc: 'Outbound transfers not acknowledged in time' },
+  protocolErrors: { name: 'cla.tcp.protocolErrors', type: 'u64', units: 'errors', yellow: { high: 0 }, doc: 'Protocol violations by peers (by code in the events)' },
+  keepaliveTimeouts: { name: 'cla.tcp.keepaliveTimeouts', type: 'u64', units: 'sessions', yellow: { high: 0 }, doc: 'Sessions ended because nothing arrived for 2x the keepalive interval' },
+  msgRejectsSent: { name: 'cla.tcp.msgRejectsSent', type: 'u64', units: 'messages', doc: 'MSG_REJECT sent (unknown or unexpected message)' },
+  msgRejectsReceived: { name: 'cla.tcp.msgRejectsReceived', type: 'u64', units: 'messages', yellow: { high: 0 }, doc: 'MSG_REJECT received: a peer did not understand this node' },
+  inboundPending: { name: 'cla.tcp.inboundPending', type: 'u32', units: 'bundles', doc: 'Complete transfers handed to the agent and not yet settled' },
+  backpressurePauses: { name: 'cla.tcp.backpressurePauses', type: 'u64', units: 'pauses', doc: 'Times a session stopped reading because maxInboundPending transfers awaited the agent' },
+} as const satisfies Record<string, ChannelDef>;
+
+export const CLA_EVENTS = {
+  udpListening: { id: 0x0401, name: 'CLA_UDP_LISTENING', severity: 'activity', format: 'UDPCL listening on {address}:{port}', throttle: 0 },
+  udpOversize: { id: 0x0402, name: 'CLA_UDP_OVERSIZE', severity: 'warning', format: 'UDPCL {direction} datagram of {bytes} bytes ({peer}) exceeds {limit}: refused' },
+  udpMalformed: { id: 0x0403, name: 'CLA_UDP_MALFORMED', severity: 'warning', format: 'UDPCL datagram from {peer}: {error}' },
+  udpDropped: { id: 0x0404, name: 'CLA_UDP_DROPPED', severity: 'warning', format: 'UDPCL dropped a datagram from {peer}: {pending} bundles await the agent' },
+  udpRefused: { id: 0x0405, name: 'CLA_UDP_REFUSED', severity: 'warning', format: 'Agent refused a UDPCL bundle from {peer}: {error}' },
+  udpSendFailed: { id: 0x0406, name: 'CLA_UDP_SEND_FAILED', severity: 'warning', format: 'UDPCL send of {bytes} bytes to {peer} failed: {error}' },
+  tcpListening: { id: 0x0410, name: 'CLA_TCP_LISTENING', severity: 'activity', format: 'TCPCLv4 listening on {address}:{port}', throttle: 0 },
+  tcpSessionUp: {
+    id: 0x0411, name: 'CLA_TCP_SESSION_UP', severity: 'activity', throttle: 0,
+    format: 'TCPCLv4 session {role} with {nodeId} at {peer}: keepalive {keepaliveS} s, peer segment MRU {segmentMru}, transfer MRU {transferMru}',
+  },
+  tcpSessionDown: { id: 0x0412, name: 'CLA_TCP_SESSION_DOWN', severity: 'activity', format: 'TCPCLv4 session with {nodeId} at {peer} closed: {reason}', throttle: 0 },
+  tcpProtocolError: { id: 0x0413, name: 'CLA_TCP_PROTOCOL_ERROR', severity: 'warning', format: 'TCPCLv4 peer {peer}: {code}: {error}' },
+  tcpKeepaliveTimeout: { id: 0x0414, name: 'CLA_TCP_KEEPALIVE_TIMEOUT', severity: 'warning', format: 'TCPCLv4 session with {peer} silent for {silentMs} ms: SESS_TERM idle timeout' },
+  tcpRefusedInbound: { id: 0x0415, name: 'CLA_TCP_REFUSED_INBOUND', severity: 'warning', format: 'Refused transfer {transferId} from {peer}: {reason} ({error})' },
+  tcpPeerRefused: { id: 0x0416, name: 'CLA_TCP_PEER_REFUSED', severity: 'warning', format: 'Peer {peer} refused transfer {transferId}: {reason}' },
+  tcpMsgRejected: { id: 0x0417, name: 'CLA_TCP_MSG_REJECTED', severity: 'warning', format: 'Peer {peer} rejected message type 0x{header}: {reason}' },
+  tcpConnectFailed: { id: 0x0418, name: 'CLA_TCP_CONNECT_FAILED', severity: 'warning', format: 'TCPCLv4 connect to {peer} failed: {error}' },
+  tcpBackpressure: { id: 0x0419, name: 'CLA_TCP_BACKPRESSURE', severity: 'diagnostic', format: 'Session with {peer} paused reading: {pending} transfers await the agent' },
+  tcpTransferTimeout: { id: 0x041a, name: 'CLA_TCP_TRANSFER_TIMEOUT', severity: 'warning', format: 'Transfer {transferId} to {peer} not acknowledged within {timeoutMs} ms' },
+  tcpBusy: { id: 0x041b, name: 'CLA_TCP_BUSY', severity: 'warning', format: 'Refused a TCPCLv4 connection from {peer}: {sessions} sessions open (limit)' },
+  claFault: { id: 0x041c, name: 'CLA_FAULT', severity: 'error', format: 'CLA internal fault in {where}: {error}' },
+} as const satisfies Record<string, EventDef>;
