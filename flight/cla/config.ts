@@ -1,0 +1,129 @@
+// The `cla` section of a mission config: which convergence layers listen where, their limits,
+// and the neighbours this node reaches over them. Addresses are IP literals (a node has no DNS
+// in orbit); listeners default to 127.0.0.1:4556, the IANA port of both UDPCL and TCPCL.
+//
+//   "cla": {
+//     "udp": { "listen": "127.0.0.1:4556", "maxDatagramBytes": 65507 },
+//     "tcp": { "listen": "127.0.0.1:4556", "keepaliveS": 15, "segmentMru": 1048576 },
+//     "neighbours": { "2": { "cla": "tcp", "address": "127.0.0.1:4557" } }
+//   }
+import { isIP } from 'node:net';
+import { Fields, join } from '../config/fields.js';
+import type { SessionConfig } from './tcpcl-session.js';
+import { MAX_UDP_PAYLOAD } from './udp.js';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface UdpClaConfig {
+  /** Absent: this node only sends over UDP. */
+  readonly listen?: Endpoint;
+  readonly maxDatagramBytes: number;
+  readonly maxInboundPending: number;
+}
+
+export interface TcpClaConfig extends Omit<SessionConfig, 'localNodeId'> {
+  /** Absent: this node only opens active sessions. */
+  readonly listen?: Endpoint;
+  readonly maxSessions: number;
+}
+
+export interface Neighbour {
+  /** ipn node number. */
+  readonly node: number;
+  readonly cla: 'udp' | 'tcp';
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ClaConfig {
+  readonly udp?: UdpClaConfig;
+  readonly tcp?: TcpClaConfig;
+  readonly neighbours: readonly Neighbour[];
+}
+
+export const DEFAULT_PORT = 4556;
+const DEFAULT_HOST = '127.0.0.1';
+
+/** `host:port` or `[v6]:port`; port 0 (listeners only) picks a free port. */
+function parseEndpoint(f: Fields, value: unknown, field: string, minPort: number): Endpoint {
+  const text = f.string(value, field);
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(text);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (!match || host === undefined || isIP(host) === 0 || port < minPort || port > 65535) {
+    f.fail(field, `an IP address and port, "127.0.0.1:${DEFAULT_PORT}" or "[::1]:${DEFAULT_PORT}" (port ${minPort}-65535)`, value);
+  }
+  return { host, port };
+}
+
+function parseListen(f: Fields, value: unknown, field: string): Endpoint | undefined {
+  if (value === undefined) return { host: DEFAULT_HOST, port: DEFAULT_PORT };
+  if (value === false) return undefined;
+  return parseEndpoint(f, value, field, 0);
+}
+
+function optionalInteger(f: Fields, value: unknown, field: string, fallback: number, min: number, max: number): number {
+  return value === undefined ? fallback : f.integer(value, field, min, max);
+}
+
+const UDP_FIELDS = ['listen', 'maxDatagramBytes', 'maxInboundPending'] as const;
+const TCP_FIELDS = [
+  'listen', 'keepaliveS', 'segmentMru', 'transferMru', 'maxInboundPending', 'maxSessions',
+  'handshakeTimeoutMs', 'transferTimeoutMs', 'closeTimeoutMs',
+] as const;
+
+function parseUdp(f: Fields, raw: unknown, field: string): UdpClaConfig {
+  const o = f.object(raw, field, UDP_FIELDS);
+  const listen = parseListen(f, o.listen, join(field, 'listen'));
+  return {
+    ...(listen ? { listen } : {}),
+    maxDatagramBytes: optionalInteger(f, o.maxDatagramBytes, join(field, 'maxDatagramBytes'), MAX_UDP_PAYLOAD, 1, MAX_UDP_PAYLOAD),
+    maxInboundPending: optionalInteger(f, o.maxInboundPending, join(field, 'maxInboundPending'), 64, 1, 65_536),
+  };
+}
+
+function parseTcp(f: Fields, raw: unknown, field: string): TcpClaConfig {
+  const o = f.object(raw, field, TCP_FIELDS);
+  const listen = parseListen(f, o.listen, join(field, 'listen'));
+  const segmentMru = optionalInteger(f, o.segmentMru, join(field, 'segmentMru'), 1 << 20, 1, Number.MAX_SAFE_INTEGER);
+  return {
+    ...(listen ? { listen } : {}),
+    keepaliveS: optionalInteger(f, o.keepaliveS, join(field, 'keepaliveS'), 15, 0, 65_535),
+    segmentMru,
+    transferMru: optionalInteger(f, o.transferMru, join(field, 'transferMru'), 16 << 20, segmentMru, Number.MAX_SAFE_INTEGER),
+    maxInboundPending: optionalInteger(f, o.maxInboundPending, join(field, 'maxInboundPending'), 4, 1, 1024),
+    maxSessions: optionalInteger(f, o.maxSessions, join(field, 'maxSessions'), 16, 1, 4096),
+    handshakeTimeoutMs: optionalInteger(f, o.handshakeTimeoutMs, join(field, 'handshakeTimeoutMs'), 10_000, 100, 600_000),
+    transferTimeoutMs: optionalInteger(f, o.transferTimeoutMs, join(field, 'transferTimeoutMs'), 60_000, 100, 86_400_000),
+    closeTimeoutMs: optionalInteger(f, o.closeTimeoutMs, join(field, 'closeTimeoutMs'), 5_000, 100, 600_000),
+  };
+}
+
+function parseNeighbours(f: Fields, raw: unknown, section: string, present: { udp: boolean; tcp: boolean }): Neighbour[] {
+  if (raw === undefined) return [];
+  const field = join(section, 'neighbours');
+  const o = f.object(raw, field);
+  return Object.entries(o).map(([key, value]) => {
+    const at = join(field, key);
+    const node = /^[1-9][0-9]*$/.test(key) ? Number(key) : NaN;
+    if (!Number.isSafeInteger(node)) f.fail(at, 'a key that is an ipn node number (1, 2, ...)', key);
+    const entry = f.object(value, at, ['cla', 'address']);
+    const cla = f.oneOf(entry.cla, join(at, 'cla'), ['udp', 'tcp'] as const);
+    if (!present[cla]) f.fail(join(at, 'cla'), `a convergence layer configured in ${join(section, cla)}`, cla);
+    const { host, port } = parseEndpoint(f, entry.address, join(at, 'address'), 1);
+    return { node, cla, host, port };
+  });
+}
+
+/** Validates the `cla` section (absent: no convergence layer at all). */
+export function parseClaConfig(f: Fields, raw: unknown, field: string): ClaConfig {
+  if (raw === undefined) return { neighbours: [] };
+  const o = f.object(raw, field, ['udp', 'tcp', 'neighbours']);
+  const udp = o.udp === undefined ? undefined : parseUdp(f, o.udp, join(field, 'udp'));
+  const tcp = o.tcp === undefined ? undefined : parseTcp(f, o.tcp, join(field, 'tcp'));
+  const neighbours = parseNeighbours(f, o.neighbours, field, { udp: udp !== undefined, tcp: tcp !== undefined });
+  return { ...(udp ? { udp } : {}), ...(tcp ? { tcp } : {}), neighbours };
+}

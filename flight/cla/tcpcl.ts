@@ -1,0 +1,165 @@
+// The TCPCLv4 convergence layer of one node: a listener for passive sessions, active connects
+// to neighbours, the set of live sessions, and the telemetry they share. TLS is not offered yet
+// (CAN_TLS is always clear); RFC 9174 lets a session run without it when both sides agree.
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
+import type { EventLog } from '../tlm/events.js';
+import type { BundleSink } from './cla.js';
+import { CLA_EVENTS, TCPCL_CHANNELS } from './dictionary.js';
+import { ClaProtocolError, SessionClosedError } from './errors.js';
+import { TcpclSession, type SessionConfig, type SessionHost } from './tcpcl-session.js';
+
+export interface TcpClaOptions extends SessionConfig {
+  /** Sessions (both roles) beyond which new connections get SESS_TERM Busy. */
+  readonly maxSessions: number;
+  readonly sink: BundleSink;
+  readonly tlm: TelemetryRegistry;
+  readonly events: EventLog;
+  readonly log: Logger;
+  /** Called for every session that comes up, active or passive: the agent's route to that node. */
+  readonly onSession?: (session: TcpclSession) => void;
+}
+
+export class TcpCla implements SessionHost {
+  readonly config: SessionConfig;
+  readonly sink: BundleSink;
+  readonly channels: Record<keyof typeof TCPCL_CHANNELS, Channel>;
+  readonly events: EventLog;
+  readonly log: Logger;
+  /** Errors seen, by code: the detail behind `cla.tcp.protocolErrors`. */
+  readonly errorCounts = new Map<string, number>();
+  private readonly live = new Set<TcpclSession>();
+  private server: Server | undefined;
+
+  constructor(private readonly options: TcpClaOptions) {
+    this.config = options;
+    this.sink = options.sink;
+    this.events = options.events;
+    this.log = options.log;
+    this.channels = options.tlm.defineAll(TCPCL_CHANNELS);
+  }
+
+  /** Listens for passive sessions; port 0 picks a free port (see the returned address). */
+  listen(host: string, port: number): Promise<AddressInfo> {
+    const server = createServer((socket) => this.adopt(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        server.on('error', (error) => {
+          this.events.emit(CLA_EVENTS.claFault, { where: 'TCPCL listener', error: error.message });
+          this.log.error({ err: error }, 'TCPCL listener error');
+        });
+        const address = server.address() as AddressInfo;
+        this.events.emit(CLA_EVENTS.tcpListening, { address: address.address, port: address.port });
+        resolve(address);
+      });
+    });
+  }
+
+  /**
+   * Opens an active session to host:port; resolves once SESS_INIT has been exchanged. With
+   * `expectedNodeId`, a peer announcing another node ID is refused (SESS_TERM Contact Failure).
+   */
+  connect(host: string, port: number, expectedNodeId?: string): Promise<TcpclSession> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ host, port });
+      const onError = (error: Error): void => {
+        this.channels.connectFailures.add();
+        this.events.emit(CLA_EVENTS.tcpConnectFailed, { peer: `${host}:${port}`, error: error.message });
+        reject(new SessionClosedError(`connect to ${host}:${port} failed: ${error.message}`));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        const session = this.start(socket, 'active', { expectedNodeId });
+        session.established.then(
+          () => resolve(session),
+          (error: Error) => {
+            this.channels.connectFailures.add();
+            this.events.emit(CLA_EVENTS.tcpConnectFailed, { peer: `${host}:${port}`, error: error.message });
+            reject(error);
+          },
+        );
+      });
+    });
+  }
+
+  /** Established sessions, both roles. */
+  sessions(): TcpclSession[] {
+    return [...this.live].filter((s) => s.state === 'established');
+  }
+
+  /** The established session with the node that announced `nodeId`, if any. */
+  sessionTo(nodeId: string): TcpclSession | undefined {
+    return this.sessions().find((s) => s.peer.nodeId === nodeId);
+  }
+
+  /** Ends every session with SESS_TERM and stops listening; resolves when all are closed. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    const closing = [...this.live].map((s) => {
+      s.terminate();
+      return s.closed;
+    });
+    await Promise.all(closing);
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  // ---- SessionHost --------------------------------------------------------------------------
+
+  recordError(error: Error, session: TcpclSession): void {
+    const code = (error as { code?: unknown }).code;
+    const key = typeof code === 'string' ? code : error.name;
+    this.errorCounts.set(key, (this.errorCounts.get(key) ?? 0) + 1);
+    if (error instanceof ClaProtocolError) {
+      this.channels.protocolErrors.add();
+      this.events.emit(CLA_EVENTS.tcpProtocolError, { peer: session.peerName, code: key, error: error.message });
+    }
+    this.log.debug({ peer: session.peerName, code: key, err: error }, 'TCPCL error');
+  }
+
+  sessionUp(session: TcpclSession): void {
+    this.channels.sessionsOpened.add();
+    this.channels.sessionsActive.add(1);
+    this.events.emit(CLA_EVENTS.tcpSessionUp, {
+      role: session.role,
+      nodeId: session.peer.nodeId ?? '?',
+      peer: session.peerName,
+      keepaliveS: session.keepaliveS,
+      segmentMru: session.peerSegmentMru,
+      transferMru: session.peerTransferMru,
+    });
+    this.options.onSession?.(session);
+  }
+
+  sessionDown(session: TcpclSession): void {
+    this.channels.sessionsActive.add(-1);
+    this.channels.sessionsClosed.add();
+    this.events.emit(CLA_EVENTS.tcpSessionDown, { nodeId: session.peer.nodeId ?? '?', peer: session.peerName, reason: session.closeReason });
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private adopt(socket: Socket): void {
+    const busy = this.live.size >= this.options.maxSessions;
+    if (busy) {
+      this.channels.sessionsBusy.add();
+      this.events.emit(CLA_EVENTS.tcpBusy, { peer: `${socket.remoteAddress}:${socket.remotePort}`, sessions: this.live.size });
+    }
+    this.start(socket, 'passive', { busy });
+  }
+
+  private start(socket: Socket, role: 'active' | 'passive', options: { expectedNodeId?: string; busy?: boolean }): TcpclSession {
+    const session = new TcpclSession(this, socket, role, options);
+    // A busy session only says Busy and goes; it does not count against the limit.
+    if (!options.busy) {
+      this.live.add(session);
+      void session.closed.then(() => this.live.delete(session));
+    }
+    return session;
+  }
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { Fields } from '../../flight/config/fields.js';
+import { parseClaConfig } from '../../flight/cla/config.js';
+import { ConfigError } from '../../flight/errors.js';
+
+const f = new Fields('mission.json');
+const parse = (raw: unknown): ReturnType<typeof parseClaConfig> => parseClaConfig(f, raw, 'cla');
+
+describe('cla config section', () => {
+  it('defaults listeners to 127.0.0.1:4556 and fills every limit', () => {
+    expect(parse({ udp: {}, tcp: {} })).toEqual({
+      udp: { listen: { host: '127.0.0.1', port: 4556 }, maxDatagramBytes: 65_507, maxInboundPending: 64 },
+      tcp: {
+        listen: { host: '127.0.0.1', port: 4556 },
+        keepaliveS: 15, segmentMru: 1 << 20, transferMru: 16 << 20, maxInboundPending: 4, maxSessions: 16,
+        handshakeTimeoutMs: 10_000, transferTimeoutMs: 60_000, closeTimeoutMs: 5_000,
+      },
+      neighbours: [],
+    });
+    expect(parse(undefined)).toEqual({ neighbours: [] });
+  });
+
+  it('reads listeners, limits and neighbours', () => {
+    const config = parse({
+      udp: { listen: false, maxDatagramBytes: 1500 },
+      tcp: { listen: '[::1]:4557', keepaliveS: 0, segmentMru: 65536, transferMru: 65536 },
+      neighbours: { 2: { cla: 'tcp', address: '127.0.0.1:4558' }, 17: { cla: 'udp', address: '[::1]:4556' } },
+    });
+    expect(config.udp).toEqual({ maxDatagramBytes: 1500, maxInboundPending: 64 });
+    expect(config.tcp?.listen).toEqual({ host: '::1', port: 4557 });
+    expect(config.tcp?.keepaliveS).toBe(0);
+    expect(config.neighbours).toEqual([
+      { node: 2, cla: 'tcp', host: '127.0.0.1', port: 4558 },
+      { node: 17, cla: 'udp', host: '::1', port: 4556 },
+    ]);
+  });
+
+  it('names the field of every mistake', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ tcp: { listen: 'localhost:4556' } }, 'mission.json: cla.tcp.listen: expected an IP address and port'],
+      [{ tcp: { listen: '127.0.0.1:70000' } }, 'cla.tcp.listen: expected an IP address and port'],
+      [{ udp: { maxDatagramBytes: 70_000 } }, 'cla.udp.maxDatagramBytes: expected an integer in [1, 65507]'],
+      [{ tcp: { segmentMru: 4096, transferMru: 1000 } }, 'cla.tcp.transferMru: expected an integer in [4096,'],
+      [{ tcp: { keepalive: 5 } }, 'cla.tcp.keepalive: expected a known field'],
+      [{ tcp: {}, neighbours: { two: { cla: 'tcp', address: '127.0.0.1:1' } } }, 'cla.neighbours.two: expected a key that is an ipn node number'],
+      [{ tcp: {}, neighbours: { 2: { cla: 'udp', address: '127.0.0.1:1' } } }, 'cla.neighbours.2.cla: expected a convergence layer configured in cla.udp'],
+      [{ tcp: {}, neighbours: { 2: { cla: 'ltp', address: '127.0.0.1:1' } } }, 'cla.neighbours.2.cla: expected one of udp, tcp'],
+      [{ tcp: {}, neighbours: { 2: { cla: 'tcp', address: '127.0.0.1:0' } } }, 'cla.neighbours.2.address: expected an IP address and port'],
+      [{ bluetooth: {} }, 'cla.bluetooth: expected a known field'],
+    ];
+    for (const [raw, message] of cases) {
+      expect(() => parse(raw)).toThrow(ConfigError);
+      expect(() => parse(raw)).toThrow(message);
+    }
+  });
+});
