@@ -1,0 +1,122 @@
+// Commanding, assembled: the one object the composition root (flight/app.ts) builds. It owns the
+// registry, parameters, operator keys, replay state, dispatcher and sequencer of one node, all
+// persisted under the node's data directory. The root then binds the handlers other subsystems
+// own (SET_MODE, LIST_BUNDLES, its own commands), schedules tasks(), feeds envelopes from
+// command bundles to submit() and sends onResponse() records to the ground endpoint.
+import { mkdirSync } from 'node:fs';
+import type { Clock } from '../exec/clock.js';
+import type { Task } from '../exec/task.js';
+import { subsystemLogger, type Logger } from '../log.js';
+import type { ChannelDef, TelemetryRegistry } from '../tlm/channels.js';
+import type { EventDef, EventLog } from '../tlm/events.js';
+import { builtinBindings } from './builtins.js';
+import { CommandRegistry, type CommandBinding, type CommandDef } from './commands.js';
+import type { CmdConfig } from './config.js';
+import { CMD_CHANNELS, CMD_COMMANDS, CMD_EVENTS, CMD_PARAMS } from './dictionary.js';
+import { Dispatcher, type CmdChannels, type CommandResponse } from './dispatcher.js';
+import { buildDictionary, type Dictionary } from './export.js';
+import { mlDsa, type MlDsa } from './mldsa.js';
+import { OperatorKeys } from './operators.js';
+import { ParameterStore, type ParamDef } from './params.js';
+import { ReplayGuard } from './replay.js';
+import { Sequencer } from './sequence.js';
+
+export interface CommandingOptions {
+  readonly node: number;
+  readonly dataDir: string;
+  readonly config: CmdConfig;
+  readonly tlm: TelemetryRegistry;
+  readonly events: EventLog;
+  readonly log: Logger;
+  /** Monotonic clock (the executive's). */
+  readonly clock: Clock;
+  /** Wall clock, Unix ms; Date.now when absent. */
+  readonly wallMs?: () => number;
+  /** Parameters other subsystems declare, loaded with commanding's own. */
+  readonly params?: ReadonlyArray<Readonly<Record<string, ParamDef>>>;
+}
+
+export class Commanding {
+  readonly registry = new CommandRegistry();
+  readonly params: ParameterStore;
+  readonly keys: OperatorKeys;
+  readonly replay: ReplayGuard;
+  readonly dispatcher: Dispatcher;
+  readonly sequencer: Sequencer;
+  readonly dsa: MlDsa;
+  readonly channels: CmdChannels;
+  private readonly events: EventLog;
+
+  constructor(o: CommandingOptions) {
+    mkdirSync(o.dataDir, { recursive: true });
+    const wallMs = o.wallMs ?? Date.now;
+    this.events = o.events;
+    this.channels = o.tlm.defineAll(CMD_CHANNELS);
+    this.registry.declare(CMD_COMMANDS);
+    this.params = new ParameterStore(o.dataDir, o.events, this.channels.recordRecoveries);
+    this.params.declare(CMD_PARAMS);
+    for (const defs of o.params ?? []) this.params.declare(defs);
+    this.params.load();
+    this.dsa = mlDsa('ML-DSA-65', o.config.backend);
+    this.channels.backend.set(CMD_CHANNELS.backend.labels.indexOf(this.dsa.backend));
+    this.keys = new OperatorKeys({
+      dataDir: o.dataDir,
+      node: o.node,
+      genesis: o.config.operators,
+      approvalsRequired: o.config.approvals,
+      dsa: this.dsa,
+      events: o.events,
+      operatorsChannel: this.channels.operators,
+      generationChannel: this.channels.keysGeneration,
+      recoveries: this.channels.recordRecoveries,
+    });
+    this.replay = new ReplayGuard(o.dataDir, o.events, this.channels.recordRecoveries);
+    const { budgetUs, ...limits } = o.config.dispatch;
+    this.dispatcher = new Dispatcher({
+      node: o.node, registry: this.registry, keys: this.keys, replay: this.replay, params: this.params,
+      channels: this.channels, events: o.events, log: subsystemLogger(o.log, 'cmd'), clock: o.clock, wallMs, limits, budgetUs,
+    });
+    this.sequencer = new Sequencer({
+      dataDir: o.dataDir, registry: this.registry, dispatcher: this.dispatcher, params: this.params,
+      approvalsRequired: () => this.keys.approvalsRequired, channels: this.channels, events: o.events, wallMs,
+      stepsPerSlot: o.config.sequence.stepsPerSlot, budgetUs: o.config.sequence.budgetUs,
+    });
+    const bindings: Record<string, CommandBinding> = { ...builtinBindings(this.dispatcher, this.params, this.keys), ...this.sequencer.bindings() };
+    for (const [name, binding] of Object.entries(bindings)) this.registry.bind(name, binding);
+  }
+
+  /** Declares another subsystem's commands (bind their handlers with bind()). */
+  declare(defs: Readonly<Record<string, CommandDef>>): void {
+    this.registry.declare(defs);
+  }
+
+  bind(name: string, binding: CommandBinding): void {
+    this.registry.bind(name, binding);
+  }
+
+  /**
+   * The dispatcher and sequencer tasks, once every declared command has a handler (stored
+   * sequences are validated against the complete dictionary here).
+   */
+  tasks(): Task[] {
+    const unbound = this.registry.unbound();
+    if (unbound.length > 0) throw new Error(`commands without a handler: ${unbound.join(', ')} (bind them at composition)`);
+    this.sequencer.load();
+    this.events.emit(CMD_EVENTS.started, { operators: this.keys.active().length, k: this.keys.approvalsRequired, backend: this.dsa.backend });
+    return [this.dispatcher, this.sequencer];
+  }
+
+  /** An envelope from a command bundle; false if dropped (queue full). */
+  submit(envelope: Uint8Array): boolean {
+    return this.dispatcher.submit(envelope);
+  }
+
+  onResponse(listener: (response: CommandResponse) => void): void {
+    this.dispatcher.onResponse(listener);
+  }
+
+  /** The node's ground dictionary: these commands and parameters with the given channels and events. */
+  dictionary(channels: readonly ChannelDef[], events: readonly EventDef[]): Dictionary {
+    return buildDictionary({ commands: this.registry.all(), channels, events, parameters: this.params.all() });
+  }
+}

@@ -1,0 +1,106 @@
+// The `cmd` section of a mission config: the genesis operators and k (the root of trust of the
+// key store), the verification backend, and the dispatcher's per-slot bounds. Rates and windows
+// that operators tune in flight are parameters (CMD_PARAMS), not config.
+//
+//   "cmd": {
+//     "approvals": 2,
+//     "operators": [
+//       { "id": 1, "name": "alice", "roles": ["operate", "approve"], "publicKeyFile": "keys/alice.pub.json" },
+//       { "id": 2, "name": "bob", "roles": ["approve"], "publicKey": "<base64 ML-DSA-65 public key>" }
+//     ],
+//     "backend": "auto",
+//     "dispatch": { "budgetUs": 20000, "queue": 64, "envelopesPerSlot": 16, "verificationsPerSlot": 2,
+//                   "executionsPerSlot": 4, "pendingApprovals": 16 },
+//     "sequence": { "budgetUs": 5000, "stepsPerSlot": 4 }
+//   }
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Fields } from '../config/fields.js';
+import { join } from '../config/fields.js';
+import type { DispatcherLimits } from './dispatcher.js';
+import type { MlDsaBackendName } from './mldsa.js';
+import { ML_DSA_LENGTHS } from './mldsa.js';
+import type { OperatorSpec, Role } from './operators.js';
+
+export interface CmdConfig {
+  readonly approvals: number;
+  readonly operators: readonly OperatorSpec[];
+  readonly backend: MlDsaBackendName | 'auto';
+  readonly dispatch: DispatcherLimits & { readonly budgetUs: number };
+  readonly sequence: { readonly budgetUs: number; readonly stepsPerSlot: number };
+}
+
+const ROLES = ['operate', 'approve'] as const satisfies readonly Role[];
+const PUBLIC_KEY_BYTES = ML_DSA_LENGTHS['ML-DSA-65'].publicKey;
+
+function publicKey(f: Fields, text: string, field: string): Uint8Array {
+  const bytes = new Uint8Array(Buffer.from(text, 'base64'));
+  if (bytes.length !== PUBLIC_KEY_BYTES || Buffer.from(bytes).toString('base64') !== text.replace(/\s/g, '')) {
+    f.fail(field, `base64 of a ${PUBLIC_KEY_BYTES}-byte ML-DSA-65 public key`, `${text.length} characters`);
+  }
+  return bytes;
+}
+
+/** Reads a public key file written by `tern gse keygen` (FILE.pub.json). */
+function publicKeyFile(f: Fields, path: string, field: string): Uint8Array {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    return f.fail(field, 'a readable public key file (tern gse keygen writes FILE.pub.json)', `${path}: ${(error as Error).message}`);
+  }
+  const key = f.object(raw, `${field} (${path})`);
+  return publicKey(f, f.string(key.publicKey, `${field} (${path}).publicKey`), `${field} (${path}).publicKey`);
+}
+
+export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfig {
+  const top = f.object(raw, field, ['approvals', 'operators', 'backend', 'dispatch', 'sequence']);
+  const ids = new Set<number>();
+  const keys = new Set<string>();
+  const operators = f.array(top.operators, join(field, 'operators')).map((entry, i): OperatorSpec => {
+    const at = join(join(field, 'operators'), i);
+    const o = f.object(entry, at, ['id', 'name', 'roles', 'publicKey', 'publicKeyFile']);
+    const id = f.integer(o.id, join(at, 'id'), 1, 0xffff_ffff);
+    if (ids.has(id)) f.fail(join(at, 'id'), 'an id no other operator has', id);
+    ids.add(id);
+    const roles = f.array(o.roles, join(at, 'roles')).map((r, j) => f.oneOf(r, join(join(at, 'roles'), j), ROLES));
+    if (roles.length === 0) f.fail(join(at, 'roles'), 'at least one role', roles);
+    if ((o.publicKey === undefined) === (o.publicKeyFile === undefined)) f.fail(at, 'exactly one of publicKey, publicKeyFile');
+    const key = o.publicKey !== undefined
+      ? publicKey(f, f.string(o.publicKey, join(at, 'publicKey')), join(at, 'publicKey'))
+      : publicKeyFile(f, resolve(dirname(f.file), f.string(o.publicKeyFile, join(at, 'publicKeyFile'))), join(at, 'publicKeyFile'));
+    const text = Buffer.from(key).toString('base64');
+    if (keys.has(text)) f.fail(at, 'a public key no other operator has');
+    keys.add(text);
+    return { id, name: o.name === undefined ? `operator-${id}` : f.string(o.name, join(at, 'name')), roles: [...new Set(roles)], publicKey: key };
+  });
+  const approvers = operators.filter((o) => o.roles.includes('approve')).length;
+  const approvals = f.integer(top.approvals, join(field, 'approvals'), 1, 8);
+  if (approvals > approvers) f.fail(join(field, 'approvals'), `at most the number of operators with the approve role (${approvers})`, approvals);
+  if (!operators.some((o) => o.roles.includes('operate'))) f.fail(join(field, 'operators'), 'at least one operator with the operate role');
+
+  const d = top.dispatch === undefined ? {} : f.object(top.dispatch, join(field, 'dispatch'),
+    ['budgetUs', 'queue', 'envelopesPerSlot', 'verificationsPerSlot', 'executionsPerSlot', 'pendingApprovals']);
+  const s = top.sequence === undefined ? {} : f.object(top.sequence, join(field, 'sequence'), ['budgetUs', 'stepsPerSlot']);
+  const int = (obj: Record<string, unknown>, key: string, at: string, min: number, max: number, fallback: number): number =>
+    obj[key] === undefined ? fallback : f.integer(obj[key], join(at, key), min, max);
+  const dAt = join(field, 'dispatch');
+  const sAt = join(field, 'sequence');
+  return {
+    approvals,
+    operators,
+    backend: top.backend === undefined ? 'auto' : f.oneOf(top.backend, join(field, 'backend'), ['auto', 'noble', 'node'] as const),
+    dispatch: {
+      budgetUs: int(d, 'budgetUs', dAt, 100, 1_000_000, 20_000),
+      queue: int(d, 'queue', dAt, 1, 4096, 64),
+      envelopesPerSlot: int(d, 'envelopesPerSlot', dAt, 1, 1024, 16),
+      verificationsPerSlot: int(d, 'verificationsPerSlot', dAt, 1, 64, 2),
+      executionsPerSlot: int(d, 'executionsPerSlot', dAt, 1, 64, 4),
+      pendingApprovals: int(d, 'pendingApprovals', dAt, 1, 256, 16),
+    },
+    sequence: {
+      budgetUs: int(s, 'budgetUs', sAt, 100, 1_000_000, 5_000),
+      stepsPerSlot: int(s, 'stepsPerSlot', sAt, 1, 64, 4),
+    },
+  };
+}
