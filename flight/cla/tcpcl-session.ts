@@ -161,6 +161,7 @@ export class TcpclSession implements BundleLink {
   private inboundPending = 0;
   private paused = false;
   private framingLost = false;
+  private corked = false;
   private nextTransferId = 0n;
   private termSent = false;
   private termReceived = false;
@@ -230,9 +231,8 @@ export class TcpclSession implements BundleLink {
       this.outbound.set(id, { total: bytes.length, acked: 0, deadline: performance.now() + this.host.config.transferTimeoutMs, resolve, reject });
     });
     const multiSegment = bytes.length > segment;
-    // Corked: all segments of the transfer leave in one writev, back to back (RFC 9174 forbids
-    // interleaving transfers; writing them in one go guarantees it).
-    this.socket.cork();
+    // All segments are written now, back to back (RFC 9174 forbids interleaving transfers;
+    // writing a transfer in one go guarantees it), and leave in one writev (see write()).
     for (let offset = 0; offset < bytes.length; offset += segment) {
       const end = Math.min(bytes.length, offset + segment);
       const flags = (offset === 0 ? XFER_START : 0) | (end === bytes.length ? XFER_END : 0);
@@ -240,7 +240,6 @@ export class TcpclSession implements BundleLink {
       this.write(xferSegmentHeader(flags, id, end - offset, offset === 0 && multiSegment ? bytes.length : undefined));
       this.write(bytes.subarray(offset, end));
     }
-    this.socket.uncork();
     return promise;
   }
 
@@ -670,11 +669,27 @@ export class TcpclSession implements BundleLink {
 
   // ---- plumbing -----------------------------------------------------------------------------
 
+  /**
+   * Everything written in one turn of the event loop (a transfer's segments, the acks for a
+   * chunk's worth of segments, the final acks of bundles the store committed together) leaves
+   * in one writev: the socket is corked at the first write and uncorked once the turn's
+   * callbacks and promise reactions have run.
+   */
   private write(bytes: Uint8Array): void {
     if (this.socket.destroyed || !this.socket.writable) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.socket.write(bytes);
     this.lastSent = performance.now();
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   private onClose(): void {
     if (this.state === 'closed') return;
