@@ -101,18 +101,48 @@ function u64Big(b: Uint8Array, at: number): bigint {
   return (BigInt(u32(b, at)) << 32n) | BigInt(u32(b, at + 4));
 }
 
-/** The bytes received and not yet consumed, as the chunks they arrived in. */
+/** Chunks shorter than this are copied into a shared block instead of kept one by one. */
+export const SMALL_CHUNK = 512;
+const BLOCK_BYTES = 16 * 1024;
+
+/**
+ * The bytes received and not yet consumed, as the chunks they arrived in. A peer trickling
+ * bytes in tiny chunks would otherwise cost an object per chunk (a hundred times its bytes):
+ * small chunks are copied into a shared block, so memory stays proportional to the bytes held.
+ */
 export class ByteQueue {
   private chunks: Uint8Array[] = [];
   private first = 0;
   private offset = 0;
   private scratch = new Uint8Array(64);
+  private block: Uint8Array | undefined;
+  private blockFill = 0;
   length = 0;
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
     this.length += chunk.length;
+    if (chunk.length >= SMALL_CHUNK) {
+      this.chunks.push(chunk);
+      return;
+    }
+    let block = this.block;
+    if (block === undefined || this.blockFill + chunk.length > block.length) {
+      block = this.block = new Uint8Array(BLOCK_BYTES);
+      this.blockFill = 0;
+    }
+    const at = this.blockFill;
+    block.set(chunk, at);
+    this.blockFill += chunk.length;
+    // Extend the last chunk when it is this block's view ending where the copy began (its start,
+    // and so any read offset into it, stays put); otherwise add a view of the new bytes.
+    const last = this.chunks.length - 1;
+    const tail = last >= this.first ? this.chunks[last]! : undefined;
+    if (tail !== undefined && tail.buffer === block.buffer && tail.byteOffset + tail.length === at) {
+      this.chunks[last] = block.subarray(tail.byteOffset, this.blockFill);
+    } else {
+      this.chunks.push(block.subarray(at, this.blockFill));
+    }
   }
 
   /**

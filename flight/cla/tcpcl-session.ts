@@ -39,7 +39,7 @@ import {
   UnknownMessageTypeError,
   VersionMismatchError,
 } from './errors.js';
-import { TcpclDecoder, type ContactHeader, type Message, type SessInit, type SessTerm, type XferAck, type XferRefuse, type XferSegment } from './tcpcl-decoder.js';
+import { SMALL_CHUNK, TcpclDecoder, type ContactHeader, type Message, type SessInit, type SessTerm, type XferAck, type XferRefuse, type XferSegment } from './tcpcl-decoder.js';
 import {
   EXT_CRITICAL,
   EXT_TRANSFER_LENGTH,
@@ -104,12 +104,65 @@ const MAX_EXTENSION_BYTES = 64 * 1024;
 /** Transfer IDs of timed-out transfers remembered, so a late ack is not taken for an error. */
 const MAX_ABANDONED = 1024;
 
+/** Acks and refusals that may wait behind an unsettled final ack before reading pauses. */
+const MAX_QUEUED_RESPONSES = 1024;
+const BLOCK_BYTES = 16 * 1024;
+
+/**
+ * A transfer's data until its last segment: parts of SMALL_CHUNK bytes or more are kept as views
+ * of the received chunks, smaller ones (a peer sending tiny segments) are copied into shared
+ * blocks so they do not cost an object each. Joined once, when the transfer ends.
+ */
+class TransferData {
+  length = 0;
+  private parts: Uint8Array[] = [];
+  private block: Uint8Array | undefined;
+  private blockFill = 0;
+
+  append(part: Uint8Array): void {
+    this.length += part.length;
+    if (part.length >= SMALL_CHUNK) {
+      this.closeBlock();
+      this.parts.push(part);
+      return;
+    }
+    if (this.block !== undefined && this.blockFill + part.length > this.block.length) this.closeBlock();
+    this.block ??= new Uint8Array(BLOCK_BYTES);
+    this.block.set(part, this.blockFill);
+    this.blockFill += part.length;
+  }
+
+  /** The whole transfer as one buffer. */
+  join(): Uint8Array {
+    this.closeBlock();
+    const parts = this.parts;
+    this.parts = [];
+    const only = parts[0];
+    // One view covering its whole buffer is handed on as is; anything else is copied once, so
+    // the sink never pins a socket buffer larger than the bundle.
+    if (parts.length === 1 && only !== undefined && only.byteLength === only.buffer.byteLength) return only;
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  private closeBlock(): void {
+    if (this.block === undefined) return;
+    this.parts.push(this.block.subarray(0, this.blockFill));
+    this.block = undefined;
+    this.blockFill = 0;
+  }
+}
+
 interface InboundTransfer {
   readonly id: bigint;
-  parts: Uint8Array[];
-  received: number;
+  /** Undefined once refused: the rest of a refused transfer is read and dropped. */
+  data: TransferData | undefined;
   declared: number | undefined;
-  refused: boolean;
 }
 
 interface OutboundTransfer {
@@ -123,20 +176,6 @@ interface OutboundTransfer {
 /** A response (XFER_ACK or XFER_REFUSE) in receive order; `bytes` is unset until it is known. */
 interface Response {
   bytes: Uint8Array | undefined;
-}
-
-function join(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const only = parts[0];
-  // One view covering its whole buffer is handed on as is; anything else is copied once, so
-  // the sink never pins a larger socket buffer than the bundle.
-  if (parts.length === 1 && only !== undefined && only.byteLength === only.buffer.byteLength) return only;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 export class TcpclSession implements BundleLink {
@@ -369,12 +408,12 @@ export class TcpclSession implements BundleLink {
     const start = (m.flags & XFER_START) !== 0;
     if (start) {
       const previous = this.inbound;
-      if (previous !== undefined && !previous.refused) {
+      if (previous?.data !== undefined) {
         // The peer began a transfer before ending the last one: that one will never end.
         this.refuseInbound(previous, REFUSE_REASON.NOT_ACCEPTABLE,
           new UnexpectedMessageError(`XFER_SEGMENT START of transfer ${m.transferId} while transfer ${previous.id} is unfinished`));
       }
-      const t: InboundTransfer = { id: m.transferId, parts: [], received: 0, declared: undefined, refused: false };
+      const t: InboundTransfer = { id: m.transferId, data: new TransferData(), declared: undefined };
       this.inbound = t;
       if (this.termSent || this.termReceived) {
         // RFC 9174 6.1: no new incoming transfer once the session is ending.
@@ -388,28 +427,27 @@ export class TcpclSession implements BundleLink {
     }
     const t = this.inbound!;
     const end = (m.flags & XFER_END) !== 0;
-    if (!t.refused) {
-      const received = t.received + m.dataLength;
+    if (t.data !== undefined) {
+      const received = t.data.length + m.dataLength;
       if (received > this.host.config.transferMru) {
         this.refuseInbound(t, REFUSE_REASON.NO_RESOURCES, new TransferTooLargeError(received, this.host.config.transferMru));
       } else if (t.declared !== undefined && (received > t.declared || (end && received !== t.declared))) {
         this.refuseInbound(t, REFUSE_REASON.NOT_ACCEPTABLE, new TransferLengthMismatchError(t.declared, received));
       } else {
-        t.received = received;
-        for (const part of m.data) t.parts.push(part);
+        for (const part of m.data) t.data.append(part);
       }
     }
-    if (t.refused) {
+    if (t.data === undefined) {
       // Segments of a refused transfer still in flight are read and dropped, not acked.
       if (end) this.inbound = undefined;
       return;
     }
     if (!end) {
-      this.respond(xferAck(m.flags, t.id, t.received));
+      this.respond(xferAck(m.flags, t.id, t.data.length));
       return;
     }
     this.inbound = undefined;
-    this.deliver(t, m.flags);
+    this.deliver(t.id, t.data, m.flags);
   }
 
   private checkTransferExtensions(t: InboundTransfer, m: XferSegment): void {
@@ -434,19 +472,14 @@ export class TcpclSession implements BundleLink {
   }
 
   /** Hands a complete transfer to the sink; its final XFER_ACK waits for the sink's verdict. */
-  private deliver(t: InboundTransfer, flags: number): void {
-    const bytes = join(t.parts, t.received);
-    t.parts = [];
+  private deliver(id: bigint, data: TransferData, flags: number): void {
+    const length = data.length;
+    const bytes = data.join();
     const slot: Response = { bytes: undefined };
     this.responses.push(slot);
     this.inboundPending++;
     this.host.channels.inboundPending.add(1);
-    if (this.inboundPending >= this.host.config.maxInboundPending && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-      this.host.channels.backpressurePauses.add();
-      this.host.events.emit(CLA_EVENTS.tcpBackpressure, { peer: this.peerName, pending: this.inboundPending });
-    }
+    this.pauseIfOverloaded();
     let verdict: Promise<void>;
     try {
       verdict = this.host.sink.accept(bytes, this.peer);
@@ -455,28 +488,44 @@ export class TcpclSession implements BundleLink {
     }
     verdict.then(
       () => {
-        slot.bytes = xferAck(flags, t.id, t.received);
+        slot.bytes = xferAck(flags, id, length);
         this.host.channels.bundlesIn.add();
-        this.host.channels.bytesIn.add(t.received);
+        this.host.channels.bytesIn.add(length);
         this.settled();
       },
       (error: unknown) => {
         const reason = error instanceof BundleRefusedError ? error.reason : REFUSE_REASON.UNKNOWN;
-        slot.bytes = xferRefuse(reason, t.id);
+        slot.bytes = xferRefuse(reason, id);
         this.host.channels.refusalsSent.add();
         this.host.events.emit(CLA_EVENTS.tcpRefusedInbound, {
-          peer: this.peerName, transferId: String(t.id), reason: refuseReasonName(reason), error: String(error),
+          peer: this.peerName, transferId: String(id), reason: refuseReasonName(reason), error: String(error),
         });
         this.settled();
       },
     );
   }
 
+  /**
+   * Stops reading the socket while maxInboundPending transfers await the sink, or while too
+   * many acks wait behind an unsettled one: TCP flow control then holds the sender back.
+   */
+  private pauseIfOverloaded(): void {
+    if (this.paused || !this.overloaded()) return;
+    this.paused = true;
+    this.socket.pause();
+    this.host.channels.backpressurePauses.add();
+    this.host.events.emit(CLA_EVENTS.tcpBackpressure, { peer: this.peerName, pending: this.inboundPending });
+  }
+
+  private overloaded(): boolean {
+    return this.inboundPending >= this.host.config.maxInboundPending || this.responses.length >= MAX_QUEUED_RESPONSES;
+  }
+
   private settled(): void {
     this.inboundPending--;
     this.host.channels.inboundPending.add(-1);
     this.flushResponses();
-    if (this.paused && this.inboundPending < this.host.config.maxInboundPending && this.state !== 'closed') {
+    if (this.paused && !this.overloaded() && this.state !== 'closed') {
       this.paused = false;
       // Nothing could arrive while paused; the peer is not silent, this node was not listening.
       this.lastReceived = performance.now();
@@ -487,8 +536,12 @@ export class TcpclSession implements BundleLink {
   }
 
   private respond(bytes: Uint8Array): void {
-    if (this.responses.length === 0) this.write(bytes);
-    else this.responses.push({ bytes });
+    if (this.responses.length === 0) {
+      this.write(bytes);
+    } else {
+      this.responses.push({ bytes });
+      this.pauseIfOverloaded();
+    }
   }
 
   private flushResponses(): void {
@@ -498,8 +551,7 @@ export class TcpclSession implements BundleLink {
   }
 
   private refuseInbound(t: InboundTransfer, reason: number, error?: ClaProtocolError): void {
-    t.refused = true;
-    t.parts = [];
+    t.data = undefined;
     if (error) this.host.recordError(error, this);
     this.respond(xferRefuse(reason, t.id));
     this.host.channels.refusalsSent.add();
@@ -621,7 +673,7 @@ export class TcpclSession implements BundleLink {
   /** Once both SESS_TERMs are exchanged and nothing is in flight, close the connection. */
   private maybeFinish(): void {
     if (this.state !== 'ending' || !this.termSent || !this.termReceived) return;
-    if ((this.inbound !== undefined && !this.inbound.refused) || this.inboundPending > 0 || this.outbound.size > 0) return;
+    if (this.inbound?.data !== undefined || this.inboundPending > 0 || this.outbound.size > 0) return;
     this.socket.end();
   }
 

@@ -112,17 +112,20 @@ describe('TCPCLv4 decoder', () => {
     const decoder = new TcpclDecoder(limits());
     decoder.push(hex(CONTACT));
     decodeAll(decoder);
-    const segment = hex(SEG_END);
-    const first = segment.subarray(0, 19);
-    const second = segment.subarray(19);
+    // XFER_SEGMENT END, transfer 5, 2000 bytes, arriving in two chunks of 1018 and 1000 bytes.
+    const segment = Buffer.concat([hex('01 01 0000000000000005 00000000000007d0'), Buffer.alloc(2000, 0x61)]);
+    const first = Buffer.from(segment.subarray(0, 1018));
+    const second = Buffer.from(segment.subarray(1018));
     decoder.push(first);
     expect(decoder.next()).toBeUndefined();
     decoder.push(second);
     const m = decoder.next();
     expect(m?.type).toBe(MSG.XFER_SEGMENT);
     const data = (m as Extract<Message, { type: 1 }>).data;
-    expect(data.map((d) => Buffer.from(d).toString())).toEqual(['d', 'e']);
-    expect(data[0]!.buffer).toBe(first.buffer); // same memory as the chunk that carried it
+    expect(data.map((d) => d.length)).toEqual([1000, 1000]);
+    // The same memory as the chunks that carried them.
+    expect(data[0]!.buffer).toBe(first.buffer);
+    expect(data[1]!.buffer).toBe(second.buffer);
   });
 
   it('refuses a non-TCPCL peer at the first wrong byte', () => {
@@ -241,13 +244,28 @@ describe('TCPCLv4 encoders', () => {
 describe('ByteQueue', () => {
   it('peeks across chunks and takes views', () => {
     const q = new ByteQueue();
-    q.push(Uint8Array.of(1, 2));
-    q.push(Uint8Array.of(3));
-    q.push(Uint8Array.of(4, 5, 6));
-    expect([...q.peek(4)]).toEqual([1, 2, 3, 4]);
-    q.skip(1);
-    expect(q.take(3).map((p) => [...p])).toEqual([[2], [3], [4]]);
-    expect(q.length).toBe(2);
-    expect([...q.peek(2)]).toEqual([5, 6]);
+    const a = new Uint8Array(600).fill(1);
+    const b = new Uint8Array(700).fill(2);
+    q.push(a);
+    q.push(b);
+    expect([...q.peek(602).subarray(598)]).toEqual([1, 1, 2, 2]);
+    q.skip(100);
+    const parts = q.take(1000);
+    expect(parts.map((p) => [p.buffer === a.buffer || p.buffer === b.buffer, p.length])).toEqual([[true, 500], [true, 500]]);
+    expect(q.length).toBe(200);
+    expect([...q.peek(2)]).toEqual([2, 2]);
+  });
+
+  it('gathers a trickle of tiny chunks into shared blocks instead of one object per chunk', () => {
+    const q = new ByteQueue();
+    for (let i = 0; i < 10_000; i++) q.push(Uint8Array.of(i & 0xff));
+    q.skip(3);
+    q.push(new Uint8Array(600).fill(7)); // a large chunk is kept as it came
+    q.push(Uint8Array.of(1));
+    const parts = q.take(q.length);
+    // 10,000 one-byte chunks fit one 16 KiB block: one part, not 10,000.
+    expect(parts.map((p) => p.length)).toEqual([9_997, 600, 1]);
+    expect(parts[0]![0]).toBe(3);
+    expect(parts[0]![9_996]).toBe(9_999 & 0xff);
   });
 });

@@ -148,6 +148,30 @@ describe('TCPCLv4 acknowledgement: durable before acknowledged', () => {
     expect(peer.of(MSG.XFER_ACK).map((a) => a.transferId)).toEqual([1n, 2n]);
   });
 
+  it('takes a transfer of tiny segments, and pauses while too many acks wait behind an unsettled one', async () => {
+    await server.cla.close();
+    server = await listener({ sink: new TestSink('hold') });
+    const peer = await established();
+    const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff));
+    const segments = [segment(XFER_START | XFER_END, 1, Buffer.from('first'))];
+    for (let i = 0; i < data.length; i++) {
+      const flags = (i === 0 ? XFER_START : 0) | (i === data.length - 1 ? XFER_END : 0);
+      segments.push(segment(flags, 2, data.subarray(i, i + 1)));
+    }
+    peer.write(Buffer.concat(segments));
+    await server.sink.waitFor(1);
+    const session = server.cla.sessions()[0]!;
+    await until(() => session.load.paused, 'the session to pause');
+    // Acks of transfer 2 wait behind transfer 1's final ack, which waits for the agent.
+    expect(peer.of(MSG.XFER_ACK)).toHaveLength(0);
+    server.sink.accepted[0]!.resolve();
+    await server.sink.waitFor(2);
+    expect(Buffer.from(server.sink.accepted[1]!.bytes).equals(data)).toBe(true);
+    server.sink.accepted[1]!.resolve();
+    await peer.waitFor('every ack', () => peer.of(MSG.XFER_ACK).length === 1 + 3000);
+    expect(peer.of(MSG.XFER_ACK).at(-1)).toMatchObject({ flags: XFER_END, transferId: 2n, acknowledged: 3000 });
+  });
+
   it('bounds what a flooding peer can make it buffer while the agent is slow', async () => {
     await server.cla.close();
     server = await listener({ sink: new TestSink('hold'), maxInboundPending: 2 });
