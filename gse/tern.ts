@@ -17,6 +17,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'measure frame-start punctuality on this machine: tern jitter --seconds 30',
     run: async (argv) => (await import('../flight/exec/jitter.js')).runJitter(argv),
   },
+  fec: {
+    summary: 'CCSDS RS(255,223) on hex: tern fec rs-encode|rs-decode [HEX] [--basis B] [--interleave I] [--fill Q] [--erasures i,j]',
+    run: async (argv) => (await import('../flight/core/fec-cli.js')).runFec(argv),
+  },
 };
 
 function usage(): string {

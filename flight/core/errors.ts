@@ -10,9 +10,15 @@ export class FecInputError extends TernError {
     readonly expected: string,
     readonly got?: unknown,
   ) {
-    super(`${field}: expected ${expected}` + (got === undefined ? '' : `, got ${describe(got)}`));
+    super(`${field}: expected ${expected}` + (got === undefined ? '' : `, got ${render(got)}`));
     this.name = 'FecInputError';
   }
+}
+
+/** Text as it is (it is a description such as "3 digits" or a short user word), other values
+ *  in their log-safe JSON form. */
+function render(got: unknown): string {
+  return typeof got === 'string' ? (got.length > 60 ? `${got.slice(0, 57)}...` : got) : describe(got);
 }
 
 /** One or more Reed-Solomon codewords have more errors than the code corrects (2e + f > 32). */
