@@ -21,6 +21,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'CCSDS RS(255,223) on hex: tern fec rs-encode|rs-decode [HEX] [--basis B] [--interleave I] [--fill Q] [--erasures i,j]',
     run: async (argv) => (await import('../flight/core/fec-cli.js')).runFec(argv),
   },
+  bundle: {
+    summary: 'decode a BPv7 bundle and print it as JSON: tern bundle inspect FILE|- [--hex] [--keys JWK-FILE]',
+    run: async (argv) => (await import('../flight/dtn/inspect.js')).runBundle(argv),
+  },
 };
 
 function usage(): string {

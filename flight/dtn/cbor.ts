@@ -1,0 +1,255 @@
+// CBOR for bundles. Writing goes through cbor-x, configured so that it emits only what RFC 9171
+// allows. Reading is a small strict reader over the subset BPv7 uses, because a generic decoder
+// cannot do three things the bundle codec needs: tell the byte range of each block (for the CRC
+// and for byte-exact re-encoding), tell an integer from a float or a tagged item (cbor-x maps
+// both to a JS number and runs tag extensions, which is attack surface on a link), and name the
+// field a malformed item belongs to. The reader accepts preferred (shortest) serialization only,
+// so the bytes received are the canonical form BPSec hashes (RFC 9172 section 4).
+import { Encoder } from 'cbor-x';
+import { BundleError, type BlockRef, type BundleErrorCode } from './bundle-error.js';
+
+/** Values the writer accepts. Integers must be safe integers; `uint()` prepares large ones. */
+export type CborValue = number | bigint | boolean | string | Uint8Array | readonly CborValue[];
+
+// Records and the Uint8Array tag are cbor-x extensions a BPv7 peer would not understand.
+const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: false });
+
+/**
+ * CBOR encoding of `value`. The result may share memory with later encodings' buffer pool:
+ * copy it (as every caller here does, into the bundle's own buffer) before keeping it.
+ */
+export function encodeCbor(value: CborValue): Uint8Array {
+  return encoder.encode(value);
+}
+
+/** cbor-x writes JS numbers above 2^32 as floats; a bigint gets the 8-byte integer form. */
+export function uint(n: number): number | bigint {
+  return n > 0xffffffff ? BigInt(n) : n;
+}
+
+/** Signed integers: the same care below -2^31. */
+export function int(n: number): number | bigint {
+  return n > 0xffffffff || n < -0x80000000 ? BigInt(n) : n;
+}
+
+/** Head of a definite-length item (major type, argument), preferred serialization. */
+export function cborHead(major: number, n: number): Uint8Array {
+  const m = major << 5;
+  if (n < 24) return Uint8Array.of(m | n);
+  if (n < 0x100) return Uint8Array.of(m | 24, n);
+  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
+  if (n < 0x100000000) return Uint8Array.of(m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  const hi = Math.floor(n / 0x100000000);
+  const lo = n >>> 0;
+  return Uint8Array.of(m | 27, hi >>> 24, (hi >> 16) & 0xff, (hi >> 8) & 0xff, hi & 0xff,
+    lo >>> 24, (lo >> 16) & 0xff, (lo >> 8) & 0xff, lo & 0xff);
+}
+
+/** Encoded length of a head with argument `n`. */
+export function cborHeadLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const MAJOR_NAMES = ['an unsigned integer', 'a negative integer', 'a byte string', 'a text string',
+  'an array', 'a map', 'a tag', 'a float or simple value'];
+
+/** What an initial byte starts, for error messages. */
+function describeInitial(initial: number): string {
+  const major = initial >> 5;
+  const info = initial & 0x1f;
+  if (initial === 0xff) return 'a break (0xff)';
+  if (major === 7) {
+    if (initial === 0xf4 || initial === 0xf5) return 'a boolean';
+    if (initial === 0xf6 || initial === 0xf7) return 'null/undefined';
+    if (info >= 25 && info <= 27) return 'a float';
+  }
+  return `${MAJOR_NAMES[major]} (major type ${major})`;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Nesting allowed inside opaque values (security parameters of unknown contexts). */
+const MAX_SKIP_DEPTH = 16;
+
+/**
+ * Strict reader over `src[start, end)`. Every failure is a BundleError naming `field` and the
+ * block set in `block`; nothing reads past `end` and no length is trusted before it is checked
+ * against the bytes that remain, so no input can make it allocate more than it was given.
+ */
+export class CborReader {
+  pos: number;
+  block: BlockRef | undefined;
+
+  constructor(
+    readonly src: Uint8Array,
+    start = 0,
+    readonly end = src.length,
+    block?: BlockRef,
+  ) {
+    this.pos = start;
+    this.block = block;
+  }
+
+  fail(code: BundleErrorCode, field: string, reason: string): never {
+    throw new BundleError(code, field, reason, this.block);
+  }
+
+  /** Initial byte of the next item, or -1 at the end. */
+  peek(): number {
+    return this.pos < this.end ? this.src[this.pos]! : -1;
+  }
+
+  private head(major: number, field: string): number {
+    if (this.pos >= this.end) this.fail('BUNDLE_CBOR', field, `truncated: expected ${MAJOR_NAMES[major]}`);
+    const initial = this.src[this.pos]!;
+    if (initial >> 5 !== major) {
+      this.fail('BUNDLE_CBOR', field, `expected ${MAJOR_NAMES[major]}, got ${describeInitial(initial)}`);
+    }
+    return this.argument(initial, field);
+  }
+
+  /** Reads the argument after an initial byte at `pos`; preferred serialization only. */
+  private argument(initial: number, field: string): number {
+    const info = initial & 0x1f;
+    const s = this.src;
+    const p = this.pos + 1;
+    if (info < 24) {
+      this.pos = p;
+      return info;
+    }
+    const width = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (width === 0) {
+      this.fail('BUNDLE_CBOR', field, info === 31
+        ? 'indefinite length not allowed here (RFC 9171 uses it for the bundle array only)'
+        : `reserved additional information ${info}`);
+    }
+    if (p + width > this.end) this.fail('BUNDLE_CBOR', field, 'truncated integer');
+    let value: number;
+    let smallest: number;
+    if (width === 1) {
+      value = s[p]!;
+      smallest = 24;
+    } else if (width === 2) {
+      value = (s[p]! << 8) | s[p + 1]!;
+      smallest = 0x100;
+    } else if (width === 4) {
+      value = ((s[p]! << 24) | (s[p + 1]! << 16) | (s[p + 2]! << 8) | s[p + 3]!) >>> 0;
+      smallest = 0x10000;
+    } else {
+      const hi = ((s[p]! << 24) | (s[p + 1]! << 16) | (s[p + 2]! << 8) | s[p + 3]!) >>> 0;
+      const lo = ((s[p + 4]! << 24) | (s[p + 5]! << 16) | (s[p + 6]! << 8) | s[p + 7]!) >>> 0;
+      if (hi > 0x1fffff) this.fail('BUNDLE_CBOR', field, 'integer above 2^53-1 is not supported');
+      value = hi * 0x100000000 + lo;
+      smallest = 0x100000000;
+    }
+    if (value < smallest) this.fail('BUNDLE_CBOR', field, 'integer not in preferred (shortest) encoding');
+    this.pos = p + width;
+    return value;
+  }
+
+  uint(field: string): number {
+    return this.head(0, field);
+  }
+
+  /** Signed integer (security context ids may be negative). */
+  int(field: string): number {
+    const initial = this.peek();
+    if (initial >> 5 === 1) return -1 - this.argument(initial, field);
+    return this.head(0, field);
+  }
+
+  /** A definite-length byte string, as a view into the source (no copy). */
+  bytes(field: string): Uint8Array {
+    const n = this.head(2, field);
+    if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `byte string of ${n} bytes runs past the end`);
+    const view = this.src.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return view;
+  }
+
+  text(field: string, maxBytes: number): string {
+    const n = this.head(3, field);
+    if (n > maxBytes) this.fail('BUNDLE_CBOR', field, `text of ${n} bytes exceeds the limit of ${maxBytes}`);
+    if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `text of ${n} bytes runs past the end`);
+    let text: string;
+    try {
+      text = utf8.decode(this.src.subarray(this.pos, this.pos + n));
+    } catch {
+      this.fail('BUNDLE_CBOR', field, 'text string is not valid UTF-8');
+    }
+    this.pos += n;
+    return text;
+  }
+
+  /** Head of a definite-length array; returns its element count. */
+  array(field: string): number {
+    const n = this.head(4, field);
+    // Every element takes at least one byte: a count beyond the remaining bytes is a lie.
+    if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `array of ${n} elements runs past the end`);
+    return n;
+  }
+
+  /** An array that must have exactly `n` elements. */
+  tuple(field: string, n: number): void {
+    const got = this.array(field);
+    if (got !== n) this.fail('BUNDLE_STRUCTURE', field, `expected an array of ${n} elements, got ${got}`);
+  }
+
+  bool(field: string): boolean {
+    const initial = this.peek();
+    if (initial === 0xf4 || initial === 0xf5) {
+      this.pos++;
+      return initial === 0xf5;
+    }
+    return this.fail('BUNDLE_CBOR', field, initial < 0 ? 'truncated: expected a boolean'
+      : `expected a boolean, got ${describeInitial(initial)}`);
+  }
+
+  /**
+   * Skips one well-formed definite-length item of any type, for values whose meaning belongs to
+   * someone else (parameters of an unknown security context). Depth is bounded.
+   */
+  skip(field: string, depth = 0): void {
+    if (depth > MAX_SKIP_DEPTH) this.fail('BUNDLE_CBOR', field, `nesting deeper than ${MAX_SKIP_DEPTH}`);
+    const initial = this.peek();
+    if (initial < 0) this.fail('BUNDLE_CBOR', field, 'truncated: expected an item');
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    if (major === 7) {
+      // Simple values and floats: fixed widths; 0xff (break) has no place outside indefinite items.
+      const width = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : -1;
+      if (width < 0) this.fail('BUNDLE_CBOR', field, `unexpected ${describeInitial(initial)}`);
+      if (this.pos + 1 + width > this.end) this.fail('BUNDLE_CBOR', field, 'truncated item');
+      this.pos += 1 + width;
+      return;
+    }
+    const n = this.argument(initial, field);
+    if (major === 2 || major === 3) {
+      if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, 'string runs past the end');
+      this.pos += n;
+    } else if (major === 4 || major === 5) {
+      const items = major === 5 ? n * 2 : n;
+      if (items > this.end - this.pos) this.fail('BUNDLE_CBOR', field, 'container runs past the end');
+      for (let i = 0; i < items; i++) this.skip(field, depth + 1);
+    } else if (major === 6) {
+      this.skip(field, depth + 1);
+    }
+  }
+
+  /** Requires that every byte was consumed. */
+  done(field: string): void {
+    if (this.pos !== this.end) this.fail('BUNDLE_CBOR', field, `${this.end - this.pos} unexpected trailing byte(s)`);
+  }
+}
