@@ -1,0 +1,112 @@
+// Typed errors of the bundle store. Refusals carry the RFC 9171 status report reason code the
+// agent puts in its "deleted" report; corruption names the file and offset; an I/O failure
+// leaves the store refusing writes until it is reopened (recovery then tells the truth).
+import { TernError } from '../../errors.js';
+
+/**
+ * RFC 9171 6.1.1 status report reason codes the store itself uses. Any other code (no route,
+ * hop limit, ...) is the agent's to choose and passes through delete() unchanged.
+ */
+export const StoreReason = {
+  noInformation: 0,
+  lifetimeExpired: 1,
+  depletedStorage: 4,
+} as const;
+
+/** The store will not take a bundle: full, over its source's quota, or too large. */
+export class StoreRefusedError extends TernError {
+  readonly code: 'STORE_FULL' | 'STORE_QUOTA' | 'STORE_TOO_LARGE';
+  /** RFC 9171 reason code for the "deleted" status report: always depleted storage (4). */
+  readonly reason = StoreReason.depletedStorage;
+  constructor(
+    readonly limit: 'capacity' | 'quota' | 'size',
+    readonly id: string,
+    readonly needBytes: number,
+    readonly freeBytes: number,
+  ) {
+    super(`bundle ${id}: refused, ${limit} exhausted (needs ${needBytes} bytes, ${freeBytes} free)`);
+    this.code = limit === 'capacity' ? 'STORE_FULL' : limit === 'quota' ? 'STORE_QUOTA' : 'STORE_TOO_LARGE';
+    this.name = 'StoreRefusedError';
+  }
+}
+
+/** A bundle with this id is already stored (or being stored): duplicate suppression. */
+export class StoreDuplicateError extends TernError {
+  readonly code = 'STORE_DUPLICATE';
+  constructor(readonly id: string) {
+    super(`bundle ${id}: already stored`);
+    this.name = 'StoreDuplicateError';
+  }
+}
+
+/** The caller handed put() metadata the store cannot record. */
+export class StoreMetaError extends TernError {
+  readonly code = 'STORE_BAD_META';
+  constructor(
+    readonly field: string,
+    readonly expected: string,
+  ) {
+    super(`bundle metadata: ${field}: expected ${expected}`);
+    this.name = 'StoreMetaError';
+  }
+}
+
+/** A record on disk failed its checks (CRC, magic, position, length). */
+export class StoreCorruptError extends TernError {
+  readonly code = 'STORE_CORRUPT';
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+    /** The bundle it held, when its metadata could still be trusted. */
+    readonly id?: string,
+  ) {
+    super(`${file} at ${offset}: ${reason}${id === undefined ? '' : ` (bundle ${id})`}`);
+    this.name = 'StoreCorruptError';
+  }
+}
+
+/** The directory holds a store this build cannot read (a newer format version). */
+export class StoreFormatError extends TernError {
+  readonly code = 'STORE_FORMAT';
+  constructor(
+    readonly file: string,
+    readonly version: number,
+  ) {
+    super(`${file}: store format version ${version} is not supported by this build`);
+    this.name = 'StoreFormatError';
+  }
+}
+
+/** Another live process has the store open for writing. */
+export class StoreLockedError extends TernError {
+  readonly code = 'STORE_LOCKED';
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`${dir}: bundle store is open in process ${pid}`);
+    this.name = 'StoreLockedError';
+  }
+}
+
+/** A write or fsync failed; the store refuses writes until reopened. */
+export class StoreIoError extends TernError {
+  readonly code = 'STORE_IO';
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`bundle store ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreIoError';
+  }
+}
+
+/** The store was closed. */
+export class StoreClosedError extends TernError {
+  readonly code = 'STORE_CLOSED';
+  constructor() {
+    super('bundle store is closed');
+    this.name = 'StoreClosedError';
+  }
+}

@@ -1,0 +1,267 @@
+// The on-disk format of the bundle store (DESIGN.md draws it). A store is a directory of
+// segment files, each an append-only log of records; every record carries its own position and
+// two CRC-32Cs (head+metadata, data), so a torn, misplaced or decayed record is recognised
+// wherever it is read. A full segment ends with a summary (the heads of all its records) and a
+// trailer pointing at it, so recovery reads about a tenth of the bytes.
+import { core } from '../../core/wasm.js';
+import { PRIORITIES, STATES, type BundleMeta } from './meta.js';
+
+export const FORMAT_VERSION = 1;
+
+export const SEGMENT_HEADER_BYTES = 32;
+const SEGMENT_MAGIC = Buffer.from('TERNBSEG', 'latin1');
+
+export const HEAD_BYTES = 32;
+/** "TBR1" in file byte order. */
+export const RECORD_MAGIC = 0x31524254;
+export const RECORD_MAGIC_BYTES = Buffer.from('TBR1', 'latin1');
+
+export const TRAILER_BYTES = 16;
+/** "TEND" in file byte order. */
+const TRAILER_MAGIC = 0x444e4554;
+
+/** Offsets are u32: a segment (even one holding a single huge bundle) stays below 4 GiB. */
+export const MAX_SEGMENT_BYTES = 0xffff_ff00;
+
+export const RecordKind = { bundle: 1, tombstone: 2, summary: 3 } as const;
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
+
+/** What became of a deleted bundle; recorded in its tombstone. */
+export const Disposition = { deleted: 0, forwarded: 1, delivered: 2 } as const;
+export type Disposition = (typeof Disposition)[keyof typeof Disposition];
+
+// Record head. headCrc covers bytes 8 .. 32 + metaLength (head fields and metadata) in one run.
+const H_MAGIC = 0;
+const H_CRC = 4;
+const H_KIND = 8;
+const H_META_LENGTH = 10;
+const H_DATA_LENGTH = 12;
+const H_SEGMENT = 16;
+const H_OFFSET = 20;
+const H_BATCH = 24;
+const H_DATA_CRC = 28;
+
+// Bundle metadata, after the head.
+const B_INSTANCE = 0;
+const B_CREATION = 8;
+const B_EXPIRY = 16;
+const B_PRIORITY = 24;
+const B_STATE = 25;
+const B_ID_LENGTH = 26;
+const B_SOURCE_LENGTH = 28;
+const B_DESTINATION_LENGTH = 30;
+export const BUNDLE_META_FIXED = 32;
+
+// Tombstone metadata, after the head.
+const T_INSTANCE = 0;
+const T_DISPOSITION = 8;
+const T_REASON = 9;
+const T_ID_LENGTH = 10;
+const TOMBSTONE_META_FIXED = 12;
+
+export function crc32c(bytes: Uint8Array): number {
+  return core().crc32c(bytes);
+}
+
+/** `0000000042.seg`: ten digits so that names sort in segment order. */
+export function segmentFileName(segment: number): string {
+  return `${String(segment).padStart(10, '0')}.seg`;
+}
+
+export function parseSegmentFileName(file: string): number | undefined {
+  const match = /^(\d{10})\.seg$/.exec(file);
+  return match ? Number(match[1]) : undefined;
+}
+
+export function segmentHeader(segment: number): Buffer {
+  const b = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  SEGMENT_MAGIC.copy(b, 0);
+  b.writeUInt32LE(FORMAT_VERSION, 8);
+  b.writeUInt32LE(segment, 12);
+  b.writeUInt32LE(crc32c(b.subarray(0, 28)), 28);
+  return b;
+}
+
+/** 'valid', 'corrupt', or the unsupported version number a valid header declares. */
+export function checkSegmentHeader(b: Uint8Array, segment: number): 'valid' | 'corrupt' | number {
+  if (b.length < SEGMENT_HEADER_BYTES) return 'corrupt';
+  const buf = Buffer.from(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
+  if (!buf.subarray(0, 8).equals(SEGMENT_MAGIC) || buf.readUInt32LE(28) !== crc32c(buf.subarray(0, 28))) return 'corrupt';
+  if (buf.readUInt32LE(12) !== segment) return 'corrupt';
+  const version = buf.readUInt32LE(8);
+  return version === FORMAT_VERSION ? 'valid' : version;
+}
+
+/** The parsed fixed fields of one record head; one object is reused across a scan. */
+export interface Head {
+  kind: number;
+  metaLength: number;
+  dataLength: number;
+  segment: number;
+  offset: number;
+  batchOffset: number;
+  dataCrc: number;
+}
+
+export function newHead(): Head {
+  return { kind: 0, metaLength: 0, dataLength: 0, segment: 0, offset: 0, batchOffset: 0, dataCrc: 0 };
+}
+
+/** Reads the fixed fields at `at` into `out`; false when the magic is absent. */
+export function readHead(b: Buffer, at: number, out: Head): boolean {
+  if (b.readUInt32LE(at + H_MAGIC) !== RECORD_MAGIC) return false;
+  out.kind = b[at + H_KIND]!;
+  out.metaLength = b.readUInt16LE(at + H_META_LENGTH);
+  out.dataLength = b.readUInt32LE(at + H_DATA_LENGTH);
+  out.segment = b.readUInt32LE(at + H_SEGMENT);
+  out.offset = b.readUInt32LE(at + H_OFFSET);
+  out.batchOffset = b.readUInt32LE(at + H_BATCH);
+  out.dataCrc = b.readUInt32LE(at + H_DATA_CRC);
+  return true;
+}
+
+/** Whether the head at `at` and its `metaLength` bytes of metadata match their CRC. */
+export function headCrcValid(b: Buffer, at: number, metaLength: number): boolean {
+  return b.readUInt32LE(at + H_CRC) === crc32c(b.subarray(at + 8, at + HEAD_BYTES + metaLength));
+}
+
+/** Smallest metadata each kind can have; anything shorter is not a record. */
+export function minMetaLength(kind: number): number {
+  if (kind === RecordKind.bundle) return BUNDLE_META_FIXED + 3;
+  if (kind === RecordKind.tombstone) return TOMBSTONE_META_FIXED + 1;
+  if (kind === RecordKind.summary) return 0;
+  return -1;
+}
+
+function newRecordHead(kind: RecordKind, metaLength: number, dataLength: number, dataCrc: number): Buffer {
+  const b = Buffer.alloc(HEAD_BYTES + metaLength);
+  b.writeUInt32LE(RECORD_MAGIC, H_MAGIC);
+  b[H_KIND] = kind;
+  b.writeUInt16LE(metaLength, H_META_LENGTH);
+  b.writeUInt32LE(dataLength, H_DATA_LENGTH);
+  b.writeUInt32LE(dataCrc, H_DATA_CRC);
+  return b;
+}
+
+/** Head and metadata of a bundle record; placeHead() fills in where it goes. */
+export function bundleHead(meta: BundleMeta, instance: number, dataLength: number, dataCrc: number): Buffer {
+  const fixed = HEAD_BYTES + BUNDLE_META_FIXED;
+  const b = newRecordHead(RecordKind.bundle, BUNDLE_META_FIXED + meta.id.length + meta.source.length + meta.destination.length, dataLength, dataCrc);
+  b.writeDoubleLE(instance, HEAD_BYTES + B_INSTANCE);
+  b.writeDoubleLE(meta.creationMs, HEAD_BYTES + B_CREATION);
+  b.writeDoubleLE(meta.expiryMs, HEAD_BYTES + B_EXPIRY);
+  b[HEAD_BYTES + B_PRIORITY] = PRIORITIES.indexOf(meta.priority);
+  b[HEAD_BYTES + B_STATE] = STATES.indexOf(meta.state);
+  b.writeUInt16LE(meta.id.length, HEAD_BYTES + B_ID_LENGTH);
+  b.writeUInt16LE(meta.source.length, HEAD_BYTES + B_SOURCE_LENGTH);
+  b.writeUInt16LE(meta.destination.length, HEAD_BYTES + B_DESTINATION_LENGTH);
+  let at = fixed;
+  at += b.write(meta.id, at, 'latin1');
+  at += b.write(meta.source, at, 'latin1');
+  b.write(meta.destination, at, 'latin1');
+  return b;
+}
+
+/** Head and metadata of a tombstone: `instance` of `id` is gone, and why. */
+export function tombstoneHead(id: string, instance: number, disposition: Disposition, reason: number): Buffer {
+  const b = newRecordHead(RecordKind.tombstone, TOMBSTONE_META_FIXED + id.length, 0, 0);
+  b.writeDoubleLE(instance, HEAD_BYTES + T_INSTANCE);
+  b[HEAD_BYTES + T_DISPOSITION] = disposition;
+  b[HEAD_BYTES + T_REASON] = reason;
+  b.writeUInt16LE(id.length, HEAD_BYTES + T_ID_LENGTH);
+  b.write(id, HEAD_BYTES + TOMBSTONE_META_FIXED, 'latin1');
+  return b;
+}
+
+/** Head of a segment's summary record, whose data is the heads of every record before it. */
+export function summaryHead(summary: Uint8Array): Buffer {
+  return newRecordHead(RecordKind.summary, 0, summary.length, crc32c(summary));
+}
+
+/** Stamps where a record goes (its segment, offset, and the offset its write batch starts at) and seals its head CRC. */
+export function placeHead(b: Buffer, segment: number, offset: number, batchOffset: number): void {
+  b.writeUInt32LE(segment, H_SEGMENT);
+  b.writeUInt32LE(offset, H_OFFSET);
+  b.writeUInt32LE(batchOffset, H_BATCH);
+  b.writeUInt32LE(crc32c(b.subarray(8)), H_CRC);
+}
+
+/** The decoded metadata of a bundle record at `at` (its head); one object reused across a scan. */
+export interface BundleFields {
+  instance: number;
+  creationMs: number;
+  expiryMs: number;
+  priority: number;
+  state: number;
+  id: string;
+  source: string;
+  destination: string;
+}
+
+export function newBundleFields(): BundleFields {
+  return { instance: 0, creationMs: 0, expiryMs: 0, priority: 0, state: 0, id: '', source: '', destination: '' };
+}
+
+/** Decodes bundle metadata; false when its lengths or codes do not fit (the CRC matched garbage). */
+export function readBundleFields(b: Buffer, at: number, metaLength: number, out: BundleFields): boolean {
+  const m = at + HEAD_BYTES;
+  const idLength = b.readUInt16LE(m + B_ID_LENGTH);
+  const sourceLength = b.readUInt16LE(m + B_SOURCE_LENGTH);
+  const destinationLength = b.readUInt16LE(m + B_DESTINATION_LENGTH);
+  if (BUNDLE_META_FIXED + idLength + sourceLength + destinationLength !== metaLength) return false;
+  out.priority = b[m + B_PRIORITY]!;
+  out.state = b[m + B_STATE]!;
+  if (out.priority >= PRIORITIES.length || out.state >= STATES.length) return false;
+  out.instance = b.readDoubleLE(m + B_INSTANCE);
+  out.creationMs = b.readDoubleLE(m + B_CREATION);
+  out.expiryMs = b.readDoubleLE(m + B_EXPIRY);
+  let p = m + BUNDLE_META_FIXED;
+  out.id = b.toString('latin1', p, (p += idLength));
+  // Consecutive records usually share their EIDs: reuse the previous string rather than slice.
+  out.source = sameText(b, p, sourceLength, out.source) ? out.source : b.toString('latin1', p, p + sourceLength);
+  p += sourceLength;
+  out.destination = sameText(b, p, destinationLength, out.destination) ? out.destination : b.toString('latin1', p, p + destinationLength);
+  return true;
+}
+
+function sameText(b: Buffer, at: number, length: number, text: string): boolean {
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) if (b[at + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+export interface TombstoneFields {
+  instance: number;
+  disposition: number;
+  reason: number;
+  id: string;
+}
+
+export function readTombstoneFields(b: Buffer, at: number, metaLength: number): TombstoneFields | undefined {
+  const m = at + HEAD_BYTES;
+  const idLength = b.readUInt16LE(m + T_ID_LENGTH);
+  if (TOMBSTONE_META_FIXED + idLength !== metaLength) return undefined;
+  return {
+    instance: b.readDoubleLE(m + T_INSTANCE),
+    disposition: b[m + T_DISPOSITION]!,
+    reason: b[m + T_REASON]!,
+    id: b.toString('latin1', m + TOMBSTONE_META_FIXED, m + TOMBSTONE_META_FIXED + idLength),
+  };
+}
+
+/** The last bytes of a sealed segment: where its summary record starts. */
+export function trailer(segment: number, summaryOffset: number): Buffer {
+  const b = Buffer.alloc(TRAILER_BYTES);
+  b.writeUInt32LE(TRAILER_MAGIC, 0);
+  b.writeUInt32LE(summaryOffset, 4);
+  b.writeUInt32LE(segment, 8);
+  b.writeUInt32LE(crc32c(b.subarray(0, 12)), 12);
+  return b;
+}
+
+/** The summary offset a valid trailer names, or -1. */
+export function readTrailer(b: Buffer, segment: number): number {
+  if (b.length !== TRAILER_BYTES || b.readUInt32LE(0) !== TRAILER_MAGIC) return -1;
+  if (b.readUInt32LE(12) !== crc32c(b.subarray(0, 12)) || b.readUInt32LE(8) !== segment) return -1;
+  return b.readUInt32LE(4);
+}

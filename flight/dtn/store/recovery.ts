@@ -1,0 +1,146 @@
+// Rebuilds the index from the segment files alone. Records are applied in file order, which is
+// the order they were written (every write goes to the newest segment): a bundle record adds its
+// bundle, or moves it if the same instance was already seen (a compaction copy whose original
+// was not yet reclaimed); a tombstone removes the instance it names and nothing else. So a
+// bundle is never listed twice, and a bundle stored again after its deletion is not hidden by
+// the old tombstone. Read-only: the store decides what to truncate or start afresh.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BundleIndex, idHash } from './bundle-index.js';
+import {
+  HEAD_BYTES, RecordKind, newBundleFields, newHead, parseSegmentFileName, segmentFileName, readBundleFields, readHead, readTombstoneFields,
+} from './format.js';
+import { readSegment, type SegmentScan } from './segment-reader.js';
+
+export interface RecoveredSegment extends Omit<SegmentScan, 'heads'> {
+  path: string;
+  /** Bytes of tombstone records in the segment. */
+  tombstoneBytes: number;
+  /** The heads, kept for the last segment only (the store appends to it and summarises it later). */
+  heads?: Buffer;
+}
+
+export interface Recovery {
+  segments: RecoveredSegment[];
+  /** Highest bundle instance number seen (in bundle records and tombstones). */
+  maxInstance: number;
+  corruptRecords: number;
+  corruptBytes: number;
+  /** Bytes after the last valid record of the last segment. */
+  tornBytes: number;
+  /** Segments read through their summary. */
+  summaries: number;
+  /** Bundle records replaced by a later instance of the same id (never expected; counted). */
+  superseded: number;
+}
+
+export async function listSegments(dir: string): Promise<number[]> {
+  const numbers: number[] = [];
+  for (const file of await readdir(dir)) {
+    const n = parseSegmentFileName(file);
+    if (n !== undefined) numbers.push(n);
+  }
+  return numbers.sort((a, b) => a - b);
+}
+
+export interface RecoverOptions {
+  /**
+   * `tern store ls` on a running node: segments may be created or reclaimed while they are
+   * read, so a vanished segment is skipped (its live records were copied to a newer one first)
+   * and segments created meanwhile are read too.
+   */
+  concurrentWriter?: boolean;
+}
+
+export async function recoverIndex(dir: string, index: BundleIndex, options: RecoverOptions = {}): Promise<Recovery> {
+  const recovery: Recovery = { segments: [], maxInstance: 0, corruptRecords: 0, corruptBytes: 0, tornBytes: 0, summaries: 0, superseded: 0 };
+  let numbers = await listSegments(dir);
+  let done = 0;
+  while (numbers.length > 0) {
+    for (const [i, number] of numbers.entries()) {
+      const path = join(dir, segmentFileName(number));
+      const last = i === numbers.length - 1;
+      let scan: SegmentScan;
+      try {
+        scan = await readSegment(path, number, { verify: last ? 'last-batch' : 'all' });
+      } catch (error) {
+        if (options.concurrentWriter && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      const tombstoneBytes = applyHeads(scan.heads, number, index, recovery);
+      recovery.corruptRecords += scan.corruptRecords;
+      recovery.corruptBytes += scan.corruptBytes;
+      if (scan.sealed) recovery.summaries++;
+      const { heads, ...rest } = scan;
+      recovery.segments.push({ ...rest, path, tombstoneBytes, ...(last ? { heads } : {}) });
+      done = number;
+    }
+    numbers = options.concurrentWriter ? (await listSegments(dir)).filter((n) => n > done) : [];
+  }
+  const last = recovery.segments[recovery.segments.length - 1];
+  if (last) recovery.tornBytes = last.tailBytes;
+  return recovery;
+}
+
+/** Applies one segment's records to the index; returns the bytes of its tombstones. */
+function applyHeads(heads: Buffer, segment: number, index: BundleIndex, recovery: Recovery): number {
+  const head = newHead();
+  const f = newBundleFields();
+  let tombstoneBytes = 0;
+  let source = '';
+  let sourceEid = -1;
+  let destination = '';
+  let destinationEid = -1;
+  for (let at = 0; at + HEAD_BYTES <= heads.length; at += HEAD_BYTES + head.metaLength) {
+    // Heads passed their CRC (in the scan or as a summary); a misfit here means a bug, not decay.
+    if (!readHead(heads, at, head) || at + HEAD_BYTES + head.metaLength > heads.length) {
+      recovery.corruptRecords++;
+      return tombstoneBytes;
+    }
+    if (head.kind === RecordKind.tombstone) {
+      const t = readTombstoneFields(heads, at, head.metaLength);
+      if (!t) {
+        recovery.corruptRecords++;
+        continue;
+      }
+      tombstoneBytes += HEAD_BYTES + head.metaLength;
+      if (t.instance > recovery.maxInstance) recovery.maxInstance = t.instance;
+      const slot = index.find(t.id);
+      if (slot >= 0 && index.instance[slot] === t.instance) index.remove(slot);
+      continue;
+    }
+    if (head.kind !== RecordKind.bundle) continue;
+    if (!readBundleFields(heads, at, head.metaLength, f)) {
+      recovery.corruptRecords++;
+      continue;
+    }
+    if (f.instance > recovery.maxInstance) recovery.maxInstance = f.instance;
+    const hash = idHash(f.id);
+    let slot = index.find(f.id, hash);
+    if (slot >= 0 && index.instance[slot] !== f.instance) {
+      if (index.instance[slot]! > f.instance) continue;
+      recovery.superseded++;
+    }
+    if (slot < 0) slot = index.add(f.id, hash);
+    if (f.source !== source) {
+      source = f.source;
+      sourceEid = index.eid(source);
+    }
+    if (f.destination !== destination) {
+      destination = f.destination;
+      destinationEid = index.eid(destination);
+    }
+    index.instance[slot] = f.instance;
+    index.creationMs[slot] = f.creationMs;
+    index.expiryMs[slot] = f.expiryMs;
+    index.priority[slot] = f.priority;
+    index.state[slot] = f.state;
+    index.source[slot] = sourceEid;
+    index.destination[slot] = destinationEid;
+    index.segment[slot] = segment;
+    index.offset[slot] = head.offset;
+    index.recordLength[slot] = HEAD_BYTES + head.metaLength + head.dataLength;
+    index.dataLength[slot] = head.dataLength;
+  }
+  return tombstoneBytes;
+}

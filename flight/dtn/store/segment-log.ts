@@ -1,0 +1,320 @@
+// The segment files as a write-ahead log with group commit. Records queue up; one batch at a
+// time is laid out at the end of the active segment, written and fdatasync'd, and only then are
+// its records settled (their promises resolve). While a batch syncs, the next one gathers, so
+// concurrent puts share an fdatasync without a timer. A segment about to outgrow segmentBytes
+// is sealed (summary + trailer, fdatasync'd) and a new one created (header fdatasync'd,
+// directory fsync'd) before the batch goes in. Any failed write or sync fails the log for good:
+// after a failed fsync the kernel may have dropped the dirty pages, so only a reopen (recovery
+// reading what is really on disk) can say what survived.
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Channel } from '../../tlm/channels.js';
+import type { EventLog } from '../../tlm/events.js';
+import type { StoreConfig } from './config.js';
+import { STORE_EVENTS } from './dictionary.js';
+import { StoreIoError } from './errors.js';
+import { SEGMENT_HEADER_BYTES, placeHead, segmentFileName, segmentHeader, summaryHead, trailer } from './format.js';
+import type { RecoveredSegment } from './recovery.js';
+import { HeadLog, readFully } from './segment-reader.js';
+
+export interface Segment {
+  readonly number: number;
+  readonly path: string;
+  /** End of its records: the append position of the active segment, the summary's offset of a sealed one. */
+  size: number;
+  /** Complete: never appended to again (summarised, or found without a trailer and left as it is). */
+  sealed: boolean;
+  /** Bytes of the bundle records in it that the index points at. Kept by the store. */
+  liveBytes: number;
+  /** Bytes of tombstone records in it. */
+  tombstoneBytes: number;
+  /** Opened on first use; a promise so that concurrent first reads share one handle. */
+  handle: Promise<FileHandle> | undefined;
+  /** Reads in progress: a removed segment's handle closes when the last one ends. */
+  readers: number;
+  removed: boolean;
+}
+
+export interface QueuedRecord {
+  /** Head and metadata; placeHead() stamps the position when the batch is laid out. */
+  head: Buffer;
+  data: Uint8Array | undefined;
+  /** head.length + data length. */
+  length: number;
+  /** Called once the record is durable at `offset` of `segment`. */
+  durable(segment: Segment, offset: number): void;
+  failed(error: Error): void;
+}
+
+type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes', Channel>;
+
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes every byte of `buffers` at `position`, across short writes and the iovec limit. */
+async function writeAll(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+  let i = 0;
+  let skip = 0;
+  while (i < buffers.length) {
+    const group: Uint8Array[] = [];
+    for (let k = i; k < buffers.length && group.length < 512; k++) group.push(k === i ? buffers[k]!.subarray(skip) : buffers[k]!);
+    let { bytesWritten } = await handle.writev(group, position);
+    if (bytesWritten === 0) throw new Error('write made no progress');
+    position += bytesWritten;
+    while (i < buffers.length && bytesWritten > 0) {
+      const left = buffers[i]!.length - skip;
+      if (bytesWritten >= left) {
+        bytesWritten -= left;
+        i++;
+        skip = 0;
+      } else {
+        skip += bytesWritten;
+        bytesWritten = 0;
+      }
+    }
+  }
+}
+
+export class SegmentLog {
+  /** Ascending by number (insertion order), so the first is the oldest. */
+  readonly segments = new Map<number, Segment>();
+  failure: StoreIoError | undefined;
+  private active!: Segment;
+  private activeHeads = new HeadLog();
+  private queue: QueuedRecord[] = [];
+  private queuedBytes = 0;
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly config: Pick<StoreConfig, 'segmentBytes' | 'maxBatchBytes' | 'commitDelayMs'>,
+    private readonly ch: LogChannels,
+    private readonly events: EventLog,
+  ) {}
+
+  /**
+   * Takes over the segments recovery found. The last one is appended to if it is not sealed and
+   * its header is sound, after its torn tail is cut off; everything kept is fdatasync'd before
+   * anything new is written, so only the newest batch can ever be torn (the premise of the
+   * last-batch check in segment-reader.ts).
+   */
+  async start(found: readonly RecoveredSegment[]): Promise<void> {
+    for (const s of found) {
+      this.segments.set(s.segment, {
+        number: s.segment, path: s.path, size: s.recordsEnd, sealed: true, liveBytes: 0, tombstoneBytes: s.tombstoneBytes,
+        handle: undefined, readers: 0, removed: false,
+      });
+    }
+    const last = found[found.length - 1];
+    if (last && !last.sealed && last.headerValid) {
+      const segment = this.segments.get(last.segment)!;
+      const handle = await open(segment.path, 'r+');
+      segment.handle = Promise.resolve(handle);
+      segment.sealed = false;
+      if (last.fileSize > last.recordsEnd) {
+        await handle.truncate(last.recordsEnd);
+        this.ch.tornBytes.add(last.fileSize - last.recordsEnd);
+        this.events.emit(STORE_EVENTS.tornTail, { segment: last.segment, bytes: last.fileSize - last.recordsEnd });
+      }
+      await handle.datasync();
+      this.activeHeads.append(last.heads!);
+      this.active = segment;
+    } else if (last && !last.headerValid && !last.sealed && last.recordsEnd === SEGMENT_HEADER_BYTES) {
+      // Its creation was cut short and it holds nothing: start it again.
+      this.segments.delete(last.segment);
+      await unlink(last.path);
+      await this.create(last.segment);
+    } else {
+      await this.create((last?.segment ?? 0) + 1);
+    }
+    await fsyncDirectory(this.dir);
+    this.ch.segments.set(this.segments.size);
+  }
+
+  isOldest(segment: Segment): boolean {
+    return this.segments.keys().next().value === segment.number;
+  }
+
+  /** Queues a record for the next batch. */
+  append(record: QueuedRecord): void {
+    this.queue.push(record);
+    this.queuedBytes += record.length;
+    this.ch.queuedBytes.set(this.queuedBytes);
+    if (this.flushing) return; // the running flush takes it next
+    if (this.queuedBytes >= this.config.maxBatchBytes) {
+      this.startFlush();
+    } else if (this.timer === undefined) {
+      // Let the records queued in this turn of the event loop (and commitDelayMs more) join.
+      this.timer = this.config.commitDelayMs === 0
+        ? setImmediate(() => this.startFlush())
+        : setTimeout(() => this.startFlush(), this.config.commitDelayMs);
+    }
+  }
+
+  /** Writes everything queued and waits for it. */
+  async drain(): Promise<void> {
+    if (this.timer !== undefined) this.startFlush();
+    while (this.flushing) await this.flushing;
+  }
+
+  /** Reads `length` bytes at `offset` of a segment, keeping it open meanwhile. */
+  async read(segment: Segment, offset: number, length: number): Promise<Buffer> {
+    const bytes = Buffer.allocUnsafe(length);
+    segment.readers++;
+    try {
+      await readFully(await this.handleOf(segment), bytes, length, offset);
+    } finally {
+      segment.readers--;
+      if (segment.removed && segment.readers === 0) await this.closeSegment(segment);
+    }
+    return bytes;
+  }
+
+  /** Deletes a segment file durably; reads already under way finish on the open handle. */
+  async remove(segment: Segment): Promise<void> {
+    // A read that found the segment may not have opened it yet: open it for that read before
+    // the name goes (an open file stays readable after unlink).
+    if (segment.readers > 0) await this.handleOf(segment);
+    this.segments.delete(segment.number);
+    segment.removed = true;
+    this.ch.segments.set(this.segments.size);
+    try {
+      await unlink(segment.path);
+      await fsyncDirectory(this.dir);
+    } catch (error) {
+      throw this.fail('segment delete', error);
+    }
+    if (segment.readers === 0) await this.closeSegment(segment);
+  }
+
+  async close(): Promise<void> {
+    for (const segment of this.segments.values()) await this.closeSegment(segment);
+  }
+
+  private startFlush(): void {
+    if (this.timer !== undefined) {
+      clearImmediate(this.timer as NodeJS.Immediate);
+      clearTimeout(this.timer as NodeJS.Timeout);
+      this.timer = undefined;
+    }
+    this.flushing ??= this.flushLoop().finally(() => {
+      this.flushing = undefined;
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      if (!this.failure) {
+        try {
+          await this.writeBatch(batch);
+          continue;
+        } catch (error) {
+          this.fail('write', error);
+        }
+      }
+      for (const record of batch) record.failed(this.failure!);
+    }
+  }
+
+  private takeBatch(): QueuedRecord[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.length <= this.config.maxBatchBytes)) {
+      bytes += this.queue[n]!.length;
+      n++;
+    }
+    this.queuedBytes -= bytes;
+    this.ch.queuedBytes.set(this.queuedBytes);
+    return this.queue.splice(0, n);
+  }
+
+  /** Lays out, writes and fdatasyncs one batch at the end of the active segment, then settles it. */
+  private async writeBatch(batch: QueuedRecord[]): Promise<void> {
+    let bytes = 0;
+    for (const record of batch) bytes += record.length;
+    let segment = this.active;
+    if (segment.size > SEGMENT_HEADER_BYTES && segment.size + bytes > this.config.segmentBytes) {
+      await this.seal(segment);
+      segment = await this.create(segment.number + 1);
+    }
+    const batchOffset = segment.size;
+    const buffers: Uint8Array[] = [];
+    const offsets: number[] = [];
+    let at = batchOffset;
+    for (const record of batch) {
+      placeHead(record.head, segment.number, at, batchOffset);
+      offsets.push(at);
+      buffers.push(record.head);
+      if (record.data) buffers.push(record.data);
+      at += record.length;
+    }
+    const handle = await segment.handle!;
+    await writeAll(handle, buffers, batchOffset);
+    await handle.datasync();
+    segment.size = at;
+    this.ch.commits.add();
+    this.ch.commitRecordsLast.set(batch.length);
+    for (const [i, record] of batch.entries()) {
+      this.activeHeads.append(record.head);
+      record.durable(segment, offsets[i]!);
+    }
+  }
+
+  private fail(operation: string, error: unknown): StoreIoError {
+    if (!this.failure) {
+      this.failure = new StoreIoError(operation, error);
+      this.ch.ioErrors.add();
+      this.events.emit(STORE_EVENTS.ioFailed, { operation, error: this.failure.message });
+    }
+    return this.failure;
+  }
+
+  /** Ends the active segment with its summary and trailer, durably. */
+  private async seal(segment: Segment): Promise<void> {
+    const summary = this.activeHeads.bytes();
+    const head = summaryHead(summary);
+    placeHead(head, segment.number, segment.size, segment.size);
+    const handle = await segment.handle!;
+    await writeAll(handle, [head, summary, trailer(segment.number, segment.size)], segment.size);
+    await handle.datasync();
+    segment.sealed = true;
+    this.activeHeads = new HeadLog();
+  }
+
+  /** Creates segment `number` durably (header fdatasync'd, directory fsync'd) and makes it active. */
+  private async create(number: number): Promise<Segment> {
+    const path = join(this.dir, segmentFileName(number));
+    const handle = await open(path, 'wx+');
+    const segment: Segment = {
+      number, path, size: SEGMENT_HEADER_BYTES, sealed: false, liveBytes: 0, tombstoneBytes: 0,
+      handle: Promise.resolve(handle), readers: 0, removed: false,
+    };
+    this.segments.set(number, segment);
+    this.ch.segments.set(this.segments.size);
+    await writeAll(handle, [segmentHeader(number)], 0);
+    await handle.datasync();
+    await fsyncDirectory(this.dir);
+    this.active = segment;
+    return segment;
+  }
+
+  private handleOf(segment: Segment): Promise<FileHandle> {
+    segment.handle ??= open(segment.path, 'r');
+    return segment.handle;
+  }
+
+  private async closeSegment(segment: Segment): Promise<void> {
+    const handle = segment.handle;
+    segment.handle = undefined;
+    // A failed open was reported to the read that asked for it.
+    await handle?.then((h) => h.close(), () => undefined);
+  }
+}

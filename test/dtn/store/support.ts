@@ -1,0 +1,57 @@
+// Shared by the store tests: a store on a fresh temporary directory with its own telemetry and
+// event log, bundle metadata, and bundle bytes that are a pure function of the id (so a test or
+// a crash-test parent can check any bundle byte for byte without keeping a copy).
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BundleMeta } from '../../../flight/dtn/store/meta.js';
+import { BundleStore, type BundleStoreOptions } from '../../../flight/dtn/store/store.js';
+import { createRootLogger } from '../../../flight/log.js';
+import { TelemetryRegistry } from '../../../flight/tlm/channels.js';
+import { EventLog, type EventRecord } from '../../../flight/tlm/events.js';
+
+export function tempDir(prefix = 'tern-store-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface OpenedStore {
+  store: BundleStore;
+  tlm: TelemetryRegistry;
+  events: EventRecord[];
+  value(channel: string): number;
+}
+
+export async function openStore(dir: string, options: Partial<BundleStoreOptions> = {}): Promise<OpenedStore> {
+  const tlm = new TelemetryRegistry();
+  const log = createRootLogger({ level: 'silent' });
+  const eventLog = new EventLog(log, () => 0);
+  const events: EventRecord[] = [];
+  eventLog.onEvent((e) => events.push(e));
+  const store = await BundleStore.open({ dir, capacityBytes: 64 * 1024 * 1024, log, tlm, events: eventLog, ...options });
+  return { store, tlm, events, value: (name) => tlm.get(`dtn.store.${name}`)!.value };
+}
+
+export function meta(id: string, overrides: Partial<BundleMeta> = {}): BundleMeta {
+  return {
+    id,
+    source: 'ipn:12.1',
+    destination: 'ipn:3.4',
+    priority: 'normal',
+    state: 'forward-pending',
+    creationMs: 1_700_000_000_000,
+    expiryMs: 1_700_000_000_000 + 3_600_000,
+    ...overrides,
+  };
+}
+
+/** `size` bytes determined by `id` alone. */
+export function bundleBytes(id: string, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let block = createHash('sha256').update(id).digest();
+  for (let at = 0; at < size; at += block.length) {
+    out.set(block.subarray(0, Math.min(block.length, size - at)), at);
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
