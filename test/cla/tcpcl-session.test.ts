@@ -5,6 +5,7 @@ import {
   NodeIdMismatchError,
   SessionClosedError,
   TransferRefusedError,
+  TransferTimeoutError,
   TransferTooLargeError,
 } from '../../flight/cla/errors.js';
 import type { TcpclSession } from '../../flight/cla/tcpcl-session.js';
@@ -172,6 +173,19 @@ describe('TCPCLv4 sessions', () => {
     expect((second as Error).message).toMatch(/BUSY/);
     expect(two.value('cla.tcp.sessionsBusy')).toBe(1);
     await first.send(pattern(10, 0));
+  });
+
+  it('fails a send not acknowledged in time, and takes the late ack quietly', async () => {
+    const sink = new TestSink('hold');
+    const { one, out } = await pair({ transferTimeoutMs: 300 }, { sink });
+    const error = await out.send(pattern(100, 0)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferTimeoutError);
+    expect(one.value('cla.tcp.transferTimeouts')).toBe(1);
+    sink.accepted[0]!.resolve(); // the final XFER_ACK now arrives for an abandoned transfer
+    sink.mode = 'auto';
+    await out.send(pattern(100, 1));
+    expect(one.value('cla.tcp.protocolErrors')).toBe(0);
+    expect(out.state).toBe('established');
   });
 
   it('fails sends in flight when the connection drops', async () => {
