@@ -6,8 +6,8 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { TcpCla } from '../../flight/cla/tcpcl.js';
-import { writeResult } from '../bench/results.js';
-import { silent, testNode } from './support.js';
+import { writeResult } from './results.js';
+import { silent, testNode } from '../cla/support.js';
 
 const SCALE = Number(process.env.TERN_BENCH_SCALE ?? 1);
 const WINDOW = 64;
