@@ -270,18 +270,19 @@ function readExtensions(blocks: readonly Block[]): Extensions {
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!;
     if (b.type === BlockType.payload) continue;
-    const isSecurity = b.type === BlockType.integrity || b.type === BlockType.confidentiality;
+    // A BCB is never ciphertext (one that lists itself as a target is caught by the rules).
+    if (b.type === BlockType.confidentiality) {
+      ext.security.push({ block: b, asb: asbs.get(b)! });
+      continue;
+    }
     if (encrypted.has(b.number)) {
-      if (isSecurity) ext.security.push({ block: b });
+      if (b.type === BlockType.integrity) ext.security.push({ block: b });
       continue;
     }
     const at = blockRef(blocks, i);
     switch (b.type) {
       case BlockType.integrity:
         ext.security.push({ block: b, asb: readAsb(b.data, at, maxTargets) });
-        break;
-      case BlockType.confidentiality:
-        ext.security.push({ block: b, asb: asbs.get(b)! });
         break;
       case BlockType.previousNode:
         ext.previousNode = readPreviousNode(b.data, at);
