@@ -549,7 +549,7 @@ export class ErasureCode {
     private readonly ops: ErasureOps,
     readonly dataShards: number,
     readonly parityShards: number,
-    /** The m x k Cauchy parity matrix: parity[i][j] = 1 / ((k + i) xor j). */
+    /** The m x k parity matrix: parity[i][j] = (k xor j) / ((k + i) xor j), row 0 all ones. */
     private readonly parity: Uint8Array,
   ) {}
 

@@ -5,14 +5,14 @@ import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { Prng } from './prng.js';
 import { mul, pow } from './rs-reference.js';
 
-/** Parity straight from the definition: parity_i = sum_j data_j / ((k + i) xor j), bit-by-bit
+/** Parity straight from the definition: parity_i = sum_j data_j (k xor j) / ((k + i) xor j), bit-by-bit
  *  field products (the same field, 0x187, as the reference RS). */
 function referenceParity(data: readonly Uint8Array[], m: number): Uint8Array[] {
   const k = data.length;
   return Array.from({ length: m }, (_, i) => {
     const out = new Uint8Array(data[0]!.length);
     data.forEach((shard, j) => {
-      const c = pow((k + i) ^ j, 254);
+      const c = mul(k ^ j, pow((k + i) ^ j, 254));
       shard.forEach((x, p) => (out[p]! ^= mul(c, x)));
     });
     return out;

@@ -1,15 +1,18 @@
 // Erasure coding over GF(2^8): a systematic MDS code with k data and m parity shards,
-// k + m <= 255. The generator is [I; C] with the Cauchy matrix C[i][j] = 1 / ((k + i) ^ j):
-// every square submatrix of a Cauchy matrix is invertible, so any k of the k + m shards determine
-// the rest. Encoding and rebuilding are both "multiply a coefficient matrix by source shards",
-// done by one kernel: WASM SIMD split-nibble lookups (i8x16.swizzle) where the build has SIMD,
-// a 64 KiB product table otherwise. Both give the same bytes.
+// k + m <= 255. The generator is [I; P] with P[i][j] = (k ^ j) / ((k + i) ^ j): the Cauchy matrix
+// 1 / ((k + i) ^ j) with column j scaled by k ^ j so that parity row 0 is all ones (the XOR of
+// the data). Every square submatrix of a Cauchy matrix is invertible and scaling columns keeps
+// it so, hence any k of the k + m shards determine the rest. Encoding and rebuilding are both
+// "multiply a coefficient matrix by source shards", done by one kernel: WASM SIMD split-nibble
+// lookups (i8x16.swizzle) where the build has SIMD, a 64 KiB product table otherwise. Both give
+// the same bytes.
+import { alloc } from "./memory";
 import { gfInv, gfMul, MUL, NIB } from "./gf256";
 
-/** Writes the m x k Cauchy parity matrix (row-major, one byte per coefficient) at `out`. */
+/** Writes the m x k parity matrix (row-major, one byte per coefficient) at `out`. */
 export function erasureParityMatrix(k: i32, m: i32, out: usize): void {
   for (let i = 0; i < m; i++) {
-    for (let j = 0; j < k; j++) store<u8>(out + i * k + j, <u8>gfInv(<u32>((k + i) ^ j)));
+    for (let j = 0; j < k; j++) store<u8>(out + i * k + j, <u8>gfMul(<u32>(k ^ j), gfInv(<u32>((k + i) ^ j))));
   }
 }
 
@@ -87,6 +90,10 @@ export function erasureRebuildMatrix(
   return true;
 }
 
+/** Per source, the 8 swizzle tables of its coefficients in 4 target rows, laid out as the SIMD
+ *  kernel reads them (255 sources x 128 bytes). */
+const PLAN: usize = ASC_FEATURE_SIMD ? alloc(255 * 128) : 0;
+
 /**
  * targets[r] = sum over s of coeffs[r][s] * sources[s], byte by byte, for `rows` target shards
  * and `cols` source shards of `len` bytes. `sources` and `targets` hold u32 shard addresses;
@@ -95,12 +102,23 @@ export function erasureRebuildMatrix(
 export function erasureApply(coeffs: usize, rows: i32, cols: i32, sources: usize, targets: usize, len: usize): void {
   let done: usize = 0;
   if (ASC_FEATURE_SIMD) {
-    done = len & ~(<usize>15);
-    let r = 0;
-    for (; r + 4 <= rows; r += 4) applyRowsSimd(4, coeffs + r * cols, cols, sources, targets + r * 4, done);
-    for (; r < rows; r++) applyRowsSimd(1, coeffs + r * cols, cols, sources, targets + r * 4, done);
+    done = len & ~(<usize>31);
+    for (let r = 0; r < rows; r += 4) {
+      const n = min(4, rows - r);
+      // Rows past the last are planned with coefficient 0 and never stored.
+      for (let s = 0; s < cols; s++) {
+        for (let i = 0; i < 4; i++) {
+          const c = i < n ? <usize>load<u8>(coeffs + (r + i) * cols + s) : 0;
+          memory.copy(PLAN + <usize>(s * 128 + i * 32), NIB + (c << 5), 32);
+        }
+      }
+      let ones = true;
+      for (let s = 0; s < cols && ones; s++) ones = load<u8>(coeffs + r * cols + s) == 1;
+      if (ones) applyRowsXorFirst(n, cols, sources, targets + r * 4, done);
+      else applyRows(n, cols, sources, targets + r * 4, done);
+    }
   }
-  // Scalar path, and the tail of fewer than 16 bytes after the SIMD path.
+  // Scalar path, and the tail of fewer than 32 bytes after the SIMD path.
   if (done < len) {
     for (let r = 0; r < rows; r++) {
       const target = <usize>load<u32>(targets + r * 4);
@@ -118,41 +136,76 @@ export function erasureApply(coeffs: usize, rows: i32, cols: i32, sources: usize
   }
 }
 
-/** `n` (1 or 4, a constant after inlining) target rows at once: each 16-byte block of a
- *  source is split into nibbles once and multiplied into all n accumulators, which stay in
- *  registers until the block is done. */
 // @ts-ignore: decorator
-@inline function applyRowsSimd(n: i32, coeffs: usize, cols: i32, sources: usize, targets: usize, len: usize): void {
+@inline function mulAdd(acc: v128, table: usize, lo: v128, hi: v128): v128 {
+  return v128.xor(acc, v128.xor(i8x16.swizzle(v128.load(table), lo), i8x16.swizzle(v128.load(table, 16), hi)));
+}
+
+function applyRows(n: i32, cols: i32, sources: usize, targets: usize, len: usize): void {
+  applyRowsSimd(false, n, cols, sources, targets, len);
+}
+
+/** As applyRows when the first row is all ones (parity row 0): it is a plain XOR. */
+function applyRowsXorFirst(n: i32, cols: i32, sources: usize, targets: usize, len: usize): void {
+  applyRowsSimd(true, n, cols, sources, targets, len);
+}
+
+/** Up to 4 target rows at once over 32 bytes per step: each source block is split into nibbles
+ *  once and multiplied into 8 accumulators (4 rows x 2 vectors) that stay in registers until the
+ *  block is done, and each table load serves both vectors. */
+// @ts-ignore: decorator
+@inline function applyRowsSimd(xorFirst: bool, n: i32, cols: i32, sources: usize, targets: usize, len: usize): void {
   const t0 = <usize>load<u32>(targets);
   const t1 = n > 1 ? <usize>load<u32>(targets, 4) : 0;
-  const t2 = n > 1 ? <usize>load<u32>(targets, 8) : 0;
-  const t3 = n > 1 ? <usize>load<u32>(targets, 12) : 0;
+  const t2 = n > 2 ? <usize>load<u32>(targets, 8) : 0;
+  const t3 = n > 3 ? <usize>load<u32>(targets, 12) : 0;
   const mask = i8x16.splat(0x0f);
-  for (let p: usize = 0; p < len; p += 16) {
+  for (let p: usize = 0; p < len; p += 32) {
     let a0 = i8x16.splat(0);
     let a1 = i8x16.splat(0);
     let a2 = i8x16.splat(0);
     let a3 = i8x16.splat(0);
+    let b0 = i8x16.splat(0);
+    let b1 = i8x16.splat(0);
+    let b2 = i8x16.splat(0);
+    let b3 = i8x16.splat(0);
+    let plan = PLAN;
     for (let s = 0; s < cols; s++) {
-      const x = v128.load(<usize>load<u32>(sources + s * 4) + p);
-      const lo = v128.and(x, mask);
-      const hi = v128.and(i16x8.shr_u(x, 4), mask);
-      const c0 = NIB + (<usize>load<u8>(coeffs + s) << 5);
-      a0 = v128.xor(a0, v128.xor(i8x16.swizzle(v128.load(c0), lo), i8x16.swizzle(v128.load(c0, 16), hi)));
-      if (n > 1) {
-        const c1 = NIB + (<usize>load<u8>(coeffs + cols + s) << 5);
-        const c2 = NIB + (<usize>load<u8>(coeffs + 2 * cols + s) << 5);
-        const c3 = NIB + (<usize>load<u8>(coeffs + 3 * cols + s) << 5);
-        a1 = v128.xor(a1, v128.xor(i8x16.swizzle(v128.load(c1), lo), i8x16.swizzle(v128.load(c1, 16), hi)));
-        a2 = v128.xor(a2, v128.xor(i8x16.swizzle(v128.load(c2), lo), i8x16.swizzle(v128.load(c2, 16), hi)));
-        a3 = v128.xor(a3, v128.xor(i8x16.swizzle(v128.load(c3), lo), i8x16.swizzle(v128.load(c3, 16), hi)));
+      const source = <usize>load<u32>(sources + (<usize>s << 2)) + p;
+      const x = v128.load(source);
+      const y = v128.load(source, 16);
+      const xlo = v128.and(x, mask);
+      const xhi = v128.and(i16x8.shr_u(x, 4), mask);
+      const ylo = v128.and(y, mask);
+      const yhi = v128.and(i16x8.shr_u(y, 4), mask);
+      if (xorFirst) {
+        a0 = v128.xor(a0, x);
+        b0 = v128.xor(b0, y);
+      } else {
+        a0 = mulAdd(a0, plan, xlo, xhi);
+        b0 = mulAdd(b0, plan, ylo, yhi);
       }
+      a1 = mulAdd(a1, plan + 32, xlo, xhi);
+      b1 = mulAdd(b1, plan + 32, ylo, yhi);
+      a2 = mulAdd(a2, plan + 64, xlo, xhi);
+      b2 = mulAdd(b2, plan + 64, ylo, yhi);
+      a3 = mulAdd(a3, plan + 96, xlo, xhi);
+      b3 = mulAdd(b3, plan + 96, ylo, yhi);
+      plan += 128;
     }
     v128.store(t0 + p, a0);
+    v128.store(t0 + p, b0, 16);
     if (n > 1) {
       v128.store(t1 + p, a1);
+      v128.store(t1 + p, b1, 16);
+    }
+    if (n > 2) {
       v128.store(t2 + p, a2);
+      v128.store(t2 + p, b2, 16);
+    }
+    if (n > 3) {
       v128.store(t3 + p, a3);
+      v128.store(t3 + p, b3, 16);
     }
   }
 }
