@@ -25,6 +25,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'decode a BPv7 bundle and print it as JSON: tern bundle inspect FILE|- [--hex] [--keys JWK-FILE]',
     run: async (argv) => (await import('../flight/dtn/inspect.js')).runBundle(argv),
   },
+  gse: {
+    summary: 'ground tools: tern gse keygen|send|tlm|dict (signed commands, telemetry, dictionary)',
+    run: async (argv) => (await import('./cli.js')).runGse(argv),
+  },
 };
 
 function usage(): string {

@@ -19,7 +19,9 @@ import { mlDsa, type MlDsa } from './mldsa.js';
 import { OperatorKeys } from './operators.js';
 import { ParameterStore, type ParamDef } from './params.js';
 import { ReplayGuard } from './replay.js';
+import { readKeyFile } from './keyfile.js';
 import { Sequencer } from './sequence.js';
+import { SessionKeys } from './session.js';
 
 export interface CommandingOptions {
   readonly node: number;
@@ -45,6 +47,8 @@ export class Commanding {
   readonly sequencer: Sequencer;
   readonly dsa: MlDsa;
   readonly channels: CmdChannels;
+  /** BPSec session keys with the configured peers; absent without a `session` config. */
+  readonly sessions: SessionKeys | undefined;
   private readonly events: EventLog;
 
   constructor(o: CommandingOptions) {
@@ -80,6 +84,19 @@ export class Commanding {
       dataDir: o.dataDir, registry: this.registry, dispatcher: this.dispatcher, params: this.params,
       approvalsRequired: () => this.keys.approvalsRequired, channels: this.channels, events: o.events, wallMs,
       stepsPerSlot: o.config.sequence.stepsPerSlot, budgetUs: o.config.sequence.budgetUs,
+    });
+    const session = o.config.session;
+    this.sessions = session && new SessionKeys({
+      node: o.node,
+      identitySeed: readKeyFile(session.identityKeyFile, this.dsa).seed,
+      peers: session.peers,
+      dsa: this.dsa,
+      wallMs,
+      rekeyMs: session.rekeyS * 1000,
+      rekeyBlocks: session.rekeyBlocks,
+      offerMaxAgeMs: session.offerMaxAgeS * 1000,
+      events: o.events,
+      rekeys: this.channels.sessionRekeys,
     });
     const bindings: Record<string, CommandBinding> = { ...builtinBindings(this.dispatcher, this.params, this.keys), ...this.sequencer.bindings() };
     for (const [name, binding] of Object.entries(bindings)) this.registry.bind(name, binding);

@@ -11,8 +11,11 @@
 //     "backend": "auto",
 //     "dispatch": { "budgetUs": 20000, "queue": 64, "envelopesPerSlot": 16, "verificationsPerSlot": 2,
 //                   "executionsPerSlot": 4, "pendingApprovals": 16 },
-//     "sequence": { "budgetUs": 5000, "stepsPerSlot": 4 }
+//     "sequence": { "budgetUs": 5000, "stepsPerSlot": 4 },
+//     "session": { "identityKeyFile": "keys/node-7.key", "rekeyS": 3600, "rekeyBlocks": 1000000, "offerMaxAgeS": 600,
+//                  "peers": [ { "node": 8, "publicKeyFile": "keys/node-8.key.pub.json" } ] }
 //   }
+// `session` is optional: without it the node has no BPSec session keys.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Fields } from '../config/fields.js';
@@ -28,6 +31,16 @@ export interface CmdConfig {
   readonly backend: MlDsaBackendName | 'auto';
   readonly dispatch: DispatcherLimits & { readonly budgetUs: number };
   readonly sequence: { readonly budgetUs: number; readonly stepsPerSlot: number };
+  readonly session?: SessionConfig;
+}
+
+export interface SessionConfig {
+  /** Secret ML-DSA-65 key file of this node (tern gse keygen format), absolute path. */
+  readonly identityKeyFile: string;
+  readonly peers: ReadonlyMap<number, Uint8Array>;
+  readonly rekeyS: number;
+  readonly rekeyBlocks: number;
+  readonly offerMaxAgeS: number;
 }
 
 const ROLES = ['operate', 'approve'] as const satisfies readonly Role[];
@@ -53,8 +66,35 @@ function publicKeyFile(f: Fields, path: string, field: string): Uint8Array {
   return publicKey(f, f.string(key.publicKey, `${field} (${path}).publicKey`), `${field} (${path}).publicKey`);
 }
 
+/** The public key of an entry with exactly one of publicKey (base64) and publicKeyFile. */
+function keyOf(f: Fields, o: Record<string, unknown>, at: string): Uint8Array {
+  if ((o.publicKey === undefined) === (o.publicKeyFile === undefined)) f.fail(at, 'exactly one of publicKey, publicKeyFile');
+  return o.publicKey !== undefined
+    ? publicKey(f, f.string(o.publicKey, join(at, 'publicKey')), join(at, 'publicKey'))
+    : publicKeyFile(f, resolve(dirname(f.file), f.string(o.publicKeyFile, join(at, 'publicKeyFile'))), join(at, 'publicKeyFile'));
+}
+
+function parseSession(f: Fields, raw: unknown, field: string): SessionConfig {
+  const s = f.object(raw, field, ['identityKeyFile', 'peers', 'rekeyS', 'rekeyBlocks', 'offerMaxAgeS']);
+  const peers = new Map<number, Uint8Array>();
+  f.array(s.peers, join(field, 'peers')).forEach((entry, i) => {
+    const at = join(join(field, 'peers'), i);
+    const p = f.object(entry, at, ['node', 'publicKey', 'publicKeyFile']);
+    const node = f.integer(p.node, join(at, 'node'), 1, Number.MAX_SAFE_INTEGER);
+    if (peers.has(node)) f.fail(join(at, 'node'), 'a node listed once', node);
+    peers.set(node, keyOf(f, p, at));
+  });
+  return {
+    identityKeyFile: resolve(dirname(f.file), f.string(s.identityKeyFile, join(field, 'identityKeyFile'))),
+    peers,
+    rekeyS: s.rekeyS === undefined ? 3600 : f.integer(s.rekeyS, join(field, 'rekeyS'), 10, 30 * 86400),
+    rekeyBlocks: s.rekeyBlocks === undefined ? 1_000_000 : f.integer(s.rekeyBlocks, join(field, 'rekeyBlocks'), 1, 0xffff_fff0),
+    offerMaxAgeS: s.offerMaxAgeS === undefined ? 600 : f.integer(s.offerMaxAgeS, join(field, 'offerMaxAgeS'), 1, 86400),
+  };
+}
+
 export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfig {
-  const top = f.object(raw, field, ['approvals', 'operators', 'backend', 'dispatch', 'sequence']);
+  const top = f.object(raw, field, ['approvals', 'operators', 'backend', 'dispatch', 'sequence', 'session']);
   const ids = new Set<number>();
   const keys = new Set<string>();
   const operators = f.array(top.operators, join(field, 'operators')).map((entry, i): OperatorSpec => {
@@ -65,10 +105,7 @@ export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfi
     ids.add(id);
     const roles = f.array(o.roles, join(at, 'roles')).map((r, j) => f.oneOf(r, join(join(at, 'roles'), j), ROLES));
     if (roles.length === 0) f.fail(join(at, 'roles'), 'at least one role', roles);
-    if ((o.publicKey === undefined) === (o.publicKeyFile === undefined)) f.fail(at, 'exactly one of publicKey, publicKeyFile');
-    const key = o.publicKey !== undefined
-      ? publicKey(f, f.string(o.publicKey, join(at, 'publicKey')), join(at, 'publicKey'))
-      : publicKeyFile(f, resolve(dirname(f.file), f.string(o.publicKeyFile, join(at, 'publicKeyFile'))), join(at, 'publicKeyFile'));
+    const key = keyOf(f, o, at);
     const text = Buffer.from(key).toString('base64');
     if (keys.has(text)) f.fail(at, 'a public key no other operator has');
     keys.add(text);
@@ -102,5 +139,6 @@ export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfi
       budgetUs: int(s, 'budgetUs', sAt, 100, 1_000_000, 5_000),
       stepsPerSlot: int(s, 'stepsPerSlot', sAt, 1, 64, 4),
     },
+    ...(top.session === undefined ? {} : { session: parseSession(f, top.session, join(field, 'session')) }),
   };
 }

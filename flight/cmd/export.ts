@@ -4,6 +4,8 @@
 // tools and operators can tell at a glance whether they hold the dictionary a node runs.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileDurable } from '../durable.js';
 import { ConfigError } from '../errors.js';
 import type { ChannelDef } from '../tlm/channels.js';
 import type { EventDef } from '../tlm/events.js';
@@ -88,4 +90,11 @@ export function readDictionary(file: string): Dictionary {
   const computed = hashOf(content);
   if (hash !== computed) throw new ConfigError(file, 'hash', `${computed} (the file was edited or is damaged)`, hash);
   return d as Dictionary;
+}
+
+/** Writes a node's dictionary where `tern gse ... --from DATA_DIR` finds it. */
+export function writeDictionary(dataDir: string, dictionary: Dictionary): string {
+  const file = join(dataDir, DICTIONARY_FILE);
+  writeFileDurable(file, dictionaryJson(dictionary));
+  return file;
 }

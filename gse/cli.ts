@@ -1,0 +1,164 @@
+// `tern gse`: the operator's ground tools.
+//   tern gse keygen --out FILE --id N [--name NAME] [--force]
+//   tern gse send NODE COMMAND [ARGS...] --key FILE [--key FILE ...] [--dict FILE | --from DATA_DIR]
+//                 [--seq N] [--expires SECONDS] --out FILE|-
+//   tern gse tlm [FILE|-] [--dict FILE | --from DATA_DIR] [--json]
+//   tern gse dict [--out FILE] [--from DATA_DIR] [--list]
+// Exit codes: 0 done; 2 refused (bad input, unreadable key or dictionary, no transport): nothing
+// was sent. Anything else is a bug and crashes with its stack.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { TernError } from '../flight/errors.js';
+import { writeFileDurable } from '../flight/durable.js';
+import { argArray } from '../flight/cmd/args.js';
+import { bodyDigest, encodeBody, signEnvelope } from '../flight/cmd/envelope.js';
+import { dictionaryJson } from '../flight/cmd/export.js';
+import { readKeyFile, writeKeyFiles } from '../flight/cmd/keyfile.js';
+import { mlDsa, ML_DSA_SEED_BYTES } from '../flight/cmd/mldsa.js';
+import { findCommand, parseArgs as parseCommandArgs } from './command-args.js';
+import { loadDictionary } from './dictionary.js';
+import { printDownlink } from './tlm.js';
+import { transmit } from './transport.js';
+
+const USAGE = `usage:
+  tern gse keygen --out FILE --id N [--name NAME] [--force]
+  tern gse send NODE COMMAND [ARGS...] --key FILE [--key FILE ...] [--dict FILE | --from DATA_DIR]
+                [--seq N] [--expires SECONDS] --out FILE|-
+  tern gse tlm [FILE|-] [--dict FILE | --from DATA_DIR] [--json]
+  tern gse dict [--out FILE] [--from DATA_DIR] [--list]`;
+
+/** Bad operator input: reported in one line, exit code 2. */
+class UsageError extends TernError {
+  readonly code = 'GSE_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function integer(text: string | undefined, what: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${what} must be an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+async function keygen(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' } } });
+  if (!values.out) throw new UsageError('--out FILE is required');
+  const id = integer(values.id, '--id', 1, 0xffff_ffff);
+  if (!values.force && (existsSync(values.out) || existsSync(`${values.out}.pub.json`))) {
+    throw new UsageError(`${values.out} exists; refusing to overwrite a key (--force to replace it)`);
+  }
+  const seed = new Uint8Array(randomBytes(ML_DSA_SEED_BYTES));
+  const dsa = mlDsa('ML-DSA-65');
+  const files = writeKeyFiles(values.out, { id, name: values.name ?? `operator-${id}`, seed, publicKey: dsa.publicKey(seed) });
+  console.log(`ML-DSA-65 key for operator ${id}: secret ${files.secret} (mode 0600), public ${files.public}`);
+  return 0;
+}
+
+/** The next sequence number of the originator, stored beside its key and advanced before sending. */
+function nextSeq(keyFile: string, given: string | undefined): number {
+  const counter = `${keyFile}.seq`;
+  const last = existsSync(counter) ? integer(readFileSync(counter, 'utf8').trim(), counter, 0, Number.MAX_SAFE_INTEGER) : 0;
+  const seq = given === undefined ? last + 1 : integer(given, '--seq', 1, Number.MAX_SAFE_INTEGER);
+  // Persisted before the envelope leaves: a number is never used twice, even if sending fails.
+  if (seq > last) writeFileDurable(counter, `${seq}\n`);
+  return seq;
+}
+
+async function send(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      key: { type: 'string', multiple: true }, dict: { type: 'string' }, from: { type: 'string' },
+      seq: { type: 'string' }, expires: { type: 'string' }, out: { type: 'string' },
+    },
+  });
+  const [nodeText, commandText, ...words] = positionals;
+  const node = integer(nodeText, 'NODE', 1, Number.MAX_SAFE_INTEGER);
+  if (commandText === undefined) throw new UsageError('COMMAND is missing');
+  const dictionary = loadDictionary(values);
+  const command = findCommand(dictionary, commandText);
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(commandText)} (tern gse dict --list shows the dictionary ${dictionary.hash})`);
+  const args = parseCommandArgs(command, words, dictionary);
+  const keyFiles = values.key ?? [];
+  if (keyFiles.length === 0) throw new UsageError('at least one --key FILE is required: every command is signed');
+  const dsa = mlDsa('ML-DSA-65');
+  const signers = keyFiles.map((file) => {
+    const key = readKeyFile(file, dsa);
+    return { operator: key.id, seed: key.seed, publicKey: key.publicKey };
+  });
+  if (new Set(signers.map((s) => s.operator)).size !== signers.length) throw new UsageError('two --key files are the same operator');
+  const expiresS = values.expires === undefined ? 600 : integer(values.expires, '--expires', 1, 7 * 86400);
+  const seq = nextSeq(keyFiles[0]!, values.seq);
+  const expiryMs = Date.now() + expiresS * 1000;
+  const body = encodeBody({ target: node, operator: signers[0]!.operator, seq, expiryMs, opcode: command.opcode, args: argArray(command.args, args) });
+  const envelope = signEnvelope(dsa, body, node, signers);
+  await transmit(envelope, node, { ...(values.out === undefined ? {} : { out: values.out }) });
+  const report = values.out === '-' ? console.error : console.log;
+  report(
+    `sent ${command.name} (0x${command.opcode.toString(16).padStart(4, '0')}) to node ${node}: operator ${signers[0]!.operator} seq ${seq}, ` +
+      `${signers.length} signature(s), expires ${new Date(expiryMs).toISOString()}, digest ${bodyDigest(body).slice(0, 16)}, ${envelope.length} bytes` +
+      (values.out === '-' ? '' : ` -> ${values.out}`),
+  );
+  return 0;
+}
+
+async function tlm(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { dict: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const file = positionals[0] ?? '-';
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file === '-' ? 0 : file));
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  printDownlink(bytes, loadDictionary(values), values.json === true, (line) => console.log(line));
+  return 0;
+}
+
+async function dict(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' }, from: { type: 'string' }, list: { type: 'boolean' } } });
+  const dictionary = loadDictionary(values);
+  if (values.out !== undefined) writeFileDurable(values.out, dictionaryJson(dictionary));
+  console.log(
+    `dictionary ${dictionary.hash}: ${dictionary.commands.length} commands, ${dictionary.channels.length} channels, ` +
+      `${dictionary.events.length} events, ${dictionary.parameters.length} parameters` + (values.out === undefined ? '' : ` -> ${values.out}`),
+  );
+  if (values.list) {
+    for (const c of dictionary.commands) {
+      const args = c.args.map((a) => `${a.name}:${a.type === 'enum' ? a.values.join('|') : a.type}`).join(' ');
+      const critical = c.criticality === 'critical' ? ' [critical]' : c.criticalWhen ? ` [critical when ${c.criticalWhen}]` : '';
+      console.log(`  0x${c.opcode.toString(16).padStart(4, '0')} ${c.name} ${args}${critical}  ${c.doc}`);
+    }
+  }
+  return 0;
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { keygen, send, tlm, dict };
+
+export async function runGse(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const sub = name === undefined ? undefined : SUBCOMMANDS[name];
+  if (!sub) {
+    console.error(name === undefined || name === '--help' ? USAGE : `tern gse: unknown subcommand ${JSON.stringify(name)}\n${USAGE}`);
+    return name === '--help' ? 0 : 2;
+  }
+  try {
+    return await sub(rest);
+  } catch (error) {
+    // node:util parseArgs reports unknown options with a TypeError carrying this code.
+    const usage = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (!(error instanceof TernError) && !usage) throw error;
+    console.error(`tern gse ${name}: ${(error as Error).message}`);
+    return 2;
+  }
+}

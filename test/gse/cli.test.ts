@@ -1,0 +1,143 @@
+// The ground CLI as real child processes (`node dist/gse/tern.js gse ...`, after `npm run build`):
+// keys are generated, commands signed and written by the file transport, handed to a node's
+// commanding (real data directory), and what the node sends down is printed by `tern gse tlm`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Fields } from '../../flight/config/fields.js';
+import { parseCmdConfig } from '../../flight/cmd/config.js';
+import { encodeDownlink, type DownlinkItem } from '../../flight/cmd/downlink.js';
+import { readDictionary } from '../../flight/cmd/export.js';
+import { readKeyFile } from '../../flight/cmd/keyfile.js';
+import { NobleMlDsa } from '../../flight/cmd/mldsa.js';
+import { TERN } from '../support/node-process.js';
+import { harness, type TestOperator } from '../cmd/support/harness.js';
+
+function tern(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [TERN, 'gse', ...args], { cwd, encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+const dsa = new NobleMlDsa('ML-DSA-65');
+
+function operator(file: string, roles: TestOperator['roles']): TestOperator {
+  const key = readKeyFile(file, dsa);
+  return { operator: key.id, name: key.name, roles, seed: key.seed, publicKey: key.publicKey };
+}
+
+describe('tern gse (child processes)', () => {
+  it('keygen, send, node executes, tlm prints responses, events and housekeeping', () => {
+    expect(existsSync(TERN), 'run `npm run build` first').toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'tern-gse-'));
+    for (const [name, id] of [['alice', 1], ['bob', 2], ['carol', 3]] as const) {
+      const made = tern(['keygen', '--out', `${name}.key`, '--id', String(id), '--name', name], dir);
+      expect(made.status, made.stderr).toBe(0);
+      expect(statSync(join(dir, `${name}.key`)).mode & 0o777).toBe(0o600);
+    }
+    expect(tern(['keygen', '--out', 'alice.key', '--id', '1'], dir)).toMatchObject({ status: 2, stderr: expect.stringMatching(/refusing to overwrite/) });
+
+    // The node: operators from the public key files, as a mission config names them.
+    const config = parseCmdConfig(new Fields(join(dir, 'mission.json')), {
+      approvals: 2,
+      operators: [
+        { id: 1, name: 'alice', roles: ['operate', 'approve'], publicKeyFile: 'alice.key.pub.json' },
+        { id: 2, name: 'bob', roles: ['approve'], publicKeyFile: 'bob.key.pub.json' },
+      ],
+    });
+    expect(config.operators.map((o) => o.id)).toEqual([1, 2]);
+    const [alice, bob] = [operator(join(dir, 'alice.key'), ['operate', 'approve']), operator(join(dir, 'bob.key'), ['approve'])];
+    const node = harness({ operators: [alice, bob], wallMs: Date.now() });
+    const deliver = (file: string): void => {
+      node.commanding.submit(new Uint8Array(readFileSync(join(dir, file))));
+      node.run();
+    };
+
+    const ping = tern(['send', '7', 'PING', '42', '--key', 'alice.key', '--out', 'ping.cbor'], dir);
+    expect(ping.status, ping.stderr).toBe(0);
+    expect(ping.stdout).toMatch(/^sent PING \(0x0502\) to node 7: operator 1 seq 1, 1 signature\(s\)/);
+    deliver('ping.cbor');
+    deliver('ping.cbor'); // a replay of the same file
+
+    // Critical, signed by two operators in one send; the public key comes from carol's .pub.json.
+    const add = tern(['send', '7', 'OPERATOR_ADD', 'operator=3', 'roles=operate', 'publicKey=@carol.key.pub.json', '--key', 'alice.key', '--key', 'bob.key', '--out', 'add.cbor'], dir);
+    expect(add.status, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/operator 1 seq 2, 2 signature\(s\)/);
+    deliver('add.cbor');
+
+    // A sequence compiled from JSON by the ground tool, checked against the dictionary.
+    writeFileSync(join(dir, 'seq.json'), JSON.stringify({ onFailure: 'stop', steps: [{ after: 0, command: 'ping', args: [7] }, { after: 20, command: 'NOOP' }] }));
+    expect(tern(['send', '7', 'SEQ_UPLOAD', '0', '@seq.json', '--key', 'carol.key', '--out', 'seq.cbor'], dir).status).toBe(0);
+    expect(tern(['send', '7', 'SEQ_START', '0', '--key', 'carol.key', '--out', 'start.cbor'], dir).status).toBe(0);
+    deliver('seq.cbor');
+    deliver('start.cbor');
+    node.run(5, 10);
+
+    expect(node.responses.map((r) => `${r.command}:${r.status}${r.reason ? `:${r.reason}` : ''}`)).toEqual([
+      'PING:accepted', 'PING:executed', 'PING:rejected:CMD_REPLAY',
+      'OPERATOR_ADD:accepted', 'OPERATOR_ADD:executed',
+      'SEQ_UPLOAD:accepted', 'SEQ_UPLOAD:executed', 'SEQ_START:accepted', 'SEQ_START:executed',
+      'PING:executed', 'NOOP:executed',
+    ]);
+
+    // Downlink: every response, the events, and a housekeeping record, as the node sends them.
+    const items: DownlinkItem[] = [
+      ...node.responses.map((record): DownlinkItem => ({ kind: 'rsp', record })),
+      ...node.events.slice(0, 3).map((e): DownlinkItem => ({ kind: 'evt', record: { ...e, node: 7 } })),
+      { kind: 'hk', record: { node: 7, seq: 0, frame: 12, mode: 'NOMINAL', channels: { 'cmd.accepted': node.value('cmd.accepted'), 'cmd.rejected.replay': node.value('cmd.rejected.replay'), 'cmd.backend': 0 } } },
+    ];
+    writeFileSync(join(dir, 'downlink.cbor'), Buffer.concat(items.map(encodeDownlink)));
+    const shown = tern(['tlm', 'downlink.cbor'], dir);
+    expect(shown.status, shown.stderr).toBe(0);
+    const lines = shown.stdout.trim().split('\n');
+    expect(lines[1]).toMatch(/RSP node 7 PING executed op 1 seq 1 \[[0-9a-f]{16}\] \{"token":42,"timeMs":\d+\}$/);
+    expect(lines[2]).toMatch(/RSP node 7 PING rejected CMD_REPLAY op 1 seq 1 .*: operator 1 sequence 1: already used$/);
+    expect(lines).toContain('HK node 7 seq 0 frame 12 mode NOMINAL');
+    expect(lines).toContain('  cmd.accepted = 4 commands');
+    expect(lines).toContain('  cmd.rejected.replay = 1 envelopes [YELLOW]');
+    expect(lines).toContain('  cmd.backend = noble');
+    expect(lines.some((l) => /^t\+\d+\.\d{6}s EVT node 7 ACTIVITY CMD_STARTED \(0x0513\): Commanding up/.test(l))).toBe(true);
+    const asJson = tern(['tlm', 'downlink.cbor', '--json'], dir).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(asJson[1]).toMatchObject({ kind: 'rsp', status: 'executed', result: { token: 42 } });
+  });
+
+  it('checks arguments against the dictionary before anything is signed or written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-gse-'));
+    expect(tern(['keygen', '--out', 'k', '--id', '4'], dir).status).toBe(0);
+    const cases: Array<[string[], RegExp]> = [
+      [['7', 'PING', 'token=-1'], /PING token: expected an integer in \[0, 4294967295\], got -1/],
+      [['7', 'PING', '4294967296'], /PING token: expected an integer in \[0, 4294967295\], got 4294967296/],
+      [['7', 'PING'], /PING \(arguments\): expected 1 argument\(s\) \(token\), got 0/],
+      [['7', 'SET_MODE', 'panic'], /SET_MODE mode: expected one of BOOT, NOMINAL, SAFE, got "panic"/],
+      [['7', 'SET_PARAM', 'x'.repeat(65), '1'], /SET_PARAM param: expected a string of at most 64 bytes/],
+      [['7', 'OPERATOR_ADD', '5', 'OPERATE', 'hex:00ff'], /OPERATOR_ADD publicKey: expected exactly 1952 bytes, got 2 bytes/],
+      [['7', 'FROB'], /unknown command "FROB"/],
+      [['0', 'NOOP'], /NODE must be an integer/],
+    ];
+    for (const [args, message] of cases) {
+      const run = tern(['send', ...args, '--key', 'k', '--out', 'never.cbor'], dir);
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(message);
+    }
+    expect(existsSync(join(dir, 'never.cbor'))).toBe(false);
+    expect(existsSync(join(dir, 'k.seq'))).toBe(false); // no sequence number spent either
+    // A key file others can read is refused, as ssh refuses one.
+    writeFileSync(join(dir, 'open.key'), readFileSync(join(dir, 'k')), { mode: 0o644 });
+    expect(tern(['send', '7', 'NOOP', '--key', 'open.key', '--out', 'never.cbor'], dir).stderr).toMatch(/only its owner can read/);
+  });
+
+  it('dict writes the dictionary that send and tlm then read with --dict', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-gse-'));
+    const made = tern(['dict', '--out', 'dictionary.json'], dir);
+    expect(made.status, made.stderr).toBe(0);
+    const dictionary = readDictionary(join(dir, 'dictionary.json'));
+    expect(made.stdout).toContain(dictionary.hash);
+    expect(tern(['keygen', '--out', 'k', '--id', '9'], dir).status).toBe(0);
+    const sent = tern(['send', '7', 'noop', '--key', 'k', '--dict', 'dictionary.json', '--out', '-'], dir);
+    expect(sent.status, sent.stderr).toBe(0);
+    expect(sent.stderr).toMatch(/sent NOOP/);
+    writeFileSync(join(dir, 'dictionary.json'), readFileSync(join(dir, 'dictionary.json'), 'utf8').replace('"PING"', '"PONG"'));
+    expect(tern(['send', '7', 'NOOP', '--key', 'k', '--dict', 'dictionary.json', '--out', '-'], dir)).toMatchObject({ status: 2, stderr: expect.stringMatching(/hash: expected sha256/) });
+  });
+});
