@@ -32,7 +32,7 @@ interface CoreExports extends Record<string, unknown> {
 /** Bytes moved into the core per kernel call; larger inputs are fed in chunks. */
 const SCRATCH_BYTES = 64 * 1024;
 /** Erasure coding works on (k + m) shard slices of at most this many bytes each... */
-const ERASURE_SLICE_BYTES = 32 * 1024;
+const ERASURE_SLICE_BYTES = 16 * 1024;
 /** ...within this much scratch, so the working set of one kernel call stays in L2. */
 const ERASURE_SCRATCH_BYTES = 1024 * 1024;
 const MAX_SHARDS = 255;

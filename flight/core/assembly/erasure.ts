@@ -174,23 +174,37 @@ function applyRowsXorFirst(n: i32, cols: i32, sources: usize, targets: usize, le
       const source = <usize>load<u32>(sources + (<usize>s << 2)) + p;
       const x = v128.load(source);
       const y = v128.load(source, 16);
-      const xlo = v128.and(x, mask);
-      const xhi = v128.and(i16x8.shr_u(x, 4), mask);
-      const ylo = v128.and(y, mask);
-      const yhi = v128.and(i16x8.shr_u(y, 4), mask);
       if (xorFirst) {
+        // Row 0 is a plain XOR, so both vectors' nibbles fit in registers at once and each
+        // table load serves both.
+        const xlo = v128.and(x, mask);
+        const xhi = v128.and(i16x8.shr_u(x, 4), mask);
+        const ylo = v128.and(y, mask);
+        const yhi = v128.and(i16x8.shr_u(y, 4), mask);
         a0 = v128.xor(a0, x);
         b0 = v128.xor(b0, y);
+        a1 = mulAdd(a1, plan + 32, xlo, xhi);
+        b1 = mulAdd(b1, plan + 32, ylo, yhi);
+        a2 = mulAdd(a2, plan + 64, xlo, xhi);
+        b2 = mulAdd(b2, plan + 64, ylo, yhi);
+        a3 = mulAdd(a3, plan + 96, xlo, xhi);
+        b3 = mulAdd(b3, plan + 96, ylo, yhi);
       } else {
+        // Eight swizzle accumulators leave no room for four nibble vectors (x64 has 16 xmm
+        // registers): one vector at a time, loading the tables twice, beats spilling.
+        const xlo = v128.and(x, mask);
+        const xhi = v128.and(i16x8.shr_u(x, 4), mask);
         a0 = mulAdd(a0, plan, xlo, xhi);
+        a1 = mulAdd(a1, plan + 32, xlo, xhi);
+        a2 = mulAdd(a2, plan + 64, xlo, xhi);
+        a3 = mulAdd(a3, plan + 96, xlo, xhi);
+        const ylo = v128.and(y, mask);
+        const yhi = v128.and(i16x8.shr_u(y, 4), mask);
         b0 = mulAdd(b0, plan, ylo, yhi);
+        b1 = mulAdd(b1, plan + 32, ylo, yhi);
+        b2 = mulAdd(b2, plan + 64, ylo, yhi);
+        b3 = mulAdd(b3, plan + 96, ylo, yhi);
       }
-      a1 = mulAdd(a1, plan + 32, xlo, xhi);
-      b1 = mulAdd(b1, plan + 32, ylo, yhi);
-      a2 = mulAdd(a2, plan + 64, xlo, xhi);
-      b2 = mulAdd(b2, plan + 64, ylo, yhi);
-      a3 = mulAdd(a3, plan + 96, xlo, xhi);
-      b3 = mulAdd(b3, plan + 96, ylo, yhi);
       plan += 128;
     }
     v128.store(t0 + p, a0);
