@@ -12,7 +12,7 @@ describe('downlink codec', () => {
     const decoded = decodeDownlink(Buffer.concat(items.map(encodeDownlink)));
     expect(decoded.map((i) => i.kind)).toEqual(['rsp', 'hk', 'evt']);
     expect(decoded[1]!.record).toEqual(items[1]!.record);
-    expect(Buffer.from((decoded[0]!.record as { result: { raw: Uint8Array } }).result.raw)).toEqual(Buffer.from([1, 2]));
+    expect(Buffer.from((decoded[0]!.record as unknown as { result: { raw: Uint8Array } }).result.raw)).toEqual(Buffer.from([1, 2]));
     expect(decodeDownlink(new Uint8Array(0))).toEqual([]);
   });
 
