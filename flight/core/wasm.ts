@@ -36,6 +36,8 @@ const ERASURE_SLICE_BYTES = 16 * 1024;
 /** ...within this much scratch, so the working set of one kernel call stays in L2. */
 const ERASURE_SCRATCH_BYTES = 1024 * 1024;
 const MAX_SHARDS = 255;
+/** asconfig.json "maximumMemory": 1024 pages of 64 KiB. */
+const MAX_MEMORY_BYTES = 1024 * 65536;
 /** Rebuild matrices kept per erasure code (least recently used dropped first). */
 const REBUILD_CACHE_SIZE = 64;
 
@@ -213,7 +215,15 @@ export class Core {
    *  Never freed: reserve at initialisation, not per use. */
   reserve(length: number): CoreBuffer {
     if (!Number.isInteger(length) || length <= 0) throw new FecInputError('length', 'a positive integer', length);
-    return new CoreBuffer(this.view, this.raw.alloc(length), length);
+    let address: number;
+    try {
+      address = this.raw.alloc(length);
+    } catch (error) {
+      // The stub runtime traps when memory cannot grow; nothing was reserved.
+      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+      throw new FecInputError('length', `at most the free core memory (${MAX_MEMORY_BYTES} bytes in all)`, length);
+    }
+    return new CoreBuffer(this.view, address, length);
   }
 
   private feed(data: Uint8Array, register: number, update: (crc: number, ptr: number, len: number) => number): number {

@@ -5,4 +5,6 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer;
   }
   function validate(bytes: ArrayBufferView | ArrayBuffer): boolean;
+  /** What a trap (here: the stub runtime out of memory) throws. */
+  class RuntimeError extends Error {}
 }

@@ -188,3 +188,14 @@ describe('the SIMD and scalar erasure kernels', () => {
     }
   });
 });
+
+describe('core memory reservations', () => {
+  it('refuses a reservation beyond the core memory limit with FecInputError and stays usable', () => {
+    const core = new Core();
+    expect(() => core.reserve(80 * 1024 * 1024)).toThrow(/length: expected at most the free core memory/);
+    const b = core.reserve(1024);
+    b.bytes().fill(7);
+    expect(b.bytes().every((x) => x === 7)).toBe(true);
+    expect(core.crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+  });
+});
