@@ -3,12 +3,12 @@
 // tables. They are built once at instantiation in memory that is never freed.
 import { alloc } from "./memory";
 
-export const FIELD_POLY: u32 = 0x187;
+const FIELD_POLY: u32 = 0x187;
 
 /** EXP[i] = alpha^i for i in 0..509: EXP[LOG[a] + LOG[b]] needs no reduction mod 255. */
 export const EXP: usize = alloc(512);
 /** LOG[a] = i with alpha^i = a, for a != 0. */
-export const LOG: usize = alloc(256);
+const LOG: usize = alloc(256);
 /** MUL[a << 8 | b] = a * b: one load per product on the scalar paths (64 KiB). */
 export const MUL: usize = alloc(65536);
 /** INV[a] = 1 / a for a != 0. */
@@ -53,24 +53,4 @@ buildTables();
 // @ts-ignore: decorator
 @inline export function gfInv(a: u32): u32 {
   return <u32>load<u8>(INV + a);
-}
-
-/** alpha^e for any e >= 0. */
-// @ts-ignore: decorator
-@inline export function gfPow(e: u32): u32 {
-  return <u32>load<u8>(EXP + e % 255);
-}
-
-/** log_alpha(a) for a != 0. */
-// @ts-ignore: decorator
-@inline export function gfLog(a: u32): u32 {
-  return <u32>load<u8>(LOG + a);
-}
-
-/** Multiplies the 16 bytes of x by the constant whose NIB tables start at `tables`. */
-// @ts-ignore: decorator
-@inline export function mulVec(tables: usize, x: v128): v128 {
-  const lo = v128.and(x, i8x16.splat(0x0f));
-  const hi = v128.and(i16x8.shr_u(x, 4), i8x16.splat(0x0f));
-  return v128.xor(i8x16.swizzle(v128.load(tables), lo), i8x16.swizzle(v128.load(tables, 16), hi));
 }

@@ -3,6 +3,6 @@
 // boundary per byte and steady state allocates nothing.
 export { alloc } from "./memory";
 export { crc32cUpdate, crc16X25Update } from "./crc";
-export { rsEncode, rsDecode, rsToDual, rsToConventional } from "./rs";
+export { rsEncode, rsDecode } from "./rs";
 export { erasureParityMatrix, erasureRebuildMatrix, erasureApply } from "./erasure";
 export { secdedEncode, secdedScan } from "./secded";

@@ -21,7 +21,7 @@ const FCR: i32 = 112;
 const PRIM: i32 = 11;
 
 /** Erasure list per codeword, as the caller lays it out: a count byte, then up to 32 positions. */
-export const ERASURE_STRIDE: i32 = 33;
+const ERASURE_STRIDE: i32 = 33;
 
 /** alpha-exponent of beta^e, for any integer e. */
 // @ts-ignore: decorator
@@ -127,11 +127,11 @@ function convert(ptr: usize, len: usize, table: usize, tables: usize): void {
   for (; p < len; p++) store<u8>(ptr + p, load<u8>(table + <usize>load<u8>(ptr + p)));
 }
 
-export function rsToDual(ptr: usize, len: usize): void {
+function rsToDual(ptr: usize, len: usize): void {
   convert(ptr, len, TO_DUAL, TO_DUAL_N);
 }
 
-export function rsToConventional(ptr: usize, len: usize): void {
+function rsToConventional(ptr: usize, len: usize): void {
   convert(ptr, len, TO_CONV, TO_CONV_N);
 }
 
@@ -299,7 +299,7 @@ function correctionsCancelSyndromes(count: i32): bool {
   }
 }
 
-export const UNCORRECTABLE: i32 = -1;
+const UNCORRECTABLE: i32 = -1;
 
 /**
  * Decodes one codeword in place: n = 255 - fill symbols at `base`, `stride` apart, with the

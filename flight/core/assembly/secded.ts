@@ -25,8 +25,8 @@ const G_N: usize = alloc(32);
 
 /** What a syndrome means: 0..63 data bit, 64..71 check bit (64 + i), or one of these. */
 const CLEAN: u8 = 0xfd;
-export const DOUBLE: u8 = 0xfe;
-export const MULTIPLE: u8 = 0xff;
+const DOUBLE: u8 = 0xfe;
+const MULTIPLE: u8 = 0xff;
 const MEANING: usize = alloc(256);
 
 function buildTables(): void {
