@@ -89,7 +89,10 @@ export class SegmentLog {
   private activeHeads = new HeadLog();
   private queue: QueuedRecord[] = [];
   private queuedBytes = 0;
-  private flushing: Promise<void> | undefined;
+  /** A flush loop is running; it clears this in the same step as it finds the queue empty. */
+  private flushing = false;
+  private flushed: Promise<void> = Promise.resolve();
+  /** The pending start of the next flush: an Immediate without commitDelayMs, a Timeout with it. */
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
 
   constructor(
@@ -161,7 +164,7 @@ export class SegmentLog {
   /** Writes everything queued and waits for it. */
   async drain(): Promise<void> {
     if (this.timer !== undefined) this.startFlush();
-    while (this.flushing) await this.flushing;
+    while (this.flushing) await this.flushed;
   }
 
   /** Reads `length` bytes at `offset` of a segment, keeping it open meanwhile. */
@@ -200,27 +203,33 @@ export class SegmentLog {
 
   private startFlush(): void {
     if (this.timer !== undefined) {
-      clearImmediate(this.timer as NodeJS.Immediate);
-      clearTimeout(this.timer as NodeJS.Timeout);
+      // Each kind must go to its own clear function: clearImmediate on a Timeout corrupts Node's immediate queue.
+      if (this.config.commitDelayMs === 0) clearImmediate(this.timer as NodeJS.Immediate);
+      else clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = undefined;
     }
-    this.flushing ??= this.flushLoop().finally(() => {
-      this.flushing = undefined;
-    });
+    if (this.flushing) return;
+    this.flushing = true;
+    this.flushed = this.flushLoop();
   }
 
   private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.takeBatch();
-      if (!this.failure) {
-        try {
-          await this.writeBatch(batch);
-          continue;
-        } catch (error) {
-          this.fail('write', error);
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.takeBatch();
+        if (!this.failure) {
+          try {
+            await this.writeBatch(batch);
+            continue;
+          } catch (error) {
+            this.fail('write', error);
+          }
         }
+        for (const record of batch) record.failed(this.failure!);
       }
-      for (const record of batch) record.failed(this.failure!);
+    } finally {
+      // No await between the empty-queue check and this: a record appended after it starts a new loop.
+      this.flushing = false;
     }
   }
 

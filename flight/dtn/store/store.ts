@@ -285,10 +285,17 @@ export class BundleStore {
    */
   compact(maxBytes = 1024 * 1024): Promise<CompactionStep> {
     this.checkWritable();
-    this.compacting ??= this.compactStep(maxBytes).finally(() => {
-      this.compacting = undefined;
-    });
+    this.compacting ??= this.runCompaction(maxBytes);
     return this.compacting;
+  }
+
+  private async runCompaction(maxBytes: number): Promise<CompactionStep> {
+    try {
+      return await this.compactStep(maxBytes);
+    } finally {
+      // Cleared before the callers resume, so a caller may start the next step at once.
+      this.compacting = undefined;
+    }
   }
 
   /** Writes what is queued, waits for it, closes the files and releases the lock. */
@@ -304,33 +311,46 @@ export class BundleStore {
   // ---- Policy ----
 
   /**
-   * Admission. A bundle over its source's quota, or larger than the whole store, is refused.
-   * When the store is full, bundles of strictly lower priority classes are evicted (lowest
-   * class first, earliest expiry first) if that frees enough room; otherwise the new bundle is
-   * refused and nothing is evicted. An equal or higher class is never evicted.
+   * Admission. A bundle larger than the whole store is refused. When the store is full, bundles
+   * of strictly lower priority classes are evicted (lowest class first, earliest expiry first)
+   * if that frees enough room; otherwise the new bundle is refused and nothing is evicted. An
+   * equal or higher class is never evicted. A bundle that would put its source over its quota
+   * (counting what eviction would free from that source) is refused; quotas never evict.
    */
   private admit(meta: BundleMeta, length: number, source: number, priority: number): StoredBundle[] {
     const { capacityBytes, perSourceQuotaBytes } = this.config;
+    const ix = this.index;
     if (length > capacityBytes || length - HEAD_BYTES > MAX_BUNDLE_BYTES) this.refuse('size', meta, length, capacityBytes - this.usedBytes);
-    const fromSource = this.sourceBytes.get(source) ?? 0;
-    if (fromSource + length > perSourceQuotaBytes) this.refuse('quota', meta, length, perSourceQuotaBytes - fromSource);
     const need = this.usedBytes + length - capacityBytes;
-    if (need <= 0) return [];
-    let evictable = 0;
-    for (let c = 0; c < priority; c++) evictable += this.classBytes[c]!;
-    if (evictable < need) this.refuse('capacity', meta, length, capacityBytes - this.usedBytes);
-    const evicted: StoredBundle[] = [];
-    let freed = 0;
-    for (let c = 0; c < priority && freed < need; c++) {
-      const heap = this.heaps[c]!;
-      while (freed < need && heap.size > 0) {
-        const slot = heap.peek();
-        freed += this.index.recordLength[slot]!;
-        evicted.push(this.index.bundle(slot));
-        // The new bundle's record is queued after these tombstones, so its put() resolves only
-        // once they are durable and fails if they fail: nothing more to wait for here.
-        this.dispose(slot, Disposition.deleted, StoreReason.depletedStorage).catch(() => undefined);
+    const victims: number[] = [];
+    if (need > 0) {
+      let evictable = 0;
+      for (let c = 0; c < priority; c++) evictable += this.classBytes[c]!;
+      if (evictable < need) this.refuse('capacity', meta, length, capacityBytes - this.usedBytes);
+      // Take the victims off their heaps in eviction order, then put them back: dispose() takes them off for good.
+      let freed = 0;
+      for (let c = 0; c < priority && freed < need; c++) {
+        const heap = this.heaps[c]!;
+        while (freed < need && heap.size > 0) {
+          const slot = heap.peek();
+          heap.remove(slot);
+          victims.push(slot);
+          freed += ix.recordLength[slot]!;
+        }
       }
+      for (const slot of victims) this.heaps[ix.priority[slot]!]!.push(slot);
+    }
+    let fromSource = this.sourceBytes.get(source) ?? 0;
+    for (const slot of victims) if (ix.source[slot] === source) fromSource -= ix.recordLength[slot]!;
+    if (fromSource + length > perSourceQuotaBytes) this.refuse('quota', meta, length, perSourceQuotaBytes - fromSource);
+    if (victims.length === 0) return [];
+    const evicted = victims.map((slot) => ix.bundle(slot));
+    let freed = 0;
+    for (const slot of victims) {
+      freed += ix.recordLength[slot]!;
+      // The new bundle's record is queued after these tombstones, so its put() resolves only
+      // once they are durable and fails if they fail: nothing more to wait for here.
+      this.dispose(slot, Disposition.deleted, StoreReason.depletedStorage).catch(() => undefined);
     }
     this.ch.evicted.add(evicted.length);
     this.events.emit(STORE_EVENTS.evicted, { count: evicted.length, bytes: freed, priority: meta.priority, id: meta.id });

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { BundleIndex } from '../../../flight/dtn/store/bundle-index.js';
+import { prng } from './support.js';
+
+describe('BundleIndex', () => {
+  it('agrees with a Map through 50,000 random adds and removes, across growth and slot reuse', () => {
+    const index = new BundleIndex(8);
+    const model = new Map<string, number>();
+    const random = prng(1);
+    for (let step = 0; step < 50_000; step++) {
+      // Few distinct ids, so removes and re-adds of the same id are frequent.
+      const id = `ipn:${Math.floor(random() * 3000)}.1-${Math.floor(random() * 4)}`;
+      const slot = index.find(id);
+      expect(slot >= 0).toBe(model.has(id));
+      if (slot >= 0) {
+        expect(index.instance[slot]).toBe(model.get(id));
+        if (random() < 0.6) {
+          index.remove(slot);
+          model.delete(id);
+        }
+      } else {
+        const added = index.add(id);
+        index.instance[added] = step;
+        model.set(id, step);
+      }
+    }
+    expect(index.count).toBe(model.size);
+    for (const [id, instance] of model) expect(index.instance[index.find(id)]).toBe(instance);
+    let live = 0;
+    for (let slot = 0; slot < index.highWater; slot++) if (index.live(slot)) live++;
+    expect(live).toBe(model.size);
+  });
+
+  it('finds ids whose hashes collide in the table (long probe runs) and keeps them after removals', () => {
+    const index = new BundleIndex(4);
+    const ids = Array.from({ length: 2000 }, (_, i) => `b${i}`);
+    for (const id of ids) index.add(id);
+    for (const id of ids.filter((_, i) => i % 3 === 0)) index.remove(index.find(id));
+    for (const [i, id] of ids.entries()) expect(index.find(id) >= 0).toBe(i % 3 !== 0);
+  });
+
+  it('interns EIDs and renders a slot as metadata', () => {
+    const index = new BundleIndex();
+    expect(index.eid('ipn:1.1')).toBe(index.eid('ipn:1.1'));
+    const slot = index.add('x');
+    index.source[slot] = index.eid('ipn:1.1');
+    index.destination[slot] = index.eid('ipn:2.1');
+    index.priority[slot] = 2;
+    index.state[slot] = 1;
+    index.creationMs[slot] = 5;
+    index.expiryMs[slot] = 9;
+    index.dataLength[slot] = 100;
+    expect(index.bundle(slot)).toEqual({ id: 'x', source: 'ipn:1.1', destination: 'ipn:2.1', priority: 'expedited', state: 'forward-pending', creationMs: 5, expiryMs: 9, size: 100 });
+  });
+});
