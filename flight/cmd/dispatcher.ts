@@ -235,9 +235,9 @@ export class Dispatcher implements Task {
       for (const { signature, operator } of toVerify) this.verifySignature(signature, operator, envelope);
       if (!pending) this.o.replay.commit(body.operator, body.seq);
 
-      const context = (approvers: Operator[], signatures: readonly Signature[]): CommandContext => ({
+      const context = (approvers: readonly number[], signatures: readonly Signature[]): CommandContext => ({
         operator: body.operator,
-        approvers: approvers.map((o) => o.id),
+        approvers,
         source: 'ground',
         nowMs,
         authorization: { bodyBytes: envelope!.bodyBytes, signatures },
@@ -248,13 +248,14 @@ export class Dispatcher implements Task {
         return;
       }
       const approvals = new Map(pending?.approvals ?? []);
+      // An approval given with a key revoked or rotated out since then no longer counts.
+      for (const [id, signature] of approvals) if (!this.o.keys.current(signature)) approvals.delete(id);
       for (const { signature, operator } of toVerify) if (operator.roles.has('approve')) approvals.set(operator.id, signature);
       const need = this.o.keys.approvalsRequired;
       if (approvals.size >= need) {
         this.approvals.release(digest);
         this.ch.pendingApprovals.set(this.approvals.size);
-        const approvers = [...approvals.keys()].map((id) => this.o.keys.signer(approvals.get(id)!));
-        this.accept({ command, args, context: context(approvers, [...approvals.values()]), meta });
+        this.accept({ command, args, context: context([...approvals.keys()], [...approvals.values()]), meta });
         return;
       }
       const held: PendingCommand = pending

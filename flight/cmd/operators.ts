@@ -96,6 +96,12 @@ export class OperatorKeys {
     return operator;
   }
 
+  /** Whether the key behind `signature` is its operator's current, unrevoked key (no verification). */
+  current(signature: Signature): boolean {
+    const operator = this.operators.get(signature.operator);
+    return operator !== undefined && !operator.revoked && operator.keyId === hexId(signature.keyId);
+  }
+
   /** Whether `signature` is a valid ML-DSA signature of `bodyBytes` by its operator's key. */
   verify(signature: Signature, bodyBytes: Uint8Array, target: number): boolean {
     const operator = this.signer(signature);

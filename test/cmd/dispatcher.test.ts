@@ -139,6 +139,19 @@ describe('dispatcher: k-of-n approval of critical commands', () => {
     expect(statuses(h.send(signEnvelope(dsa, body, NODE, [A, B])))).toEqual(['rejected:CMD_REPLAY']);
   });
 
+  it('no longer counts an approval whose key was revoked while the command was held', () => {
+    const E = testOperator(5, ['operate', 'approve']);
+    const h = harness({ operators: [A, B, C, D, E], approvals: 3 });
+    const body = encodeBody({ target: NODE, operator: 1, seq: 1, expiryMs: T0_MS + 600_000, opcode: OPCODES.OPERATOR_REVOKE!, args: [3] });
+    expect(statuses(h.send(signEnvelope(dsa, body, NODE, [A])))).toEqual(['pending']);
+    expect(h.send(signEnvelope(dsa, body, NODE, [D]))[0]!.approvals!.have).toBe(2);
+    expect(statuses(h.send(envelope({ command: 'OPERATOR_REVOKE', args: [4], seq: 2, signers: [A, B, E] })))).toEqual(['accepted', 'executed']);
+    const withB = h.send(signEnvelope(dsa, body, NODE, [B]));
+    expect(withB).toEqual([expect.objectContaining({ status: 'pending', approvals: expect.objectContaining({ have: 2, need: 3 }) })]);
+    const withE = h.send(signEnvelope(dsa, body, NODE, [E]));
+    expect(statuses(withE)).toEqual(['accepted', 'executed']);
+  });
+
   it('runs a critical command that arrives with k signatures at once', () => {
     const h = harness({ operators: OPERATORS, approvals: 2 });
     expect(statuses(h.send(envelope({ command: 'OPERATOR_REVOKE', args: [3], seq: 1, signers: [A, D] })))).toEqual(['accepted', 'executed']);
