@@ -78,11 +78,12 @@ export type CoreVariant = 'simd' | 'scalar';
 /** Bytes in core memory, reserved once and processed in place (no copy). */
 export class CoreBuffer {
   constructor(
+    owner: Core,
     private readonly view: (address: number, length: number) => Uint8Array,
     private readonly address: number,
     readonly length: number,
   ) {
-    addresses.set(this, address);
+    placements.set(this, { owner, address });
   }
 
   /** A view of the bytes, renewed after memory growth: take a fresh one after other core calls. */
@@ -90,7 +91,8 @@ export class CoreBuffer {
     return this.view(this.address, this.length);
   }
 }
-const addresses = new WeakMap<CoreBuffer, number>();
+/** Where each CoreBuffer lives; kept out of the class so no address leaves this module. */
+const placements = new WeakMap<CoreBuffer, { owner: Core; address: number }>();
 
 /** What kernels accept: caller memory (copied through core scratch) or core memory (in place). */
 export type Bytes = Uint8Array | CoreBuffer;
@@ -201,6 +203,13 @@ export class Core {
   private readonly view = (address: number, length: number): Uint8Array =>
     this.memory().subarray(address, address + length);
 
+  /** Address of byte `at` of a CoreBuffer, which must be this core's. */
+  private addressOf(b: CoreBuffer, at: number): number {
+    const placement = placements.get(b)!;
+    if (placement.owner !== this) throw new FecInputError('buffer', 'a CoreBuffer reserved from the same Core', 'one of another Core');
+    return placement.address + at;
+  }
+
   private writeU32(address: number, values: readonly number[]): void {
     const data = new DataView(this.memory().buffer);
     values.forEach((value, i) => data.setUint32(address + 4 * i, value, true));
@@ -223,7 +232,7 @@ export class Core {
       if (!(error instanceof WebAssembly.RuntimeError)) throw error;
       throw new FecInputError('length', `at most the free core memory (${MAX_MEMORY_BYTES} bytes in all)`, length);
     }
-    return new CoreBuffer(this.view, address, length);
+    return new CoreBuffer(this, this.view, address, length);
   }
 
   private feed(data: Uint8Array, register: number, update: (crc: number, ptr: number, len: number) => number): number {
@@ -430,7 +439,7 @@ export class Core {
       let heap = this.memory();
       let slot = buffers.scratch;
       const place = (b: Bytes, input: boolean): number => {
-        if (!(b instanceof Uint8Array)) return addresses.get(b)! + at;
+        if (!(b instanceof Uint8Array)) return this.addressOf(b, at);
         const address = slot;
         slot += n;
         if (input) heap.set(b.subarray(at, at + n), address);
@@ -468,7 +477,7 @@ export class Core {
 
   /** Address of `b[at, at + n)` in core memory: in place for a CoreBuffer, else copied to `slot`. */
   private stage(b: Bytes, at: number, n: number, slot: number): number {
-    if (!(b instanceof Uint8Array)) return addresses.get(b)! + at;
+    if (!(b instanceof Uint8Array)) return this.addressOf(b, at);
     this.memory().set(b.subarray(at, at + n), slot);
     return slot;
   }
@@ -480,7 +489,7 @@ export class Core {
     for (let at = 0; at < data.length; at += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, data.length - at);
       const source = this.stage(data, at, n, this.scratch);
-      const target = check instanceof Uint8Array ? buffers.check : addresses.get(check)! + at / 8;
+      const target = check instanceof Uint8Array ? buffers.check : this.addressOf(check, at / 8);
       this.raw.secdedEncode(source, target, n / 8);
       if (check instanceof Uint8Array) check.set(this.view(target, n / 8), at / 8);
     }

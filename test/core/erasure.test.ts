@@ -198,4 +198,11 @@ describe('core memory reservations', () => {
     expect(b.bytes().every((x) => x === 7)).toBe(true);
     expect(core.crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
   });
+
+  it('refuses a CoreBuffer reserved from another core', () => {
+    const a = new Core();
+    const b = new Core();
+    const data = b.reserve(64);
+    expect(() => a.secdedCheck(data, new Uint8Array(8))).toThrow(/buffer: expected a CoreBuffer reserved from the same Core/);
+  });
 });
