@@ -1,6 +1,6 @@
 // The `cmd` mission-config section: genesis operators (inline or from keygen's .pub.json files),
 // k, bounds, the optional session section; every error names the file and field.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
