@@ -22,7 +22,7 @@ import type { Fields } from '../config/fields.js';
 import { join } from '../config/fields.js';
 import type { DispatcherLimits } from './dispatcher.js';
 import type { MlDsaBackendName } from './mldsa.js';
-import { ML_DSA_LENGTHS } from './mldsa.js';
+import { ML_DSA_LENGTHS, nodeHasMlDsa } from './mldsa.js';
 import type { OperatorSpec, Role } from './operators.js';
 
 export interface CmdConfig {
@@ -93,6 +93,14 @@ function parseSession(f: Fields, raw: unknown, field: string): SessionConfig {
   };
 }
 
+function parseBackend(f: Fields, raw: unknown, field: string): CmdConfig['backend'] {
+  const backend = raw === undefined ? 'auto' : f.oneOf(raw, field, ['auto', 'noble', 'node'] as const);
+  if (backend === 'node' && !nodeHasMlDsa()) {
+    f.fail(field, `auto or noble: node:crypto of Node ${process.version} (OpenSSL ${process.versions.openssl}) has no ML-DSA`, backend);
+  }
+  return backend;
+}
+
 export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfig {
   const top = f.object(raw, field, ['approvals', 'operators', 'backend', 'dispatch', 'sequence', 'session']);
   const ids = new Set<number>();
@@ -126,7 +134,7 @@ export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfi
   return {
     approvals,
     operators,
-    backend: top.backend === undefined ? 'auto' : f.oneOf(top.backend, join(field, 'backend'), ['auto', 'noble', 'node'] as const),
+    backend: parseBackend(f, top.backend, join(field, 'backend')),
     dispatch: {
       budgetUs: int(d, 'budgetUs', dAt, 100, 1_000_000, 20_000),
       queue: int(d, 'queue', dAt, 1, 4096, 64),

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Fields } from '../../flight/config/fields.js';
 import { parseCmdConfig } from '../../flight/cmd/config.js';
 import { writeKeyFiles } from '../../flight/cmd/keyfile.js';
+import { nodeHasMlDsa } from '../../flight/cmd/mldsa.js';
 import { testOperator } from './support/harness.js';
 
 const A = testOperator(1);
@@ -58,6 +59,7 @@ describe('cmd config', () => {
       [{ ...base, dispatch: { queue: 0 } }, /cmd\.dispatch\.queue: expected an integer in \[1, 4096\], got 0/],
       [{ ...base, backend: 'gpu' }, /cmd\.backend: expected one of auto, noble, node/],
       [{ ...base, extra: 1 }, /cmd\.extra: expected a known field/],
+      ...(nodeHasMlDsa() ? [] : [[{ ...base, backend: 'node' }, /cmd\.backend: expected auto or noble: node:crypto of Node v\d+/] as [unknown, RegExp]]),
     ];
     for (const [raw, message] of cases) expect(() => parse(raw)).toThrow(message);
   });
