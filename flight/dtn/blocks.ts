@@ -55,24 +55,20 @@ export function readQualityOfService(data: Uint8Array, block?: BlockRef): Qualit
   return { flags, priority: priority as Priority, ordinal, dataLabel };
 }
 
-function copy(bytes: Uint8Array): Uint8Array {
-  return Uint8Array.from(bytes);
-}
-
 export function previousNodeBlock(node: Eid): NewBlock {
-  return { type: BlockType.previousNode, data: copy(encodeCbor(eidValue(node))) };
+  return { type: BlockType.previousNode, data: encodeCbor(eidValue(node)) };
 }
 
 export function bundleAgeBlock(ageMs: number): NewBlock {
-  return { type: BlockType.bundleAge, data: copy(encodeCbor(uint(ageMs))) };
+  return { type: BlockType.bundleAge, data: encodeCbor(uint(ageMs)) };
 }
 
 export function hopCountBlock(hops: HopCount): NewBlock {
-  return { type: BlockType.hopCount, data: copy(encodeCbor([hops.limit, uint(hops.count)])) };
+  return { type: BlockType.hopCount, data: encodeCbor([hops.limit, uint(hops.count)]) };
 }
 
 /** ION marks its QoS block "must be copied" (replicated in every fragment); so does Tern. */
 export function qualityOfServiceBlock(qos: Partial<QualityOfService> & { priority: Priority }): NewBlock {
   const value = [uint(qos.flags ?? 0), qos.priority, qos.ordinal ?? 0, uint(qos.dataLabel ?? 0)];
-  return { type: BlockType.qualityOfService, flags: BlockFlag.replicate, data: copy(encodeCbor(value)) };
+  return { type: BlockType.qualityOfService, flags: BlockFlag.replicate, data: encodeCbor(value) };
 }

@@ -13,13 +13,31 @@ export type CborValue = number | bigint | boolean | string | Uint8Array | readon
 
 // Records and the Uint8Array tag are cbor-x extensions a BPv7 peer would not understand.
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: false });
+// cbor-x writes into this buffer from the start on every call (it grows its own for larger
+// values); results are copied out at once, so nothing keeps a view of it.
+const pool = Buffer.allocUnsafeSlow(64 * 1024);
+// useBuffer is public, documented cbor-x API that its type declarations leave out.
+const withPool = encoder as Encoder & { useBuffer(buffer: Uint8Array): void };
+
+/** CBOR encoding of `value`, in its own buffer. */
+export function encodeCbor(value: CborValue): Uint8Array {
+  withPool.useBuffer(pool);
+  return new Uint8Array(encoder.encode(value));
+}
 
 /**
- * CBOR encoding of `value`. The result may share memory with later encodings' buffer pool:
- * copy it (as every caller here does, into the bundle's own buffer) before keeping it.
+ * `items` as an indefinite-length array (the bundle framing of RFC 9171 4.1): cbor-x writes a
+ * definite array, whose head is swapped for 0x9f and a break appended.
  */
-export function encodeCbor(value: CborValue): Uint8Array {
-  return encoder.encode(value);
+export function encodeIndefiniteArray(items: readonly CborValue[]): Uint8Array {
+  withPool.useBuffer(pool);
+  const definite = encoder.encode(items);
+  const head = cborHeadLength(items.length);
+  const out = new Uint8Array(definite.length - head + 2);
+  out[0] = 0x9f;
+  out.set(definite.subarray(head), 1);
+  out[out.length - 1] = 0xff;
+  return out;
 }
 
 /** cbor-x writes JS numbers above 2^32 as floats; a bigint gets the 8-byte integer form. */
@@ -103,7 +121,10 @@ export class CborReader {
   }
 
   fail(code: BundleErrorCode, field: string, reason: string): never {
-    throw new BundleError(code, field, reason, this.block);
+    // A snapshot: the decoder moves one `block` object along the bundle rather than allocate per block.
+    const b = this.block;
+    const at = b === undefined ? undefined : b.type === undefined ? { index: b.index } : { index: b.index, type: b.type, number: b.number };
+    throw new BundleError(code, field, reason, at);
   }
 
   /** Initial byte of the next item, or -1 at the end. */
@@ -172,11 +193,17 @@ export class CborReader {
 
   /** A definite-length byte string, as a view into the source (no copy). */
   bytes(field: string): Uint8Array {
-    const n = this.head(2, field);
-    if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `byte string of ${n} bytes runs past the end`);
+    const n = this.byteStringLength(field);
     const view = this.src.subarray(this.pos, this.pos + n);
     this.pos += n;
     return view;
+  }
+
+  /** Head of a definite-length byte string whose bytes, checked to be there, follow at `pos`. */
+  byteStringLength(field: string): number {
+    const n = this.head(2, field);
+    if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `byte string of ${n} bytes runs past the end`);
+    return n;
   }
 
   text(field: string, maxBytes: number): string {

@@ -25,7 +25,7 @@ import {
   type QualityOfService,
 } from './bundle.js';
 import { BundleError, type BlockRef } from './bundle-error.js';
-import { CborReader, encodeCbor, uint, type CborValue } from './cbor.js';
+import { CborReader, cborHeadLength, encodeCbor, encodeIndefiniteArray, uint, type CborValue } from './cbor.js';
 import { eidValue, isNullEid, readEid, type Eid } from './eid.js';
 
 const PRIMARY: BlockRef = Object.freeze({ index: 0 });
@@ -40,22 +40,35 @@ function crcLength(crcType: CrcType): number {
   return crcType === CRC_16 ? 2 : 4;
 }
 
-/** Blocks up to this size are checked in a reused buffer; larger ones get their own. */
-const SCRATCH_MAX = 64 * 1024;
-let scratch = new Uint8Array(2048);
-
-function computeCrc(block: Uint8Array, crcType: CrcType): number {
-  const n = crcLength(crcType);
-  let copy: Uint8Array;
-  if (block.length <= SCRATCH_MAX) {
-    if (scratch.length < block.length) scratch = new Uint8Array(SCRATCH_MAX);
-    copy = scratch.subarray(0, block.length);
-  } else {
-    copy = new Uint8Array(block.length);
+/** Byte-wise update tables of the two reflected CRCs, for valueTerm. */
+function crcTable(poly: number): Uint32Array {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let r = n;
+    for (let k = 0; k < 8; k++) r = r & 1 ? (r >>> 1) ^ poly : r >>> 1;
+    table[n] = r >>> 0;
   }
-  copy.set(block);
-  copy.fill(0, block.length - n);
-  return crcType === CRC_16 ? core().crc16X25(copy) : core().crc32c(copy);
+  return table;
+}
+const CRC16_TABLE = crcTable(0x8408);
+const CRC32C_TABLE = crcTable(0x82f63b78);
+
+/**
+ * Register update from zero over the CRC value bytes alone. CRCs are affine: for equal lengths
+ * crc(a) ^ crc(b) = update(0, a ^ b). The block as received and the block with its CRC value
+ * zeroed differ only in those last bytes, so crc(zeroed) = crc(received) ^ update(0, value):
+ * checking a CRC needs no copy of the block.
+ */
+function valueTerm(value: number, width: number, table: Uint32Array): number {
+  let r = 0;
+  for (let i = width - 1; i >= 0; i--) r = table[(r ^ (value >>> (8 * i))) & 0xff]! ^ (r >>> 8);
+  return r >>> 0;
+}
+
+/** The CRC of `block` as computed with its CRC value bytes set to zero. */
+function computeCrc(block: Uint8Array, crcType: CrcType, stored: number): number {
+  if (crcType === CRC_16) return (core().crc16X25(block) ^ valueTerm(stored, 2, CRC16_TABLE)) & 0xffff;
+  return (core().crc32c(block) ^ valueTerm(stored, 4, CRC32C_TABLE)) >>> 0;
 }
 
 function storedCrc(block: Uint8Array, crcType: CrcType): number {
@@ -86,15 +99,17 @@ function readCrcType(r: CborReader, field: string): CrcType {
   return t as CrcType;
 }
 
-/** Reads the CRC field and checks it against the block [start, r.pos). */
-function checkCrc(r: CborReader, start: number, crcType: CrcType, field: string): void {
-  const value = r.bytes(field);
-  if (value.length !== crcLength(crcType)) {
-    r.fail('BUNDLE_CRC', field, `CRC type ${crcType} needs ${crcLength(crcType)} bytes, got ${value.length}`);
-  }
-  const block = r.src.subarray(start, r.pos);
-  const expected = computeCrc(block, crcType);
+/** Reads the CRC field (a byte string of the type's width), leaving the value in place. */
+function skipCrc(r: CborReader, crcType: CrcType, field: string): void {
+  const n = r.byteStringLength(field);
+  if (n !== crcLength(crcType)) r.fail('BUNDLE_CRC', field, `CRC type ${crcType} needs ${crcLength(crcType)} bytes, got ${n}`);
+  r.pos += n;
+}
+
+/** Checks the CRC at the end of `block`, the exact bytes received. */
+function checkCrc(r: CborReader, block: Uint8Array, crcType: CrcType, field: string): void {
   const got = storedCrc(block, crcType);
+  const expected = computeCrc(block, crcType, got);
   if (expected !== got) {
     r.fail('BUNDLE_CRC', field, `CRC mismatch: block carries 0x${got.toString(16)}, bytes give 0x${expected.toString(16)}`);
   }
@@ -103,9 +118,15 @@ function checkCrc(r: CborReader, start: number, crcType: CrcType, field: string)
 // ---------------------------------------------------------------------------------------------
 // Decode
 
+/** The block being read; moved along the bundle (the reader snapshots it on failure). */
+interface Cursor {
+  index: number;
+  type?: number;
+  number?: number;
+}
+
 function readPrimary(r: CborReader): PrimaryBlock {
   const start = r.pos;
-  r.block = PRIMARY;
   const n = r.array('primary');
   if (n < 8 || n > 11) r.fail('BUNDLE_STRUCTURE', 'primary', `array of ${n} elements; RFC 9171 allows 8 to 11`);
   const version = r.uint('primary.version');
@@ -130,27 +151,34 @@ function readPrimary(r: CborReader): PrimaryBlock {
     const totalLength = r.uint('primary.totalLength');
     fragment = { offset, totalLength };
   }
-  if (crcType !== CRC_NONE) checkCrc(r, start, crcType, 'primary.crc');
+  if (crcType !== CRC_NONE) skipCrc(r, crcType, 'primary.crc');
   const bytes = r.src.subarray(start, r.pos);
+  if (crcType !== CRC_NONE) checkCrc(r, bytes, crcType, 'primary.crc');
   return { version: 7, flags, crcType, destination, source, reportTo, creationTime, sequence, lifetime, fragment, bytes };
 }
 
-function readBlock(r: CborReader, index: number): Block {
+function readBlock(r: CborReader, at: Cursor, index: number): Block {
   const start = r.pos;
-  r.block = { index };
+  at.index = index;
+  at.type = undefined;
+  at.number = undefined;
   const n = r.array('block');
   if (n !== 5 && n !== 6) r.fail('BUNDLE_STRUCTURE', 'block', `array of ${n} elements; a canonical block has 5 or 6`);
   const type = r.uint('block.type');
   const number = r.uint('block.number');
-  r.block = { index, type, number };
+  at.type = type;
+  at.number = number;
   const flags = r.uint('block.flags');
   const crcType = readCrcType(r, 'block.crcType');
   if (n !== (crcType === CRC_NONE ? 5 : 6)) {
     r.fail('BUNDLE_STRUCTURE', 'block', `${n} elements with CRC type ${crcType}`);
   }
   const data = r.bytes('block.data');
-  if (crcType !== CRC_NONE) checkCrc(r, start, crcType, 'block.crc');
-  return { type, number, flags, crcType, data, bytes: r.src.subarray(start, r.pos) };
+  if (crcType === CRC_NONE) return { type, number, flags, crcType, data, bytes: r.src.subarray(start, r.pos) };
+  skipCrc(r, crcType, 'block.crc');
+  const bytes = r.src.subarray(start, r.pos);
+  checkCrc(r, bytes, crcType, 'block.crc');
+  return { type, number, flags, crcType, data, bytes };
 }
 
 /**
@@ -161,11 +189,14 @@ export function decodeBundle(bytes: Uint8Array, limits: CodecLimits = DEFAULT_LI
   if (bytes.length > limits.maxBundleBytes) {
     throw new BundleError('BUNDLE_TOO_LARGE', 'bundle', `${bytes.length} bytes exceed the limit of ${limits.maxBundleBytes}`);
   }
-  const r = new CborReader(bytes);
+  const at: Cursor = { index: 0 };
+  const r = new CborReader(bytes, 0, bytes.length, at);
   if (r.peek() !== INDEFINITE_ARRAY) {
+    r.block = undefined;
     r.fail('BUNDLE_STRUCTURE', 'bundle', r.peek() < 0 ? 'empty input' : 'a bundle is an indefinite-length CBOR array (0x9f)');
   }
   r.pos = 1;
+  r.block = at;
   const primary = readPrimary(r);
   const blocks: Block[] = [];
   for (;;) {
@@ -179,7 +210,7 @@ export function decodeBundle(bytes: Uint8Array, limits: CodecLimits = DEFAULT_LI
       r.block = undefined;
       r.fail('BUNDLE_STRUCTURE', 'bundle', `more than ${limits.maxBlocks} blocks`);
     }
-    blocks.push(readBlock(r, blocks.length + 1));
+    blocks.push(readBlock(r, at, blocks.length + 1));
   }
   r.pos++;
   r.block = undefined;
@@ -195,36 +226,47 @@ function blockRef(blocks: readonly Block[], i: number): BlockRef {
   return { index: i + 1, type: b.type, number: b.number };
 }
 
+/** Bit per extension type that may occur at most once (RFC 9171 4.4; ION's QoS block likewise). */
+function singletonBit(type: number): number {
+  switch (type) {
+    case BlockType.previousNode: return 1;
+    case BlockType.bundleAge: return 2;
+    case BlockType.hopCount: return 4;
+    case BlockType.qualityOfService: return 8;
+    default: return 0;
+  }
+}
+
 function checkLayout(primary: PrimaryBlock, blocks: readonly Block[]): void {
   const fail = (field: string, reason: string, block?: BlockRef, code: 'BUNDLE_STRUCTURE' | 'BUNDLE_FLAGS' | 'BUNDLE_FRAGMENT' = 'BUNDLE_STRUCTURE'): never => {
     throw new BundleError(code, field, reason, block);
   };
   if (blocks.length === 0) fail('bundle', 'no payload block');
-  const numbers = new Set<number>();
-  const singletons = new Set<number>();
   const last = blocks.length - 1;
+  let singletons = 0;
   let reportFlagSeen = -1;
   for (let i = 0; i <= last; i++) {
     const b = blocks[i]!;
     if (b.type === 0) fail('block.type', 'block type 0 is reserved', blockRef(blocks, i));
     if (b.number === 0) fail('block.number', 'block number 0 belongs to the primary block', blockRef(blocks, i));
-    if (numbers.has(b.number)) fail('block.number', `block number ${b.number} used twice`, blockRef(blocks, i));
-    numbers.add(b.number);
+    // Blocks are few (CodecLimits.maxBlocks): a scan beats allocating a set per bundle.
+    for (let j = 0; j < i; j++) {
+      if (blocks[j]!.number === b.number) fail('block.number', `block number ${b.number} used twice`, blockRef(blocks, i));
+    }
     if (b.type === BlockType.payload) {
       if (i !== last) fail('block.type', 'the payload block must be the last block', blockRef(blocks, i));
       if (b.number !== 1) fail('block.number', `payload block number is ${b.number}, must be 1`, blockRef(blocks, i));
     } else if (i === last) {
       fail('block.type', 'the last block must be the payload block', blockRef(blocks, i));
     }
-    if (b.type === BlockType.previousNode || b.type === BlockType.bundleAge || b.type === BlockType.hopCount ||
-        b.type === BlockType.qualityOfService) {
-      if (singletons.has(b.type)) fail('block.type', `more than one block of type ${b.type}`, blockRef(blocks, i));
-      singletons.add(b.type);
-    }
+    const bit = singletonBit(b.type);
+    if (singletons & bit) fail('block.type', `more than one block of type ${b.type}`, blockRef(blocks, i));
+    singletons |= bit;
     if (reportFlagSeen < 0 && b.flags & BlockFlag.reportIfUnprocessed) reportFlagSeen = i;
   }
   const flags = primary.flags;
-  const adminOrAnonymous = (flags & BundleFlag.adminRecord) !== 0 || isNullEid(primary.source);
+  const anonymous = isNullEid(primary.source);
+  const adminOrAnonymous = (flags & BundleFlag.adminRecord) !== 0 || anonymous;
   // RFC 9171 4.2.3 and 4.2.4: no status reports about administrative records or anonymous bundles.
   if (adminOrAnonymous && flags & STATUS_REPORT_FLAGS) {
     fail('primary.flags', 'status reports requested for an administrative record or an anonymous bundle', PRIMARY, 'BUNDLE_FLAGS');
@@ -232,7 +274,7 @@ function checkLayout(primary: PrimaryBlock, blocks: readonly Block[]): void {
   if (adminOrAnonymous && reportFlagSeen >= 0) {
     fail('block.flags', 'report-if-unprocessed set in an administrative record or anonymous bundle', blockRef(blocks, reportFlagSeen), 'BUNDLE_FLAGS');
   }
-  if (isNullEid(primary.source) && !(flags & BundleFlag.mustNotFragment)) {
+  if (anonymous && !(flags & BundleFlag.mustNotFragment)) {
     fail('primary.flags', 'an anonymous bundle (source dtn:none) must have the must-not-fragment flag', PRIMARY, 'BUNDLE_FLAGS');
   }
   const f = primary.fragment;
@@ -245,67 +287,82 @@ function checkLayout(primary: PrimaryBlock, blocks: readonly Block[]): void {
   }
 }
 
-interface Extensions {
-  previousNode?: Eid;
-  bundleAge?: number;
-  hopCount?: HopCount;
-  qos?: QualityOfService;
-  security: SecurityBlock[];
-  encrypted: Set<number>;
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function readExtensions(blocks: readonly Block[]): Extensions {
-  const encrypted = new Set<number>();
-  const asbs = new Map<Block, Asb>();
+const NO_SECURITY: readonly SecurityBlock[] = Object.freeze([]);
+const NOTHING_ENCRYPTED: ReadonlySet<number> = new Set();
+
+/** Parses the extension and security blocks into `bundle` (decode and every builder share it). */
+function readExtensions(bundle: Mutable<Bundle>): void {
+  const blocks = bundle.blocks;
   const maxTargets = blocks.length + 1;
+  let encrypted: Set<number> | undefined;
+  let bcbs: Map<Block, Asb> | undefined;
   // BCBs first: a BIB may be one of their targets, and then it is ciphertext.
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!;
     if (b.type !== BlockType.confidentiality) continue;
     const asb = readAsb(b.data, blockRef(blocks, i), maxTargets);
-    asbs.set(b, asb);
+    (bcbs ??= new Map()).set(b, asb);
+    encrypted ??= new Set();
     for (const t of asb.targets) encrypted.add(t);
   }
-  const ext: Extensions = { security: [], encrypted };
-  for (let i = 0; i < blocks.length; i++) {
+  let security: SecurityBlock[] | undefined;
+  for (let i = 0; i < blocks.length - 1; i++) {
     const b = blocks[i]!;
-    if (b.type === BlockType.payload) continue;
+    const bcb = bcbs?.get(b);
     // A BCB is never ciphertext (one that lists itself as a target is caught by the rules).
-    if (b.type === BlockType.confidentiality) {
-      ext.security.push({ block: b, asb: asbs.get(b)! });
+    if (bcb) {
+      (security ??= []).push({ block: b, asb: bcb });
       continue;
     }
-    if (encrypted.has(b.number)) {
-      if (b.type === BlockType.integrity) ext.security.push({ block: b });
+    if (encrypted?.has(b.number)) {
+      if (b.type === BlockType.integrity) (security ??= []).push({ block: b });
       continue;
     }
-    const at = blockRef(blocks, i);
     switch (b.type) {
       case BlockType.integrity:
-        ext.security.push({ block: b, asb: readAsb(b.data, at, maxTargets) });
+        (security ??= []).push({ block: b, asb: readAsb(b.data, blockRef(blocks, i), maxTargets) });
         break;
       case BlockType.previousNode:
-        ext.previousNode = readPreviousNode(b.data, at);
+        bundle.previousNode = readPreviousNode(b.data, blockRef(blocks, i));
         break;
       case BlockType.bundleAge:
-        ext.bundleAge = readBundleAge(b.data, at);
+        bundle.bundleAge = readBundleAge(b.data, blockRef(blocks, i));
         break;
       case BlockType.hopCount:
-        ext.hopCount = readHopCount(b.data, at);
+        bundle.hopCount = readHopCount(b.data, blockRef(blocks, i));
         break;
       case BlockType.qualityOfService:
-        ext.qos = readQualityOfService(b.data, at);
+        bundle.qos = readQualityOfService(b.data, blockRef(blocks, i));
         break;
     }
   }
-  checkSecurityRules(blocks, ext.security, encrypted);
-  return ext;
+  bundle.security = security ?? NO_SECURITY;
+  bundle.encrypted = encrypted ?? NOTHING_ENCRYPTED;
+  if (security) checkSecurityRules(blocks, security, bundle.encrypted);
 }
 
 function finish(primary: PrimaryBlock, blocks: Block[], bytes: Uint8Array): Bundle {
   checkLayout(primary, blocks);
-  const ext = readExtensions(blocks);
-  return { primary, blocks, bytes, ...ext };
+  // Every field set up front: one object shape for all bundles keeps property access monomorphic.
+  const bundle: Mutable<Bundle> = {
+    primary, blocks, bytes, previousNode: undefined, bundleAge: undefined, hopCount: undefined, qos: undefined,
+    security: NO_SECURITY, encrypted: NOTHING_ENCRYPTED,
+  };
+  readExtensions(bundle);
+  return bundle;
+}
+
+/** Bytes after a block's data: the CRC field (head and value), if any. */
+function crcFieldLength(crcType: CrcType): number {
+  return crcType === CRC_NONE ? 0 : 1 + crcLength(crcType);
+}
+
+function placeBlock(b: Block, bytes: Uint8Array, at: number): Block {
+  const view = bytes.subarray(at, at + b.bytes.length);
+  const end = view.length - crcFieldLength(b.crcType);
+  return { type: b.type, number: b.number, flags: b.flags, crcType: b.crcType, data: view.subarray(end - b.data.length, end), bytes: view };
 }
 
 /**
@@ -323,27 +380,26 @@ export function assembleBundle(primary: PrimaryBlock, blocks: readonly Block[]):
   const placed: Block[] = [];
   for (const b of blocks) {
     bytes.set(b.bytes, at);
-    const view = bytes.subarray(at, at + b.bytes.length);
-    const dataAt = dataOffset(b);
-    placed.push({ ...b, bytes: view, data: view.subarray(dataAt, dataAt + b.data.length) });
+    placed.push(placeBlock(b, bytes, at));
     at += b.bytes.length;
   }
   bytes[at] = BREAK;
-  return finish({ ...primary, bytes: bytes.subarray(1, 1 + primary.bytes.length) }, placed, bytes);
+  return finish(withPrimaryBytes(primary, bytes.subarray(1, 1 + primary.bytes.length)), placed, bytes);
 }
 
-/** Where a block's data starts within its encoding: after the data's head, before any CRC. */
-function dataOffset(b: Block): number {
-  const crc = b.crcType === CRC_NONE ? 0 : 1 + crcLength(b.crcType);
-  return b.bytes.length - crc - b.data.length;
+function withPrimaryBytes(p: NewPrimary, bytes: Uint8Array): PrimaryBlock {
+  return {
+    version: 7, flags: p.flags, crcType: p.crcType, destination: p.destination, source: p.source, reportTo: p.reportTo,
+    creationTime: p.creationTime, sequence: p.sequence, lifetime: p.lifetime, fragment: p.fragment, bytes,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Encode
+// Encode. Values go to cbor-x with a zero-filled CRC field; the CRC is then computed over the
+// encoded block and written into those bytes (RFC 9171 4.2.1).
 
-function crcPlaceholder(crcType: CrcType): CborValue[] {
-  return crcType === CRC_NONE ? [] : [new Uint8Array(crcLength(crcType))];
-}
+const CRC16_PLACEHOLDER = new Uint8Array(2);
+const CRC32_PLACEHOLDER = new Uint8Array(4);
 
 export interface NewPrimary {
   readonly flags: number;
@@ -357,18 +413,6 @@ export interface NewPrimary {
   readonly fragment?: FragmentInfo;
 }
 
-export function encodePrimary(p: NewPrimary): PrimaryBlock {
-  const flags = p.fragment ? p.flags | BundleFlag.isFragment : p.flags & ~BundleFlag.isFragment;
-  const value: CborValue[] = [7, uint(flags), p.crcType, eidValue(p.destination), eidValue(p.source),
-    eidValue(p.reportTo), [uint(p.creationTime), uint(p.sequence)], uint(p.lifetime)];
-  if (p.fragment) value.push(uint(p.fragment.offset), uint(p.fragment.totalLength));
-  value.push(...crcPlaceholder(p.crcType));
-  const bytes = Uint8Array.from(encodeCbor(value));
-  fillCrc(bytes, p.crcType);
-  const { destination, source, reportTo, creationTime, sequence, lifetime, crcType, fragment } = p;
-  return { version: 7, flags, crcType, destination, source, reportTo, creationTime, sequence, lifetime, fragment, bytes };
-}
-
 export interface BlockSpec {
   readonly type: number;
   readonly number: number;
@@ -377,13 +421,38 @@ export interface BlockSpec {
   readonly data: Uint8Array;
 }
 
+function primaryValue(p: NewPrimary): CborValue[] {
+  const value: CborValue[] = [7, uint(p.flags), p.crcType, eidValue(p.destination), eidValue(p.source),
+    eidValue(p.reportTo), [uint(p.creationTime), uint(p.sequence)], uint(p.lifetime)];
+  if (p.fragment) value.push(uint(p.fragment.offset), uint(p.fragment.totalLength));
+  if (p.crcType !== CRC_NONE) value.push(p.crcType === CRC_16 ? CRC16_PLACEHOLDER : CRC32_PLACEHOLDER);
+  return value;
+}
+
+function blockValue(s: BlockSpec): CborValue[] {
+  const value: CborValue[] = [uint(s.type), uint(s.number), uint(s.flags), s.crcType, s.data];
+  if (s.crcType !== CRC_NONE) value.push(s.crcType === CRC_16 ? CRC16_PLACEHOLDER : CRC32_PLACEHOLDER);
+  return value;
+}
+
+/** The primary block's flags say "fragment" exactly when it has fragment fields. */
+function fragmentFlag(p: NewPrimary): NewPrimary {
+  const flags = p.fragment ? p.flags | BundleFlag.isFragment : p.flags & ~BundleFlag.isFragment;
+  return flags === p.flags ? p : { ...p, flags };
+}
+
+export function encodePrimary(spec: NewPrimary): PrimaryBlock {
+  const p = fragmentFlag(spec);
+  const bytes = encodeCbor(primaryValue(p));
+  fillCrc(bytes, p.crcType);
+  return withPrimaryBytes(p, bytes);
+}
+
 export function encodeBlock(s: BlockSpec): Block {
-  const value: CborValue[] = [uint(s.type), uint(s.number), uint(s.flags), s.crcType, s.data, ...crcPlaceholder(s.crcType)];
-  const bytes = Uint8Array.from(encodeCbor(value));
+  const bytes = encodeCbor(blockValue(s));
   fillCrc(bytes, s.crcType);
-  const crc = s.crcType === CRC_NONE ? 0 : 1 + crcLength(s.crcType);
-  const end = bytes.length - crc;
-  return { ...s, bytes, data: bytes.subarray(end - s.data.length, end) };
+  const end = bytes.length - crcFieldLength(s.crcType);
+  return { type: s.type, number: s.number, flags: s.flags, crcType: s.crcType, data: bytes.subarray(end - s.data.length, end), bytes };
 }
 
 /** What a new bundle is made of; see createBundle. */
@@ -405,10 +474,13 @@ export interface NewBundle {
   readonly payloadFlags?: number;
 }
 
-/** Encodes a new bundle. Invalid combinations throw the same BundleError decode would. */
+/**
+ * Encodes a new bundle in one cbor-x call, then fills in the CRCs in place. Invalid
+ * combinations throw the same BundleError decode would.
+ */
 export function createBundle(spec: NewBundle): Bundle {
   const crcType = spec.crcType ?? CRC_32C;
-  const primary = encodePrimary({
+  const primary = fragmentFlag({
     flags: spec.flags ?? 0,
     crcType,
     destination: spec.destination,
@@ -419,19 +491,38 @@ export function createBundle(spec: NewBundle): Bundle {
     lifetime: spec.lifetime,
     fragment: spec.fragment,
   });
-  const blocks: Block[] = [];
+  const extensions = spec.blocks ?? [];
+  const specs: BlockSpec[] = [];
   const used = new Set<number>([1]);
-  for (const b of spec.blocks ?? []) if (b.number !== undefined) used.add(b.number);
+  for (const b of extensions) if (b.number !== undefined) used.add(b.number);
   let next = 2;
-  for (const b of spec.blocks ?? []) {
+  for (const b of extensions) {
     let number = b.number;
     if (number === undefined) {
       while (used.has(next)) next++;
-      number = next;
-      used.add(number);
+      number = next++;
     }
-    blocks.push(encodeBlock({ type: b.type, number, flags: b.flags ?? 0, crcType: b.crcType ?? crcType, data: b.data }));
+    specs.push({ type: b.type, number, flags: b.flags ?? 0, crcType: b.crcType ?? crcType, data: b.data });
   }
-  blocks.push(encodeBlock({ type: BlockType.payload, number: 1, flags: spec.payloadFlags ?? 0, crcType, data: spec.payload }));
-  return assembleBundle(primary, blocks);
+  specs.push({ type: BlockType.payload, number: 1, flags: spec.payloadFlags ?? 0, crcType, data: spec.payload });
+  const values: CborValue[] = [primaryValue(primary)];
+  for (const s of specs) values.push(blockValue(s));
+  const bytes = encodeIndefiniteArray(values);
+  // Each block's extent follows from its fields (cbor-x writes preferred serialization, as the
+  // decoder requires); walking back from the break finds them all, and the primary block is the rest.
+  const blocks: Block[] = new Array<Block>(specs.length);
+  let end = bytes.length - 1;
+  for (let i = specs.length - 1; i >= 0; i--) {
+    const s = specs[i]!;
+    const dataEnd = end - crcFieldLength(s.crcType);
+    const start = dataEnd - s.data.length - cborHeadLength(s.data.length) - 1 -
+      cborHeadLength(s.flags) - cborHeadLength(s.number) - cborHeadLength(s.type) - 1;
+    const view = bytes.subarray(start, end);
+    fillCrc(view, s.crcType);
+    blocks[i] = { type: s.type, number: s.number, flags: s.flags, crcType: s.crcType, data: bytes.subarray(dataEnd - s.data.length, dataEnd), bytes: view };
+    end = start;
+  }
+  const primaryBytes = bytes.subarray(1, end);
+  fillCrc(primaryBytes, crcType);
+  return finish(withPrimaryBytes(primary, primaryBytes), blocks, bytes);
 }

@@ -69,7 +69,7 @@ export function createStatusReport(subject: Bundle, kinds: readonly StatusKind[]
     creationTime: options.now,
     sequence: options.sequence,
     lifetime: options.lifetime,
-    payload: Uint8Array.from(encodeCbor([ADMIN_RECORD_STATUS_REPORT, content])),
+    payload: encodeCbor([ADMIN_RECORD_STATUS_REPORT, content]),
   });
 }
 
