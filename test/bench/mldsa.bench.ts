@@ -2,6 +2,9 @@
 // the same run and runtime. On Node 20, node:crypto has no ML-DSA: the same benchmark then also
 // runs in a Node 24 child (installed on demand, see test/cmd/support/node24.ts), which measures
 // both backends there, and its figures are reported beside this runtime's.
+// Second, the dispatcher under a flood of 1,000 invalid signed commands per second on the real
+// frame timer at 100 Hz, against a baseline run without the flood: the acceptance is no frame
+// slip (results/cmd-flood.json).
 // TERN_BENCH_SECONDS sets each measurement's length (default 2).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { NobleMlDsa, NodeMlDsa, nodeHasMlDsa, type MlDsa } from '../../flight/cmd/mldsa.js';
+import { runFrames } from '../cmd/support/flood.js';
+import { testOperator } from '../cmd/support/harness.js';
 import { node24 } from '../cmd/support/node24.js';
 import { REPO } from '../support/node-process.js';
 import { writeResult } from './results.js';
@@ -65,7 +70,7 @@ function measureOnNode24(): Figures | { skipped: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tern-mldsa-bench-'));
   try {
     const out = join(dir, 'figures.json');
-    const child = spawnSync(node.path, [`${REPO}node_modules/vitest/vitest.mjs`, 'run', '--config', 'test/bench/vitest.config.ts', 'test/bench/mldsa.bench.ts'], {
+    const child = spawnSync(node.path, [`${REPO}node_modules/vitest/vitest.mjs`, 'run', '--config', 'test/bench/vitest.config.ts', 'test/bench/mldsa.bench.ts', '-t', 'verify/s'], {
       cwd: REPO,
       encoding: 'utf8',
       env: { ...process.env, TERN_MLDSA_BENCH_OUT: out },
@@ -96,4 +101,36 @@ it(`ML-DSA-65 verify/s per backend, ${SECONDS} s each`, () => {
     ...(node24Figures === undefined ? {} : { node24: node24Figures }),
   });
   expect(here.verifyPerSecond.noble).toBeGreaterThan(0);
+});
+
+it.skipIf(CHILD_OUT !== undefined)(`dispatcher under 1,000 forgeries/s at 100 Hz, ${SECONDS} s, against a baseline without them`, async () => {
+  const signer = testOperator(1, ['operate']);
+  // A baseline that itself slips means the machine is too busy to judge: up to three tries.
+  let baseline: Record<string, number> = {};
+  let flooded: Record<string, number> = {};
+  let tries = 0;
+  const quiet = (): boolean => baseline['exec.slips'] === 0;
+  while (tries < 3 && !quiet()) {
+    tries++;
+    baseline = await runFrames(signer, 0, SECONDS);
+    flooded = await runFrames(signer, 1000, SECONDS);
+  }
+  writeResult('cmd-flood', {
+    command: 'npm run bench -- test/bench/mldsa.bench.ts',
+    seconds: SECONDS,
+    minorFrameMs: 10,
+    floodPerSecond: 1000,
+    tries,
+    judged: quiet(),
+    baseline,
+    flooded,
+    latenessP99Ratio: flooded['exec.latenessP99Us']! / Math.max(1, baseline['exec.latenessP99Us']!),
+    targets: { slips: 0 },
+  });
+  if (!quiet()) {
+    console.warn(`NOT JUDGED: the executive slipped without any flood in ${tries} tries (machine busy)`);
+    return;
+  }
+  expect(flooded['exec.slips']).toBe(0);
+  expect(flooded['cmd.executed']).toBe(0);
 });
