@@ -6,7 +6,7 @@ import type { Block } from './bundle.js';
 import { BlockFlag, BlockType } from './bundle.js';
 import { BundleError, StatusReason, type BlockRef } from './bundle-error.js';
 import { CborReader, concatBytes, encodeCbor, int, uint, type CborValue } from './cbor.js';
-import { eidValue, readEid, type Eid } from './eid.js';
+import { eidFields, eidValue, readEid, type Eid } from './eid.js';
 
 export interface SecurityParameter {
   readonly id: number;
@@ -36,6 +36,7 @@ export interface SecurityBlock {
 export const ASB_PARAMETERS_PRESENT = 0x01;
 
 const MAX_PARAMETERS = 32;
+const SOURCE_FIELDS = eidFields('asb.source');
 
 function readParameters(r: CborReader, field: string): SecurityParameter[] {
   const n = r.array(field);
@@ -70,7 +71,7 @@ export function readAsb(data: Uint8Array, block: BlockRef, maxTargets: number): 
   }
   const contextId = r.int('asb.contextId');
   const contextFlags = r.uint('asb.contextFlags');
-  const source = readEid(r, 'asb.source');
+  const source = readEid(r, SOURCE_FIELDS);
   const parameters = contextFlags & ASB_PARAMETERS_PRESENT ? readParameters(r, 'asb.parameters') : [];
   const count = r.array('asb.results');
   if (count !== n) r.fail('BUNDLE_SECURITY', 'asb.results', `${count} result lists for ${n} targets`);

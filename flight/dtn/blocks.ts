@@ -5,7 +5,7 @@ import type { BlockRef } from './bundle-error.js';
 import type { HopCount, Priority, QualityOfService } from './bundle.js';
 import { BlockFlag, BlockType } from './bundle.js';
 import { CborReader, encodeCbor, uint } from './cbor.js';
-import { eidValue, readEid, type Eid } from './eid.js';
+import { eidFields, eidValue, readEid, type Eid } from './eid.js';
 
 /** A canonical block to be encoded: what createBundle and the editing helpers take. */
 export interface NewBlock {
@@ -18,9 +18,11 @@ export interface NewBlock {
   readonly data: Uint8Array;
 }
 
+const PREVIOUS_NODE = eidFields('previousNode');
+
 export function readPreviousNode(data: Uint8Array, block?: BlockRef): Eid {
   const r = new CborReader(data, 0, data.length, block);
-  const eid = readEid(r, 'previousNode');
+  const eid = readEid(r, PREVIOUS_NODE);
   r.done('previousNode');
   return eid;
 }

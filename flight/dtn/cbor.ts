@@ -207,9 +207,7 @@ export class CborReader {
   }
 
   text(field: string, maxBytes: number): string {
-    const n = this.head(3, field);
-    if (n > maxBytes) this.fail('BUNDLE_CBOR', field, `text of ${n} bytes exceeds the limit of ${maxBytes}`);
-    if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `text of ${n} bytes runs past the end`);
+    const n = this.textLength(field, maxBytes);
     let text: string;
     try {
       text = utf8.decode(this.src.subarray(this.pos, this.pos + n));
@@ -218,6 +216,14 @@ export class CborReader {
     }
     this.pos += n;
     return text;
+  }
+
+  /** Head of a definite-length text string of at most `maxBytes`, whose bytes follow at `pos`. */
+  textLength(field: string, maxBytes: number): number {
+    const n = this.head(3, field);
+    if (n > maxBytes) this.fail('BUNDLE_CBOR', field, `text of ${n} bytes exceeds the limit of ${maxBytes}`);
+    if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `text of ${n} bytes runs past the end`);
+    return n;
   }
 
   /** Head of a definite-length array; returns its element count. */

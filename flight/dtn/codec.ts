@@ -26,9 +26,12 @@ import {
 } from './bundle.js';
 import { BundleError, type BlockRef } from './bundle-error.js';
 import { CborReader, cborHeadLength, encodeCbor, encodeIndefiniteArray, uint, type CborValue } from './cbor.js';
-import { eidValue, isNullEid, readEid, type Eid } from './eid.js';
+import { eidFields, eidValue, isNullEid, readEid, type Eid } from './eid.js';
 
 const PRIMARY: BlockRef = Object.freeze({ index: 0 });
+const DESTINATION = eidFields('primary.destination');
+const SOURCE = eidFields('primary.source');
+const REPORT_TO = eidFields('primary.reportTo');
 const INDEFINITE_ARRAY = 0x9f;
 const BREAK = 0xff;
 
@@ -138,9 +141,9 @@ function readPrimary(r: CborReader): PrimaryBlock {
   if (n !== expected) {
     r.fail('BUNDLE_STRUCTURE', 'primary', `${n} elements, but its fragment flag and CRC type call for ${expected}`);
   }
-  const destination = readEid(r, 'primary.destination');
-  const source = readEid(r, 'primary.source');
-  const reportTo = readEid(r, 'primary.reportTo');
+  const destination = readEid(r, DESTINATION);
+  const source = readEid(r, SOURCE);
+  const reportTo = readEid(r, REPORT_TO);
   r.tuple('primary.creationTimestamp', 2);
   const creationTime = r.uint('primary.creationTimestamp.time');
   const sequence = r.uint('primary.creationTimestamp.sequence');
@@ -472,6 +475,8 @@ export interface NewBundle {
   readonly blocks?: readonly NewBlock[];
   readonly payload: Uint8Array;
   readonly payloadFlags?: number;
+  /** CRC type of the payload block; the bundle's when absent. */
+  readonly payloadCrcType?: CrcType;
 }
 
 /**
@@ -504,7 +509,7 @@ export function createBundle(spec: NewBundle): Bundle {
     }
     specs.push({ type: b.type, number, flags: b.flags ?? 0, crcType: b.crcType ?? crcType, data: b.data });
   }
-  specs.push({ type: BlockType.payload, number: 1, flags: spec.payloadFlags ?? 0, crcType, data: spec.payload });
+  specs.push({ type: BlockType.payload, number: 1, flags: spec.payloadFlags ?? 0, crcType: spec.payloadCrcType ?? crcType, data: spec.payload });
   const values: CborValue[] = [primaryValue(primary)];
   for (const s of specs) values.push(blockValue(s));
   const bytes = encodeIndefiniteArray(values);

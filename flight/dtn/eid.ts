@@ -74,16 +74,48 @@ export function parseEid(text: string, field = 'eid'): Eid {
   return fail(`${JSON.stringify(text.slice(0, 40))} is not ipn:NODE.SERVICE, dtn:none or dtn://node/demux`);
 }
 
+/** Field names of one EID in errors, built once per place an EID is read (not per bundle). */
+export interface EidFields {
+  readonly eid: string;
+  readonly scheme: string;
+  readonly ssp: string;
+  readonly node: string;
+  readonly service: string;
+}
+
+export function eidFields(eid: string): EidFields {
+  return { eid, scheme: `${eid}.scheme`, ssp: `${eid}.ssp`, node: `${eid}.node`, service: `${eid}.service` };
+}
+
+/**
+ * A dtn SSP is visible ASCII (RFC 9171 4.2.5.1.1), so its bytes are checked and turned into a
+ * string in one pass; anything else (including any multi-byte UTF-8) is not a dtn SSP.
+ */
+function readDtnSsp(r: CborReader, f: EidFields): string {
+  const n = r.textLength(f.ssp, MAX_EID_TEXT);
+  const src = r.src;
+  const start = r.pos;
+  let ssp = '';
+  for (let i = start; i < start + n; i++) {
+    const c = src[i]!;
+    if (c < 0x21 || c > 0x7e) r.fail('BUNDLE_EID', f.ssp, `byte 0x${c.toString(16)} in a dtn SSP (visible ASCII only)`);
+    ssp += String.fromCharCode(c);
+  }
+  r.pos += n;
+  if (!DTN_SSP.test(ssp)) r.fail('BUNDLE_EID', f.ssp, `dtn SSP ${JSON.stringify(ssp.slice(0, 40))} is not //node-name/demux`);
+  return ssp;
+}
+
 /** Reads a CBOR-encoded EID. */
-export function readEid(r: CborReader, field: string): Eid {
-  r.tuple(field, 2);
-  const scheme = r.uint(`${field}.scheme`);
+export function readEid(r: CborReader, f: EidFields): Eid {
+  r.tuple(f.eid, 2);
+  const scheme = r.uint(f.scheme);
   if (scheme === SCHEME_IPN) {
-    const n = r.array(`${field}.ssp`);
-    if (n === 3) r.fail('BUNDLE_EID', `${field}.ssp`, '3-element ipn EID (RFC 9758) is not supported');
-    if (n !== 2) r.fail('BUNDLE_EID', `${field}.ssp`, `ipn SSP must be [node, service], got ${n} elements`);
-    const node = r.uint(`${field}.node`);
-    const service = r.uint(`${field}.service`);
+    const n = r.array(f.ssp);
+    if (n === 3) r.fail('BUNDLE_EID', f.ssp, '3-element ipn EID (RFC 9758) is not supported');
+    if (n !== 2) r.fail('BUNDLE_EID', f.ssp, `ipn SSP must be [node, service], got ${n} elements`);
+    const node = r.uint(f.node);
+    const service = r.uint(f.service);
     return { scheme: 'ipn', node, service };
   }
   if (scheme === SCHEME_DTN) {
@@ -91,12 +123,10 @@ export function readEid(r: CborReader, field: string): Eid {
       r.pos++;
       return DTN_NONE;
     }
-    if (r.peek() >> 5 === 0) r.fail('BUNDLE_EID', `${field}.ssp`, 'dtn SSP integer other than 0 (dtn:none)');
-    const ssp = r.text(`${field}.ssp`, MAX_EID_TEXT);
-    checkDtnSsp(ssp, (reason) => r.fail('BUNDLE_EID', `${field}.ssp`, reason));
-    return { scheme: 'dtn', ssp };
+    if (r.peek() >> 5 === 0) r.fail('BUNDLE_EID', f.ssp, 'dtn SSP integer other than 0 (dtn:none)');
+    return { scheme: 'dtn', ssp: readDtnSsp(r, f) };
   }
-  return r.fail('BUNDLE_EID', `${field}.scheme`, `unknown EID scheme ${scheme}`);
+  return r.fail('BUNDLE_EID', f.scheme, `unknown EID scheme ${scheme}`);
 }
 
 /** The EID as a value for the CBOR writer. */

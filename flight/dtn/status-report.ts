@@ -5,9 +5,10 @@ import { BundleFlag, type Bundle, type CrcType, payloadBlock } from './bundle.js
 import { BundleError } from './bundle-error.js';
 import { CborReader, encodeCbor, uint, type CborValue } from './cbor.js';
 import { createBundle } from './codec.js';
-import { eidValue, isNullEid, readEid, type Eid } from './eid.js';
+import { eidFields, eidValue, isNullEid, readEid, type Eid } from './eid.js';
 
 export const ADMIN_RECORD_STATUS_REPORT = 1;
+const SUBJECT_SOURCE = eidFields('statusReport.source');
 
 export type StatusKind = 'received' | 'forwarded' | 'delivered' | 'deleted';
 export const STATUS_KINDS: readonly StatusKind[] = ['received', 'forwarded', 'delivered', 'deleted'];
@@ -98,7 +99,7 @@ export function decodeStatusReport(bundle: Bundle): StatusReport {
       if (yes) asserted[kind] = len === 2 ? { time: r.uint(`${f}.time`) } : {};
     }
     const reason = r.uint('statusReport.reason');
-    const source = readEid(r, 'statusReport.source');
+    const source = readEid(r, SUBJECT_SOURCE);
     r.tuple('statusReport.creationTimestamp', 2);
     const creationTime = r.uint('statusReport.creationTimestamp.time');
     const sequence = r.uint('statusReport.creationTimestamp.sequence');

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CborReader, encodeCbor } from '../../flight/dtn/cbor.js';
-import { DTN_NONE, eidEquals, eidToString, eidValue, ipn, isNullEid, parseEid, readEid } from '../../flight/dtn/eid.js';
+import { DTN_NONE, eidEquals, eidFields, eidToString, eidValue, ipn, isNullEid, parseEid, readEid } from '../../flight/dtn/eid.js';
 import { expectBundleError, fromHex, hex } from './helpers.js';
 
 const read = (bytes: Uint8Array) => {
   const r = new CborReader(bytes, 0, bytes.length);
-  const eid = readEid(r, 'eid');
+  const eid = readEid(r, eidFields('eid'));
   r.done('eid');
   return eid;
 };
