@@ -18,6 +18,15 @@ export const BundleFlag = {
   reportDeletion: 0x040000,
 } as const;
 
+/**
+ * `flags` with `bit` (one of the flags above, all below 2^31) set or cleared. Received flags may
+ * carry unassigned bits up to 2^53, which JS bit operators (32-bit) would destroy.
+ */
+export function withFlag(flags: number, bit: number, on: boolean): number {
+  const low = flags % 0x100000000;
+  return flags - low + ((on ? low | bit : low & ~bit) >>> 0);
+}
+
 export const STATUS_REPORT_FLAGS =
   BundleFlag.reportReception | BundleFlag.reportForwarding | BundleFlag.reportDelivery | BundleFlag.reportDeletion;
 

@@ -23,6 +23,7 @@ import {
   type HopCount,
   type PrimaryBlock,
   type QualityOfService,
+  withFlag,
 } from './bundle.js';
 import { BundleError, type BlockRef } from './bundle-error.js';
 import { CborReader, cborHeadLength, encodeCbor, encodeIndefiniteArray, uint, type CborValue } from './cbor.js';
@@ -440,7 +441,7 @@ function blockValue(s: BlockSpec): CborValue[] {
 
 /** The primary block's flags say "fragment" exactly when it has fragment fields. */
 function fragmentFlag(p: NewPrimary): NewPrimary {
-  const flags = p.fragment ? p.flags | BundleFlag.isFragment : p.flags & ~BundleFlag.isFragment;
+  const flags = withFlag(p.flags, BundleFlag.isFragment, p.fragment !== undefined);
   return flags === p.flags ? p : { ...p, flags };
 }
 

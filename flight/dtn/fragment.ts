@@ -190,7 +190,7 @@ export class Reassembler {
     const adu = new Uint8Array(partial.totalLength);
     for (const piece of partial.pieces) adu.set(piece.data, piece.offset);
     const p = first.primary;
-    const primary = encodePrimary({ ...p, flags: p.flags & ~BundleFlag.isFragment, fragment: undefined });
+    const primary = encodePrimary({ ...p, fragment: undefined });
     const payload = payloadBlock(first);
     const body = encodeBlock({ type: BlockType.payload, number: 1, flags: payload.flags, crcType: payload.crcType, data: adu });
     return assembleBundle(primary, [...first.blocks.slice(0, -1), body]);

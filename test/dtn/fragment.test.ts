@@ -69,6 +69,16 @@ describe('fragmentBundle', () => {
     expect(Buffer.from(reassemble(mixed).bytes).equals(Buffer.from(big.bytes))).toBe(true);
   });
 
+  it('keeps unassigned flag bits above 2^31 through fragmentation and reassembly', () => {
+    const flags = 2 ** 40 + 2 ** 33 + BundleFlag.reportDelivery;
+    const high = sampleBundle({ flags, payload: payloadOf(3000) });
+    const parts = fragmentBundle(high, 1000);
+    expect(decodeBundle(parts[1]!.bytes).primary.flags).toBe(flags + BundleFlag.isFragment);
+    const whole = reassemble(parts);
+    expect(whole.primary.flags).toBe(flags);
+    expect(Buffer.from(whole.bytes).equals(Buffer.from(high.bytes))).toBe(true);
+  });
+
   it('returns a bundle that fits unchanged, and refuses what must not be fragmented or cannot fit', () => {
     expect(fragmentBundle(big, big.bytes.length)).toEqual([big]);
     const pinned = sampleBundle({ flags: BundleFlag.mustNotFragment, payload: payloadOf(5000) });

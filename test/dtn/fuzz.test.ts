@@ -157,11 +157,20 @@ function mutate(seeds: readonly Seed[], rnd: (n: number) => number): Uint8Array 
   return b;
 }
 
+/** Tern's own output must always decode: a BundleError here is a bug, not a rejection. */
+function mustDecode(bytes: Uint8Array, what: string): Bundle {
+  try {
+    return decodeBundle(bytes);
+  } catch (err) {
+    throw new Error(`Tern's own ${what} does not decode: ${String(err)}`);
+  }
+}
+
 /** What a node does with a received bundle, end to end. Throws BundleError or returns. */
 function receive(bytes: Uint8Array, keys: readonly SecurityKey[], reassembler: Reassembler): Bundle {
   const bundle = decodeBundle(bytes);
   // Byte-exact: what decodes re-encodes to what was received.
-  if (hex(decodeBundle(bundle.bytes).bytes) !== hex(bytes)) throw new Error('re-decode changed the bytes');
+  if (hex(mustDecode(bundle.bytes, 're-encoding').bytes) !== hex(bytes)) throw new Error('re-decode changed the bytes');
   checkValidity(bundle, { requirePrimaryCrc: false, requireAgeWithoutClock: false });
   checkLifetime(bundle, T0, T0);
   checkHopLimit(bundle);
@@ -169,10 +178,15 @@ function receive(bytes: Uint8Array, keys: readonly SecurityKey[], reassembler: R
   const { bundle: plain } = decryptBundle(known, keys);
   verifyIntegrity(plain, keys);
   if (plain.primary.flags & BundleFlag.adminRecord) decodeStatusReport(plain);
-  createStatusReport(plain, ['received'], 0, { source: ipn(99, 0), now: T0, sequence: 1, lifetime: 1000 });
-  if (plain.primary.fragment) reassembler.add(plain, 0);
+  const report = createStatusReport(plain, ['received'], 0, { source: ipn(99, 0), now: T0, sequence: 1, lifetime: 1000 });
+  if (report) decodeStatusReport(mustDecode(report.bytes, 'status report'));
+  if (plain.primary.fragment) {
+    const whole = reassembler.add(plain, 0);
+    if (whole) mustDecode(whole.bytes, 'reassembled bundle');
+  }
   const forwarded = withPreviousNode(withHopIncremented(plain), ipn(99, 0));
-  for (const f of fragmentBundle(forwarded, 256)) decodeBundle(f.bytes);
+  mustDecode(forwarded.bytes, 'forwarded bundle');
+  for (const f of fragmentBundle(forwarded, 256)) mustDecode(f.bytes, 'fragment');
   return forwarded;
 }
 
