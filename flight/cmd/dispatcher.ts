@@ -225,6 +225,8 @@ export class Dispatcher implements Task {
         if (!originator.operator.roles.has('operate')) throw new NotAuthorized(body.operator, 'lacks the operate role');
         this.o.replay.check(body.operator, body.seq);
       }
+      const critical = this.o.registry.isCritical(command, args);
+      if (critical && !pending && this.approvals.full()) throw new QueueFull('approval table', this.approvals.capacity);
       const toVerify = signers.filter((s) => !pending?.approvals.has(s.operator.id));
       if (toVerify.length > this.verificationsLeft) {
         // Never deferred forever: a slot's cap always admits an envelope with the most signatures.
@@ -243,8 +245,10 @@ export class Dispatcher implements Task {
         authorization: { bodyBytes: envelope!.bodyBytes, signatures },
       });
       const meta = this.meta(body, digest, command);
-      if (!this.o.registry.isCritical(command, args)) {
-        this.accept({ command, args, context: context([], envelope.signatures), meta });
+      if (!critical) {
+        // Approvers are recorded for normal commands too: a sequence upload keeps them for its steps.
+        const approvers = toVerify.filter((s) => s.operator.roles.has('approve')).map((s) => s.operator.id);
+        this.accept({ command, args, context: context(approvers, envelope.signatures), meta });
         return;
       }
       const approvals = new Map(pending?.approvals ?? []);
@@ -264,7 +268,6 @@ export class Dispatcher implements Task {
             digest, bodyBytes: envelope.bodyBytes, body, command, args, approvals,
             untilMs: Math.min(nowMs + this.o.params.get(CMD_PARAMS.approvalWindowS.name) * 1000, body.expiryMs),
           };
-      if (!pending && this.approvals.full()) throw new QueueFull('approval table', this.approvals.capacity);
       this.approvals.release(digest);
       this.approvals.hold(held);
       this.ch.pendingApprovals.set(this.approvals.size);

@@ -169,6 +169,15 @@ describe('dispatcher: k-of-n approval of critical commands', () => {
     expect(h.events.some((e) => e.name === 'CMD_APPROVAL_EXPIRED')).toBe(true);
   });
 
+  it('drops a new critical command when the approval table is full (counted, no verification spent)', () => {
+    const h = harness({ operators: OPERATORS, approvals: 2, dispatch: { pendingApprovals: 2 } });
+    for (const seq of [1, 2]) expect(statuses(h.send(envelope({ command: 'OPERATOR_REVOKE', args: [3], seq, signers: [A] })))).toEqual(['pending']);
+    const verified = h.value('cmd.verifications');
+    expect(h.send(envelope({ command: 'OPERATOR_REVOKE', args: [3], seq: 3, signers: [A] }))).toEqual([]);
+    expect(h.value('cmd.rejected.queueFull')).toBe(1);
+    expect(h.value('cmd.verifications')).toBe(verified);
+  });
+
   it('SET_MODE is normal into SAFE and critical out of it', () => {
     const h = harness({ operators: OPERATORS, approvals: 2 });
     expect(statuses(h.send(envelope({ command: 'SET_MODE', args: ['SAFE'], seq: 1, signers: [A] })))).toEqual(['accepted', 'executed']);

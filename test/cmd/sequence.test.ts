@@ -110,6 +110,12 @@ describe('stored sequences', () => {
     h.send(envelope({ command: 'SEQ_START', args: [1], seq: 5, signers: [A] }));
     h.run(2);
     expect(h.mode.modeName).toBe('NOMINAL');
+    // Uploaded while NOMINAL but signed by k approvers anyway: the step may leave SAFE later.
+    h.send(envelope({ command: 'SEQ_UPLOAD', args: [2, encodeSequence('stop', [leaveSafe])], seq: 6, signers: [A, B] }));
+    h.mode.modeName = 'SAFE';
+    h.send(envelope({ command: 'SEQ_START', args: [2], seq: 7, signers: [A] }));
+    h.run(2);
+    expect(h.mode.modeName).toBe('NOMINAL');
   });
 
   it('keeps an uploaded sequence across a restart (stopped)', () => {
