@@ -2,7 +2,12 @@
 // tasks to the executive, and owns start-up and orderly shutdown.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Neighbours, type Listening } from './cla/neighbours.js';
 import type { MissionConfig } from './config/mission.js';
+import { core } from './core/wasm.js';
+import { BundleAgent } from './dtn/agent.js';
+import { loadKeys } from './dtn/keys.js';
+import { BundleStore, storeDirectory } from './dtn/store/store.js';
 import { writeFileDurable } from './durable.js';
 import { monotonicClock, type Clock } from './exec/clock.js';
 import { Executive } from './exec/executive.js';
@@ -28,55 +33,121 @@ export class FlightNode {
   readonly config: MissionConfig;
   readonly log: Logger;
   readonly clock: Clock;
-  readonly tlm = new TelemetryRegistry();
+  readonly tlm: TelemetryRegistry;
   readonly events: EventLog;
   readonly housekeeping: HousekeepingTask;
+  readonly store: BundleStore;
+  readonly agent: BundleAgent;
+  readonly neighbours: Neighbours;
   readonly exec: Executive;
+  /** Where the convergence layers listen (port 0 in the config picks a free one). */
+  listening: Listening = {};
   private readonly timer: FrameTimer;
   private readonly watchdog: Watchdog;
   private started = false;
 
-  constructor(options: FlightNodeOptions) {
+  /** Opens the bundle store (recovering it), builds the node and starts its frames. */
+  static async start(options: FlightNodeOptions): Promise<FlightNode> {
+    const { config } = options;
+    const log = options.log ?? createRootLogger({ level: config.log.level, base: { node: config.node.id } });
+    const clock = options.clock ?? monotonicClock;
+    const tlm = new TelemetryRegistry();
+    const events = new EventLog(subsystemLogger(log, 'events'), () => clock.nowUs());
+    core().bindTelemetry(tlm, events);
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = await BundleStore.open({
+      ...config.dtn.store,
+      dir: storeDirectory(config.dataDir),
+      log: subsystemLogger(log, 'store'),
+      tlm,
+      events,
+    });
+    try {
+      const node = new FlightNode(options, log, clock, tlm, events, store);
+      await node.run();
+      return node;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  private constructor(options: FlightNodeOptions, log: Logger, clock: Clock, tlm: TelemetryRegistry, events: EventLog, store: BundleStore) {
     const { config } = options;
     this.config = config;
-    this.clock = options.clock ?? monotonicClock;
-    this.log = options.log ?? createRootLogger({ level: config.log.level, base: { node: config.node.id } });
-    this.events = new EventLog(subsystemLogger(this.log, 'events'), () => this.clock.nowUs());
-    this.housekeeping = new HousekeepingTask(this.tlm, this.events, {
+    this.log = log;
+    this.clock = clock;
+    this.tlm = tlm;
+    this.events = events;
+    this.store = store;
+    this.housekeeping = new HousekeepingTask(tlm, events, {
       node: config.node.id,
       summaryEvery: config.tlm.summaryEveryMajorFrames,
-      log: subsystemLogger(this.log, 'tlm'),
+      log: subsystemLogger(log, 'tlm'),
+    });
+    let agent: BundleAgent | undefined;
+    // The agent is the convergence layers' sink, and they are its links: built in that order.
+    this.neighbours = new Neighbours({
+      config: config.cla,
+      node: config.node.id,
+      sink: { accept: (bytes, from) => agent!.accept(bytes, from) },
+      tlm,
+      events,
+      log: subsystemLogger(log, 'cla'),
+    });
+    this.agent = agent = new BundleAgent({
+      node: config.node.id,
+      store,
+      router: config.routes,
+      links: this.neighbours,
+      tlm,
+      events,
+      log: subsystemLogger(log, 'dtn'),
+      limits: config.dtn.agent,
+      ...(config.dtn.keysFile ? { keys: loadKeys(config.dtn.keysFile) } : {}),
     });
 
-    const tasks: Task[] = [this.housekeeping];
+    this.agent.registerEcho();
+    const tasks: Task[] = [this.housekeeping, ...this.agent.tasks()];
     const schedule = parseSchedule(config.fields, config.exec, 'exec', tasks);
-    this.exec = new Executive({ schedule, clock: this.clock, tlm: this.tlm, events: this.events });
-    this.timer = new FrameTimer(this.exec, this.clock);
-    this.watchdog = new Watchdog(options.notifyEnv ?? (process.env as NotifyEnv), subsystemLogger(this.log, 'watchdog'));
+    this.exec = new Executive({ schedule, clock, tlm, events });
+    this.timer = new FrameTimer(this.exec, clock);
+    this.watchdog = new Watchdog(options.notifyEnv ?? (process.env as NotifyEnv), subsystemLogger(log, 'watchdog'));
     this.exec.onMajorFrame(() => {
-      this.watchdog.kick(this.clock.nowUs());
+      this.watchdog.kick(clock.nowUs());
       // BOOT lasts one major frame: long enough for every subsystem's first slot to run.
       if (this.exec.modeName === 'BOOT') this.exec.requestMode('NOMINAL', 'boot complete');
     });
   }
 
-  start(): void {
-    mkdirSync(this.config.dataDir, { recursive: true });
+  private async run(): Promise<void> {
+    this.listening = await this.neighbours.start();
+    this.agent.resume();
     this.started = true;
     this.timer.start();
     this.watchdog.ready();
     this.log.info(
-      { name: this.config.node.name, config: this.config.file, dataDir: this.config.dataDir, mode: this.exec.modeName },
+      {
+        name: this.config.node.name,
+        config: this.config.file,
+        dataDir: this.config.dataDir,
+        mode: this.exec.modeName,
+        udp: this.listening.udp?.port,
+        tcp: this.listening.tcp?.port,
+        storedBundles: this.store.list().length,
+      },
       'node started',
     );
   }
 
-  /** Stops the frames and flushes state; safe to call more than once. */
-  stop(): void {
+  /** Stops the frames, closes links and the store, and flushes state; safe to call twice. */
+  async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
     this.timer.stop();
     this.watchdog.stopping();
+    await this.neighbours.stop();
+    await this.store.close();
     const latest = this.housekeeping.latest;
     if (latest) writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(latest)}\n`);
     this.log.info({ frames: this.tlm.get('exec.frames')?.value }, 'node stopped');

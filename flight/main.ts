@@ -22,7 +22,7 @@ export async function runFlight(argv: string[]): Promise<number> {
   }
   let node: FlightNode;
   try {
-    node = new FlightNode({ config: loadMission(values.config) });
+    node = await FlightNode.start({ config: loadMission(values.config) });
   } catch (error) {
     if (error instanceof TernError) {
       console.error(`tern flight: ${error.message}`);
@@ -30,12 +30,10 @@ export async function runFlight(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  node.start();
-  return await new Promise<number>((resolve) => {
+  return await new Promise<number>((resolve, reject) => {
     const stop = (signal: NodeJS.Signals): void => {
       node.log.info({ signal }, 'stopping');
-      node.stop();
-      resolve(0);
+      node.stop().then(() => resolve(0), reject);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

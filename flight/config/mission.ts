@@ -1,17 +1,20 @@
 // The mission config: one JSON file per node. This module reads the file and the sections every
 // node has (node identity, data directory, logging, telemetry); each subsystem validates its own
-// section (the executive's schedule tables: flight/exec/schedule.ts) with the same Fields reader,
+// section (dtn, cla, routes, and the executive's schedule tables) with the same Fields reader,
 // so every error names the file, the field and what was expected.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseClaConfig, type ClaConfig } from '../cla/config.js';
+import { parseDtnConfig, type DtnConfig } from '../dtn/config.js';
 import { ConfigError } from '../errors.js';
+import { parseStaticRoutes, type StaticRouter } from '../route/router.js';
 import { Fields, join } from './fields.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Top-level sections of a mission config; anything else is a typo and is rejected. */
-const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'exec'] as const;
+const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'exec'] as const;
 
 export interface MissionConfig {
   readonly file: string;
@@ -21,6 +24,9 @@ export interface MissionConfig {
   readonly dataDir: string;
   readonly log: { readonly level: LogLevel };
   readonly tlm: { readonly summaryEveryMajorFrames: number };
+  readonly dtn: DtnConfig;
+  readonly cla: ClaConfig;
+  readonly routes: StaticRouter;
   /** Validated by parseSchedule once the node's tasks are known. */
   readonly exec: unknown;
 }
@@ -62,6 +68,9 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
       summaryEveryMajorFrames: tlm.summaryEveryMajorFrames === undefined ? 10
         : f.integer(tlm.summaryEveryMajorFrames, 'tlm.summaryEveryMajorFrames', 1, 1_000_000),
     },
+    dtn: parseDtnConfig(f, top.dtn, 'dtn'),
+    cla: parseClaConfig(f, top.cla, 'cla'),
+    routes: parseStaticRoutes(f, top.routes, 'routes'),
     exec: top.exec,
   };
 }

@@ -1,0 +1,30 @@
+// Telemetry and events of the bundle agent (ids 0x0360-0x037f of dtn's range).
+import type { ChannelDef } from '../tlm/channels.js';
+import type { EventDef } from '../tlm/events.js';
+
+export const AGENT_CHANNELS = {
+  received: { name: 'dtn.agent.received', type: 'u64', units: 'bundles', doc: 'Bundles handed in by convergence layers' },
+  accepted: { name: 'dtn.agent.accepted', type: 'u64', units: 'bundles', doc: 'Bundles durable in the store and acknowledged' },
+  duplicates: { name: 'dtn.agent.duplicates', type: 'u64', units: 'bundles', doc: 'Bundles already held or delivered: acknowledged, not stored again' },
+  refusedFull: { name: 'dtn.agent.refusedFull', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles refused because the store is full or the source over quota' },
+  queueFull: { name: 'dtn.agent.queueFull', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles refused because the inbound queue was full (flood)' },
+  inboundQueued: { name: 'dtn.agent.inboundQueued', type: 'u32', units: 'bundles', doc: 'Bundles waiting for the ingest task' },
+  originated: { name: 'dtn.agent.originated', type: 'u64', units: 'bundles', doc: 'Bundles created by local services' },
+  forwarded: { name: 'dtn.agent.forwarded', type: 'u64', units: 'bundles', doc: 'Bundles the next hop acknowledged' },
+  forwardFailures: { name: 'dtn.agent.forwardFailures', type: 'u64', units: 'attempts', doc: 'Sends that failed and will be retried' },
+  delivered: { name: 'dtn.agent.delivered', type: 'u64', units: 'bundles', doc: 'Bundles delivered to a local service' },
+  deliveryFailures: { name: 'dtn.agent.deliveryFailures', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Local deliveries whose service failed' },
+  noRoute: { name: 'dtn.agent.noRoute', type: 'u64', units: 'attempts', doc: 'Dispatch attempts with no next hop or no link to it' },
+  expired: { name: 'dtn.agent.expired', type: 'u64', units: 'bundles', doc: 'Bundles deleted at the end of their lifetime' },
+  pending: { name: 'dtn.agent.pending', type: 'u32', units: 'bundles', doc: 'Stored bundles waiting for a contact, a route or a service' },
+  inFlight: { name: 'dtn.agent.inFlight', type: 'u32', units: 'bundles', doc: 'Bundles being sent or delivered now' },
+} as const satisfies Record<string, ChannelDef>;
+
+export const AGENT_EVENTS = {
+  refused: { id: 0x0360, name: 'DTN_BUNDLE_REFUSED', severity: 'warning', format: 'Refused bundle from {peer}: {reason}' },
+  forwardFailed: { id: 0x0361, name: 'DTN_FORWARD_FAILED', severity: 'warning', format: 'Sending {bundle} to node {nextHop} failed: {error}' },
+  deliveryFailed: { id: 0x0362, name: 'DTN_DELIVERY_FAILED', severity: 'error', format: 'Service {service} failed on {bundle}: {error}' },
+  expired: { id: 0x0363, name: 'DTN_BUNDLES_EXPIRED', severity: 'activity', format: '{count} bundle(s) reached the end of their lifetime' },
+  storeFault: { id: 0x0364, name: 'DTN_STORE_FAULT', severity: 'error', format: 'Bundle store: {operation} failed: {error}' },
+  recovered: { id: 0x0365, name: 'DTN_RECOVERED', severity: 'activity', format: 'Resumed {count} stored bundle(s) after start', throttle: 0 },
+} as const satisfies Record<string, EventDef>;

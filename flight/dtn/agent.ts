@@ -1,0 +1,541 @@
+// The bundle agent of one node (RFC 9171 section 5): receive -> validate -> (BPSec) -> store ->
+// forward or deliver. Convergence layers hand bundles in through accept() (the BundleSink);
+// the agent acknowledges a bundle only once the store made it durable. Two executive tasks do
+// the work in bounded slices: dtn.ingest validates and stores at most `ingestPerSlot` inbound
+// bundles per slot, dtn.dispatch starts at most `dispatchPerSlot` forwards or deliveries, so a
+// flood waits in a bounded queue (and is refused beyond it) instead of starving the frame.
+// Sends and disk reads complete between frames, on the event loop.
+import type { BundleLink, BundleSink, PeerInfo } from '../cla/cla.js';
+import { BundleRefusedError } from '../cla/errors.js';
+import { REFUSE_REASON } from '../cla/tcpcl-wire.js';
+import type { Task } from '../exec/task.js';
+import type { Logger } from '../log.js';
+import type { Router } from '../route/router.js';
+import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
+import type { EventLog } from '../tlm/events.js';
+import { AGENT_CHANNELS, AGENT_EVENTS } from './agent-dictionary.js';
+import { hopCountBlock } from './blocks.js';
+import { decryptBundle, verifyIntegrity } from './bpsec.js';
+import {
+  BlockType, DTN_EPOCH_UNIX_MS, bundleKey, bundlePriority, dtnNow, expiresAt, payloadBlock, type Bundle,
+} from './bundle.js';
+import { BundleError, StatusReason } from './bundle-error.js';
+import { createBundle, decodeBundle } from './codec.js';
+import { withBundleAge, withHopIncremented, withPreviousNode } from './edit.js';
+import { eidToString, ipn, type Eid } from './eid.js';
+import { fragmentBundle } from './fragment.js';
+import type { SecurityKey } from './keys.js';
+import { checkHopLimit, checkLifetime, checkValidity, processUnknownBlocks } from './policy.js';
+import { createStatusReport, type StatusKind } from './status-report.js';
+import { StoreDuplicateError, StoreRefusedError } from './store/errors.js';
+import { PRIORITIES, type BundleMeta, type Priority } from './store/meta.js';
+import type { BundleStore } from './store/store.js';
+import { BundleTelemetry } from './telemetry.js';
+
+/** ipn service numbers of a Tern node's local services. */
+export const SERVICE = {
+  /** Administrative records: status reports. */
+  admin: 0,
+  /** Signed commands from the ground. */
+  command: 1,
+  /** Telemetry, events and command responses for the ground. */
+  telemetry: 2,
+  /** Echo: sends each payload back to its source (a ping over DTN, as ION's bpecho). */
+  echo: 7,
+} as const;
+
+/** A neighbour's link as the agent sees it: where to send, and how big a bundle may be. */
+export interface NeighbourLink {
+  readonly link: BundleLink;
+  readonly maxBundleBytes: number;
+}
+
+export interface LinkTable {
+  /** The usable link to `node` now, if there is a contact with it. */
+  link(node: number): NeighbourLink | undefined;
+}
+
+/** A local service's handler; the bundle is removed from the store once it resolves. */
+export type ServiceHandler = (bundle: Bundle) => void | Promise<void>;
+
+export interface AgentLimits {
+  /** Received bundles waiting for ingest; more are refused (TCPCL: XFER_REFUSE No Resources). */
+  inboundQueue: number;
+  ingestPerSlot: number;
+  dispatchPerSlot: number;
+  /** Forwards and deliveries under way at once. */
+  inFlight: number;
+  /** Wait before retrying a bundle with no route, link or service, or whose send failed. */
+  retryMs: number;
+  /** Hop limit put in the hop count block of bundles this node creates. */
+  hopLimit: number;
+  ingestBudgetUs: number;
+  dispatchBudgetUs: number;
+}
+
+export const DEFAULT_AGENT_LIMITS: AgentLimits = {
+  inboundQueue: 256,
+  ingestPerSlot: 64,
+  dispatchPerSlot: 64,
+  inFlight: 64,
+  retryMs: 1000,
+  hopLimit: 32,
+  ingestBudgetUs: 4000,
+  dispatchBudgetUs: 2000,
+};
+
+export interface AgentOptions {
+  node: number;
+  store: BundleStore;
+  router: Router;
+  links: LinkTable;
+  tlm: TelemetryRegistry;
+  events: EventLog;
+  log: Logger;
+  limits?: Partial<AgentLimits>;
+  /** BPSec keys: BIBs are verified and BCBs for this node decrypted where a key is held. */
+  keys?: readonly SecurityKey[];
+  /** Wall clock, Unix ms (DTN time is derived from it). */
+  now?: () => number;
+}
+
+/** What a local service sends. */
+export interface Outgoing {
+  destination: Eid;
+  /** The sending service on this node (the source EID's service number). */
+  service: number;
+  payload: Uint8Array;
+  lifetimeMs: number;
+  flags?: number;
+  /** Unix ms creation time; now when absent. */
+  createdAt?: number;
+}
+
+interface Inbound {
+  bytes: Uint8Array;
+  from: PeerInfo;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+const PRIORITY_NAME: Record<number, Priority> = { 0: 'bulk', 1: 'normal', 2: 'expedited' };
+/** Ids remembered after local delivery, so that a late duplicate is not delivered twice. */
+const DELIVERED_MEMORY = 4096;
+
+export class BundleAgent implements BundleSink {
+  readonly node: number;
+  readonly limits: AgentLimits;
+  readonly bundleTlm: BundleTelemetry;
+  private readonly ch: Record<keyof typeof AGENT_CHANNELS, Channel>;
+  private readonly store: BundleStore;
+  private readonly router: Router;
+  private readonly links: LinkTable;
+  private readonly events: EventLog;
+  private readonly log: Logger;
+  private readonly keys: readonly SecurityKey[];
+  private readonly now: () => number;
+  private readonly inbound: Inbound[] = [];
+  /** Stored bundles to dispatch, one queue per priority class (Map keeps insertion order). */
+  private readonly waiting: Array<Map<string, number>> = PRIORITIES.map(() => new Map());
+  private readonly busy = new Set<string>();
+  private readonly services = new Map<number, ServiceHandler>();
+  private readonly deliveredIds = new Set<string>();
+  private lastCreation = -1;
+  private sequence = 0;
+
+  constructor(options: AgentOptions) {
+    this.node = options.node;
+    this.limits = { ...DEFAULT_AGENT_LIMITS, ...options.limits };
+    this.store = options.store;
+    this.router = options.router;
+    this.links = options.links;
+    this.events = options.events;
+    this.log = options.log;
+    this.keys = options.keys ?? [];
+    this.now = options.now ?? Date.now;
+    this.bundleTlm = new BundleTelemetry(options.tlm, options.events);
+    this.ch = options.tlm.defineAll(AGENT_CHANNELS);
+  }
+
+  /** The executive tasks that run the agent. */
+  tasks(): Task[] {
+    return [
+      { name: 'dtn.ingest', criticality: 'normal', budgetUs: this.limits.ingestBudgetUs, run: () => this.ingest() },
+      { name: 'dtn.dispatch', criticality: 'normal', budgetUs: this.limits.dispatchBudgetUs, run: () => this.dispatch() },
+      { name: 'dtn.expire', criticality: 'low', budgetUs: 500, run: () => this.expire() },
+    ];
+  }
+
+  /** Queues every bundle the store recovered for dispatch; call once after the store opened. */
+  resume(): void {
+    const stored = this.store.list();
+    for (const b of stored) this.enqueue(b.id, b.priority, 0);
+    if (stored.length > 0) this.events.emit(AGENT_EVENTS.recovered, { count: stored.length });
+  }
+
+  /** Serves SERVICE.echo: every payload goes back to its source, with the same lifetime. */
+  registerEcho(): void {
+    this.register(SERVICE.echo, async (bundle) => {
+      await this.send({
+        destination: bundle.primary.source,
+        service: SERVICE.echo,
+        payload: payloadBlock(bundle).data,
+        lifetimeMs: bundle.primary.lifetime,
+      });
+    });
+  }
+
+  /** Registers the handler of local service `service` (ipn:node.service). */
+  register(service: number, handler: ServiceHandler): void {
+    this.services.set(service, handler);
+    // Bundles that waited for this service go out at the next dispatch.
+    for (const queue of this.waiting) for (const id of queue.keys()) queue.set(id, 0);
+  }
+
+  // ---- Inbound ------------------------------------------------------------------------------
+
+  accept(bytes: Uint8Array, from: PeerInfo): Promise<void> {
+    this.ch.received.add();
+    if (this.inbound.length >= this.limits.inboundQueue) {
+      this.ch.queueFull.add();
+      this.events.emit(AGENT_EVENTS.refused, { peer: describePeer(from), reason: 'inbound queue full' });
+      return Promise.reject(new BundleRefusedError(REFUSE_REASON.NO_RESOURCES, 'inbound queue full'));
+    }
+    return new Promise((resolve, reject) => {
+      this.inbound.push({ bytes, from, resolve, reject });
+      this.ch.inboundQueued.set(this.inbound.length);
+    });
+  }
+
+  private ingest(): void {
+    const n = Math.min(this.limits.ingestPerSlot, this.inbound.length);
+    for (const item of this.inbound.splice(0, n)) this.ingestOne(item);
+    this.ch.inboundQueued.set(this.inbound.length);
+  }
+
+  private ingestOne(item: Inbound): void {
+    const nowUnix = this.now();
+    const nowDtn = dtnNow(nowUnix);
+    let bundle: Bundle;
+    try {
+      bundle = decodeBundle(item.bytes);
+      this.bundleTlm.channels.bundlesDecoded.add();
+      checkValidity(bundle);
+      const unknown = processUnknownBlocks(bundle);
+      if (unknown.discarded.length > 0) this.bundleTlm.channels.blocksDiscarded.add(unknown.discarded.length);
+      bundle = unknown.bundle;
+      checkHopLimit(bundle);
+      checkLifetime(bundle, nowDtn, nowDtn);
+      if (this.keys.length > 0 && bundle.security.length > 0) this.bundleTlm.security(verifyIntegrity(bundle, this.keys));
+    } catch (error) {
+      const rejected = this.bundleTlm.rejected(error);
+      item.reject(new BundleRefusedError(REFUSE_REASON.NOT_ACCEPTABLE, rejected.message));
+      return;
+    }
+    const id = bundleKey(bundle);
+    if (this.store.has(id) || this.deliveredIds.has(id)) {
+      this.ch.duplicates.add();
+      item.resolve();
+      return;
+    }
+    const meta = this.metaOf(bundle, id, nowUnix);
+    this.store.put(meta, bundle.bytes).then(
+      () => {
+        this.ch.accepted.add();
+        item.resolve();
+        this.enqueue(id, meta.priority, 0);
+        this.report(bundle, 'received', StatusReason.noInformation);
+      },
+      (error: Error) => {
+        if (error instanceof StoreDuplicateError) {
+          this.ch.duplicates.add();
+          item.resolve();
+          return;
+        }
+        if (error instanceof StoreRefusedError) {
+          this.ch.refusedFull.add();
+          this.report(bundle, 'deleted', StatusReason.depletedStorage);
+        } else {
+          this.storeFault('put', error);
+        }
+        this.events.emit(AGENT_EVENTS.refused, { peer: describePeer(item.from), reason: error.message });
+        item.reject(new BundleRefusedError(REFUSE_REASON.NO_RESOURCES, error.message));
+      },
+    );
+  }
+
+  private metaOf(bundle: Bundle, id: string, receivedUnix: number): BundleMeta {
+    const p = bundle.primary;
+    const destination = p.destination;
+    const local = destination.scheme === 'ipn' && destination.node === this.node;
+    return {
+      id,
+      source: eidToString(p.source),
+      destination: eidToString(destination),
+      priority: PRIORITY_NAME[bundlePriority(bundle)]!,
+      state: local ? 'delivery-pending' : 'forward-pending',
+      creationMs: p.creationTime === 0 ? 0 : p.creationTime + DTN_EPOCH_UNIX_MS,
+      expiryMs: expiresAt(bundle, dtnNow(receivedUnix)) + DTN_EPOCH_UNIX_MS,
+    };
+  }
+
+  // ---- Local senders ------------------------------------------------------------------------
+
+  /** Creates a bundle from a local service; resolves with its id once it is durable. */
+  async send(out: Outgoing): Promise<string> {
+    const created = dtnNow(out.createdAt ?? this.now());
+    this.sequence = created === this.lastCreation ? this.sequence + 1 : 0;
+    this.lastCreation = created;
+    const bundle = createBundle({
+      destination: out.destination,
+      source: ipn(this.node, out.service),
+      flags: out.flags ?? 0,
+      creationTime: created,
+      sequence: this.sequence,
+      lifetime: out.lifetimeMs,
+      blocks: [hopCountBlock({ limit: this.limits.hopLimit, count: 0 })],
+      payload: out.payload,
+    });
+    return this.originate(bundle);
+  }
+
+  private async originate(bundle: Bundle): Promise<string> {
+    const id = bundleKey(bundle);
+    const meta = this.metaOf(bundle, id, this.now());
+    await this.store.put(meta, bundle.bytes);
+    this.ch.originated.add();
+    this.enqueue(id, meta.priority, 0);
+    return id;
+  }
+
+  /** Sends the status report `subject` asked for, if it asked; failures are counted, not thrown. */
+  private report(subject: Bundle, kind: StatusKind, reason: number): void {
+    let report: Bundle | undefined;
+    try {
+      this.sequence++;
+      report = createStatusReport(subject, [kind], reason, {
+        source: ipn(this.node, SERVICE.admin),
+        now: dtnNow(this.now()),
+        sequence: this.sequence,
+        lifetime: subject.primary.lifetime,
+      });
+    } catch (error) {
+      this.bundleTlm.rejected(error);
+      return;
+    }
+    if (!report) return;
+    this.bundleTlm.channels.statusReportsSent.add();
+    this.originate(report).catch((error: Error) => this.storeFault('status report', error));
+  }
+
+  // ---- Dispatch -----------------------------------------------------------------------------
+
+  private enqueue(id: string, priority: Priority, notBefore: number): void {
+    this.waiting[PRIORITIES.indexOf(priority)]!.set(id, notBefore);
+    this.updateCounts();
+  }
+
+  private updateCounts(): void {
+    let pending = 0;
+    for (const queue of this.waiting) pending += queue.size;
+    this.ch.pending.set(pending);
+    this.ch.inFlight.set(this.busy.size);
+  }
+
+  private dispatch(): void {
+    const now = this.now();
+    let started = 0;
+    // Expedited first, then normal, then bulk (RFC 9171 leaves the order to the node).
+    for (let p = this.waiting.length - 1; p >= 0; p--) {
+      const queue = this.waiting[p]!;
+      for (const [id, notBefore] of queue) {
+        if (started >= this.limits.dispatchPerSlot || this.busy.size >= this.limits.inFlight) {
+          this.updateCounts();
+          return;
+        }
+        if (notBefore > now) continue;
+        queue.delete(id);
+        this.busy.add(id);
+        started++;
+        this.dispatchOne(id).finally(() => {
+          this.busy.delete(id);
+          this.updateCounts();
+        });
+      }
+    }
+    this.updateCounts();
+  }
+
+  private retry(id: string, priority: Priority): void {
+    this.enqueue(id, priority, this.now() + this.limits.retryMs);
+  }
+
+  private async dispatchOne(id: string): Promise<void> {
+    const meta = this.store.meta(id);
+    if (!meta) return; // deleted meanwhile (expired, evicted)
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.store.get(id);
+    } catch (error) {
+      this.storeFault('read', error as Error);
+      return;
+    }
+    if (!bytes) return;
+    let bundle: Bundle;
+    try {
+      bundle = decodeBundle(bytes);
+    } catch (error) {
+      // The store checks its CRC on every read, so this is a bundle stored by an older
+      // codec that this one refuses: count it and drop it rather than retry forever.
+      this.bundleTlm.rejected(error);
+      await this.store.delete(id, StatusReason.blockUnintelligible).catch((e: Error) => this.storeFault('delete', e));
+      return;
+    }
+    if (this.now() > meta.expiryMs) {
+      this.ch.expired.add();
+      await this.store.delete(id, StatusReason.lifetimeExpired).catch((e: Error) => this.storeFault('delete', e));
+      this.report(bundle, 'deleted', StatusReason.lifetimeExpired);
+      return;
+    }
+    const destination = bundle.primary.destination;
+    if (destination.scheme === 'ipn' && destination.node === this.node) {
+      await this.deliver(id, meta.priority, bundle, destination.service);
+    } else {
+      await this.forward(id, meta.priority, meta.expiryMs, bundle, destination);
+    }
+  }
+
+  private async deliver(id: string, priority: Priority, bundle: Bundle, service: number): Promise<void> {
+    const handler = this.services.get(service);
+    if (!handler) {
+      this.retry(id, priority); // held until the service registers
+      return;
+    }
+    try {
+      let plain = bundle;
+      if (bundle.encrypted.size > 0 && this.keys.length > 0) {
+        const decrypted = decryptBundle(bundle, this.keys);
+        this.bundleTlm.security(decrypted.results);
+        plain = decrypted.bundle;
+      }
+      await handler(plain);
+    } catch (error) {
+      this.ch.deliveryFailures.add();
+      if (error instanceof BundleError) this.bundleTlm.rejected(error);
+      this.events.emit(AGENT_EVENTS.deliveryFailed, { service, bundle: id, error: (error as Error).message });
+      this.log.warn({ err: error, bundle: id, service }, 'delivery failed');
+      // A service that cannot take this bundle will not take it later either: delete it.
+      await this.store.delete(id, StatusReason.noInformation).catch((e: Error) => this.storeFault('delete', e));
+      this.report(bundle, 'deleted', StatusReason.noInformation);
+      return;
+    }
+    this.rememberDelivered(id);
+    await this.store.markDelivered(id).catch((e: Error) => this.storeFault('delete', e));
+    this.ch.delivered.add();
+    this.report(bundle, 'delivered', StatusReason.noInformation);
+  }
+
+  private rememberDelivered(id: string): void {
+    if (this.deliveredIds.size >= DELIVERED_MEMORY) {
+      this.deliveredIds.delete(this.deliveredIds.values().next().value!);
+    }
+    this.deliveredIds.add(id);
+  }
+
+  private async forward(id: string, priority: Priority, expiryMs: number, bundle: Bundle, destination: Eid): Promise<void> {
+    const now = this.now();
+    // A neighbour in contact is its own next hop; otherwise the router decides.
+    const hop = destination.scheme !== 'ipn' ? undefined
+      : this.links.link(destination.node) ? destination.node : this.router.nextHop(destination.node, now);
+    const neighbour = hop === undefined ? undefined : this.links.link(hop);
+    if (!neighbour) {
+      this.ch.noRoute.add();
+      this.retry(id, priority);
+      return;
+    }
+    const outgoing = this.prepareForward(bundle, expiryMs, now);
+    try {
+      if (outgoing.bytes.length <= neighbour.maxBundleBytes) {
+        await neighbour.link.send(outgoing.bytes);
+      } else {
+        const fragments = fragmentBundle(outgoing, neighbour.maxBundleBytes);
+        this.bundleTlm.channels.fragmentsCreated.add(fragments.length);
+        for (const fragment of fragments) await neighbour.link.send(fragment.bytes);
+      }
+    } catch (error) {
+      if (error instanceof BundleError) {
+        // Cannot be made to fit (must-not-fragment, or blocks too large): no retry will help.
+        this.bundleTlm.rejected(error);
+        await this.store.delete(id, StatusReason.transmissionCanceled).catch((e: Error) => this.storeFault('delete', e));
+        this.report(bundle, 'deleted', StatusReason.transmissionCanceled);
+        return;
+      }
+      this.ch.forwardFailures.add();
+      this.events.emit(AGENT_EVENTS.forwardFailed, { bundle: id, nextHop: hop!, error: (error as Error).message });
+      this.retry(id, priority);
+      return;
+    }
+    await this.store.markForwarded(id).catch((e: Error) => this.storeFault('delete', e));
+    this.ch.forwarded.add();
+    this.report(bundle, 'forwarded', StatusReason.noInformation);
+  }
+
+  /**
+   * RFC 9171 5.4: count the hop, name this node as the previous node, and bring the bundle age
+   * up to date where the bundle carries one (it must when the source had no clock). A block
+   * that BPSec protects is left as it is: changing it would break the security operation.
+   */
+  private prepareForward(bundle: Bundle, expiryMs: number, nowUnix: number): Bundle {
+    let out = bundle;
+    const edits: Array<(b: Bundle) => Bundle> = [
+      withHopIncremented,
+      (b) => withPreviousNode(b, ipn(this.node, 0)),
+    ];
+    if (bundle.primary.creationTime === 0 || bundle.blocks.some((b) => b.type === BlockType.bundleAge)) {
+      // age now = lifetime - time left, which holds with or without a clock at the source.
+      const ageMs = Math.max(0, bundle.primary.lifetime - (expiryMs - nowUnix));
+      edits.push((b) => withBundleAge(b, ageMs));
+    }
+    for (const edit of edits) {
+      try {
+        out = edit(out);
+      } catch (error) {
+        if (!(error instanceof BundleError && error.code === 'BUNDLE_SECURITY')) throw error;
+      }
+    }
+    return out;
+  }
+
+  // ---- Expiry -------------------------------------------------------------------------------
+
+  private expiring = false;
+
+  /** One bounded sweep at a time; bundles found expired while dispatching are deleted there. */
+  private expire(): void {
+    if (this.expiring) return;
+    this.expiring = true;
+    this.store.expire(this.now()).then(
+      (expired) => {
+        this.expiring = false;
+        if (expired.length === 0) return;
+        this.ch.expired.add(expired.length);
+        for (const b of expired) this.waiting[PRIORITIES.indexOf(b.priority)]!.delete(b.id);
+        this.updateCounts();
+        this.events.emit(AGENT_EVENTS.expired, { count: expired.length });
+      },
+      (error: Error) => {
+        this.expiring = false;
+        this.storeFault('expire', error);
+      },
+    );
+  }
+
+  private storeFault(operation: string, error: Error): void {
+    this.events.emit(AGENT_EVENTS.storeFault, { operation, error: error.message });
+    this.log.error({ err: error, operation }, 'bundle store fault');
+  }
+}
+
+function describePeer(peer: PeerInfo): string {
+  return `${peer.cla}:${peer.address}:${peer.port}${peer.nodeId ? ` (${peer.nodeId})` : ''}`;
+}
