@@ -181,6 +181,12 @@ export class CborReader {
   }
 
   uint(field: string): number {
+    // Most integers in a bundle are below 24 and fit in the initial byte.
+    const initial = this.pos < this.end ? this.src[this.pos]! : 0xff;
+    if (initial < 24) {
+      this.pos++;
+      return initial;
+    }
     return this.head(0, field);
   }
 
@@ -228,7 +234,14 @@ export class CborReader {
 
   /** Head of a definite-length array; returns its element count. */
   array(field: string): number {
-    const n = this.head(4, field);
+    const initial = this.pos < this.end ? this.src[this.pos]! : 0;
+    let n: number;
+    if (initial >= 0x80 && initial < 0x98) {
+      this.pos++;
+      n = initial - 0x80;
+    } else {
+      n = this.head(4, field);
+    }
     // Every element takes at least one byte: a count beyond the remaining bytes is a lie.
     if (n > this.end - this.pos) this.fail('BUNDLE_CBOR', field, `array of ${n} elements runs past the end`);
     return n;

@@ -499,13 +499,13 @@ export function createBundle(spec: NewBundle): Bundle {
   });
   const extensions = spec.blocks ?? [];
   const specs: BlockSpec[] = [];
-  const used = new Set<number>([1]);
-  for (const b of extensions) if (b.number !== undefined) used.add(b.number);
+  // Unnumbered blocks get 2, 3, ... skipping numbers the caller gave explicitly.
+  const taken = (n: number): boolean => n === 1 || extensions.some((b) => b.number === n);
   let next = 2;
   for (const b of extensions) {
     let number = b.number;
     if (number === undefined) {
-      while (used.has(next)) next++;
+      while (taken(next)) next++;
       number = next++;
     }
     specs.push({ type: b.type, number, flags: b.flags ?? 0, crcType: b.crcType ?? crcType, data: b.data });
