@@ -148,8 +148,8 @@ export class FlightNode {
     this.watchdog.stopping();
     await this.neighbours.stop();
     await this.store.close();
-    const latest = this.housekeeping.latest;
-    if (latest) writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(latest)}\n`);
+    const final = this.housekeeping.record(this.tlm.get('exec.frames')!.value, this.exec.modeName);
+    writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(final)}\n`);
     this.log.info({ frames: this.tlm.get('exec.frames')?.value }, 'node stopped');
   }
 }

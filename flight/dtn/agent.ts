@@ -1,10 +1,13 @@
 // The bundle agent of one node (RFC 9171 section 5): receive -> validate -> (BPSec) -> store ->
 // forward or deliver. Convergence layers hand bundles in through accept() (the BundleSink);
 // the agent acknowledges a bundle only once the store made it durable. Two executive tasks do
-// the work in bounded slices: dtn.ingest validates and stores at most `ingestPerSlot` inbound
-// bundles per slot, dtn.dispatch starts at most `dispatchPerSlot` forwards or deliveries, so a
-// flood waits in a bounded queue (and is refused beyond it) instead of starving the frame.
-// Sends and disk reads complete between frames, on the event loop.
+// the work in bounded slices. Inbound bundles are validated and stored as they arrive, up to
+// `ingestPerSlot` of them per slot of dtn.ingest (its credit); beyond that they wait in a
+// bounded queue for the next slot, and are refused when it is full. So a flood costs each frame
+// at most that many validations and cannot starve the frame, while a trickle is not held back a
+// whole frame (which would cap a contact's rate at one batch per frame). dtn.dispatch starts at
+// most `dispatchPerSlot` forwards or deliveries per slot. Sends, disk reads and fdatasyncs
+// complete between frames, on the event loop.
 import type { BundleLink, BundleSink, PeerInfo } from '../cla/cla.js';
 import { BundleRefusedError } from '../cla/errors.js';
 import { REFUSE_REASON } from '../cla/tcpcl-wire.js';
@@ -135,6 +138,8 @@ export class BundleAgent implements BundleSink {
   private readonly keys: readonly SecurityKey[];
   private readonly now: () => number;
   private readonly inbound: Inbound[] = [];
+  /** Inbound bundles that may still be validated before the next dtn.ingest slot. */
+  private credit: number;
   /** Stored bundles to dispatch, one queue per priority class (Map keeps insertion order). */
   private readonly waiting: Array<Map<string, number>> = PRIORITIES.map(() => new Map());
   private readonly busy = new Set<string>();
@@ -155,6 +160,7 @@ export class BundleAgent implements BundleSink {
     this.now = options.now ?? Date.now;
     this.bundleTlm = new BundleTelemetry(options.tlm, options.events);
     this.ch = options.tlm.defineAll(AGENT_CHANNELS);
+    this.credit = this.limits.ingestPerSlot;
   }
 
   /** The executive tasks that run the agent. */
@@ -202,13 +208,22 @@ export class BundleAgent implements BundleSink {
       return Promise.reject(new BundleRefusedError(REFUSE_REASON.NO_RESOURCES, 'inbound queue full'));
     }
     return new Promise((resolve, reject) => {
-      this.inbound.push({ bytes, from, resolve, reject });
+      const item = { bytes, from, resolve, reject };
+      if (this.credit > 0 && this.inbound.length === 0) {
+        this.credit--;
+        this.ingestOne(item);
+        return;
+      }
+      this.inbound.push(item);
       this.ch.inboundQueued.set(this.inbound.length);
     });
   }
 
+  /** The dtn.ingest slot: renews the credit and spends it on the queue first. */
   private ingest(): void {
-    const n = Math.min(this.limits.ingestPerSlot, this.inbound.length);
+    this.credit = this.limits.ingestPerSlot;
+    const n = Math.min(this.credit, this.inbound.length);
+    this.credit -= n;
     for (const item of this.inbound.splice(0, n)) this.ingestOne(item);
     this.ch.inboundQueued.set(this.inbound.length);
   }

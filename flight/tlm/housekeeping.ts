@@ -28,7 +28,6 @@ export class HousekeepingTask implements Task {
   private readonly limitStates: LimitState[] = [];
   private readonly listeners: Array<(record: HousekeepingRecord) => void> = [];
   private seq = 0;
-  latest: HousekeepingRecord | undefined;
 
   constructor(
     private readonly tlm: TelemetryRegistry,
@@ -42,16 +41,15 @@ export class HousekeepingTask implements Task {
 
   run(frame: FrameInfo): void {
     this.checkLimits();
-    const record: HousekeepingRecord = {
-      node: this.options.node,
-      seq: this.seq++,
-      frame: frame.frame,
-      mode: frame.mode,
-      channels: this.tlm.snapshot(),
-    };
-    this.latest = record;
+    const record = this.record(frame.frame, frame.mode);
+    this.seq++;
     for (const listener of this.listeners) listener(record);
     if (record.seq % this.options.summaryEvery === 0) this.logSummary(record);
+  }
+
+  /** A record of every channel as it stands now (the last one is flushed at shutdown). */
+  record(frame: number, mode: string): HousekeepingRecord {
+    return { node: this.options.node, seq: this.seq, frame, mode, channels: this.tlm.snapshot() };
   }
 
   private checkLimits(): void {

@@ -30,6 +30,8 @@ export interface NodeSpec {
   neighbours?: Record<number, ['tcp' | 'udp', number]>;
   routes?: Record<string, number>;
   dtn?: Record<string, unknown>;
+  /** Extra fields of the cla.tcp section. */
+  tcp?: Record<string, unknown>;
   minorFrameMs?: number;
 }
 
@@ -50,7 +52,7 @@ export function writeNodeConfig(dir: string, spec: NodeSpec): string {
     dtn: spec.dtn ?? {},
     cla: {
       udp: { listen: `127.0.0.1:${spec.port}` },
-      tcp: { listen: `127.0.0.1:${spec.port}`, keepaliveS: 5 },
+      tcp: { listen: `127.0.0.1:${spec.port}`, keepaliveS: 5, ...spec.tcp },
       neighbours,
     },
     routes: spec.routes ?? {},

@@ -1,0 +1,89 @@
+// Durable ingest of 1 KiB bundles over TCPCLv4 on loopback into a real node process (each
+// transfer acknowledged only once its bundle is fdatasync'd), against writing the same bytes
+// in the same run with append + fdatasync per batch of the size the node's group commit formed.
+// Target: >= 50% of the raw rate. TERN_BENCH_INGEST_BUNDLES sets the bundles (default 20,000).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { hopCountBlock } from '../../flight/dtn/blocks.js';
+import { dtnNow } from '../../flight/dtn/bundle.js';
+import { createBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
+import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
+import { startTern } from '../support/node-process.js';
+import { writeResult } from './results.js';
+
+const BUNDLES = Number(process.env.TERN_BENCH_INGEST_BUNDLES ?? 20_000);
+const WINDOW = 64;
+
+function bundles(): Uint8Array[] {
+  const created = dtnNow();
+  return Array.from({ length: BUNDLES }, (_, n) => {
+    const probe = createBundle({ destination: ipn(9, 1), source: ipn(100, 1), creationTime: created, sequence: n, lifetime: 3_600_000, blocks: [hopCountBlock({ limit: 8, count: 0 })], payload: new Uint8Array(0) });
+    // Pad the payload so that the whole bundle is 1 KiB.
+    const payload = new Uint8Array(1024 - probe.bytes.length - 2).fill(n & 0xff);
+    return createBundle({ destination: ipn(9, 1), source: ipn(100, 1), creationTime: created, sequence: n, lifetime: 3_600_000, blocks: [hopCountBlock({ limit: 8, count: 0 })], payload }).bytes;
+  });
+}
+
+async function rawRun(file: string, all: Uint8Array[], batch: number): Promise<number> {
+  const handle = await open(file, 'w');
+  const t0 = performance.now();
+  let position = 0;
+  for (let i = 0; i < all.length; i += batch) {
+    const chunk = Buffer.concat(all.slice(i, i + batch));
+    await handle.write(chunk, 0, chunk.length, position);
+    await handle.datasync();
+    position += chunk.length;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await handle.close();
+  return seconds;
+}
+
+it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + fdatasync`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-bench-ingest-'));
+  const all = bundles();
+  const ground = new GroundPeer(100);
+  const port = await freePort();
+  const node = startTern(['flight', '--config', writeNodeConfig(dir, {
+    id: 1, port,
+    tcp: { maxInboundPending: WINDOW },
+    dtn: { agent: { inboundQueue: 1024, ingestPerSlot: 256 }, store: { capacityBytes: 4 * BUNDLES * 1100 } },
+  })]);
+  try {
+    await node.waitForLine((l) => l.msg === 'node started');
+    const session = await ground.tcp.connect('127.0.0.1', port, 'ipn:1.0');
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: WINDOW }, async () => {
+      while (next < all.length) await session.send(all[next++]!);
+    }));
+    const tcpclSeconds = (performance.now() - t0) / 1000;
+    node.child.kill('SIGTERM');
+    await node.exited;
+    const hk = JSON.parse(readFileSync(join(dir, 'data-1', 'housekeeping.json'), 'utf8')) as { channels: Record<string, number> };
+    const commits = hk.channels['dtn.store.commits']!;
+    const batch = Math.max(1, Math.round(BUNDLES / commits));
+    const rawSeconds = await rawRun(join(dir, 'raw.bin'), all, batch);
+    const tcpcl = BUNDLES / tcpclSeconds;
+    const raw = BUNDLES / rawSeconds;
+    writeResult('dtn-ingest', {
+      command: 'npm run bench -- test/bench/dtn-ingest.bench.ts',
+      bundles: BUNDLES,
+      window: WINDOW,
+      meanBatchBundles: BUNDLES / commits,
+      tcpclBundlesPerSecond: Math.round(tcpcl),
+      rawBundlesPerSecond: Math.round(raw),
+      ratio: Math.round((tcpcl / raw) * 100) / 100,
+      target: { ratio: 0.5 },
+    });
+    expect(hk.channels['dtn.agent.accepted']).toBe(BUNDLES);
+  } finally {
+    if (node.child.exitCode === null) node.child.kill('SIGKILL');
+    await ground.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
