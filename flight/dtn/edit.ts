@@ -14,9 +14,11 @@ function checkEditable(bundle: Bundle, block: Block): void {
   if (bundle.encrypted.has(block.number)) {
     throw new BundleError('BUNDLE_SECURITY', 'block', 'a BCB encrypts this block: it cannot be updated', ref);
   }
-  const bib = bundle.security.find((s) => s.block.type === BlockType.integrity && (!s.asb || s.asb.targets.includes(block.number)));
+  // An encrypted BIB's targets are unreadable; RFC 9172 3.8/3.9 have a BIB encrypted together
+  // with its targets, so it covers encrypted blocks, which are refused above.
+  const bib = bundle.security.find((s) => s.block.type === BlockType.integrity && s.asb?.targets.includes(block.number));
   if (bib) {
-    throw new BundleError('BUNDLE_SECURITY', 'block', `BIB block ${bib.block.number} protects (or may protect) this block: updating it would break the BIB`, ref);
+    throw new BundleError('BUNDLE_SECURITY', 'block', `BIB block ${bib.block.number} protects this block: updating it would break the BIB`, ref);
   }
 }
 

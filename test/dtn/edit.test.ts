@@ -52,7 +52,10 @@ describe('forwarding edits re-encode only the block they change', () => {
     const sealed = encryptBundle(sampleBundle(), { key: ck!, source: ipn(10, 0), targets: [3, 4] });
     expectBundleError(() => withHopIncremented(sealed), 'BUNDLE_SECURITY', 'block');
     expectBundleError(() => withBundleAge(sealed, 1), 'BUNDLE_SECURITY', 'block');
-    // Blocks outside every security operation stay editable.
+    // Blocks outside every security operation stay editable, also next to an encrypted BIB.
     expect(decodeBundle(withPreviousNode(signed, ipn(5, 0)).bytes).previousNode).toEqual(ipn(5, 0));
+    const sealedBib = encryptBundle(signBundle(sampleBundle(), { key: hk!, source: ipn(10, 0), targets: [1] }), { key: ck!, source: ipn(10, 0), targets: [1] });
+    expect(sealedBib.security.some((x) => x.block.type === BlockType.integrity && x.asb === undefined)).toBe(true);
+    expect(decodeBundle(withHopIncremented(sealedBib).bytes).hopCount).toEqual({ limit: 30, count: 3 });
   });
 });
