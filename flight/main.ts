@@ -20,6 +20,11 @@ export async function runFlight(argv: string[]): Promise<number> {
     console.error(FLIGHT_USAGE);
     return 2;
   }
+  // Listening before start-up, so that a signal during it still ends in an orderly stop.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   let node: FlightNode;
   try {
     node = await FlightNode.start({ config: loadMission(values.config) });
@@ -30,14 +35,10 @@ export async function runFlight(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  return await new Promise<number>((resolve, reject) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      node.log.info({ signal }, 'stopping');
-      node.stop().then(() => resolve(0), reject);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  const signal = await signalled;
+  node.log.info({ signal }, 'stopping');
+  await node.stop();
+  return 0;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
