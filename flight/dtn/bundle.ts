@@ -107,9 +107,7 @@ export interface QualityOfService {
 }
 
 export type Priority = 0 | 1 | 2;
-export const PRIORITY_BULK = 0;
 export const PRIORITY_STANDARD = 1;
-export const PRIORITY_EXPEDITED = 2;
 
 export interface Bundle {
   readonly primary: PrimaryBlock;
@@ -147,14 +145,6 @@ export function dtnNow(unixMs = Date.now()): number {
 export function payloadBlock(bundle: Bundle): Block {
   // The codec guarantees the payload block is present and last.
   return bundle.blocks[bundle.blocks.length - 1]!;
-}
-
-export function findBlock(bundle: Bundle, number: number): Block | undefined {
-  return bundle.blocks.find((b) => b.number === number);
-}
-
-export function hasFlag(bundle: Bundle, flag: number): boolean {
-  return (bundle.primary.flags & flag) !== 0;
 }
 
 /**
