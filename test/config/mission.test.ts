@@ -49,8 +49,8 @@ describe('mission config', () => {
     expect(() => loadMission(join(dir, 'nope.json'))).toThrow(/nope\.json: \(file\): expected a readable mission config file/);
   });
 
-  it('loads the default local mission that npm start uses', () => {
-    const m = loadMission('flight/config/missions/local.json');
-    expect(m.node.id).toBe(1);
+  it.each(['ground-10', 'sat-20', 'sat-21'])('loads %s of the local mission that npm start runs', (name) => {
+    const m = loadMission(`flight/config/missions/local/${name}.json`);
+    expect(m.node.name).toBe(name);
   });
 });

@@ -1,0 +1,82 @@
+// `tern mission --dir DIR`: runs a whole local mission on one machine: every flight node the
+// mission file lists, each as its own `tern flight` process, and the ground console. Their NDJSON
+// lines go to stdout as they come (each names its node). SIGINT or SIGTERM stops them all in
+// order; the exit code is 0 only if every process stopped cleanly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Fields } from '../flight/config/fields.js';
+import { TernError } from '../flight/errors.js';
+
+export const MISSION_USAGE = `usage: tern mission [--dir DIR]
+
+Runs the mission described by DIR/mission.json (default flight/config/missions/local):
+its flight nodes and its ground console, until SIGINT or SIGTERM.`;
+
+interface MissionFile {
+  nodes: string[];
+  console?: { listen: string; node: number };
+}
+
+const TERN = fileURLToPath(new URL('./tern.js', import.meta.url));
+
+function readMission(dir: string): MissionFile {
+  const file = join(dir, 'mission.json');
+  const f = new Fields(file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    f.fail('(file)', 'a readable JSON mission file', (error as Error).message);
+  }
+  const top = f.object(raw, '', ['nodes', 'console']);
+  const nodes = f.array(top.nodes, 'nodes').map((n, i) => f.string(n, `nodes[${i}]`));
+  if (top.console === undefined) return { nodes };
+  const c = f.object(top.console, 'console', ['listen', 'node']);
+  return { nodes, console: { listen: f.string(c.listen, 'console.listen'), node: f.integer(c.node, 'console.node', 1) } };
+}
+
+function run(args: string[], name: string): { child: ChildProcess; exited: Promise<number> } {
+  const child = spawn(process.execPath, [TERN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: child.stdout! }).on('line', (line) => process.stdout.write(`${line}\n`));
+  createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`${name}: ${line}\n`));
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => {
+      if (code !== 0) process.stderr.write(`tern mission: ${name} exited with ${code ?? signal}\n`);
+      resolve(code ?? 1);
+    }),
+  );
+  return { child, exited };
+}
+
+export async function runMission(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { dir: { type: 'string', default: 'flight/config/missions/local' }, help: { type: 'boolean' } } });
+  if (values.help) {
+    console.log(MISSION_USAGE);
+    return 0;
+  }
+  let mission: MissionFile;
+  try {
+    mission = readMission(values.dir);
+  } catch (error) {
+    if (!(error instanceof TernError)) throw error;
+    console.error(`tern mission: ${error.message}`);
+    return 2;
+  }
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  const processes = mission.nodes.map((file) => run(['flight', '--config', join(values.dir, file)], file));
+  if (mission.console) {
+    processes.push(run(['gse', 'tlm', '--listen', mission.console.listen, '--node', String(mission.console.node)], 'console'));
+  }
+  // A process that dies on its own ends the mission too: a partial constellation misleads.
+  await Promise.race([stopped, ...processes.map((p) => p.exited)]);
+  for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+  const codes = await Promise.all(processes.map((p) => p.exited));
+  return codes.every((c) => c === 0) ? 0 : 1;
+}
