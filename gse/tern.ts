@@ -13,6 +13,14 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run one flight node: tern flight --config FILE',
     run: async (argv) => (await import('../flight/main.js')).runFlight(argv),
   },
+  store: {
+    summary: 'list the stored bundles of a node (stopped or running) as JSON lines: tern store ls --data DIR',
+    run: async (argv) => (await import('../flight/dtn/store/ls.js')).runStore(argv),
+  },
+  mission: {
+    summary: 'run a local mission (flight nodes + ground console): tern mission [--dir DIR]',
+    run: async (argv) => (await import('./mission.js')).runMission(argv),
+  },
   jitter: {
     summary: 'measure frame-start punctuality on this machine: tern jitter --seconds 30',
     run: async (argv) => (await import('../flight/exec/jitter.js')).runJitter(argv),
