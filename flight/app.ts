@@ -3,13 +3,25 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Neighbours, type Listening } from './cla/neighbours.js';
+import { CLA_EVENTS } from './cla/dictionary.js';
+import { setModeBinding } from './cmd/builtins.js';
+import { Commanding } from './cmd/commanding.js';
+import { CMD_EVENTS } from './cmd/dictionary.js';
+import { CommandingAbsent } from './cmd/errors.js';
+import { writeDictionary } from './cmd/export.js';
 import type { MissionConfig } from './config/mission.js';
+import { CORE_EVENTS } from './core/dictionary.js';
 import { core } from './core/wasm.js';
-import { BundleAgent } from './dtn/agent.js';
+import { AGENT_EVENTS } from './dtn/agent-dictionary.js';
+import { BundleAgent, SERVICE } from './dtn/agent.js';
+import { payloadBlock } from './dtn/bundle.js';
+import { DTN_EVENTS } from './dtn/dictionary.js';
 import { loadKeys } from './dtn/keys.js';
+import { STORE_EVENTS } from './dtn/store/dictionary.js';
 import { BundleStore, storeDirectory } from './dtn/store/store.js';
 import { writeFileDurable } from './durable.js';
 import { monotonicClock, type Clock } from './exec/clock.js';
+import { EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
 import { FrameTimer } from './exec/frame-timer.js';
 import { parseSchedule } from './exec/schedule.js';
@@ -17,7 +29,9 @@ import type { Task } from './exec/task.js';
 import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
 import { createRootLogger, subsystemLogger, type Logger } from './log.js';
 import { TelemetryRegistry } from './tlm/channels.js';
-import { EventLog } from './tlm/events.js';
+import { TLM_EVENTS } from './tlm/dictionary.js';
+import { Downlink } from './tlm/downlink.js';
+import { EventLog, type EventDef } from './tlm/events.js';
 import { HousekeepingTask } from './tlm/housekeeping.js';
 
 export interface FlightNodeOptions {
@@ -40,6 +54,10 @@ export class FlightNode {
   readonly agent: BundleAgent;
   readonly neighbours: Neighbours;
   readonly exec: Executive;
+  /** Absent without a `cmd` config section: then every command bundle is refused. */
+  readonly commanding: Commanding | undefined;
+  /** Absent without `tlm.downlink`. */
+  readonly downlink: Downlink | undefined;
   /** Where the convergence layers listen (port 0 in the config picks a free one). */
   listening: Listening = {};
   private readonly timer: FrameTimer;
@@ -108,9 +126,13 @@ export class FlightNode {
     });
 
     this.agent.registerEcho();
-    const tasks: Task[] = [this.housekeeping, ...this.agent.tasks()];
+    this.downlink = this.buildDownlink();
+    this.commanding = this.buildCommanding();
+    const tasks: Task[] = [this.housekeeping, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? [])];
     const schedule = parseSchedule(config.fields, config.exec, 'exec', tasks);
     this.exec = new Executive({ schedule, clock, tlm, events });
+    // Every channel exists now (the executive's per-task ones last): the ground's dictionary.
+    if (this.commanding) writeDictionary(config.dataDir, this.commanding.dictionary(tlm.all().map((c) => c.def), ALL_EVENTS));
     this.timer = new FrameTimer(this.exec, clock);
     this.watchdog = new Watchdog(options.notifyEnv ?? (process.env as NotifyEnv), subsystemLogger(log, 'watchdog'));
     this.exec.onMajorFrame(() => {
@@ -118,6 +140,72 @@ export class FlightNode {
       // BOOT lasts one major frame: long enough for every subsystem's first slot to run.
       if (this.exec.modeName === 'BOOT') this.exec.requestMode('NOMINAL', 'boot complete');
     });
+  }
+
+  /** Responses, events and every Nth housekeeping record go to the ground endpoint as bundles. */
+  private buildDownlink(): Downlink | undefined {
+    const settings = this.config.tlm.downlink;
+    if (!settings) return undefined;
+    const downlink = new Downlink({
+      send: (payload) => this.agent.send({ destination: settings.endpoint, service: SERVICE.telemetry, payload, lifetimeMs: settings.lifetimeS * 1000 }),
+      tlm: this.tlm,
+      events: this.events,
+    });
+    const node = this.config.node.id;
+    this.events.onEvent((record) => downlink.push({ kind: 'evt', record: { ...record, node } }));
+    this.housekeeping.onRecord((record) => {
+      if (record.seq % settings.housekeepingEvery === 0) downlink.push({ kind: 'hk', record });
+    });
+    return downlink;
+  }
+
+  /**
+   * Commanding with the handlers other subsystems own, fed by the command endpoint. Without a
+   * `cmd` section the endpoint still exists and refuses every bundle (counted by the agent as a
+   * failed delivery, with an event), so a command can never wait in the store for a later start.
+   */
+  private buildCommanding(): Commanding | undefined {
+    const { config } = this;
+    if (!config.cmd) {
+      this.agent.register(SERVICE.command, () => {
+        throw new CommandingAbsent(config.file);
+      });
+      return undefined;
+    }
+    const commanding = new Commanding({
+      node: config.node.id,
+      dataDir: join(config.dataDir, 'cmd'),
+      config: config.cmd,
+      tlm: this.tlm,
+      events: this.events,
+      log: this.log,
+      clock: this.clock,
+    });
+    // The executive is built from the tasks, commanding's among them: reached when a command runs.
+    const exec = (): Executive => this.exec;
+    commanding.bind('SET_MODE', setModeBinding({
+      get modeName() {
+        return exec().modeName;
+      },
+      requestMode: (mode, reason) => exec().requestMode(mode, reason),
+    }));
+    commanding.bind('LIST_BUNDLES', {
+      handler: (args) => {
+        const all = this.store.list();
+        const offset = args.offset as number;
+        const page = all.slice(offset, offset + (args.limit as number));
+        return { total: all.length, offset, bundles: page.map((b) => ({ id: b.id, source: b.source, destination: b.destination, state: b.state, size: b.size })) };
+      },
+    });
+    this.agent.register(SERVICE.command, (bundle) => {
+      // A full queue is a reject the dispatcher counts and answers; the bundle is consumed either way.
+      commanding.submit(payloadBlock(bundle).data);
+    });
+    if (this.downlink) {
+      const downlink = this.downlink;
+      commanding.onResponse((record) => downlink.push({ kind: 'rsp', record }));
+    }
+    return commanding;
   }
 
   private async run(): Promise<void> {
@@ -153,3 +241,7 @@ export class FlightNode {
     this.log.info({ frames: this.tlm.get('exec.frames')?.value }, 'node stopped');
   }
 }
+
+/** Every event a node can emit, for its ground dictionary. */
+const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS]
+  .flatMap((events) => Object.values(events) as EventDef[]);

@@ -154,6 +154,15 @@ export class CommandFailed extends TernError {
   }
 }
 
+/** A command bundle reached a node whose mission config has no `cmd` section: nothing can run. */
+export class CommandingAbsent extends TernError {
+  readonly code = 'CMD_NOT_CONFIGURED';
+  constructor(file: string) {
+    super(`this node takes no commands: ${file} has no cmd section`);
+    this.name = 'CommandingAbsent';
+  }
+}
+
 /** A persisted record (parameters, keys, replay state) is corrupt in both copies, or invalid. */
 export class RecordCorrupt extends TernError {
   readonly code = 'CMD_RECORD_CORRUPT';

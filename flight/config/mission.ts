@@ -1,11 +1,18 @@
 // The mission config: one JSON file per node. This module reads the file and the sections every
 // node has (node identity, data directory, logging, telemetry); each subsystem validates its own
-// section (dtn, cla, routes, and the executive's schedule tables) with the same Fields reader,
-// so every error names the file, the field and what was expected.
+// section (dtn, cla, routes, cmd, and the executive's schedule tables) with the same Fields
+// reader, so every error names the file, the field and what was expected.
+//
+//   "tlm": { "summaryEveryMajorFrames": 10,
+//            "downlink": { "endpoint": "ipn:100.2", "housekeepingEvery": 10, "lifetimeS": 3600 } }
+// `tlm.downlink` absent: nothing is sent to the ground (responses, events and housekeeping stay
+// in the log and housekeeping.json). `cmd` absent: the node takes no commands at all.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseClaConfig, type ClaConfig } from '../cla/config.js';
+import { parseCmdConfig, type CmdConfig } from '../cmd/config.js';
 import { parseDtnConfig, type DtnConfig } from '../dtn/config.js';
+import { parseEid, type IpnEid } from '../dtn/eid.js';
 import { ConfigError } from '../errors.js';
 import { parseStaticRoutes, type StaticRouter } from '../route/router.js';
 import { Fields, join } from './fields.js';
@@ -14,7 +21,15 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Top-level sections of a mission config; anything else is a typo and is rejected. */
-const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'exec'] as const;
+const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'cmd', 'exec'] as const;
+
+export interface DownlinkConfig {
+  /** The ground endpoint responses, events and housekeeping go to. */
+  readonly endpoint: IpnEid;
+  /** Every Nth housekeeping record (one per major frame) is sent. */
+  readonly housekeepingEvery: number;
+  readonly lifetimeS: number;
+}
 
 export interface MissionConfig {
   readonly file: string;
@@ -23,10 +38,11 @@ export interface MissionConfig {
   /** Absolute path; relative paths in the file are taken from the working directory. */
   readonly dataDir: string;
   readonly log: { readonly level: LogLevel };
-  readonly tlm: { readonly summaryEveryMajorFrames: number };
+  readonly tlm: { readonly summaryEveryMajorFrames: number; readonly downlink?: DownlinkConfig };
   readonly dtn: DtnConfig;
   readonly cla: ClaConfig;
   readonly routes: StaticRouter;
+  readonly cmd?: CmdConfig;
   /** Validated by parseSchedule once the node's tasks are known. */
   readonly exec: unknown;
 }
@@ -56,7 +72,7 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
   const name = node.name === undefined ? `tern-${id}` : f.string(node.name, 'node.name');
   const dataDir = resolve(top.dataDir === undefined ? `var/node-${id}` : f.string(top.dataDir, 'dataDir'));
   const log = top.log === undefined ? {} : f.object(top.log, 'log', ['level']);
-  const tlm = top.tlm === undefined ? {} : f.object(top.tlm, 'tlm', ['summaryEveryMajorFrames']);
+  const tlm = top.tlm === undefined ? {} : f.object(top.tlm, 'tlm', ['summaryEveryMajorFrames', 'downlink']);
   if (top.exec === undefined) f.fail('exec', 'an object with the schedule tables');
   return {
     file,
@@ -67,10 +83,29 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
     tlm: {
       summaryEveryMajorFrames: tlm.summaryEveryMajorFrames === undefined ? 10
         : f.integer(tlm.summaryEveryMajorFrames, 'tlm.summaryEveryMajorFrames', 1, 1_000_000),
+      ...(tlm.downlink === undefined ? {} : { downlink: parseDownlink(f, tlm.downlink, 'tlm.downlink') }),
     },
     dtn: parseDtnConfig(f, top.dtn, 'dtn'),
     cla: parseClaConfig(f, top.cla, 'cla'),
     routes: parseStaticRoutes(f, top.routes, 'routes'),
+    ...(top.cmd === undefined ? {} : { cmd: parseCmdConfig(f, top.cmd, 'cmd') }),
     exec: top.exec,
+  };
+}
+
+function parseDownlink(f: Fields, raw: unknown, field: string): DownlinkConfig {
+  const d = f.object(raw, field, ['endpoint', 'housekeepingEvery', 'lifetimeS']);
+  const text = f.string(d.endpoint, join(field, 'endpoint'));
+  let endpoint;
+  try {
+    endpoint = parseEid(text, join(field, 'endpoint'));
+  } catch {
+    endpoint = undefined;
+  }
+  if (endpoint?.scheme !== 'ipn') return f.fail(join(field, 'endpoint'), 'an ipn EID such as "ipn:100.2"', text);
+  return {
+    endpoint,
+    housekeepingEvery: d.housekeepingEvery === undefined ? 10 : f.integer(d.housekeepingEvery, join(field, 'housekeepingEvery'), 1, 1_000_000),
+    lifetimeS: d.lifetimeS === undefined ? 3600 : f.integer(d.lifetimeS, join(field, 'lifetimeS'), 1, 30 * 86400),
   };
 }

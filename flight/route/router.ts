@@ -17,7 +17,7 @@ export class StaticRouter implements Router {
     private readonly fallback: number | undefined,
   ) {}
 
-  nextHop(destination: number): number | undefined {
+  nextHop(destination: number, _nowMs?: number): number | undefined {
     return this.table.get(destination) ?? this.fallback;
   }
 

@@ -34,12 +34,24 @@ describe('mission config', () => {
     [{ node: { id: 1 } }, 'exec', 'an object with the schedule tables'],
     [{ ...minimal, dataDir: '' }, 'dataDir', 'a non-empty string'],
     [{ ...minimal, tlm: { summaryEveryMajorFrames: 0 } }, 'tlm.summaryEveryMajorFrames', 'an integer in [1, 1000000]'],
+    [{ ...minimal, tlm: { downlink: { endpoint: 'dtn://ground/tlm' } } }, 'tlm.downlink.endpoint', 'an ipn EID'],
+    [{ ...minimal, tlm: { downlink: { endpoint: 'ipn:100' } } }, 'tlm.downlink.endpoint', 'an ipn EID'],
+    [{ ...minimal, tlm: { downlink: { endpoint: 'ipn:100.2', housekeepingEvery: 0 } } }, 'tlm.downlink.housekeepingEvery', 'an integer in [1, 1000000]'],
+    [{ ...minimal, cmd: { approvals: 1, operators: [] } }, 'cmd.approvals', 'at most the number of operators with the approve role (0)'],
     [[], '', 'an object'],
   ])('refuses %j at field %s', (raw, field, expected) => {
     const e = error(raw);
     expect(e.field).toBe(field);
     expect(e.expected).toContain(expected);
     expect(e.message.startsWith(`m.json: ${field}: expected `)).toBe(true);
+  });
+
+  it('reads the downlink settings, with defaults; without them and without cmd a node has neither', () => {
+    const m = parseMission('m.json', { ...minimal, tlm: { downlink: { endpoint: 'ipn:100.2' } } });
+    expect(m.tlm.downlink).toEqual({ endpoint: { scheme: 'ipn', node: 100, service: 2 }, housekeepingEvery: 10, lifetimeS: 3600 });
+    const bare = parseMission('m.json', minimal);
+    expect(bare.tlm.downlink).toBeUndefined();
+    expect(bare.cmd).toBeUndefined();
   });
 
   it('names the file when it is missing or not JSON', () => {
