@@ -26,16 +26,17 @@ export function encodeCbor(value: CborValue): Uint8Array {
 }
 
 /**
- * `items` as an indefinite-length array (the bundle framing of RFC 9171 4.1): cbor-x writes a
- * definite array, whose head is swapped for 0x9f and a break appended.
+ * `items` as an indefinite-length array (the bundle framing of RFC 9171 4.1). cbor-x writes a
+ * definite array with one extra item, `false`, holding the place of the break: those bytes have
+ * the bundle's exact length, so they are copied out in one go and two bytes patched (the head
+ * becomes 0x9f, the `false` the break 0xff).
  */
 export function encodeIndefiniteArray(items: readonly CborValue[]): Uint8Array {
   withPool.useBuffer(pool);
-  const definite = encoder.encode(items);
-  const head = cborHeadLength(items.length);
-  const out = new Uint8Array(definite.length - head + 2);
+  const definite = encoder.encode([...items, false]);
+  const head = cborHeadLength(items.length + 1);
+  const out = new Uint8Array(definite.subarray(head - 1));
   out[0] = 0x9f;
-  out.set(definite.subarray(head), 1);
   out[out.length - 1] = 0xff;
   return out;
 }
