@@ -20,13 +20,13 @@ import { AGENT_CHANNELS, AGENT_EVENTS } from './agent-dictionary.js';
 import { hopCountBlock } from './blocks.js';
 import { decryptBundle, verifyIntegrity } from './bpsec.js';
 import {
-  BlockType, DTN_EPOCH_UNIX_MS, bundleKey, bundlePriority, dtnNow, expiresAt, payloadBlock, type Bundle,
+  BlockType, DTN_EPOCH_UNIX_MS, aduKey, bundleKey, bundlePriority, dtnNow, expiresAt, payloadBlock, type Bundle,
 } from './bundle.js';
 import { BundleError, StatusReason } from './bundle-error.js';
 import { createBundle, decodeBundle } from './codec.js';
 import { withBundleAge, withHopIncremented, withPreviousNode } from './edit.js';
 import { eidToString, ipn, type Eid } from './eid.js';
-import { fragmentBundle } from './fragment.js';
+import { Reassembler, fragmentBundle } from './fragment.js';
 import type { SecurityKey } from './keys.js';
 import { checkHopLimit, checkLifetime, checkValidity, processUnknownBlocks } from './policy.js';
 import { createStatusReport, type StatusKind } from './status-report.js';
@@ -145,6 +145,9 @@ export class BundleAgent implements BundleSink {
   private readonly busy = new Set<string>();
   private readonly services = new Map<number, ServiceHandler>();
   private readonly deliveredIds = new Set<string>();
+  private readonly reassembler = new Reassembler();
+  /** Store ids of the fragments held for each partial bundle (by ADU key). */
+  private readonly fragmentIds = new Map<string, string[]>();
   private lastCreation = -1;
   private sequence = 0;
 
@@ -426,6 +429,29 @@ export class BundleAgent implements BundleSink {
       this.retry(id, priority); // held until the service registers
       return;
     }
+    // A fragment stays stored until its whole bundle is delivered: after a crash, resume()
+    // feeds the stored fragments to the reassembler again.
+    let ids = [id];
+    if (bundle.primary.fragment) {
+      const adu = aduKey(bundle);
+      const held = [...(this.fragmentIds.get(adu) ?? []), id];
+      let whole: Bundle | undefined;
+      try {
+        whole = this.reassembler.add(bundle, this.now());
+      } catch (error) {
+        this.bundleTlm.rejected(error);
+        await this.store.delete(id, StatusReason.depletedStorage).catch((e: Error) => this.storeFault('delete', e));
+        return;
+      }
+      if (!whole) {
+        this.fragmentIds.set(adu, held);
+        return;
+      }
+      this.fragmentIds.delete(adu);
+      this.bundleTlm.channels.reassembled.add();
+      bundle = whole;
+      ids = held;
+    }
     try {
       let plain = bundle;
       if (bundle.encrypted.size > 0 && this.keys.length > 0) {
@@ -440,12 +466,14 @@ export class BundleAgent implements BundleSink {
       this.events.emit(AGENT_EVENTS.deliveryFailed, { service, bundle: id, error: (error as Error).message });
       this.log.warn({ err: error, bundle: id, service }, 'delivery failed');
       // A service that cannot take this bundle will not take it later either: delete it.
-      await this.store.delete(id, StatusReason.noInformation).catch((e: Error) => this.storeFault('delete', e));
+      for (const failed of ids) await this.store.delete(failed, StatusReason.noInformation).catch((e: Error) => this.storeFault('delete', e));
       this.report(bundle, 'deleted', StatusReason.noInformation);
       return;
     }
-    this.rememberDelivered(id);
-    await this.store.markDelivered(id).catch((e: Error) => this.storeFault('delete', e));
+    for (const delivered of ids) {
+      this.rememberDelivered(delivered);
+      await this.store.markDelivered(delivered).catch((e: Error) => this.storeFault('delete', e));
+    }
     this.ch.delivered.add();
     this.report(bundle, 'delivered', StatusReason.noInformation);
   }
@@ -527,6 +555,8 @@ export class BundleAgent implements BundleSink {
 
   /** One bounded sweep at a time; bundles found expired while dispatching are deleted there. */
   private expire(): void {
+    const dropped = this.reassembler.expire(this.now());
+    if (dropped > 0) this.bundleTlm.channels.reassemblyTimeouts.add(dropped);
     if (this.expiring) return;
     this.expiring = true;
     this.store.expire(this.now()).then(

@@ -11,6 +11,7 @@ import { hopCountBlock } from '../../flight/dtn/blocks.js';
 import { dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { eidToString, ipn } from '../../flight/dtn/eid.js';
+import { fragmentBundle } from '../../flight/dtn/fragment.js';
 import { BundleStore } from '../../flight/dtn/store/store.js';
 import type { Task } from '../../flight/exec/task.js';
 import { createRootLogger } from '../../flight/log.js';
@@ -109,6 +110,26 @@ describe('bundle agent', () => {
     await settle();
     expect(got).toEqual(['for 42']);
     expect(s.store.list().map((x) => x.destination)).toEqual(['ipn:9.1']);
+  });
+
+  it('reassembles fragments for a local service, holding them in the store until the bundle is whole', async () => {
+    const s = await setup();
+    const got: Uint8Array[] = [];
+    s.agent.register(42, (b) => void got.push(payloadBlock(b).data));
+    const text = 'a payload long enough to be cut into several fragments by the sender. '.repeat(4);
+    const whole = bundle(1, 42, 0, text);
+    const fragments = fragmentBundle(whole, 160);
+    expect(fragments.length).toBeGreaterThan(2);
+    for (const f of fragments.slice(1)) await s.agent.accept(f.bytes, FROM);
+    s.run('dtn.dispatch');
+    await settle();
+    expect(got).toEqual([]);
+    expect(s.store.list()).toHaveLength(fragments.length - 1); // held, not lost
+    await s.agent.accept(fragments[0]!.bytes, FROM);
+    s.run('dtn.dispatch');
+    await settle();
+    expect(got.map((p) => new TextDecoder().decode(p))).toEqual([text]);
+    expect(s.store.list()).toEqual([]);
   });
 
   it('echoes to the source through the store', async () => {
