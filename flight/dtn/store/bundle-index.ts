@@ -1,15 +1,28 @@
-// The in-memory index of stored bundles: one slot per bundle, its fields in typed arrays, found
-// by id through an open-addressing hash table. Why not a Map of objects: recovery inserts every
-// stored bundle at boot, and 100,000 objects in a Map cost about four times as long as reading
-// the store's files (garbage collection and string hashing), while typed arrays cost nothing to
-// collect. Slots are reused; a slot's `instance` tells a reused slot from the bundle it held.
+// The in-memory index of stored bundles: one slot per bundle, its fields in typed arrays, its
+// id as bytes in one arena, found by id through an open-addressing hash table. Why not a Map of
+// objects keyed by id strings: recovery inserts every stored bundle at boot, and 100,000 objects
+// and strings cost several times as long as reading the store's files (allocation, garbage
+// collection, string hashing), while typed arrays and an arena cost next to nothing. Recovery
+// indexes ids straight from the bytes it reads; strings are made only when asked for. Slots are
+// reused; a slot's `instance` tells a reused slot from the bundle it held.
 import { PRIORITIES, STATES, type StoredBundle } from './meta.js';
 
-/** FNV-1a over the id's characters (ids are ASCII). */
-export function idHash(id: string): number {
+/** FNV-1a over the id's characters (ids are ASCII, so characters and bytes hash alike). */
+function idHash(id: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   return h >>> 0;
+}
+
+/** idHash() of an id given as bytes. */
+export function bytesHash(bytes: Uint8Array, start: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start, end = start + length; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+interface Latin1 {
+  latin1Slice(start: number, end: number): string;
 }
 
 export class BundleIndex {
@@ -19,8 +32,10 @@ export class BundleIndex {
   highWater = 0;
   private capacity: number;
 
-  ids: Array<string | undefined> = [];
   hash: Uint32Array;
+  /** Where each slot's id is in the arena; length 0 marks a free slot. */
+  idStart: Uint32Array;
+  idLength: Uint16Array;
   instance: Float64Array;
   creationMs: Float64Array;
   expiryMs: Float64Array;
@@ -39,6 +54,10 @@ export class BundleIndex {
   /** Hash table of slot + 1 (0: empty), linear probing, power-of-two length. */
   private table: Int32Array;
   private free: number[] = [];
+  /** Id bytes, appended; the bytes of removed ids are dead until the arena is compacted. */
+  private arena = Buffer.alloc(64 * 1024);
+  private arenaUsed = 0;
+  private arenaDead = 0;
 
   /** Interned EIDs: slots hold their number. */
   readonly eids: string[] = [];
@@ -47,6 +66,8 @@ export class BundleIndex {
   constructor(initialCapacity = 1024) {
     this.capacity = initialCapacity;
     this.hash = new Uint32Array(initialCapacity);
+    this.idStart = new Uint32Array(initialCapacity);
+    this.idLength = new Uint16Array(initialCapacity);
     this.instance = new Float64Array(initialCapacity);
     this.creationMs = new Float64Array(initialCapacity);
     this.expiryMs = new Float64Array(initialCapacity);
@@ -62,33 +83,51 @@ export class BundleIndex {
     this.table = new Int32Array(initialCapacity * 2);
   }
 
+  /** Makes room for `n` more bundles at once (recovery knows how many are coming). */
+  reserve(n: number): void {
+    if (this.capacity < this.highWater + n) this.grow(Math.max(this.capacity * 2, this.highWater + n));
+    let table = this.table.length;
+    while ((this.count + n) * 2 > table) table *= 2;
+    if (table !== this.table.length) this.rehash(table);
+  }
+
   /** The slot holding `id`, or -1. */
-  find(id: string, hash = idHash(id)): number {
+  find(id: string): number {
+    const hash = idHash(id);
     const mask = this.table.length - 1;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const entry = this.table[i]!;
       if (entry === 0) return -1;
       const slot = entry - 1;
-      if (this.hash[slot] === hash && this.ids[slot] === id) return slot;
+      if (this.hash[slot] === hash && this.idIs(slot, id)) return slot;
+    }
+  }
+
+  /** The slot holding the id in `bytes[start, start + length)` (whose bytesHash() is `hash`), or -1. */
+  findBytes(bytes: Uint8Array, start: number, length: number, hash: number): number {
+    const mask = this.table.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const entry = this.table[i]!;
+      if (entry === 0) return -1;
+      const slot = entry - 1;
+      if (this.hash[slot] === hash && this.idEquals(slot, bytes, start, length)) return slot;
     }
   }
 
   /** A new slot for `id` (which must not be present); the caller fills in its fields. */
-  add(id: string, hash = idHash(id)): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      if (this.highWater === this.capacity) this.grow();
-      slot = this.highWater++;
-    }
-    if ((this.count + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
-    this.ids[slot] = id;
-    this.hash[slot] = hash;
-    this.count++;
-    const mask = this.table.length - 1;
-    let i = hash & mask;
-    while (this.table[i] !== 0) i = (i + 1) & mask;
-    this.table[i] = slot + 1;
-    return slot;
+  add(id: string): number {
+    const at = this.reserveId(id.length);
+    const arena = this.arena;
+    for (let i = 0; i < id.length; i++) arena[at + i] = id.charCodeAt(i);
+    return this.insert(idHash(id), at, id.length);
+  }
+
+  /** add() for an id given as bytes (whose bytesHash() is `hash`), as recovery reads it. */
+  addBytes(bytes: Uint8Array, start: number, length: number, hash: number): number {
+    const at = this.reserveId(length);
+    const arena = this.arena;
+    for (let i = 0; i < length; i++) arena[at + i] = bytes[start + i]!;
+    return this.insert(hash, at, length);
   }
 
   remove(slot: number): void {
@@ -105,7 +144,8 @@ export class BundleIndex {
       }
     }
     this.table[i] = 0;
-    this.ids[slot] = undefined;
+    this.arenaDead += this.idLength[slot]!;
+    this.idLength[slot] = 0;
     this.pending[slot] = 0;
     this.count--;
     this.free.push(slot);
@@ -113,7 +153,13 @@ export class BundleIndex {
 
   /** Whether `slot` holds a bundle. */
   live(slot: number): boolean {
-    return this.ids[slot] !== undefined;
+    return this.idLength[slot] !== 0;
+  }
+
+  /** The id of a live slot (allocates a string). */
+  id(slot: number): string {
+    const start = this.idStart[slot]!;
+    return (this.arena as unknown as Latin1).latin1Slice(start, start + this.idLength[slot]!);
   }
 
   eid(text: string): number {
@@ -129,7 +175,7 @@ export class BundleIndex {
   /** The metadata of `slot` as an object (allocates: for list() and ls, not hot paths). */
   bundle(slot: number): StoredBundle {
     return {
-      id: this.ids[slot]!,
+      id: this.id(slot),
       source: this.eids[this.source[slot]!]!,
       destination: this.eids[this.destination[slot]!]!,
       priority: PRIORITIES[this.priority[slot]!]!,
@@ -140,13 +186,79 @@ export class BundleIndex {
     };
   }
 
-  private grow(): void {
-    const n = this.capacity * 2;
+  private insert(hash: number, at: number, length: number): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.highWater === this.capacity) this.grow(this.capacity * 2);
+      slot = this.highWater++;
+    }
+    if ((this.count + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    this.hash[slot] = hash;
+    this.idStart[slot] = at;
+    this.idLength[slot] = length;
+    this.count++;
+    const mask = this.table.length - 1;
+    let i = hash & mask;
+    while (this.table[i] !== 0) i = (i + 1) & mask;
+    this.table[i] = slot + 1;
+    return slot;
+  }
+
+  private idIs(slot: number, id: string): boolean {
+    if (this.idLength[slot] !== id.length) return false;
+    const start = this.idStart[slot]!;
+    for (let i = 0; i < id.length; i++) if (this.arena[start + i] !== id.charCodeAt(i)) return false;
+    return true;
+  }
+
+  private idEquals(slot: number, bytes: Uint8Array, start: number, length: number): boolean {
+    if (this.idLength[slot] !== length) return false;
+    const at = this.idStart[slot]!;
+    for (let i = 0; i < length; i++) if (this.arena[at + i] !== bytes[start + i]) return false;
+    return true;
+  }
+
+  /**
+   * Arena room for an id of `length` bytes. A full arena is compacted (removed ids left out)
+   * when at least half of it is dead, else doubled; either way half of it or more is free
+   * afterwards, so each id byte is copied O(1) times on average.
+   */
+  private reserveId(length: number): number {
+    if (this.arenaUsed + length > this.arena.length) {
+      const live = this.arenaUsed - this.arenaDead;
+      const next = Buffer.alloc(Math.max(64 * 1024, 2 * (live + length)));
+      if (this.arenaDead * 2 >= this.arenaUsed) {
+        let used = 0;
+        for (let slot = 0; slot < this.highWater; slot++) {
+          const n = this.idLength[slot]!;
+          if (n === 0) continue;
+          const from = this.idStart[slot]!;
+          for (let i = 0; i < n; i++) next[used + i] = this.arena[from + i]!;
+          this.idStart[slot] = used;
+          used += n;
+        }
+        this.arenaUsed = used;
+        this.arenaDead = 0;
+      } else {
+        this.arena.copy(next, 0, 0, this.arenaUsed);
+      }
+      this.arena = next;
+    }
+    const at = this.arenaUsed;
+    this.arenaUsed += length;
+    return at;
+  }
+
+  private grow(n: number): void {
     const f64 = (a: Float64Array): Float64Array => { const b = new Float64Array(n); b.set(a); return b; };
     const u32 = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(n); b.set(a); return b; };
     const i32 = (a: Int32Array): Int32Array => { const b = new Int32Array(n); b.set(a); return b; };
     const u8 = (a: Uint8Array): Uint8Array => { const b = new Uint8Array(n); b.set(a); return b; };
     this.hash = u32(this.hash);
+    this.idStart = u32(this.idStart);
+    const idLength = new Uint16Array(n);
+    idLength.set(this.idLength);
+    this.idLength = idLength;
     this.instance = f64(this.instance);
     this.creationMs = f64(this.creationMs);
     this.expiryMs = f64(this.expiryMs);
@@ -166,7 +278,7 @@ export class BundleIndex {
     this.table = new Int32Array(length);
     const mask = length - 1;
     for (let slot = 0; slot < this.highWater; slot++) {
-      if (this.ids[slot] === undefined) continue;
+      if (this.idLength[slot] === 0) continue;
       let i = this.hash[slot]! & mask;
       while (this.table[i] !== 0) i = (i + 1) & mask;
       this.table[i] = slot + 1;

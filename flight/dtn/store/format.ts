@@ -107,24 +107,6 @@ export function newHead(): Head {
   return { kind: 0, metaLength: 0, dataLength: 0, segment: 0, offset: 0, batchOffset: 0, dataCrc: 0 };
 }
 
-/** Reads the fixed fields at `at` into `out`; false when the magic is absent. */
-export function readHead(b: Buffer, at: number, out: Head): boolean {
-  if (b.readUInt32LE(at + H_MAGIC) !== RECORD_MAGIC) return false;
-  out.kind = b[at + H_KIND]!;
-  out.metaLength = b.readUInt16LE(at + H_META_LENGTH);
-  out.dataLength = b.readUInt32LE(at + H_DATA_LENGTH);
-  out.segment = b.readUInt32LE(at + H_SEGMENT);
-  out.offset = b.readUInt32LE(at + H_OFFSET);
-  out.batchOffset = b.readUInt32LE(at + H_BATCH);
-  out.dataCrc = b.readUInt32LE(at + H_DATA_CRC);
-  return true;
-}
-
-/** Whether the head at `at` and its `metaLength` bytes of metadata match their CRC. */
-export function headCrcValid(b: Buffer, at: number, metaLength: number): boolean {
-  return b.readUInt32LE(at + H_CRC) === crc32c(b.subarray(at + 8, at + HEAD_BYTES + metaLength));
-}
-
 /** Smallest metadata each kind can have; anything shorter is not a record. */
 export function minMetaLength(kind: number): number {
   if (kind === RecordKind.bundle) return BUNDLE_META_FIXED + 3;
@@ -134,9 +116,12 @@ export function minMetaLength(kind: number): number {
 }
 
 function newRecordHead(kind: RecordKind, metaLength: number, dataLength: number, dataCrc: number): Buffer {
-  const b = Buffer.alloc(HEAD_BYTES + metaLength);
+  // Unzeroed (pooled, cheaper on the put path): every byte is written here, by the caller
+  // (metadata) or by placeHead (position and CRC).
+  const b = Buffer.allocUnsafe(HEAD_BYTES + metaLength);
   b.writeUInt32LE(RECORD_MAGIC, H_MAGIC);
   b[H_KIND] = kind;
+  b[H_KIND + 1] = 0;
   b.writeUInt16LE(metaLength, H_META_LENGTH);
   b.writeUInt32LE(dataLength, H_DATA_LENGTH);
   b.writeUInt32LE(dataCrc, H_DATA_CRC);
@@ -186,67 +171,34 @@ export function placeHead(b: Buffer, segment: number, offset: number, batchOffse
   b.writeUInt32LE(crc32c(b.subarray(8)), H_CRC);
 }
 
-/** The decoded metadata of a bundle record at `at` (its head); one object reused across a scan. */
+/**
+ * The decoded metadata of a bundle record; one object reused across a scan. The id stays bytes
+ * (idStart, idLength in the view's buffer): the index takes it as bytes, and recovery never
+ * needs it as a string.
+ */
 export interface BundleFields {
   instance: number;
   creationMs: number;
   expiryMs: number;
   priority: number;
   state: number;
-  id: string;
+  idStart: number;
+  idLength: number;
   source: string;
   destination: string;
 }
 
 export function newBundleFields(): BundleFields {
-  return { instance: 0, creationMs: 0, expiryMs: 0, priority: 0, state: 0, id: '', source: '', destination: '' };
-}
-
-/** Decodes bundle metadata; false when its lengths or codes do not fit (the CRC matched garbage). */
-export function readBundleFields(b: Buffer, at: number, metaLength: number, out: BundleFields): boolean {
-  const m = at + HEAD_BYTES;
-  const idLength = b.readUInt16LE(m + B_ID_LENGTH);
-  const sourceLength = b.readUInt16LE(m + B_SOURCE_LENGTH);
-  const destinationLength = b.readUInt16LE(m + B_DESTINATION_LENGTH);
-  if (BUNDLE_META_FIXED + idLength + sourceLength + destinationLength !== metaLength) return false;
-  out.priority = b[m + B_PRIORITY]!;
-  out.state = b[m + B_STATE]!;
-  if (out.priority >= PRIORITIES.length || out.state >= STATES.length) return false;
-  out.instance = b.readDoubleLE(m + B_INSTANCE);
-  out.creationMs = b.readDoubleLE(m + B_CREATION);
-  out.expiryMs = b.readDoubleLE(m + B_EXPIRY);
-  let p = m + BUNDLE_META_FIXED;
-  out.id = b.toString('latin1', p, (p += idLength));
-  // Consecutive records usually share their EIDs: reuse the previous string rather than slice.
-  out.source = sameText(b, p, sourceLength, out.source) ? out.source : b.toString('latin1', p, p + sourceLength);
-  p += sourceLength;
-  out.destination = sameText(b, p, destinationLength, out.destination) ? out.destination : b.toString('latin1', p, p + destinationLength);
-  return true;
-}
-
-function sameText(b: Buffer, at: number, length: number, text: string): boolean {
-  if (text.length !== length) return false;
-  for (let i = 0; i < length; i++) if (b[at + i] !== text.charCodeAt(i)) return false;
-  return true;
+  return { instance: 0, creationMs: 0, expiryMs: 0, priority: 0, state: 0, idStart: 0, idLength: 0, source: '', destination: '' };
 }
 
 export interface TombstoneFields {
   instance: number;
   disposition: number;
   reason: number;
-  id: string;
-}
-
-export function readTombstoneFields(b: Buffer, at: number, metaLength: number): TombstoneFields | undefined {
-  const m = at + HEAD_BYTES;
-  const idLength = b.readUInt16LE(m + T_ID_LENGTH);
-  if (TOMBSTONE_META_FIXED + idLength !== metaLength) return undefined;
-  return {
-    instance: b.readDoubleLE(m + T_INSTANCE),
-    disposition: b[m + T_DISPOSITION]!,
-    reason: b[m + T_REASON]!,
-    id: b.toString('latin1', m + TOMBSTONE_META_FIXED, m + TOMBSTONE_META_FIXED + idLength),
-  };
+  /** The id, as bytes in the view's buffer. */
+  idStart: number;
+  idLength: number;
 }
 
 /** The last bytes of a sealed segment: where its summary record starts. */
@@ -264,4 +216,92 @@ export function readTrailer(b: Buffer, segment: number): number {
   if (b.length !== TRAILER_BYTES || b.readUInt32LE(0) !== TRAILER_MAGIC) return -1;
   if (b.readUInt32LE(12) !== crc32c(b.subarray(0, 12)) || b.readUInt32LE(8) !== segment) return -1;
   return b.readUInt32LE(4);
+}
+
+interface Latin1 {
+  latin1Slice(start: number, end: number): string;
+}
+
+/**
+ * Reads records out of a buffer: a chunk of a segment file, a summary, one record read back.
+ * Numbers go through a DataView and text through Buffer#latin1Slice (what toString('latin1')
+ * calls once it has checked its arguments): recovery decodes one record per stored bundle, and
+ * the Buffer read helpers and argument checks cost several times the decoding itself.
+ */
+export class RecordView {
+  private readonly dv: DataView;
+
+  constructor(readonly bytes: Buffer) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Reads the fixed fields at `at` into `out`; false when the magic is absent. */
+  head(at: number, out: Head): boolean {
+    const dv = this.dv;
+    if (dv.getUint32(at + H_MAGIC, true) !== RECORD_MAGIC) return false;
+    out.kind = dv.getUint8(at + H_KIND);
+    out.metaLength = dv.getUint16(at + H_META_LENGTH, true);
+    out.dataLength = dv.getUint32(at + H_DATA_LENGTH, true);
+    out.segment = dv.getUint32(at + H_SEGMENT, true);
+    out.offset = dv.getUint32(at + H_OFFSET, true);
+    out.batchOffset = dv.getUint32(at + H_BATCH, true);
+    out.dataCrc = dv.getUint32(at + H_DATA_CRC, true);
+    return true;
+  }
+
+  /** Whether the head at `at` and its `metaLength` bytes of metadata match their CRC. */
+  headCrcValid(at: number, metaLength: number): boolean {
+    return this.dv.getUint32(at + H_CRC, true) === crc32c(this.bytes.subarray(at + 8, at + HEAD_BYTES + metaLength));
+  }
+
+  /** Decodes bundle metadata; false when its lengths or codes do not fit (the CRC matched garbage). */
+  bundleFields(at: number, metaLength: number, out: BundleFields): boolean {
+    const dv = this.dv;
+    const m = at + HEAD_BYTES;
+    const idLength = dv.getUint16(m + B_ID_LENGTH, true);
+    const sourceLength = dv.getUint16(m + B_SOURCE_LENGTH, true);
+    const destinationLength = dv.getUint16(m + B_DESTINATION_LENGTH, true);
+    if (BUNDLE_META_FIXED + idLength + sourceLength + destinationLength !== metaLength) return false;
+    out.priority = dv.getUint8(m + B_PRIORITY);
+    out.state = dv.getUint8(m + B_STATE);
+    if (out.priority >= PRIORITIES.length || out.state >= STATES.length) return false;
+    out.instance = dv.getFloat64(m + B_INSTANCE, true);
+    out.creationMs = dv.getFloat64(m + B_CREATION, true);
+    out.expiryMs = dv.getFloat64(m + B_EXPIRY, true);
+    let p = m + BUNDLE_META_FIXED;
+    out.idStart = p;
+    out.idLength = idLength;
+    p += idLength;
+    // Consecutive records usually share their EIDs: keep the previous string rather than slice.
+    if (!this.sameText(p, sourceLength, out.source)) out.source = this.text(p, p + sourceLength);
+    p += sourceLength;
+    if (!this.sameText(p, destinationLength, out.destination)) out.destination = this.text(p, p + destinationLength);
+    return true;
+  }
+
+  tombstoneFields(at: number, metaLength: number): TombstoneFields | undefined {
+    const dv = this.dv;
+    const m = at + HEAD_BYTES;
+    const idLength = dv.getUint16(m + T_ID_LENGTH, true);
+    if (TOMBSTONE_META_FIXED + idLength !== metaLength) return undefined;
+    return {
+      instance: dv.getFloat64(m + T_INSTANCE, true),
+      disposition: dv.getUint8(m + T_DISPOSITION),
+      reason: dv.getUint8(m + T_REASON),
+      idStart: m + TOMBSTONE_META_FIXED,
+      idLength,
+    };
+  }
+
+  /** Bytes [start, end) as a string (they are ASCII). */
+  text(start: number, end: number): string {
+    return (this.bytes as unknown as Latin1).latin1Slice(start, end);
+  }
+
+  private sameText(at: number, length: number, text: string): boolean {
+    if (text.length !== length) return false;
+    const b = this.bytes;
+    for (let i = 0; i < length; i++) if (b[at + i] !== text.charCodeAt(i)) return false;
+    return true;
+  }
 }

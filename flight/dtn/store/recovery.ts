@@ -6,9 +6,9 @@
 // the old tombstone. Read-only: the store decides what to truncate or start afresh.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BundleIndex, idHash } from './bundle-index.js';
+import { bytesHash, type BundleIndex } from './bundle-index.js';
 import {
-  HEAD_BYTES, RecordKind, newBundleFields, newHead, parseSegmentFileName, segmentFileName, readBundleFields, readHead, readTombstoneFields,
+  HEAD_BYTES, RecordKind, RecordView, newBundleFields, newHead, parseSegmentFileName, segmentFileName,
 } from './format.js';
 import { readSegment, type SegmentScan } from './segment-reader.js';
 
@@ -57,23 +57,28 @@ export async function recoverIndex(dir: string, index: BundleIndex, options: Rec
   let numbers = await listSegments(dir);
   let done = 0;
   while (numbers.length > 0) {
-    for (const [i, number] of numbers.entries()) {
-      const path = join(dir, segmentFileName(number));
+    const read = (i: number): Promise<SegmentScan | undefined> => {
+      const number = numbers[i]!;
+      return readSegment(join(dir, segmentFileName(number)), number, { verify: i === numbers.length - 1 ? 'last-batch' : 'all' })
+        .catch((error: unknown) => {
+          if (options.concurrentWriter && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw error;
+        });
+    };
+    // Segment i + 1 is read while segment i is applied: reading waits on the disk, applying on the CPU.
+    let next = read(0);
+    for (let i = 0; i < numbers.length; i++) {
+      const scan = await next;
+      if (i + 1 < numbers.length) next = read(i + 1);
+      if (!scan) continue;
       const last = i === numbers.length - 1;
-      let scan: SegmentScan;
-      try {
-        scan = await readSegment(path, number, { verify: last ? 'last-batch' : 'all' });
-      } catch (error) {
-        if (options.concurrentWriter && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      const tombstoneBytes = applyHeads(scan.heads, number, index, recovery);
+      const tombstoneBytes = applyHeads(scan.heads, scan.segment, index, recovery);
       recovery.corruptRecords += scan.corruptRecords;
       recovery.corruptBytes += scan.corruptBytes;
       if (scan.sealed) recovery.summaries++;
       const { heads, ...rest } = scan;
-      recovery.segments.push({ ...rest, path, tombstoneBytes, ...(last ? { heads } : {}) });
-      done = number;
+      recovery.segments.push({ ...rest, path: join(dir, segmentFileName(scan.segment)), tombstoneBytes, ...(last ? { heads } : {}) });
+      done = scan.segment;
     }
     numbers = options.concurrentWriter ? (await listSegments(dir)).filter((n) => n > done) : [];
   }
@@ -83,8 +88,13 @@ export async function recoverIndex(dir: string, index: BundleIndex, options: Rec
 }
 
 /** Applies one segment's records to the index; returns the bytes of its tombstones. */
-function applyHeads(heads: Buffer, segment: number, index: BundleIndex, recovery: Recovery): number {
+export function applyHeads(heads: Buffer, segment: number, index: BundleIndex, recovery: Recovery): number {
+  const view = new RecordView(heads);
   const head = newHead();
+  // Count the records first and grow the index once, rather than doubling it as they come.
+  let records = 0;
+  for (let at = 0; at + HEAD_BYTES <= heads.length && view.head(at, head); at += HEAD_BYTES + head.metaLength) records++;
+  index.reserve(records);
   const f = newBundleFields();
   let tombstoneBytes = 0;
   let source = '';
@@ -93,35 +103,35 @@ function applyHeads(heads: Buffer, segment: number, index: BundleIndex, recovery
   let destinationEid = -1;
   for (let at = 0; at + HEAD_BYTES <= heads.length; at += HEAD_BYTES + head.metaLength) {
     // Heads passed their CRC (in the scan or as a summary); a misfit here means a bug, not decay.
-    if (!readHead(heads, at, head) || at + HEAD_BYTES + head.metaLength > heads.length) {
+    if (!view.head(at, head) || at + HEAD_BYTES + head.metaLength > heads.length) {
       recovery.corruptRecords++;
       return tombstoneBytes;
     }
     if (head.kind === RecordKind.tombstone) {
-      const t = readTombstoneFields(heads, at, head.metaLength);
+      const t = view.tombstoneFields(at, head.metaLength);
       if (!t) {
         recovery.corruptRecords++;
         continue;
       }
       tombstoneBytes += HEAD_BYTES + head.metaLength;
       if (t.instance > recovery.maxInstance) recovery.maxInstance = t.instance;
-      const slot = index.find(t.id);
+      const slot = index.findBytes(heads, t.idStart, t.idLength, bytesHash(heads, t.idStart, t.idLength));
       if (slot >= 0 && index.instance[slot] === t.instance) index.remove(slot);
       continue;
     }
     if (head.kind !== RecordKind.bundle) continue;
-    if (!readBundleFields(heads, at, head.metaLength, f)) {
+    if (!view.bundleFields(at, head.metaLength, f)) {
       recovery.corruptRecords++;
       continue;
     }
     if (f.instance > recovery.maxInstance) recovery.maxInstance = f.instance;
-    const hash = idHash(f.id);
-    let slot = index.find(f.id, hash);
+    const hash = bytesHash(heads, f.idStart, f.idLength);
+    let slot = index.findBytes(heads, f.idStart, f.idLength, hash);
     if (slot >= 0 && index.instance[slot] !== f.instance) {
       if (index.instance[slot]! > f.instance) continue;
       recovery.superseded++;
     }
-    if (slot < 0) slot = index.add(f.id, hash);
+    if (slot < 0) slot = index.addBytes(heads, f.idStart, f.idLength, hash);
     if (f.source !== source) {
       source = f.source;
       sourceEid = index.eid(source);

@@ -85,7 +85,7 @@ export class SegmentLog {
   /** Ascending by number (insertion order), so the first is the oldest. */
   readonly segments = new Map<number, Segment>();
   failure: StoreIoError | undefined;
-  private active!: Segment;
+  private active: Segment | undefined;
   private activeHeads = new HeadLog();
   private queue: QueuedRecord[] = [];
   private queuedBytes = 0;
@@ -103,10 +103,15 @@ export class SegmentLog {
   ) {}
 
   /**
-   * Takes over the segments recovery found. The last one is appended to if it is not sealed and
-   * its header is sound, after its torn tail is cut off; everything kept is fdatasync'd before
-   * anything new is written, so only the newest batch can ever be torn (the premise of the
-   * last-batch check in segment-reader.ts).
+   * Takes over the segments recovery found. The last one is appended to if its header is sound
+   * and it has room. If the store was not closed cleanly, its torn tail is cut off and what is
+   * kept is fdatasync'd before anything new is written (a killed process leaves its last writes
+   * in the page cache, not necessarily on disk), so only the newest batch can ever be torn: the
+   * premise of the last-batch check in segment-reader.ts. If it was sealed by a clean close, its
+   * summary and trailer are cut off (written again when it fills or the store closes); no sync
+   * is needed there: until the next batch's fdatasync the segment reads as sealed or as
+   * unsealed, both whole. Segment files were created durably (directory fsync'd) before any
+   * record in them was acknowledged, so the directory needs no sync here either.
    */
   async start(found: readonly RecoveredSegment[]): Promise<void> {
     for (const s of found) {
@@ -116,17 +121,19 @@ export class SegmentLog {
       });
     }
     const last = found[found.length - 1];
-    if (last && !last.sealed && last.headerValid) {
+    if (last && last.headerValid && (!last.sealed || last.recordsEnd < this.config.segmentBytes)) {
       const segment = this.segments.get(last.segment)!;
       const handle = await open(segment.path, 'r+');
       segment.handle = Promise.resolve(handle);
       segment.sealed = false;
       if (last.fileSize > last.recordsEnd) {
         await handle.truncate(last.recordsEnd);
-        this.ch.tornBytes.add(last.fileSize - last.recordsEnd);
-        this.events.emit(STORE_EVENTS.tornTail, { segment: last.segment, bytes: last.fileSize - last.recordsEnd });
+        if (!last.sealed) {
+          this.ch.tornBytes.add(last.fileSize - last.recordsEnd);
+          this.events.emit(STORE_EVENTS.tornTail, { segment: last.segment, bytes: last.fileSize - last.recordsEnd });
+        }
       }
-      await handle.datasync();
+      if (!last.sealed) await handle.datasync();
       this.activeHeads.append(last.heads!);
       this.active = segment;
     } else if (last && !last.headerValid && !last.sealed && last.recordsEnd === SEGMENT_HEADER_BYTES) {
@@ -137,7 +144,6 @@ export class SegmentLog {
     } else {
       await this.create((last?.segment ?? 0) + 1);
     }
-    await fsyncDirectory(this.dir);
     this.ch.segments.set(this.segments.size);
   }
 
@@ -197,8 +203,16 @@ export class SegmentLog {
     if (segment.readers === 0) await this.closeSegment(segment);
   }
 
+  /**
+   * Seals the active segment (so that the next open reads summaries only) and closes every
+   * file. Call drain() first. A failed log is not sealed: a reopen scans it.
+   */
   async close(): Promise<void> {
-    for (const segment of this.segments.values()) await this.closeSegment(segment);
+    try {
+      if (!this.failure && this.active && !this.active.sealed && this.active.size > SEGMENT_HEADER_BYTES) await this.seal(this.active);
+    } finally {
+      for (const segment of this.segments.values()) await this.closeSegment(segment);
+    }
   }
 
   private startFlush(): void {
@@ -249,7 +263,7 @@ export class SegmentLog {
   private async writeBatch(batch: QueuedRecord[]): Promise<void> {
     let bytes = 0;
     for (const record of batch) bytes += record.length;
-    let segment = this.active;
+    let segment = this.active!;
     if (segment.size > SEGMENT_HEADER_BYTES && segment.size + bytes > this.config.segmentBytes) {
       await this.seal(segment);
       segment = await this.create(segment.number + 1);

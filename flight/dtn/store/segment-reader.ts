@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { StoreFormatError } from './errors.js';
 import {
   HEAD_BYTES, RECORD_MAGIC_BYTES, RecordKind, SEGMENT_HEADER_BYTES, TRAILER_BYTES,
-  checkSegmentHeader, crc32c, headCrcValid, minMetaLength, newHead, readHead, readTrailer, type Head,
+  RecordView, checkSegmentHeader, crc32c, minMetaLength, newHead, readTrailer, type Head,
 } from './format.js';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -60,6 +60,7 @@ export interface ScanOptions {
 
 class ChunkReader {
   buf: Buffer = Buffer.alloc(0);
+  view = new RecordView(this.buf);
   base = 0;
   private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
 
@@ -79,6 +80,7 @@ class ChunkReader {
     const target = length <= CHUNK_BYTES ? this.chunk : Buffer.allocUnsafe(length);
     await readFully(this.handle, target, length, at);
     this.buf = target.subarray(0, length);
+    this.view = new RecordView(this.buf);
     this.base = at;
   }
 }
@@ -120,9 +122,10 @@ async function readSummary(handle: FileHandle, size: number, segment: number): P
   if (offset < SEGMENT_HEADER_BYTES || length < HEAD_BYTES) return undefined;
   const record = Buffer.allocUnsafe(length);
   await readFully(handle, record, length, offset);
+  const view = new RecordView(record);
   const head = newHead();
-  if (!readHead(record, 0, head) || head.kind !== RecordKind.summary || head.segment !== segment || head.offset !== offset) return undefined;
-  if (head.metaLength !== 0 || head.dataLength !== length - HEAD_BYTES || !headCrcValid(record, 0, 0)) return undefined;
+  if (!view.head(0, head) || head.kind !== RecordKind.summary || head.segment !== segment || head.offset !== offset) return undefined;
+  if (head.metaLength !== 0 || head.dataLength !== length - HEAD_BYTES || !view.headCrcValid(0, 0)) return undefined;
   const heads = record.subarray(HEAD_BYTES);
   return crc32c(heads) === head.dataCrc ? { heads, offset } : undefined;
 }
@@ -131,12 +134,12 @@ async function readSummary(handle: FileHandle, size: number, segment: number): P
 async function validHeadAt(r: ChunkReader, at: number, segment: number, head: Head): Promise<boolean> {
   if (at + HEAD_BYTES > r.size) return false;
   if (!r.has(at, HEAD_BYTES)) await r.fill(at, HEAD_BYTES);
-  if (!readHead(r.buf, at - r.base, head)) return false;
+  if (!r.view.head(at - r.base, head)) return false;
   const min = minMetaLength(head.kind);
   if (min < 0 || head.metaLength < min || head.segment !== segment || head.offset !== at || head.batchOffset > at) return false;
   if (at + HEAD_BYTES + head.metaLength + head.dataLength > r.size) return false;
   if (!r.has(at, HEAD_BYTES + head.metaLength)) await r.fill(at, HEAD_BYTES + head.metaLength);
-  return headCrcValid(r.buf, at - r.base, head.metaLength);
+  return r.view.headCrcValid(at - r.base, head.metaLength);
 }
 
 async function dataValid(r: ChunkReader, at: number, head: Head): Promise<boolean> {

@@ -11,14 +11,13 @@ import { Fields } from '../../config/fields.js';
 import type { Logger } from '../../log.js';
 import type { Channel, TelemetryRegistry } from '../../tlm/channels.js';
 import type { EventLog } from '../../tlm/events.js';
-import { BundleIndex, idHash } from './bundle-index.js';
+import { BundleIndex, bytesHash } from './bundle-index.js';
 import { parseStoreConfig, type StoreConfig } from './config.js';
 import { STORE_CHANNELS, STORE_EVENTS } from './dictionary.js';
 import { StoreClosedError, StoreCorruptError, StoreDuplicateError, StoreMetaError, StoreReason, StoreRefusedError } from './errors.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import {
-  Disposition, HEAD_BYTES, RecordKind, SEGMENT_HEADER_BYTES, bundleHead, crc32c, headCrcValid, newBundleFields, newHead,
-  readBundleFields, readHead, tombstoneHead,
+  Disposition, HEAD_BYTES, RecordKind, RecordView, SEGMENT_HEADER_BYTES, bundleHead, crc32c, newBundleFields, newHead, tombstoneHead,
 } from './format.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { PRIORITIES, STATES, validateMeta, type BundleMeta, type StoredBundle } from './meta.js';
@@ -63,7 +62,7 @@ export function storeDirectory(dataDir: string): string {
 interface CompactionJob {
   segment: Segment;
   /** The victim's record heads, and how far the job has got through them. */
-  heads: Buffer;
+  heads: RecordView;
   cursor: number;
   copies: Array<Promise<void>>;
   copiedBytes: number;
@@ -79,7 +78,8 @@ export class BundleStore {
   private nextInstance = 1;
   private usedBytes = 0;
   private readonly classBytes = PRIORITIES.map(() => 0);
-  private readonly sourceBytes = new Map<number, number>();
+  /** Bytes stored per source EID, by its interned number. */
+  private readonly sourceBytes: number[] = [];
   private closed = false;
   private job: CompactionJob | undefined;
   private compacting: Promise<CompactionStep> | undefined;
@@ -183,12 +183,21 @@ export class BundleStore {
    * then: they must not change (if they did, the CRC taken now would catch it on every read).
    * Refusals (StoreRefusedError: full, over quota, too large) carry reason 4, depleted storage.
    */
-  async put(meta: BundleMeta, bytes: Uint8Array): Promise<StoredRef> {
+  put(meta: BundleMeta, bytes: Uint8Array): Promise<StoredRef> {
+    // Not an async function: that would wrap the returned promise in another one, a cost paid
+    // on every put. A refusal still arrives as a rejection.
+    try {
+      return this.admitAndQueue(meta, bytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private admitAndQueue(meta: BundleMeta, bytes: Uint8Array): Promise<StoredRef> {
     this.checkWritable();
     validateMeta(meta);
     if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new StoreMetaError('bytes', 'a non-empty Uint8Array');
-    const hash = idHash(meta.id);
-    if (this.index.find(meta.id, hash) >= 0) {
+    if (this.index.find(meta.id) >= 0) {
       this.ch.duplicates.add();
       throw new StoreDuplicateError(meta.id);
     }
@@ -200,7 +209,7 @@ export class BundleStore {
     const priority = PRIORITIES.indexOf(meta.priority);
     const evicted = this.admit(meta, length, source, priority);
 
-    const slot = ix.add(meta.id, hash);
+    const slot = ix.add(meta.id);
     ix.instance[slot] = instance;
     ix.creationMs[slot] = meta.creationMs;
     ix.expiryMs[slot] = meta.expiryMs;
@@ -340,7 +349,7 @@ export class BundleStore {
       }
       for (const slot of victims) this.heaps[ix.priority[slot]!]!.push(slot);
     }
-    let fromSource = this.sourceBytes.get(source) ?? 0;
+    let fromSource = this.sourceBytes[source] ?? 0;
     for (const slot of victims) if (ix.source[slot] === source) fromSource -= ix.recordLength[slot]!;
     if (fromSource + length > perSourceQuotaBytes) this.refuse('quota', meta, length, perSourceQuotaBytes - fromSource);
     if (victims.length === 0) return [];
@@ -375,7 +384,7 @@ export class BundleStore {
   /** Takes a bundle out of the index now and queues its tombstone; resolves once that is durable. */
   private dispose(slot: number, disposition: Disposition, reason: number): Promise<void> {
     const ix = this.index;
-    const head = tombstoneHead(ix.ids[slot]!, ix.instance[slot]!, disposition, reason);
+    const head = tombstoneHead(ix.id(slot), ix.instance[slot]!, disposition, reason);
     if (!ix.pending[slot]) this.segmentLog.segments.get(ix.segment[slot]!)!.liveBytes -= ix.recordLength[slot]!;
     this.forget(slot);
     return this.appendTombstone(head);
@@ -409,9 +418,7 @@ export class BundleStore {
     const source = this.index.source[slot]!;
     this.usedBytes += length;
     this.classBytes[this.index.priority[slot]!]! += length;
-    const fromSource = (this.sourceBytes.get(source) ?? 0) + length;
-    if (fromSource === 0) this.sourceBytes.delete(source);
-    else this.sourceBytes.set(source, fromSource);
+    this.sourceBytes[source] = (this.sourceBytes[source] ?? 0) + length;
     this.ch.bundles.set(this.index.count);
     this.ch.bytes.set(this.usedBytes);
     this.ch.fill.set(this.usedBytes / this.config.capacityBytes);
@@ -419,10 +426,10 @@ export class BundleStore {
 
   /** A bundle failed its check on read or copy: count it and delete it, so it is never served. */
   private corruptBundle(slot: number, instance: number, segment: Segment, offset: number, reason: string): void {
-    const id = this.index.ids[slot];
+    const same = this.index.live(slot) && this.index.instance[slot] === instance;
     this.ch.corruptRecords.add();
-    this.events.emit(STORE_EVENTS.corruptRead, { id: id ?? '?', reason, segment: segment.number, offset });
-    if (id === undefined || this.index.instance[slot] !== instance || this.closed || this.segmentLog.failure) return;
+    this.events.emit(STORE_EVENTS.corruptRead, { id: same ? this.index.id(slot) : '?', reason, segment: segment.number, offset });
+    if (!same || this.closed || this.segmentLog.failure) return;
     // If the tombstone cannot be written the store fails, and the next read or recovery finds
     // the same bad CRC again: nothing is lost by not waiting.
     this.dispose(slot, Disposition.deleted, StoreReason.noInformation).catch(() => undefined);
@@ -468,7 +475,7 @@ export class BundleStore {
       const victim = this.chooseVictim();
       if (!victim) return { copiedBytes: 0, reclaimed: 0, idle: true };
       const scan = await readSegment(victim.path, victim.number, { verify: 'all' });
-      this.job = { segment: victim, heads: scan.heads, cursor: 0, copies: [], copiedBytes: 0 };
+      this.job = { segment: victim, heads: new RecordView(scan.heads), cursor: 0, copies: [], copiedBytes: 0 };
     }
     const job = this.job;
     const victim = job.segment;
@@ -477,15 +484,17 @@ export class BundleStore {
     const head = newHead();
     const fields = newBundleFields();
     const live: Array<{ slot: number; instance: number; offset: number; length: number }> = [];
-    for (let covered = 0; job.cursor < job.heads.length && covered < maxBytes; ) {
-      readHead(job.heads, job.cursor, head);
-      const entry = job.heads.subarray(job.cursor, job.cursor + HEAD_BYTES + head.metaLength);
+    const heads = job.heads.bytes;
+    for (let covered = 0; job.cursor < heads.length && covered < maxBytes; ) {
+      const at = job.cursor;
+      job.heads.head(at, head);
+      const entry = heads.subarray(at, at + HEAD_BYTES + head.metaLength);
       job.cursor += entry.length;
       covered += entry.length + head.dataLength;
       if (head.kind === RecordKind.tombstone && keepTombstones) {
         job.copies.push(this.appendTombstone(Buffer.from(entry)));
-      } else if (head.kind === RecordKind.bundle && readBundleFields(entry, 0, head.metaLength, fields)) {
-        const slot = this.index.find(fields.id);
+      } else if (head.kind === RecordKind.bundle && job.heads.bundleFields(at, head.metaLength, fields)) {
+        const slot = this.index.findBytes(heads, fields.idStart, fields.idLength, bytesHash(heads, fields.idStart, fields.idLength));
         if (slot >= 0 && this.index.instance[slot] === fields.instance && !this.index.pending[slot]
           && this.index.segment[slot] === victim.number && this.index.offset[slot] === head.offset) {
           live.push({ slot, instance: fields.instance, offset: head.offset, length: entry.length + head.dataLength });
@@ -498,8 +507,8 @@ export class BundleStore {
       const last = live[live.length - 1]!;
       const span = await this.segmentLog.read(victim, start, last.offset + last.length - start);
       for (const { slot, instance, offset, length } of live) {
-        const id = this.index.ids[slot];
-        if (id === undefined || this.index.instance[slot] !== instance) continue; // deleted while we read
+        if (!this.index.live(slot) || this.index.instance[slot] !== instance) continue; // deleted while we read
+        const id = this.index.id(slot);
         const record = span.subarray(offset - start, offset - start + length);
         // Never copy a bad record forward: the copy would get a fresh, matching CRC.
         const problem = checkRecord(record, victim.number, offset, id, instance);
@@ -511,7 +520,7 @@ export class BundleStore {
         job.copiedBytes += length;
       }
     }
-    if (job.cursor < job.heads.length) return { segment: victim.number, copiedBytes: job.copiedBytes, reclaimed: 0, idle: false };
+    if (job.cursor < heads.length) return { segment: victim.number, copiedBytes: job.copiedBytes, reclaimed: 0, idle: false };
     this.job = undefined;
     await Promise.all(job.copies);
     const reclaimed = await this.reclaim(victim, job.copiedBytes);
@@ -572,15 +581,26 @@ export class BundleStore {
     }
     this.ch.corruptRecords.add(recovery.corruptRecords);
 
+    // The accounting of account(), in bulk.
     const ix = this.index;
     const byClass: number[][] = PRIORITIES.map(() => []);
+    let segment: Segment | undefined;
     for (let slot = 0; slot < ix.highWater; slot++) {
       if (!ix.live(slot)) continue;
-      this.segmentLog.segments.get(ix.segment[slot]!)!.liveBytes += ix.recordLength[slot]!;
+      const length = ix.recordLength[slot]!;
+      // Slots were filled in file order: consecutive ones are mostly in the same segment.
+      if (segment === undefined || segment.number !== ix.segment[slot]) segment = this.segmentLog.segments.get(ix.segment[slot]!)!;
+      segment.liveBytes += length;
       byClass[ix.priority[slot]!]!.push(slot);
-      this.account(slot, 1);
+      this.usedBytes += length;
+      this.classBytes[ix.priority[slot]!]! += length;
+      const source = ix.source[slot]!;
+      this.sourceBytes[source] = (this.sourceBytes[source] ?? 0) + length;
     }
     for (const [c, slots] of byClass.entries()) this.heaps[c]!.pushAll(slots);
+    this.ch.bundles.set(ix.count);
+    this.ch.bytes.set(this.usedBytes);
+    this.ch.fill.set(this.usedBytes / this.config.capacityBytes);
     this.publishGarbage();
 
     const ms = performance.now() - t0;
@@ -598,13 +618,15 @@ export class BundleStore {
 
 /** Why a record read back from disk is not the bundle the index expects; undefined if it is. */
 function checkRecord(record: Buffer, segment: number, offset: number, id: string, instance: number): string | undefined {
+  const view = new RecordView(record);
   const head = newHead();
-  if (record.length < HEAD_BYTES || !readHead(record, 0, head)) return 'no record magic';
+  if (record.length < HEAD_BYTES || !view.head(0, head)) return 'no record magic';
   if (head.kind !== RecordKind.bundle || head.segment !== segment || head.offset !== offset) return 'record out of place';
   if (HEAD_BYTES + head.metaLength + head.dataLength !== record.length) return 'record length mismatch';
-  if (!headCrcValid(record, 0, head.metaLength)) return 'head CRC mismatch';
+  if (!view.headCrcValid(0, head.metaLength)) return 'head CRC mismatch';
   const fields = newBundleFields();
-  if (!readBundleFields(record, 0, head.metaLength, fields) || fields.id !== id || fields.instance !== instance) return 'metadata mismatch';
+  if (!view.bundleFields(0, head.metaLength, fields) || fields.instance !== instance
+    || view.text(fields.idStart, fields.idStart + fields.idLength) !== id) return 'metadata mismatch';
   if (crc32c(record.subarray(HEAD_BYTES + head.metaLength)) !== head.dataCrc) return 'data CRC mismatch';
   return undefined;
 }

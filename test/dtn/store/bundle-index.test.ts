@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { BundleIndex } from '../../../flight/dtn/store/bundle-index.js';
+import { BundleIndex, bytesHash } from '../../../flight/dtn/store/bundle-index.js';
 import { prng } from './support.js';
 
 describe('BundleIndex', () => {
-  it('agrees with a Map through 50,000 random adds and removes, across growth and slot reuse', () => {
+  it('agrees with a Map through 50,000 random adds and removes, across growth, slot reuse and arena compaction', () => {
     const index = new BundleIndex(8);
     const model = new Map<string, number>();
     const random = prng(1);
     for (let step = 0; step < 50_000; step++) {
       // Few distinct ids, so removes and re-adds of the same id are frequent.
       const id = `ipn:${Math.floor(random() * 3000)}.1-${Math.floor(random() * 4)}`;
-      const slot = index.find(id);
+      // Ids come as strings (put) or as bytes (recovery reading a segment): both must agree.
+      const bytes = Buffer.from(`..${id}..`, 'latin1');
+      const hash = bytesHash(bytes, 2, id.length);
+      const slot = random() < 0.5 ? index.find(id) : index.findBytes(bytes, 2, id.length, hash);
       expect(slot >= 0).toBe(model.has(id));
       if (slot >= 0) {
         expect(index.instance[slot]).toBe(model.get(id));
@@ -19,13 +22,17 @@ describe('BundleIndex', () => {
           model.delete(id);
         }
       } else {
-        const added = index.add(id);
+        const added = random() < 0.5 ? index.add(id) : index.addBytes(bytes, 2, id.length, hash);
         index.instance[added] = step;
         model.set(id, step);
       }
     }
     expect(index.count).toBe(model.size);
-    for (const [id, instance] of model) expect(index.instance[index.find(id)]).toBe(instance);
+    for (const [id, instance] of model) {
+      const slot = index.find(id);
+      expect(index.instance[slot]).toBe(instance);
+      expect(index.id(slot)).toBe(id);
+    }
     let live = 0;
     for (let slot = 0; slot < index.highWater; slot++) if (index.live(slot)) live++;
     expect(live).toBe(model.size);

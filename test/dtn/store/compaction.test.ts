@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HEAD_BYTES, newHead, readHead } from '../../../flight/dtn/store/format.js';
+import { HEAD_BYTES, RecordView, newHead } from '../../../flight/dtn/store/format.js';
 import type { BundleStore } from '../../../flight/dtn/store/store.js';
 import { bundleBytes, meta, openStore, tempDir } from './support.js';
 
@@ -114,7 +114,8 @@ describe('store compaction', () => {
     const file = segmentFiles(dir)[0]!;
     const bytes = readFileSync(file);
     const head = newHead();
-    for (let at = 32; readHead(bytes, at, head); at += HEAD_BYTES + head.metaLength + head.dataLength) {
+    const view = new RecordView(bytes);
+    for (let at = 32; view.head(at, head); at += HEAD_BYTES + head.metaLength + head.dataLength) {
       if (bytes.toString('latin1', at + HEAD_BYTES + 32, at + HEAD_BYTES + 35) === 'q15') {
         bytes[at + HEAD_BYTES + head.metaLength + 5]! ^= 0xff;
         break;

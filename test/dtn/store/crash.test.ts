@@ -107,5 +107,5 @@ describe('store crash safety (real processes, SIGKILL)', () => {
     expect(segments.length).toBeLessThan(span);
     console.log(`crash test: ${KILLS} kills (${killedDuringStartup} before READY, ${tornRecoveries} leaving a torn tail), ` +
       `${totalAcked} acknowledged puts, ${gone.size} acknowledged deletions, ${span - segments.length} of ${span} segments reclaimed`);
-  });
+  }, 10 * 60_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  HEAD_BYTES, RecordKind, SEGMENT_HEADER_BYTES, bundleHead, checkSegmentHeader, headCrcValid, newBundleFields, newHead,
-  parseSegmentFileName, placeHead, readBundleFields, readHead, readTombstoneFields, readTrailer, segmentFileName, segmentHeader,
+  HEAD_BYTES, RecordKind, RecordView, SEGMENT_HEADER_BYTES, bundleHead, checkSegmentHeader, newBundleFields, newHead,
+  parseSegmentFileName, placeHead, readTrailer, segmentFileName, segmentHeader,
   tombstoneHead, trailer, Disposition, crc32c,
 } from '../../../flight/dtn/store/format.js';
 import { meta } from './support.js';
@@ -34,16 +34,21 @@ describe('store format', () => {
     const b = bundleHead(m, 12345, 1000, 0xdeadbeef);
     placeHead(b, 3, 4096, 2048);
     const head = newHead();
-    expect(readHead(b, 0, head)).toBe(true);
+    const view = new RecordView(b);
+    expect(view.head(0, head)).toBe(true);
     expect(head).toEqual({ kind: RecordKind.bundle, metaLength: b.length - HEAD_BYTES, dataLength: 1000, segment: 3, offset: 4096, batchOffset: 2048, dataCrc: 0xdeadbeef });
-    expect(headCrcValid(b, 0, head.metaLength)).toBe(true);
+    expect(view.headCrcValid(0, head.metaLength)).toBe(true);
     const f = newBundleFields();
-    expect(readBundleFields(b, 0, head.metaLength, f)).toBe(true);
-    expect(f).toEqual({ instance: 12345, creationMs: m.creationMs, expiryMs: m.expiryMs, priority: 2, state: 2, id: m.id, source: m.source, destination: m.destination });
+    expect(view.bundleFields(0, head.metaLength, f)).toBe(true);
+    expect(f).toEqual({
+      instance: 12345, creationMs: m.creationMs, expiryMs: m.expiryMs, priority: 2, state: 2,
+      idStart: HEAD_BYTES + 32, idLength: m.id.length, source: m.source, destination: m.destination,
+    });
+    expect(view.text(f.idStart, f.idStart + f.idLength)).toBe(m.id);
     for (let bit = 8 * 8; bit < b.length * 8; bit += 7) {
       const bad = Buffer.from(b);
       bad[bit >> 3]! ^= 1 << (bit & 7);
-      expect(headCrcValid(bad, 0, head.metaLength)).toBe(false);
+      expect(new RecordView(bad).headCrcValid(0, head.metaLength)).toBe(false);
     }
   });
 
@@ -51,10 +56,12 @@ describe('store format', () => {
     const b = tombstoneHead('x-1', 77, Disposition.forwarded, 0);
     placeHead(b, 1, 32, 32);
     const head = newHead();
-    readHead(b, 0, head);
+    const view = new RecordView(b);
+    view.head(0, head);
     expect(head.kind).toBe(RecordKind.tombstone);
-    expect(headCrcValid(b, 0, head.metaLength)).toBe(true);
-    expect(readTombstoneFields(b, 0, head.metaLength)).toEqual({ instance: 77, disposition: Disposition.forwarded, reason: 0, id: 'x-1' });
+    expect(view.headCrcValid(0, head.metaLength)).toBe(true);
+    expect(view.tombstoneFields(0, head.metaLength)).toEqual({ instance: 77, disposition: Disposition.forwarded, reason: 0, idStart: HEAD_BYTES + 12, idLength: 3 });
+    expect(view.text(HEAD_BYTES + 12, HEAD_BYTES + 15)).toBe('x-1');
   });
 
   it('reads a trailer only for its own segment and intact', () => {

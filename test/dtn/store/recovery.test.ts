@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StoreFormatError } from '../../../flight/dtn/store/errors.js';
 import {
-  HEAD_BYTES, TRAILER_BYTES, bundleHead, checkSegmentHeader, crc32c, newHead, placeHead, readHead,
+  HEAD_BYTES, RecordView, TRAILER_BYTES, bundleHead, checkSegmentHeader, crc32c, newHead, placeHead,
 } from '../../../flight/dtn/store/format.js';
 import type { BundleStore } from '../../../flight/dtn/store/store.js';
-import { bundleBytes, meta, openStore, tempDir } from './support.js';
+import { bundleBytes, meta, openStore, tempDir, unseal } from './support.js';
 
 const segmentFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort().map((f) => join(dir, f));
 
@@ -16,7 +16,8 @@ function records(file: string): RecordAt[] {
   const bytes = readFileSync(file);
   const out: RecordAt[] = [];
   const head = newHead();
-  for (let at = 32; at + HEAD_BYTES <= bytes.length && readHead(bytes, at, head) && head.kind !== 3; ) {
+  const view = new RecordView(bytes);
+  for (let at = 32; at + HEAD_BYTES <= bytes.length && view.head(at, head) && head.kind !== 3; ) {
     const length = HEAD_BYTES + head.metaLength + head.dataLength;
     out.push({ offset: at, batchOffset: head.batchOffset, metaLength: head.metaLength, dataLength: head.dataLength, length });
     at += length;
@@ -62,6 +63,7 @@ describe('store recovery from the files alone', () => {
       await fill(first.store, ids('t', 10));
       await first.store.close();
       const file = segmentFiles(dir)[0]!;
+      unseal(file);
       const size = statSync(file).size;
       const garbage = tail(file);
       appendFileSync(file, garbage);
@@ -71,10 +73,11 @@ describe('store recovery from the files alone', () => {
       expect(again.value('tornBytes'), what).toBe(garbage.length);
       expect(again.value('corruptRecords'), what).toBe(0);
       expect(again.events.some((e) => e.name === 'STORE_TORN_TAIL' && e.args.bytes === garbage.length), what).toBe(true);
-      expect(statSync(file).size, what).toBe(size);
       // And the store carries on appending after the cut.
       await again.store.put(meta('after'), bundleBytes('after', 700));
       await again.store.close();
+      unseal(file);
+      expect(statSync(file).size, what).toBe(size + records(file).slice(-1)[0]!.length);
       const third = await openStore(dir);
       await expectIntact(third.store, [...ids('t', 10), 'after']);
       expect(third.value('tornBytes')).toBe(0);
@@ -90,6 +93,7 @@ describe('store recovery from the files alone', () => {
     await Promise.all(['A', 'B', 'C'].map((id) => store.put(meta(id), bundleBytes(id, 700))));
     await store.close();
     const file = segmentFiles(dir)[0]!;
+    unseal(file);
     const all = records(file);
     const last = all.slice(-3);
     expect(new Set(last.map((r) => r.batchOffset)).size).toBe(1);
@@ -108,6 +112,7 @@ describe('store recovery from the files alone', () => {
     await fill(store, ids('m', 8));
     await store.close();
     const file = segmentFiles(dir)[0]!;
+    unseal(file);
     const victim = records(file)[3]!;
     flip(file, victim.offset + 17, 0x40); // in the head: the segment number
     const again = await openStore(dir);
@@ -129,6 +134,7 @@ describe('store recovery from the files alone', () => {
     await fill(store, ['after']);
     await store.close();
     const file = segmentFiles(dir)[0]!;
+    unseal(file);
     flip(file, records(file)[1]!.offset + 9); // the carrier's head
     const again = await openStore(dir);
     expect(again.store.list().map((b) => b.id).sort()).toEqual(['after', 'before']);
@@ -165,7 +171,7 @@ describe('store recovery from the files alone', () => {
     const bySummary = await openStore(dir, { segmentBytes: 16 * 1024 });
     await expectIntact(bySummary.store, expected);
     const recovered = bySummary.events.find((e) => e.name === 'STORE_RECOVERED')!;
-    expect(recovered.args.summaries).toBe(files.length - 1);
+    expect(recovered.args.summaries).toBe(files.length); // close() sealed the last one too
     await bySummary.store.close();
 
     flip(files[1]!, statSync(files[1]!).size - TRAILER_BYTES + 5); // trailer of segment 2
@@ -173,7 +179,7 @@ describe('store recovery from the files alone', () => {
     flip(files[2]!, summaryStart); // inside the summary of segment 3
     const byScan = await openStore(dir, { segmentBytes: 16 * 1024 });
     await expectIntact(byScan.store, expected);
-    expect(byScan.events.find((e) => e.name === 'STORE_RECOVERED')!.args.summaries).toBe(files.length - 3);
+    expect(byScan.events.find((e) => e.name === 'STORE_RECOVERED')!.args.summaries).toBe(files.length - 2);
     expect(byScan.value('corruptRecords')).toBe(0);
     await byScan.store.close();
   });
@@ -217,6 +223,21 @@ describe('store recovery from the files alone', () => {
     await expectIntact(third.store, live);
     expect(segmentFiles(dir)[0]).not.toMatch(/0000000001\.seg$/);
     await third.store.close();
+  });
+
+  it('seals the active segment on close, reads it back by summary, and appends to it again after reopening', async () => {
+    const dir = tempDir();
+    for (let run = 0; run < 5; run++) {
+      const { store, events } = await openStore(dir);
+      expect(events.find((e) => e.name === 'STORE_RECOVERED')!.args).toMatchObject({ segments: run === 0 ? 0 : 1, summaries: run === 0 ? 0 : 1 });
+      await store.put(meta(`run${run}`), bundleBytes(`run${run}`, 700));
+      await store.close();
+      expect(segmentFiles(dir).length).toBe(1);
+      expect(statSync(segmentFiles(dir)[0]!).size).toBeGreaterThan(TRAILER_BYTES);
+    }
+    const last = await openStore(dir);
+    await expectIntact(last.store, ids('run', 5));
+    await last.store.close();
   });
 
   it('starts again a segment whose creation was cut short, and ignores files that are not segments', async () => {

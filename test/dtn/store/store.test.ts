@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StoreClosedError, StoreCorruptError, StoreDuplicateError, StoreLockedError, StoreMetaError } from '../../../flight/dtn/store/errors.js';
-import { HEAD_BYTES, newHead, readHead } from '../../../flight/dtn/store/format.js';
+import { HEAD_BYTES, RecordView, newHead } from '../../../flight/dtn/store/format.js';
 import { bundleBytes, meta, openStore, tempDir } from './support.js';
 
 /** Every record head in a segment file, in file order (a plain walk: the file must be sound). */
@@ -11,7 +11,8 @@ function heads(file: string): Array<{ offset: number; batchOffset: number; lengt
   const bytes = readFileSync(file);
   const out = [];
   const head = newHead();
-  for (let at = 32; at + HEAD_BYTES <= bytes.length && readHead(bytes, at, head); ) {
+  const view = new RecordView(bytes);
+  for (let at = 32; at + HEAD_BYTES <= bytes.length && view.head(at, head) && head.kind !== 3; ) {
     const length = HEAD_BYTES + head.metaLength + head.dataLength;
     out.push({ offset: at, batchOffset: head.batchOffset, length });
     at += length;

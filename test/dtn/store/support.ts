@@ -2,9 +2,10 @@
 // event log, bundle metadata, and bundle bytes that are a pure function of the id (so a test or
 // a crash-test parent can check any bundle byte for byte without keeping a copy).
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { TRAILER_BYTES, readTrailer } from '../../../flight/dtn/store/format.js';
 import type { BundleMeta } from '../../../flight/dtn/store/meta.js';
 import { BundleStore, type BundleStoreOptions } from '../../../flight/dtn/store/store.js';
 import { createRootLogger } from '../../../flight/log.js';
@@ -64,4 +65,15 @@ export function prng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Cuts the summary and trailer off a segment sealed by close(), leaving it as a process that
+ * died before closing would have: recovery then scans it record by record.
+ */
+export function unseal(file: string): void {
+  const bytes = readFileSync(file);
+  const summaryOffset = readTrailer(bytes.subarray(bytes.length - TRAILER_BYTES), Number(basename(file).slice(0, 10)));
+  if (summaryOffset < 0) throw new Error(`${file} is not sealed`);
+  truncateSync(file, summaryOffset);
 }
