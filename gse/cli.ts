@@ -1,8 +1,9 @@
 // `tern gse`: the operator's ground tools.
 //   tern gse keygen --out FILE --id N [--name NAME] [--force]
 //   tern gse send NODE COMMAND [ARGS...] --key FILE [--key FILE ...] [--dict FILE | --from DATA_DIR]
-//                 [--seq N] [--expires SECONDS] --out FILE|-
+//                 [--seq N] [--expires SECONDS] (--via HOST:PORT [--cla tcp|udp] [--ground N] | --out FILE|-)
 //   tern gse tlm [FILE|-] [--dict FILE | --from DATA_DIR] [--json]
+//   tern gse tlm --listen HOST:PORT [--node N] [--count N] [--timeout SECONDS]
 //   tern gse dict [--out FILE] [--from DATA_DIR] [--list]
 // Exit codes: 0 done; 2 refused (bad input, unreadable key or dictionary, no transport): nothing
 // was sent. Anything else is a bug and crashes with its stack.
@@ -19,13 +20,20 @@ import { mlDsa, ML_DSA_SEED_BYTES } from '../flight/cmd/mldsa.js';
 import { findCommand, parseArgs as parseCommandArgs } from './command-args.js';
 import { loadDictionary } from './dictionary.js';
 import { printDownlink } from './tlm.js';
-import { transmit } from './transport.js';
+import { GROUND_NODE, listenAsGround, parseAddress, transmit } from './transport.js';
 
 const USAGE = `usage:
   tern gse keygen --out FILE --id N [--name NAME] [--force]
   tern gse send NODE COMMAND [ARGS...] --key FILE [--key FILE ...] [--dict FILE | --from DATA_DIR]
-                [--seq N] [--expires SECONDS] --out FILE|-
+                [--seq N] [--expires SECONDS] (--via HOST:PORT [--cla tcp|udp] [--ground N] | --out FILE|-)
   tern gse tlm [FILE|-] [--dict FILE | --from DATA_DIR] [--json]
+  tern gse tlm --listen HOST:PORT [--node N] [--count N] [--timeout SECONDS]
+
+send --via hands the command bundle to the ground-station node at HOST:PORT (TCPCLv4 unless
+--cla udp), as ground node N (default 100). tlm --listen is the ground console: ground node N
+on TCPCLv4 and UDP at HOST:PORT, one JSON line per record received (responses, events,
+housekeeping); --count ends it after that many records, --timeout after that many seconds
+(exit 1 if --count was not reached).
   tern gse dict [--out FILE] [--from DATA_DIR] [--list]`;
 
 /** Bad operator input: reported in one line, exit code 2. */
@@ -76,6 +84,7 @@ async function send(argv: string[]): Promise<number> {
     options: {
       key: { type: 'string', multiple: true }, dict: { type: 'string' }, from: { type: 'string' },
       seq: { type: 'string' }, expires: { type: 'string' }, out: { type: 'string' },
+      via: { type: 'string' }, cla: { type: 'string' }, ground: { type: 'string' },
     },
   });
   const [nodeText, commandText, ...words] = positionals;
@@ -87,6 +96,12 @@ async function send(argv: string[]): Promise<number> {
   const args = parseCommandArgs(command, words, dictionary);
   const keyFiles = values.key ?? [];
   if (keyFiles.length === 0) throw new UsageError('at least one --key FILE is required: every command is signed');
+  if (values.out !== undefined && values.via !== undefined) throw new UsageError('give one of --via and --out');
+  const via = values.via === undefined ? undefined : parseAddress('--via', values.via);
+  if (values.cla !== undefined && values.cla !== 'tcp' && values.cla !== 'udp') throw new UsageError(`--cla must be tcp or udp, got ${JSON.stringify(values.cla)}`);
+  const cla = values.cla as 'tcp' | 'udp' | undefined;
+  const ground = values.ground === undefined ? GROUND_NODE : integer(values.ground, '--ground', 1, Number.MAX_SAFE_INTEGER);
+  if (!via && values.out === undefined) throw new UsageError('give --via HOST:PORT (a ground-station node) or --out FILE (- for stdout)');
   const dsa = mlDsa('ML-DSA-65');
   const signers = keyFiles.map((file) => {
     const key = readKeyFile(file, dsa);
@@ -98,12 +113,18 @@ async function send(argv: string[]): Promise<number> {
   const expiryMs = Date.now() + expiresS * 1000;
   const body = encodeBody({ target: node, operator: signers[0]!.operator, seq, expiryMs, opcode: command.opcode, args: argArray(command.args, args) });
   const envelope = signEnvelope(dsa, body, node, signers);
-  await transmit(envelope, node, { ...(values.out === undefined ? {} : { out: values.out }) });
+  const where = await transmit(envelope, node, {
+    expiryMs,
+    from: ground,
+    ...(values.out === undefined ? {} : { out: values.out }),
+    ...(via ? { via } : {}),
+    ...(cla ? { cla } : {}),
+  });
   const report = values.out === '-' ? console.error : console.log;
   report(
     `sent ${command.name} (0x${command.opcode.toString(16).padStart(4, '0')}) to node ${node}: operator ${signers[0]!.operator} seq ${seq}, ` +
       `${signers.length} signature(s), expires ${new Date(expiryMs).toISOString()}, digest ${bodyDigest(body).slice(0, 16)}, ${envelope.length} bytes` +
-      (values.out === '-' ? '' : ` -> ${values.out}`),
+      (values.out === '-' ? '' : ` -> ${where}`),
   );
   return 0;
 }
@@ -112,8 +133,15 @@ async function tlm(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { dict: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      dict: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean' },
+      listen: { type: 'string' }, node: { type: 'string' }, count: { type: 'string' }, timeout: { type: 'string' },
+    },
   });
+  if (values.listen !== undefined) {
+    if (positionals.length > 0) throw new UsageError('--listen takes no FILE');
+    return listen(values.listen, values);
+  }
   const file = positionals[0] ?? '-';
   let bytes: Uint8Array;
   try {
@@ -123,6 +151,48 @@ async function tlm(argv: string[]): Promise<number> {
   }
   printDownlink(bytes, loadDictionary(values), values.json === true, (line) => console.log(line));
   return 0;
+}
+
+/** The ground console: prints each received record as one JSON line until --count, --timeout or a signal. */
+async function listen(at: string, values: { node?: string; count?: string; timeout?: string; dict?: string; from?: string }): Promise<number> {
+  const address = parseAddress('--listen', at);
+  const node = values.node === undefined ? GROUND_NODE : integer(values.node, '--node', 1, Number.MAX_SAFE_INTEGER);
+  const count = values.count === undefined ? undefined : integer(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
+  const timeoutS = values.timeout === undefined ? undefined : integer(values.timeout, '--timeout', 1, 30 * 86400);
+  const dictionary = loadDictionary(values);
+  let printed = 0;
+  let done!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (done = resolve));
+  const listener = await listenAsGround(
+    node,
+    address,
+    (payload, from, source) => {
+      try {
+        printDownlink(payload, dictionary, true, (line) => {
+          console.log(line);
+          printed++;
+        });
+      } catch (error) {
+        // A damaged payload is reported and acknowledged: the link delivered what it was given.
+        if (!(error instanceof TernError)) throw error;
+        console.error(`tern gse tlm: from ${source} (${from.cla}:${from.address}:${from.port}): ${error.message}`);
+      }
+      if (count !== undefined && printed >= count) done(0);
+    },
+    (why) => console.error(`tern gse tlm: refused ${why}`),
+  );
+  console.error(`tern gse tlm: ground node ${node} listening on TCPCLv4 ${address.host}:${listener.tcpPort} and UDP ${address.host}:${listener.udpPort}`);
+  const timer = timeoutS === undefined ? undefined : setTimeout(() => done(count === undefined ? 0 : 1), timeoutS * 1000);
+  const onSignal = (): void => done(0);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const code = await finished;
+  clearTimeout(timer);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  await listener.close();
+  if (code !== 0) console.error(`tern gse tlm: ${printed} of ${count} records before the timeout`);
+  return code;
 }
 
 async function dict(argv: string[]): Promise<number> {

@@ -1,30 +1,179 @@
-// How signed command envelopes leave the ground tools. `tern gse send` calls transmit() and
-// nothing else: wiring the ground station to the constellation means replacing the body of this
-// one function with a bundle sent to the target node's command endpoint. Until then it writes
-// the envelope to a file (or stdout with "-"), from which a test or an operator hands it on.
+// How the ground tools reach the constellation: the ground is a DTN node of its own (ipn:<from>,
+// 100 by default). `tern gse send` wraps a signed command envelope in a bundle for the target's
+// command endpoint (ipn:<node>.1) and hands it to a ground-station node over TCPCLv4 (resolving
+// once the station acknowledged the transfer, i.e. stored it durably) or UDP (no acknowledgement);
+// the station relays it like any bundle. `tern gse tlm --listen` is the other direction: it
+// listens as the ground node over TCPCLv4 and UDP and hands each bundle's payload (downlink
+// items) to the printer. `--out FILE` keeps the envelope offline, for a test or another channel.
+import { isIP } from 'node:net';
 import { writeSync } from 'node:fs';
+import type { BundleSink, PeerInfo } from '../flight/cla/cla.js';
+import { BundleRefusedError } from '../flight/cla/errors.js';
+import { TcpCla } from '../flight/cla/tcpcl.js';
+import { REFUSE_REASON } from '../flight/cla/tcpcl-wire.js';
+import { UdpCla, MAX_UDP_PAYLOAD } from '../flight/cla/udp.js';
+import { SERVICE } from '../flight/dtn/agent.js';
+import { hopCountBlock } from '../flight/dtn/blocks.js';
+import { dtnNow, payloadBlock } from '../flight/dtn/bundle.js';
+import { createBundle, decodeBundle } from '../flight/dtn/codec.js';
+import { eidToString, ipn } from '../flight/dtn/eid.js';
 import { writeFileDurable } from '../flight/durable.js';
 import { TernError } from '../flight/errors.js';
+import { createRootLogger } from '../flight/log.js';
+import { TelemetryRegistry } from '../flight/tlm/channels.js';
+import { EventLog } from '../flight/tlm/events.js';
+
+/** The ground's ipn node number when --from is not given. */
+export const GROUND_NODE = 100;
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
 
 export interface TransmitOptions {
-  /** File to write the envelope to, "-" for stdout (raw CBOR). */
+  /** File to write the envelope to, "-" for stdout (raw CBOR): nothing goes on the air. */
   readonly out?: string;
+  /** The ground-station node that takes the command bundle. */
+  readonly via?: Address;
+  readonly cla?: 'tcp' | 'udp';
+  /** The ground's node number (the bundle's source is ipn:<from>.1). */
+  readonly from?: number;
+  /** Unix ms after which the command is refused anyway; the bundle lives as long. */
+  readonly expiryMs: number;
 }
 
 export class NoTransport extends TernError {
   readonly code = 'GSE_NO_TRANSPORT';
   constructor() {
-    super('no transport to the constellation yet: give --out FILE (or --out - for stdout)');
+    super('no way to send: give --via HOST:PORT (a ground-station node) or --out FILE (- for stdout)');
     this.name = 'NoTransport';
   }
 }
 
+/** The ground station did not take the bundle (connection refused, transfer refused, timeout). */
+export class TransmitFailed extends TernError {
+  readonly code = 'GSE_TRANSMIT_FAILED';
+  constructor(via: Address, detail: string) {
+    super(`ground station ${via.host}:${via.port} did not take the command bundle: ${detail}`);
+    this.name = 'TransmitFailed';
+  }
+}
+
+export class BadAddress extends TernError {
+  readonly code = 'GSE_BAD_ADDRESS';
+  constructor(option: string, text: string) {
+    super(`${option} must be an IP address and port such as 127.0.0.1:4610, got ${JSON.stringify(text)}`);
+    this.name = 'BadAddress';
+  }
+}
+
+/** `host:port` or `[v6]:port`, an IP literal (a ground station is configured, not looked up). */
+export function parseAddress(option: string, text: string): Address {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(text);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (host === undefined || isIP(host) === 0 || port < 1 || port > 65535) throw new BadAddress(option, text);
+  return { host, port };
+}
+
+/** CLAs of a short-lived ground tool: quiet, their failures surface as rejected promises. */
+function clas(localNodeId: string, sink: BundleSink): { tcp: TcpCla; udp: UdpCla } {
+  const log = createRootLogger({ level: 'silent' });
+  const tlm = new TelemetryRegistry();
+  const events = new EventLog(log, () => 0);
+  const tcp = new TcpCla({
+    localNodeId, keepaliveS: 15, segmentMru: 1 << 20, transferMru: 16 << 20, maxInboundPending: 16,
+    handshakeTimeoutMs: 5000, transferTimeoutMs: 10_000, closeTimeoutMs: 2000, maxSessions: 16,
+    sink, tlm, events, log,
+  });
+  const udp = new UdpCla({ maxDatagramBytes: MAX_UDP_PAYLOAD, maxInboundPending: 64, sink, tlm, events, log });
+  return { tcp, udp };
+}
+
+/** The command bundle: ground -> ipn:<target>.1, living until the command expires. */
+export function commandBundle(envelope: Uint8Array, target: number, from: number, expiryMs: number, now = Date.now()): Uint8Array {
+  return createBundle({
+    destination: ipn(target, SERVICE.command),
+    source: ipn(from, SERVICE.command),
+    creationTime: dtnNow(now),
+    sequence: 0,
+    lifetime: Math.max(1, expiryMs - now),
+    blocks: [hopCountBlock({ limit: 32, count: 0 })],
+    payload: envelope,
+  }).bytes;
+}
+
+/** Sends one signed command envelope to node `target`; returns where it went, for the operator. */
+export async function transmit(envelope: Uint8Array, target: number, options: TransmitOptions): Promise<string> {
+  if (options.out !== undefined) {
+    if (options.out === '-') writeSync(1, envelope);
+    else writeFileDurable(options.out, envelope);
+    return options.out;
+  }
+  const via = options.via;
+  if (!via) throw new NoTransport();
+  const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs);
+  const refuse: BundleSink = { accept: () => Promise.reject(new BundleRefusedError(REFUSE_REASON.NOT_ACCEPTABLE, 'a sending ground tool takes no bundles')) };
+  // Not ipn:<from>.0: the station would take this short session for the ground console's (same
+  // node) and try to hand it telemetry. A dtn name that no route leads to keeps them apart.
+  const { tcp, udp } = clas(`dtn://ground-${options.from ?? GROUND_NODE}/send`, refuse);
+  try {
+    if (options.cla === 'udp') {
+      await udp.send(bundle, via.host, via.port);
+    } else {
+      const session = await tcp.connect(via.host, via.port);
+      await session.send(bundle); // the station's XFER_ACK: the bundle is durable there
+    }
+  } catch (error) {
+    throw new TransmitFailed(via, (error as Error).message);
+  } finally {
+    await Promise.all([tcp.close(), udp.close()]);
+  }
+  return `${options.cla ?? 'tcp'}://${via.host}:${via.port} as ${bundle.length}-byte bundle to ipn:${target}.${SERVICE.command}`;
+}
+
+/** What a listening ground node does with each bundle addressed to it. */
+export type PayloadHandler = (payload: Uint8Array, from: PeerInfo, source: string) => void;
+
+export interface GroundListener {
+  readonly tcpPort: number;
+  readonly udpPort: number;
+  close(): Promise<void>;
+}
+
 /**
- * Sends one signed command envelope (CBOR) to node `target` (the bundle transport addresses its
- * command endpoint; the file stand-in needs no address).
+ * Listens as ground node `node` on TCPCLv4 and UDP at `at`; each bundle for this node is decoded
+ * and its payload handed on before the transfer is acknowledged. Bundles for other nodes and
+ * undecodable ones are refused (a console is an end point, not a relay).
  */
-export async function transmit(envelope: Uint8Array, target: number, options: TransmitOptions): Promise<void> {
-  if (options.out === undefined) throw new NoTransport();
-  if (options.out === '-') writeSync(1, envelope);
-  else writeFileDurable(options.out, envelope);
+export async function listenAsGround(node: number, at: Address, onPayload: PayloadHandler, onRefused: (why: string) => void): Promise<GroundListener> {
+  const sink: BundleSink = {
+    accept: (bytes, from) => {
+      let why: string;
+      try {
+        const bundle = decodeBundle(bytes);
+        const destination = bundle.primary.destination;
+        if (destination.scheme === 'ipn' && destination.node === node) {
+          onPayload(payloadBlock(bundle).data, from, eidToString(bundle.primary.source));
+          return Promise.resolve();
+        }
+        why = `bundle for ${eidToString(destination)}, not this ground node ipn:${node}`;
+      } catch (error) {
+        why = `undecodable bundle: ${(error as Error).message}`;
+      }
+      onRefused(why);
+      return Promise.reject(new BundleRefusedError(REFUSE_REASON.NOT_ACCEPTABLE, why));
+    },
+  };
+  const { tcp, udp } = clas(`ipn:${node}.0`, sink);
+  const tcpAddress = await tcp.listen(at.host, at.port);
+  const udpAddress = await udp.listen(at.host, at.port);
+  return {
+    tcpPort: tcpAddress.port,
+    udpPort: udpAddress.port,
+    close: async () => {
+      await Promise.all([tcp.close(), udp.close()]);
+    },
+  };
 }

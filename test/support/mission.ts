@@ -33,13 +33,18 @@ export interface NodeSpec {
   /** Extra fields of the cla.tcp section. */
   tcp?: Record<string, unknown>;
   minorFrameMs?: number;
+  /** Tasks run besides the bundle agent's in each of the 5 slots (e.g. cmd.dispatch). */
+  tasks?: [string[], string[], string[], string[], string[]];
+  /** Further top-level sections (cmd) and fields of tlm (downlink). */
+  cmd?: Record<string, unknown>;
+  tlm?: Record<string, unknown>;
 }
 
 /** Writes dir/node-<id>.json and returns its path; the node listens on UDP and TCP at `port`. */
 export function writeNodeConfig(dir: string, spec: NodeSpec): string {
   mkdirSync(dir, { recursive: true });
   const io = ['dtn.ingest', 'dtn.dispatch'];
-  const slots = [io, io, io, [...io, 'dtn.expire'], [...io, 'tlm.housekeeping']];
+  const slots = [io, io, io, [...io, 'dtn.expire'], [...io, 'tlm.housekeeping']].map((slot, i) => [...slot, ...(spec.tasks?.[i] ?? [])]);
   const table = { minorFrameMs: spec.minorFrameMs ?? 10, slots };
   const neighbours = Object.fromEntries(
     Object.entries(spec.neighbours ?? {}).map(([node, [cla, port]]) => [node, { cla, address: `127.0.0.1:${port}` }]),
@@ -48,7 +53,7 @@ export function writeNodeConfig(dir: string, spec: NodeSpec): string {
     node: { id: spec.id },
     dataDir: join(dir, `data-${spec.id}`),
     log: { level: 'info' },
-    tlm: { summaryEveryMajorFrames: 100 },
+    tlm: { summaryEveryMajorFrames: 100, ...spec.tlm },
     dtn: spec.dtn ?? {},
     cla: {
       udp: { listen: `127.0.0.1:${spec.port}` },
@@ -56,6 +61,7 @@ export function writeNodeConfig(dir: string, spec: NodeSpec): string {
       neighbours,
     },
     routes: spec.routes ?? {},
+    ...(spec.cmd ? { cmd: spec.cmd } : {}),
     exec: { modes: { BOOT: table, NOMINAL: table, SAFE: table } },
   };
   const file = join(dir, `node-${spec.id}.json`);

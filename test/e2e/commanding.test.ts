@@ -1,0 +1,240 @@
+// Commanding end to end with real processes on 127.0.0.1: the ground console (`tern gse tlm
+// --listen`, ground node 100), a ground-station node (10) and a satellite (20) behind it over
+// TCPCLv4. Commands leave `tern gse send --via <station>` (or, for envelopes the CLI would never
+// make, a raw TCPCL peer of the test), are relayed by the station, run or are refused on the
+// satellite, and the satellite's responses come back down through the station to the console,
+// whose JSON lines the test reads. Keys are made by `tern gse keygen` in a fresh temp directory.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Encoder } from 'cbor-x';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bodyDigest, encodeBody, signEnvelope } from '../../flight/cmd/envelope.js';
+import { readKeyFile } from '../../flight/cmd/keyfile.js';
+import { NobleMlDsa } from '../../flight/cmd/mldsa.js';
+import { hopCountBlock } from '../../flight/dtn/blocks.js';
+import { dtnNow } from '../../flight/dtn/bundle.js';
+import { createBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
+import type { TcpclSession } from '../../flight/cla/tcpcl-session.js';
+import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
+import { startTern, TERN, type TernProcess } from '../support/node-process.js';
+
+const GROUND = 100;
+/** The raw peer's node: not 100, or the station would hand it the console's telemetry. */
+const TEST_PEER = 101;
+const STATION = 10;
+const SAT = 20;
+const run = promisify(execFile);
+const dsa = new NobleMlDsa('ML-DSA-65');
+const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
+
+let dir: string;
+let ports: { console: number; station: number; sat: number };
+let satConfig: string;
+let consoleProc: TernProcess;
+const nodes: TernProcess[] = [];
+let peer: GroundPeer;
+let toStation: TcpclSession;
+let bundleSeq = 0;
+/** When the satellite last started: its counters (housekeeping.json) run from there. */
+let satStartedMs = 0;
+
+type Line = Record<string, unknown>;
+
+async function tern(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [TERN, ...args], { cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** `tern gse send 20 ...` through the ground station; returns the body digest the CLI printed. */
+async function send(...args: string[]): Promise<string> {
+  const sent = await tern(['gse', 'send', String(SAT), ...args, '--via', `127.0.0.1:${ports.station}`]);
+  expect(sent.code, sent.stderr).toBe(0);
+  return /digest ([0-9a-f]{16})/.exec(sent.stdout)![1]!;
+}
+
+/** An envelope the CLI writes to a file instead of sending (for tampering and resending). */
+async function envelopeFile(name: string, ...args: string[]): Promise<Uint8Array> {
+  const made = await tern(['gse', 'send', String(SAT), ...args, '--out', name]);
+  expect(made.code, made.stderr).toBe(0);
+  return new Uint8Array(readFileSync(join(dir, name)));
+}
+
+/** Hands an envelope to the station in a bundle of the test's own raw TCPCL peer. */
+async function raw(envelope: Uint8Array): Promise<void> {
+  await toStation.send(createBundle({
+    destination: ipn(SAT, 1),
+    source: ipn(TEST_PEER, 1),
+    creationTime: dtnNow(),
+    sequence: bundleSeq++,
+    lifetime: 600_000,
+    blocks: [hopCountBlock({ limit: 8, count: 0 })],
+    payload: envelope,
+  }).bytes);
+}
+
+/** A body signed by `key` that the CLI would refuse to make. */
+function handBuilt(key: string, body: { seq: number; expiryMs?: number; opcode: number; args: unknown[] }): { envelope: Uint8Array; id: { operator: number; seq: number } } {
+  const k = readKeyFile(join(dir, key), dsa);
+  const bodyBytes = encodeBody({ target: SAT, operator: k.id, seq: body.seq, expiryMs: body.expiryMs ?? Date.now() + 600_000, opcode: body.opcode, args: body.args });
+  return { envelope: signEnvelope(dsa, bodyBytes, SAT, [{ operator: k.id, seed: k.seed, publicKey: k.publicKey }]), id: { operator: k.id, seq: body.seq } };
+}
+
+/**
+ * The console's response line with this status for the command with this body digest, or with
+ * this operator and number (a reject before the signature check names no digest).
+ */
+function response(command: string | { operator: number; seq: number }, status: string, timeoutMs = 20_000): Promise<Line> {
+  const match = typeof command === 'string' ? (l: Line) => l.digest === command : (l: Line) => l.operator === command.operator && l.seq === command.seq;
+  return consoleProc.waitForLine((l) => l.kind === 'rsp' && l.status === status && match(l), timeoutMs);
+}
+
+async function startSat(): Promise<TernProcess> {
+  satStartedMs = Date.now();
+  const node = startTern(['flight', '--config', satConfig]);
+  nodes.push(node);
+  await node.waitForLine((l) => l.msg === 'node started');
+  return node;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tern-cmd-e2e-'));
+  for (const [name, id] of [['alice', 1], ['bob', 2], ['carol', 3], ['mallory', 9]] as const) {
+    const made = await tern(['gse', 'keygen', '--out', `${name}.key`, '--id', String(id), '--name', name]);
+    expect(made.code, made.stderr).toBe(0);
+  }
+  ports = { console: await freePort(), station: await freePort(), sat: await freePort() };
+  consoleProc = startTern(['gse', 'tlm', '--listen', `127.0.0.1:${ports.console}`, '--node', String(GROUND)]);
+  const stationConfig = writeNodeConfig(dir, {
+    id: STATION, port: ports.station, neighbours: { [SAT]: ['tcp', ports.sat], [GROUND]: ['tcp', ports.console] }, routes: { [SAT]: SAT },
+  });
+  satConfig = writeNodeConfig(dir, {
+    id: SAT,
+    port: ports.sat,
+    neighbours: { [STATION]: ['tcp', ports.station] },
+    routes: { '*': STATION },
+    // Within each 10 ms slot: ingest 4 + dispatch 2 (+ expire 0.5) + cmd.dispatch 3 + cmd.sequence 0.5 ms.
+    tasks: [['cmd.dispatch', 'cmd.sequence'], ['cmd.dispatch'], ['cmd.dispatch'], ['cmd.dispatch'], []],
+    tlm: { downlink: { endpoint: `ipn:${GROUND}.2`, housekeepingEvery: 20 } },
+    cmd: {
+      approvals: 2,
+      operators: [
+        { id: 1, name: 'alice', roles: ['operate', 'approve'], publicKeyFile: 'alice.key.pub.json' },
+        { id: 2, name: 'bob', roles: ['approve'], publicKeyFile: 'bob.key.pub.json' },
+        { id: 3, name: 'carol', roles: ['operate', 'approve'], publicKeyFile: 'carol.key.pub.json' },
+      ],
+      // One verification (about 2 ms with noble) per 10 ms slot, as in the flood benchmark.
+      dispatch: { budgetUs: 3000, verificationsPerSlot: 1 },
+      sequence: { budgetUs: 500 },
+    },
+  });
+  const station = startTern(['flight', '--config', stationConfig]);
+  nodes.push(station);
+  await station.waitForLine((l) => l.msg === 'node started');
+  await startSat();
+  peer = new GroundPeer(TEST_PEER);
+  toStation = await peer.tcp.connect('127.0.0.1', ports.station, `ipn:${STATION}.0`);
+}, 60_000);
+
+afterAll(async () => {
+  for (const n of [...nodes, consoleProc]) if (n && n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+  await peer?.close();
+});
+
+describe('commanding across real nodes: ground CLI -> ground station -> satellite -> ground console', () => {
+  it('a signed PING from the ground CLI is relayed, executed on the satellite, and its response printed by the console', async () => {
+    const digest = await send('PING', '4242', '--key', 'alice.key');
+    const executed = await response(digest, 'executed');
+    expect(executed).toMatchObject({ node: SAT, command: 'PING', operator: 1, seq: 1, result: { token: 4242 } });
+    // The satellite's events and housekeeping come down the same way.
+    await consoleProc.waitForLine((l) => l.kind === 'evt' && l.node === SAT && l.name === 'CMD_STARTED');
+    const hk = await consoleProc.waitForLine((l) => l.kind === 'hk' && l.node === SAT);
+    expect((hk.channels as Record<string, number>)['cmd.executed']).toBeGreaterThanOrEqual(0);
+    // The dictionary the node wrote at start is the one the CLI reads with --from.
+    const listed = await tern(['gse', 'dict', '--from', join(dir, `data-${SAT}`), '--list']);
+    expect(listed.stdout).toMatch(/0x0301 LIST_BUNDLES/);
+    const list = await send('LIST_BUNDLES', '0', '8', '--key', 'alice.key', '--from', join(dir, `data-${SAT}`));
+    expect((await response(list, 'executed')).result).toMatchObject({ offset: 0 });
+  });
+
+  it('k-of-n: SET_MODE out of SAFE waits for a second operator, and is dropped with CMD_MISSING_APPROVALS when it expires', async () => {
+    expect((await response(await send('SET_MODE', 'SAFE', '--key', 'alice.key'), 'executed')).result).toMatchObject({ to: 'SAFE' });
+    const alone = await send('SET_MODE', 'NOMINAL', '--key', 'alice.key', '--expires', '2');
+    expect((await response(alone, 'pending')).approvals).toMatchObject({ have: 1, need: 2 });
+    const missing = await response(alone, 'rejected');
+    expect(missing).toMatchObject({ reason: 'CMD_MISSING_APPROVALS', command: 'SET_MODE' });
+    const both = await send('SET_MODE', 'NOMINAL', '--key', 'alice.key', '--key', 'bob.key');
+    expect((await response(both, 'executed')).result).toMatchObject({ from: 'SAFE', to: 'NOMINAL' });
+  });
+
+  it('rejects a tampered envelope: CMD_BAD_SIGNATURE', async () => {
+    const envelope = await envelopeFile('tampered.cbor', 'PING', '1', '--key', 'alice.key');
+    const digest = bodyDigest(cbor.decode(envelope)[0] as Uint8Array).slice(0, 16);
+    envelope[envelope.length - 1]! ^= 0x01; // last byte of the signature
+    await raw(envelope);
+    expect(await response(digest, 'rejected')).toMatchObject({ reason: 'CMD_BAD_SIGNATURE', operator: 1 });
+  });
+
+  it('rejects an operator the satellite does not know: CMD_UNKNOWN_OPERATOR', async () => {
+    const digest = await send('PING', '2', '--key', 'mallory.key');
+    expect(await response(digest, 'rejected')).toMatchObject({ reason: 'CMD_UNKNOWN_OPERATOR', operator: 9 });
+  });
+
+  it('revokes a key with two operators, then rejects its commands: CMD_REVOKED_KEY', async () => {
+    const ok = await send('PING', '3', '--key', 'carol.key');
+    await response(ok, 'executed');
+    const revoke = await send('OPERATOR_REVOKE', '3', '--key', 'alice.key', '--key', 'bob.key');
+    await response(revoke, 'executed');
+    const refused = await send('PING', '4', '--key', 'carol.key');
+    expect(await response(refused, 'rejected')).toMatchObject({ reason: 'CMD_REVOKED_KEY', operator: 3 });
+  });
+
+  it('rejects the same envelope a second time, and again after the satellite restarts: CMD_REPLAY', async () => {
+    const envelope = await envelopeFile('once.cbor', 'PING', '5', '--key', 'alice.key');
+    const digest = bodyDigest(cbor.decode(envelope)[0] as Uint8Array).slice(0, 16);
+    await raw(envelope);
+    await response(digest, 'executed');
+    await raw(envelope);
+    const first = await response(digest, 'rejected');
+    expect(first).toMatchObject({ reason: 'CMD_REPLAY' });
+
+    const sat = nodes.pop()!;
+    sat.child.kill('SIGTERM');
+    expect((await sat.exited).code).toBe(0);
+    await startSat();
+    const before = consoleProc.lines.length;
+    await raw(envelope);
+    await consoleProc.waitForLine((l) => consoleProc.lines.indexOf(l) >= before && l.kind === 'rsp' && l.digest === digest && l.reason === 'CMD_REPLAY', 30_000);
+  }, 60_000);
+
+  it('rejects an expired command: CMD_EXPIRED', async () => {
+    const { envelope, id } = handBuilt('alice.key', { seq: 900, expiryMs: Date.now() - 1000, opcode: 0x0501, args: [] });
+    await raw(envelope);
+    expect(await response(id, 'rejected')).toMatchObject({ reason: 'CMD_EXPIRED' });
+  });
+
+  it('refuses an out-of-range argument in the CLI before sending, and the satellite rejects a hand-built one: CMD_BAD_ARGUMENT', async () => {
+    const refused = await tern(['gse', 'send', String(SAT), 'LIST_BUNDLES', '0', '100', '--key', 'alice.key', '--via', `127.0.0.1:${ports.station}`]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/limit.*\[1, 64\]|\[1, 64\].*limit/i);
+    const { envelope, id } = handBuilt('alice.key', { seq: 901, opcode: 0x0301, args: [0, 100] });
+    await raw(envelope);
+    expect(await response(id, 'rejected')).toMatchObject({ reason: 'CMD_BAD_ARGUMENT' });
+  });
+
+  it('rejects an opcode that is not in the dictionary: CMD_UNKNOWN_OPCODE', async () => {
+    const unknown = await tern(['gse', 'send', String(SAT), 'SELF_DESTRUCT', '--key', 'alice.key', '--via', `127.0.0.1:${ports.station}`]);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown command "SELF_DESTRUCT"/) });
+    const { envelope, id } = handBuilt('alice.key', { seq: 902, opcode: 0x7f7f, args: [] });
+    await raw(envelope);
+    expect(await response(id, 'rejected')).toMatchObject({ reason: 'CMD_UNKNOWN_OPCODE' });
+  });
+});
