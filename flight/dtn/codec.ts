@@ -405,17 +405,8 @@ function withPrimaryBytes(p: NewPrimary, bytes: Uint8Array): PrimaryBlock {
 const CRC16_PLACEHOLDER = new Uint8Array(2);
 const CRC32_PLACEHOLDER = new Uint8Array(4);
 
-export interface NewPrimary {
-  readonly flags: number;
-  readonly crcType: CrcType;
-  readonly destination: Eid;
-  readonly source: Eid;
-  readonly reportTo: Eid;
-  readonly creationTime: number;
-  readonly sequence: number;
-  readonly lifetime: number;
-  readonly fragment?: FragmentInfo;
-}
+/** A primary block's fields, before it has bytes. */
+export type NewPrimary = Omit<PrimaryBlock, 'version' | 'bytes'>;
 
 export interface BlockSpec {
   readonly type: number;
