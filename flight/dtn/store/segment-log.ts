@@ -87,6 +87,8 @@ export class SegmentLog {
   failure: StoreIoError | undefined;
   private active: Segment | undefined;
   private activeHeads = new HeadLog();
+  /** The active segment still ends with the summary and trailer a clean close wrote. */
+  private unsealOnWrite = false;
   private queue: QueuedRecord[] = [];
   private queuedBytes = 0;
   /** A flush loop is running; it clears this in the same step as it finds the queue empty. */
@@ -108,10 +110,10 @@ export class SegmentLog {
    * kept is fdatasync'd before anything new is written (a killed process leaves its last writes
    * in the page cache, not necessarily on disk), so only the newest batch can ever be torn: the
    * premise of the last-batch check in segment-reader.ts. If it was sealed by a clean close, its
-   * summary and trailer are cut off (written again when it fills or the store closes); no sync
-   * is needed there: until the next batch's fdatasync the segment reads as sealed or as
-   * unsealed, both whole. Segment files were created durably (directory fsync'd) before any
-   * record in them was acknowledged, so the directory needs no sync here either.
+   * summary and trailer are cut off just before the first write (they are written again when it
+   * fills or the store closes), so opening a cleanly closed store writes nothing; that first
+   * batch's fdatasync covers the cut. Segment files were created durably (directory fsync'd)
+   * before any record in them was acknowledged, so the directory needs no sync here either.
    */
   async start(found: readonly RecoveredSegment[]): Promise<void> {
     for (const s of found) {
@@ -126,14 +128,16 @@ export class SegmentLog {
       const handle = await open(segment.path, 'r+');
       segment.handle = Promise.resolve(handle);
       segment.sealed = false;
-      if (last.fileSize > last.recordsEnd) {
-        await handle.truncate(last.recordsEnd);
-        if (!last.sealed) {
+      if (last.sealed) {
+        this.unsealOnWrite = true;
+      } else {
+        if (last.fileSize > last.recordsEnd) {
+          await handle.truncate(last.recordsEnd);
           this.ch.tornBytes.add(last.fileSize - last.recordsEnd);
           this.events.emit(STORE_EVENTS.tornTail, { segment: last.segment, bytes: last.fileSize - last.recordsEnd });
         }
+        await handle.datasync();
       }
-      if (!last.sealed) await handle.datasync();
       this.activeHeads.append(last.heads!);
       this.active = segment;
     } else if (last && !last.headerValid && !last.sealed && last.recordsEnd === SEGMENT_HEADER_BYTES) {
@@ -209,7 +213,8 @@ export class SegmentLog {
    */
   async close(): Promise<void> {
     try {
-      if (!this.failure && this.active && !this.active.sealed && this.active.size > SEGMENT_HEADER_BYTES) await this.seal(this.active);
+      const active = this.active;
+      if (active && !this.failure && !active.sealed && !this.unsealOnWrite && active.size > SEGMENT_HEADER_BYTES) await this.seal(active);
     } finally {
       for (const segment of this.segments.values()) await this.closeSegment(segment);
     }
@@ -264,6 +269,10 @@ export class SegmentLog {
     let bytes = 0;
     for (const record of batch) bytes += record.length;
     let segment = this.active!;
+    if (this.unsealOnWrite) {
+      await (await segment.handle!).truncate(segment.size);
+      this.unsealOnWrite = false;
+    }
     if (segment.size > SEGMENT_HEADER_BYTES && segment.size + bytes > this.config.segmentBytes) {
       await this.seal(segment);
       segment = await this.create(segment.number + 1);
