@@ -119,8 +119,21 @@ export class Commanding {
     const unbound = this.registry.unbound();
     if (unbound.length > 0) throw new Error(`commands without a handler: ${unbound.join(', ')} (bind them at composition)`);
     this.sequencer.load();
+    this.warmUp();
     this.events.emit(CMD_EVENTS.started, { operators: this.keys.active().length, k: this.keys.approvalsRequired, backend: this.dsa.backend });
     return [this.dispatcher, this.sequencer];
+  }
+
+  /**
+   * Signs and verifies with a throwaway key a few times before the first frame: the first runs
+   * compile the ML-DSA code (tens of milliseconds with noble), which must not land in a frame.
+   */
+  private warmUp(): void {
+    const seed = new Uint8Array(32).fill(7);
+    const publicKey = this.dsa.publicKey(seed);
+    const message = new Uint8Array(64);
+    const context = new TextEncoder().encode('tern-cmd-warm-up');
+    for (let i = 0; i < 3; i++) this.dsa.verify(publicKey, message, this.dsa.sign(seed, message, context), context);
   }
 
   /** An envelope from a command bundle; false if dropped (queue full). */
