@@ -1,14 +1,15 @@
-// Recovery of a bundle store holding 100,000 bundles of 1 KiB (BundleStore.open: lock, read
-// every segment's summary or records, rebuild the index, make the last segment appendable)
-// against a baseline measured in the same run: reading every file of the store sequentially,
-// in 4 MiB chunks, with the same async file API. Both run from the page cache (each is run
-// once before measuring) and alternate; medians are reported. Target: recovery <= 2x baseline.
-// Also reported: the same pair with the files' pages dropped first (dd iflag=nocache, i.e.
-// posix_fadvise DONTNEED), where the disk sets the pace as after a reboot.
+// Recovery of a bundle store holding 100,000 bundles of 1 KiB (BundleStore.open: take the lock,
+// read every segment's summary or records, rebuild the index, ready the last segment) against a
+// baseline measured in the same run: reading every file of the store sequentially, in 4 MiB
+// chunks, with the same async file API. Both are timed in a fresh node process running the
+// compiled code (dist/), as a node boots: the first run of each is also the first in its process
+// (cold JIT, as at boot) and is reported apart; the rest alternate and their medians are
+// compared. Target: recovery <= 2x the baseline. Measured twice: from the page cache, and with
+// the files' pages dropped before every run (dd iflag=nocache, posix_fadvise DONTNEED), where
+// the disk sets the pace as after a reboot.
 // TERN_BENCH_RECOVERY_BUNDLES sets the store size (default 100,000).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { BundleStore } from '../../flight/dtn/store/store.js';
@@ -16,17 +17,16 @@ import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
 import { bundleBytes, meta, tempDir } from '../dtn/store/support.js';
+import { REPO } from '../support/node-process.js';
 import { writeResult } from './results.js';
 
 const BUNDLES = Number(process.env.TERN_BENCH_RECOVERY_BUNDLES ?? 100_000);
-const ROUNDS = 5;
+const ROUNDS = 7;
 
 const log = createRootLogger({ level: 'silent' });
-const openStore = (dir: string): Promise<BundleStore> =>
-  BundleStore.open({ dir, capacityBytes: 4 * BUNDLES * 1200, log, tlm: new TelemetryRegistry(), events: new EventLog(log, () => 0) });
 
 async function fill(dir: string): Promise<void> {
-  const store = await openStore(dir);
+  const store = await BundleStore.open({ dir, capacityBytes: 4 * BUNDLES * 1200, log, tlm: new TelemetryRegistry(), events: new EventLog(log, () => 0) });
   const payloads = Array.from({ length: 64 }, (_, i) => bundleBytes(`p${i}`, 1024));
   const sources = ['ipn:12.1', 'ipn:13.1', 'ipn:14.2', 'dtn://sat-9/tlm'];
   for (let i = 0; i < BUNDLES; i += 1024) {
@@ -41,93 +41,92 @@ async function fill(dir: string): Promise<void> {
   await store.close();
 }
 
-async function readAll(dir: string): Promise<number> {
+/** Runs in a fresh node process: alternately reads every store file and recovers the store. */
+const TIMER = `
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BundleStore } from '${REPO}dist/flight/dtn/store/store.js';
+import { createRootLogger } from '${REPO}dist/flight/log.js';
+import { TelemetryRegistry } from '${REPO}dist/flight/tlm/channels.js';
+import { EventLog } from '${REPO}dist/flight/tlm/events.js';
+const [dir, rounds, drop] = process.argv.slice(1);
+const log = createRootLogger({ level: 'silent' });
+const dropCache = () => {
+  if (drop !== '1') return;
+  for (const f of readdirSync(dir)) spawnSync('dd', ['if=' + join(dir, f), 'iflag=nocache', 'count=0', 'status=none']);
+};
+async function readAll() {
   const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
-  let bytes = 0;
   for (const file of readdirSync(dir).sort()) {
     const handle = await open(join(dir, file), 'r');
-    for (let n; (n = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) bytes += n;
+    while ((await handle.read(buffer, 0, buffer.length, null)).bytesRead > 0);
     await handle.close();
   }
-  return bytes;
 }
-
-async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await f();
-  return { ms: performance.now() - t0, value };
+const read = [], recover = [];
+let count = 0;
+for (let r = 0; r < Number(rounds); r++) {
+  dropCache();
+  let t = performance.now();
+  await readAll();
+  read.push(performance.now() - t);
+  dropCache();
+  t = performance.now();
+  const store = await BundleStore.open({ dir, capacityBytes: 1e12, log, tlm: new TelemetryRegistry(), events: new EventLog(log, () => 0) });
+  recover.push(performance.now() - t);
+  count = store.count;
+  await store.close(); // seals the last segment again: not timed
 }
+console.log(JSON.stringify({ read, recover, count }));
+`;
 
-/** Times BundleStore.open() alone (closing, which seals the active segment again, is not timed). */
-async function recover(dir: string): Promise<{ ms: number; count: number }> {
-  const { ms, value: store } = await timed(() => openStore(dir));
-  const count = store.count;
-  await store.close();
-  return { ms, count };
-}
+interface Timings { read: number[]; recover: number[]; count: number }
 
-/** Drops the page cache of every store file; false if dd cannot (no GNU coreutils). */
-function dropCache(dir: string): boolean {
-  for (const file of readdirSync(dir)) {
-    const r = spawnSync('dd', [`if=${join(dir, file)}`, 'iflag=nocache', 'count=0', 'status=none']);
-    if (r.status !== 0) return false;
-  }
-  return true;
+function time(dir: string, dropCache: boolean): Timings {
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', TIMER, dir, String(ROUNDS), dropCache ? '1' : '0'], { encoding: 'utf8', timeout: 600_000 });
+  if (run.status !== 0) throw new Error(`recovery timer failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Timings;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+function summarize(t: Timings): Record<string, unknown> {
+  const read = median(t.read.slice(1));
+  const recover = median(t.recover.slice(1));
+  return {
+    readAllMs: read,
+    recoveryMs: recover,
+    ratio: recover / read,
+    firstProcessRun: { readAllMs: t.read[0], recoveryMs: t.recover[0], ratio: t.recover[0]! / t.read[0]! },
+    readAllRuns: t.read,
+    recoveryRuns: t.recover,
+  };
+}
 
 it(`recovery of ${BUNDLES} bundles vs reading every store file`, async () => {
   const root = tempDir('tern-bench-recovery-');
   const dir = join(root, 'bundles');
   try {
-    const built = await timed(() => fill(dir));
+    const t0 = performance.now();
+    await fill(dir);
+    const buildSeconds = (performance.now() - t0) / 1000;
     const files = readdirSync(dir).filter((f) => f.endsWith('.seg'));
     const storeBytes = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
-    // The first recovery in this process runs with a cold JIT, as at boot: reported on its own.
-    const first = await recover(dir);
-    expect(first.count).toBe(BUNDLES);
-    await readAll(dir);
-
-    const warmRead: number[] = [];
-    const warmRecovery: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      warmRead.push((await timed(() => readAll(dir))).ms);
-      const r = await recover(dir);
-      expect(r.count).toBe(BUNDLES);
-      warmRecovery.push(r.ms);
-    }
-    const coldRead: number[] = [];
-    const coldRecovery: number[] = [];
-    const canDrop = dropCache(dir);
-    for (let round = 0; canDrop && round < 3; round++) {
-      dropCache(dir);
-      coldRead.push((await timed(() => readAll(dir))).ms);
-      dropCache(dir);
-      coldRecovery.push((await recover(dir)).ms);
-    }
+    const warm = time(dir, false);
+    expect(warm.count).toBe(BUNDLES);
+    const canDrop = spawnSync('dd', [`if=${join(dir, files[0]!)}`, 'iflag=nocache', 'count=0', 'status=none']).status === 0;
+    const cold = canDrop ? time(dir, true) : undefined;
     writeResult('store-recovery', {
-      command: 'npx vitest run --config test/bench/vitest.config.ts test/bench/store-recovery.bench.ts',
+      command: 'npm run build && npx vitest run --config test/bench/vitest.config.ts test/bench/store-recovery.bench.ts',
       bundles: BUNDLES,
       bundleBytes: 1024,
       segments: files.length,
       storeMiB: storeBytes / 2 ** 20,
-      buildSeconds: built.ms / 1000,
-      firstRecoveryMs: first.ms,
-      warm: {
-        readAllMs: median(warmRead),
-        recoveryMs: median(warmRecovery),
-        ratio: median(warmRecovery) / median(warmRead),
-        readAllRuns: warmRead,
-        recoveryRuns: warmRecovery,
-      },
-      cold: canDrop ? {
-        readAllMs: median(coldRead),
-        recoveryMs: median(coldRecovery),
-        ratio: median(coldRecovery) / median(coldRead),
-        readAllRuns: coldRead,
-        recoveryRuns: coldRecovery,
-      } : 'dd iflag=nocache unavailable',
+      buildSeconds,
+      pageCache: summarize(warm),
+      droppedCache: cold ? summarize(cold) : 'dd iflag=nocache unavailable',
       target: { ratio: 2 },
     });
   } finally {

@@ -5,6 +5,7 @@
 // collection, string hashing), while typed arrays and an arena cost next to nothing. Recovery
 // indexes ids straight from the bytes it reads; strings are made only when asked for. Slots are
 // reused; a slot's `instance` tells a reused slot from the bundle it held.
+import { latin1 } from './format.js';
 import { PRIORITIES, STATES, type StoredBundle } from './meta.js';
 
 /** FNV-1a over the id's characters (ids are ASCII, so characters and bytes hash alike). */
@@ -21,9 +22,6 @@ export function bytesHash(bytes: Uint8Array, start: number, length: number): num
   return h >>> 0;
 }
 
-interface Latin1 {
-  latin1Slice(start: number, end: number): string;
-}
 
 export class BundleIndex {
   /** Live slots. */
@@ -62,6 +60,8 @@ export class BundleIndex {
   /** Interned EIDs: slots hold their number. */
   readonly eids: string[] = [];
   private readonly eidNumbers = new Map<string, number>();
+  /** EID numbers by the low bits of their bytes' hash: recovery finds most EIDs here without a string. */
+  private readonly eidCache = new Int32Array(64).fill(-1);
 
   constructor(initialCapacity = 1024) {
     this.capacity = initialCapacity;
@@ -159,7 +159,7 @@ export class BundleIndex {
   /** The id of a live slot (allocates a string). */
   id(slot: number): string {
     const start = this.idStart[slot]!;
-    return (this.arena as unknown as Latin1).latin1Slice(start, start + this.idLength[slot]!);
+    return latin1(this.arena, start, start + this.idLength[slot]!);
   }
 
   eid(text: string): number {
@@ -169,6 +169,21 @@ export class BundleIndex {
       this.eids.push(text);
       this.eidNumbers.set(text, n);
     }
+    return n;
+  }
+
+  /** eid() of an EID given as bytes. */
+  eidBytes(bytes: Buffer, start: number, length: number): number {
+    const line = bytesHash(bytes, start, length) & 63;
+    const cached = this.eidCache[line]!;
+    if (cached >= 0) {
+      const text = this.eids[cached]!;
+      let same = text.length === length;
+      for (let i = 0; same && i < length; i++) same = bytes[start + i] === text.charCodeAt(i);
+      if (same) return cached;
+    }
+    const n = this.eid(latin1(bytes, start, start + length));
+    this.eidCache[line] = n;
     return n;
   }
 

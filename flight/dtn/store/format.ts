@@ -13,7 +13,7 @@ const SEGMENT_MAGIC = Buffer.from('TERNBSEG', 'latin1');
 
 export const HEAD_BYTES = 32;
 /** "TBR1" in file byte order. */
-export const RECORD_MAGIC = 0x31524254;
+const RECORD_MAGIC = 0x31524254;
 export const RECORD_MAGIC_BYTES = Buffer.from('TBR1', 'latin1');
 
 export const TRAILER_BYTES = 16;
@@ -50,7 +50,7 @@ const B_STATE = 25;
 const B_ID_LENGTH = 26;
 const B_SOURCE_LENGTH = 28;
 const B_DESTINATION_LENGTH = 30;
-export const BUNDLE_META_FIXED = 32;
+const BUNDLE_META_FIXED = 32;
 
 // Tombstone metadata, after the head.
 const T_INSTANCE = 0;
@@ -172,9 +172,9 @@ export function placeHead(b: Buffer, segment: number, offset: number, batchOffse
 }
 
 /**
- * The decoded metadata of a bundle record; one object reused across a scan. The id stays bytes
- * (idStart, idLength in the view's buffer): the index takes it as bytes, and recovery never
- * needs it as a string.
+ * The decoded metadata of a bundle record; one object reused across a scan. The id and EIDs
+ * stay bytes (start and length in the view's buffer): the index takes them as bytes, and
+ * recovery never needs them as strings.
  */
 export interface BundleFields {
   instance: number;
@@ -184,12 +184,17 @@ export interface BundleFields {
   state: number;
   idStart: number;
   idLength: number;
-  source: string;
-  destination: string;
+  sourceStart: number;
+  sourceLength: number;
+  destinationStart: number;
+  destinationLength: number;
 }
 
 export function newBundleFields(): BundleFields {
-  return { instance: 0, creationMs: 0, expiryMs: 0, priority: 0, state: 0, idStart: 0, idLength: 0, source: '', destination: '' };
+  return {
+    instance: 0, creationMs: 0, expiryMs: 0, priority: 0, state: 0,
+    idStart: 0, idLength: 0, sourceStart: 0, sourceLength: 0, destinationStart: 0, destinationLength: 0,
+  };
 }
 
 export interface TombstoneFields {
@@ -222,11 +227,16 @@ interface Latin1 {
   latin1Slice(start: number, end: number): string;
 }
 
+/** Buffer#latin1Slice: what toString('latin1', start, end) calls once it has checked its arguments. */
+export function latin1(bytes: Buffer, start: number, end: number): string {
+  return (bytes as unknown as Latin1).latin1Slice(start, end);
+}
+
 /**
  * Reads records out of a buffer: a chunk of a segment file, a summary, one record read back.
- * Numbers go through a DataView and text through Buffer#latin1Slice (what toString('latin1')
- * calls once it has checked its arguments): recovery decodes one record per stored bundle, and
- * the Buffer read helpers and argument checks cost several times the decoding itself.
+ * Numbers go through a DataView and text stays bytes: recovery decodes one record per stored
+ * bundle, and the Buffer read helpers, argument checks and strings cost several times the
+ * decoding itself.
  */
 export class RecordView {
   private readonly dv: DataView;
@@ -268,14 +278,12 @@ export class RecordView {
     out.instance = dv.getFloat64(m + B_INSTANCE, true);
     out.creationMs = dv.getFloat64(m + B_CREATION, true);
     out.expiryMs = dv.getFloat64(m + B_EXPIRY, true);
-    let p = m + BUNDLE_META_FIXED;
-    out.idStart = p;
+    out.idStart = m + BUNDLE_META_FIXED;
     out.idLength = idLength;
-    p += idLength;
-    // Consecutive records usually share their EIDs: keep the previous string rather than slice.
-    if (!this.sameText(p, sourceLength, out.source)) out.source = this.text(p, p + sourceLength);
-    p += sourceLength;
-    if (!this.sameText(p, destinationLength, out.destination)) out.destination = this.text(p, p + destinationLength);
+    out.sourceStart = out.idStart + idLength;
+    out.sourceLength = sourceLength;
+    out.destinationStart = out.sourceStart + sourceLength;
+    out.destinationLength = destinationLength;
     return true;
   }
 
@@ -295,13 +303,6 @@ export class RecordView {
 
   /** Bytes [start, end) as a string (they are ASCII). */
   text(start: number, end: number): string {
-    return (this.bytes as unknown as Latin1).latin1Slice(start, end);
-  }
-
-  private sameText(at: number, length: number, text: string): boolean {
-    if (text.length !== length) return false;
-    const b = this.bytes;
-    for (let i = 0; i < length; i++) if (b[at + i] !== text.charCodeAt(i)) return false;
-    return true;
+    return latin1(this.bytes, start, end);
   }
 }

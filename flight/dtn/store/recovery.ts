@@ -34,7 +34,7 @@ export interface Recovery {
   superseded: number;
 }
 
-export async function listSegments(dir: string): Promise<number[]> {
+async function listSegments(dir: string): Promise<number[]> {
   const numbers: number[] = [];
   for (const file of await readdir(dir)) {
     const n = parseSegmentFileName(file);
@@ -52,24 +52,32 @@ export interface RecoverOptions {
   concurrentWriter?: boolean;
 }
 
+/** Segments read ahead of the one being applied. */
+const READ_AHEAD = 4;
+
 export async function recoverIndex(dir: string, index: BundleIndex, options: RecoverOptions = {}): Promise<Recovery> {
   const recovery: Recovery = { segments: [], maxInstance: 0, corruptRecords: 0, corruptBytes: 0, tornBytes: 0, summaries: 0, superseded: 0 };
   let numbers = await listSegments(dir);
   let done = 0;
   while (numbers.length > 0) {
-    const read = (i: number): Promise<SegmentScan | undefined> => {
+    // A read settles to its scan or its error, so that a failure in a read still waiting its
+    // turn is not an unhandled rejection; the error is thrown when its turn comes.
+    const read = (i: number): Promise<{ scan?: SegmentScan; error?: unknown }> => {
       const number = numbers[i]!;
       return readSegment(join(dir, segmentFileName(number)), number, { verify: i === numbers.length - 1 ? 'last-batch' : 'all' })
-        .catch((error: unknown) => {
-          if (options.concurrentWriter && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-          throw error;
-        });
+        .then((scan) => ({ scan }), (error: unknown) => ({ error }));
     };
-    // Segment i + 1 is read while segment i is applied: reading waits on the disk, applying on the CPU.
-    let next = read(0);
+    // The next few segments are read while one is applied: reading waits on the disk (and the
+    // thread pool), applying on the CPU. A few, not all: each holds its summary in memory.
+    const ahead: Array<Promise<{ scan?: SegmentScan; error?: unknown }>> = [];
+    for (let i = 0; i < Math.min(READ_AHEAD, numbers.length); i++) ahead.push(read(i));
     for (let i = 0; i < numbers.length; i++) {
-      const scan = await next;
-      if (i + 1 < numbers.length) next = read(i + 1);
+      const { scan, error } = await ahead.shift()!;
+      if (i + READ_AHEAD < numbers.length) ahead.push(read(i + READ_AHEAD));
+      if (error !== undefined) {
+        if (options.concurrentWriter && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
       if (!scan) continue;
       const last = i === numbers.length - 1;
       const tombstoneBytes = applyHeads(scan.heads, scan.segment, index, recovery);
@@ -88,7 +96,7 @@ export async function recoverIndex(dir: string, index: BundleIndex, options: Rec
 }
 
 /** Applies one segment's records to the index; returns the bytes of its tombstones. */
-export function applyHeads(heads: Buffer, segment: number, index: BundleIndex, recovery: Recovery): number {
+function applyHeads(heads: Buffer, segment: number, index: BundleIndex, recovery: Recovery): number {
   const view = new RecordView(heads);
   const head = newHead();
   // Count the records first and grow the index once, rather than doubling it as they come.
@@ -97,10 +105,6 @@ export function applyHeads(heads: Buffer, segment: number, index: BundleIndex, r
   index.reserve(records);
   const f = newBundleFields();
   let tombstoneBytes = 0;
-  let source = '';
-  let sourceEid = -1;
-  let destination = '';
-  let destinationEid = -1;
   for (let at = 0; at + HEAD_BYTES <= heads.length; at += HEAD_BYTES + head.metaLength) {
     // Heads passed their CRC (in the scan or as a summary); a misfit here means a bug, not decay.
     if (!view.head(at, head) || at + HEAD_BYTES + head.metaLength > heads.length) {
@@ -132,21 +136,13 @@ export function applyHeads(heads: Buffer, segment: number, index: BundleIndex, r
       recovery.superseded++;
     }
     if (slot < 0) slot = index.addBytes(heads, f.idStart, f.idLength, hash);
-    if (f.source !== source) {
-      source = f.source;
-      sourceEid = index.eid(source);
-    }
-    if (f.destination !== destination) {
-      destination = f.destination;
-      destinationEid = index.eid(destination);
-    }
     index.instance[slot] = f.instance;
     index.creationMs[slot] = f.creationMs;
     index.expiryMs[slot] = f.expiryMs;
     index.priority[slot] = f.priority;
     index.state[slot] = f.state;
-    index.source[slot] = sourceEid;
-    index.destination[slot] = destinationEid;
+    index.source[slot] = index.eidBytes(heads, f.sourceStart, f.sourceLength);
+    index.destination[slot] = index.eidBytes(heads, f.destinationStart, f.destinationLength);
     index.segment[slot] = segment;
     index.offset[slot] = head.offset;
     index.recordLength[slot] = HEAD_BYTES + head.metaLength + head.dataLength;

@@ -49,6 +49,16 @@ describe('BundleIndex', () => {
   it('interns EIDs and renders a slot as metadata', () => {
     const index = new BundleIndex();
     expect(index.eid('ipn:1.1')).toBe(index.eid('ipn:1.1'));
+    // From bytes (as recovery reads them): more EIDs than cache lines, interleaved, always the right number.
+    const eids = Array.from({ length: 200 }, (_, i) => `ipn:${i}.${i % 7}`);
+    const numbers = eids.map((e) => index.eid(e));
+    for (let round = 0; round < 3; round++) {
+      for (const [i, e] of eids.entries()) {
+        const bytes = Buffer.from(`<${e}>`, 'latin1');
+        expect(index.eidBytes(bytes, 1, e.length)).toBe(numbers[i]);
+      }
+    }
+    expect(index.eids[index.eidBytes(Buffer.from('dtn://new/x'), 0, 11)]).toBe('dtn://new/x');
     const slot = index.add('x');
     index.source[slot] = index.eid('ipn:1.1');
     index.destination[slot] = index.eid('ipn:2.1');
