@@ -198,10 +198,8 @@ export class FlightNode {
       },
     });
     this.agent.register(SERVICE.command, (bundle) => {
-      // Copied: the envelope waits in the dispatcher's queue for a later slot, while the bundle's
-      // bytes may be a view into a buffer the store reads the next bundle into. A full queue is
-      // a reject the dispatcher counts and answers; the bundle is consumed either way.
-      commanding.submit(Uint8Array.from(payloadBlock(bundle).data));
+      // A full queue is a reject the dispatcher counts and answers; the bundle is consumed either way.
+      commanding.submit(payloadBlock(bundle).data);
     });
     if (this.downlink) {
       const downlink = this.downlink;
