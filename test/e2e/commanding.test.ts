@@ -36,6 +36,7 @@ let dir: string;
 let ports: { console: number; station: number; sat: number };
 let satConfig: string;
 let consoleProc: TernProcess;
+let station: TernProcess;
 const nodes: TernProcess[] = [];
 let peer: GroundPeer;
 let toStation: TcpclSession;
@@ -137,7 +138,7 @@ beforeAll(async () => {
       sequence: { budgetUs: 500 },
     },
   });
-  const station = startTern(['flight', '--config', stationConfig]);
+  station = startTern(['flight', '--config', stationConfig]);
   nodes.push(station);
   await station.waitForLine((l) => l.msg === 'node started');
   await startSat();
@@ -237,6 +238,13 @@ describe('commanding across real nodes: ground CLI -> ground station -> satellit
     const { envelope, id } = handBuilt('alice.key', { seq: 902, opcode: 0x7f7f, args: [] });
     await raw(envelope);
     expect(await response(id, 'rejected')).toMatchObject({ reason: 'CMD_UNKNOWN_OPCODE' });
+  });
+
+  it('a node without a cmd section refuses every command bundle (the ground station here)', async () => {
+    const sent = await tern(['gse', 'send', String(STATION), 'PING', '6', '--key', 'alice.key', '--via', `127.0.0.1:${ports.station}`]);
+    expect(sent.code, sent.stderr).toBe(0);
+    const failed = await station.waitForLine((l) => l.event === 'DTN_DELIVERY_FAILED' && l.service === 1);
+    expect(failed.error).toMatch(/takes no commands: .*node-10\.json has no cmd section/);
   });
 
   it('a flood of 1,000 invalid signed commands per second for 2 s: the satellite stays up at 100 Hz, counts the rejects, slips no frame', async () => {
