@@ -23,7 +23,8 @@ const TRAILER_MAGIC = 0x444e4554;
 /** Offsets are u32: a segment (even one holding a single huge bundle) stays below 4 GiB. */
 export const MAX_SEGMENT_BYTES = 0xffff_ff00;
 
-export const RecordKind = { bundle: 1, tombstone: 2, summary: 3 } as const;
+/** `void` covers the bytes of a record torn by a crash (recovery writes it over the torn head). */
+export const RecordKind = { bundle: 1, tombstone: 2, summary: 3, void: 4 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
 /** What became of a deleted bundle; recorded in its tombstone. */
@@ -111,7 +112,7 @@ export function newHead(): Head {
 export function minMetaLength(kind: number): number {
   if (kind === RecordKind.bundle) return BUNDLE_META_FIXED + 3;
   if (kind === RecordKind.tombstone) return TOMBSTONE_META_FIXED + 1;
-  if (kind === RecordKind.summary) return 0;
+  if (kind === RecordKind.summary || kind === RecordKind.void) return 0;
   return -1;
 }
 
@@ -155,6 +156,16 @@ export function tombstoneHead(id: string, instance: number, disposition: Disposi
   b[HEAD_BYTES + T_REASON] = reason;
   b.writeUInt16LE(id.length, HEAD_BYTES + T_ID_LENGTH);
   b.write(id, HEAD_BYTES + TOMBSTONE_META_FIXED, 'latin1');
+  return b;
+}
+
+/**
+ * A void record over `length` bytes at `offset` (where a torn record was), so that a scan steps
+ * over them as a record rather than as corruption. Its data (the torn bytes) has no CRC.
+ */
+export function voidRecordHead(segment: number, offset: number, length: number): Buffer {
+  const b = newRecordHead(RecordKind.void, 0, length - HEAD_BYTES, 0);
+  placeHead(b, segment, offset, offset);
   return b;
 }
 

@@ -13,7 +13,7 @@ import type { EventLog } from '../../tlm/events.js';
 import type { StoreConfig } from './config.js';
 import { STORE_EVENTS } from './dictionary.js';
 import { StoreIoError } from './errors.js';
-import { SEGMENT_HEADER_BYTES, placeHead, segmentFileName, segmentHeader, summaryHead, trailer } from './format.js';
+import { SEGMENT_HEADER_BYTES, placeHead, segmentFileName, segmentHeader, summaryHead, trailer, voidRecordHead } from './format.js';
 import type { RecoveredSegment } from './recovery.js';
 import { HeadLog, readFully } from './segment-reader.js';
 
@@ -135,6 +135,12 @@ export class SegmentLog {
           await handle.truncate(last.recordsEnd);
           this.ch.tornBytes.add(last.fileSize - last.recordsEnd);
           this.events.emit(STORE_EVENTS.tornTail, { segment: last.segment, bytes: last.fileSize - last.recordsEnd });
+        }
+        // A torn record before good ones stays, as a void record: once later batches follow it,
+        // its valid head and bad data would otherwise pass the next recovery's checks.
+        for (const { offset, length } of last.torn) {
+          await writeAll(handle, [voidRecordHead(last.segment, offset, length)], offset);
+          this.ch.tornBytes.add(length);
         }
         await handle.datasync();
       }

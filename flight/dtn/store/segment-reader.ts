@@ -48,6 +48,11 @@ export interface SegmentScan {
   corruptBytes: number;
   /** Bytes after the last valid record: a write that was under way (torn) or is in progress. */
   tailBytes: number;
+  /**
+   * Records of the last batch that failed their data CRC but lie before a good one (pages
+   * written out of order before a crash): offset and length. The store voids them.
+   */
+  torn: Array<{ offset: number; length: number }>;
 }
 
 export interface ScanOptions {
@@ -104,7 +109,10 @@ export async function readSegment(path: string, segment: number, options: ScanOp
     if (typeof status === 'number') throw new StoreFormatError(path, status);
     const sealed = await readSummary(handle, size, segment);
     if (sealed) {
-      return { segment, sealed: true, headerValid: status === 'valid', heads: sealed.heads, recordsEnd: sealed.offset, fileSize: size, corruptRecords: 0, corruptBytes: 0, tailBytes: 0 };
+      return {
+        segment, sealed: true, headerValid: status === 'valid', heads: sealed.heads, recordsEnd: sealed.offset, fileSize: size,
+        corruptRecords: 0, corruptBytes: 0, tailBytes: 0, torn: [],
+      };
     }
     return { ...(await scan(new ChunkReader(handle, size), segment, options)), headerValid: status === 'valid' };
   } finally {
@@ -143,6 +151,7 @@ async function validHeadAt(r: ChunkReader, at: number, segment: number, head: He
 }
 
 async function dataValid(r: ChunkReader, at: number, head: Head): Promise<boolean> {
+  if (head.kind === RecordKind.void) return true;
   if (head.dataLength === 0) return head.dataCrc === 0;
   const start = at + HEAD_BYTES + head.metaLength;
   if (!r.has(start, head.dataLength)) await r.fill(start, head.dataLength);
@@ -193,6 +202,11 @@ async function scan(r: ChunkReader, segment: number, options: ScanOptions): Prom
     }
     if (head.kind === RecordKind.summary) break; // a summary whose trailer failed: records end here
     const total = HEAD_BYTES + head.metaLength + head.dataLength;
+    if (head.kind === RecordKind.void) {
+      at += total;
+      recordsEnd = at;
+      continue;
+    }
     if (options.verify === 'all' && !(await dataValid(r, at, head))) {
       corruptRecords++;
       corruptBytes += total;
@@ -210,6 +224,7 @@ async function scan(r: ChunkReader, segment: number, options: ScanOptions): Prom
     recordsEnd = at;
   }
   let heads = log.bytes();
+  const torn: Array<{ offset: number; length: number }> = [];
   if (options.verify === 'last-batch' && lastBatch.length > 0) {
     const bad: Kept[] = [];
     for (const k of lastBatch) if (!(await dataValid(r, k.at, k.head))) bad.push(k);
@@ -226,7 +241,8 @@ async function scan(r: ChunkReader, segment: number, options: ScanOptions): Prom
       const good = lastBatch.filter((k) => !bad.includes(k));
       const lastGood = good[good.length - 1];
       recordsEnd = lastGood ? lastGood.at + HEAD_BYTES + lastGood.head.metaLength + lastGood.head.dataLength : endBeforeLastBatch;
+      for (const k of bad) if (k.at < recordsEnd) torn.push({ offset: k.at, length: HEAD_BYTES + k.head.metaLength + k.head.dataLength });
     }
   }
-  return { segment, sealed: false, heads, recordsEnd, fileSize: r.size, corruptRecords, corruptBytes, tailBytes: r.size - recordsEnd };
+  return { segment, sealed: false, heads, recordsEnd, fileSize: r.size, corruptRecords, corruptBytes, tailBytes: r.size - recordsEnd, torn };
 }
