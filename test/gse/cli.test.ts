@@ -122,6 +122,23 @@ describe('tern gse (child processes)', () => {
     }
     expect(existsSync(join(dir, 'never.cbor'))).toBe(false);
     expect(existsSync(join(dir, 'k.seq'))).toBe(false); // no sequence number spent either
+    // Transport options are checked before a number is spent, and a station that is not there
+    // is reported (nothing listens on port 1).
+    const transport: Array<[string[], RegExp]> = [
+      [[], /give --via HOST:PORT \(a ground-station node\) or --out FILE/],
+      [['--via', 'localhost:4610'], /--via must be an IP address and port such as 127.0.0.1:4610, got "localhost:4610"/],
+      [['--via', '127.0.0.1:4610', '--cla', 'ltp'], /--cla must be tcp or udp, got "ltp"/],
+      [['--via', '127.0.0.1:4610', '--out', 'x'], /give one of --via and --out/],
+    ];
+    for (const [args, message] of transport) {
+      const run = tern(['send', '7', 'NOOP', '--key', 'k', ...args], dir);
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(message);
+    }
+    expect(existsSync(join(dir, 'k.seq'))).toBe(false);
+    expect(tern(['send', '7', 'NOOP', '--key', 'k', '--via', '127.0.0.1:1'], dir)).toMatchObject({
+      status: 2, stderr: expect.stringMatching(/ground station 127.0.0.1:1 did not take the command bundle: .*ECONNREFUSED/),
+    });
     // A key file others can read is refused, as ssh refuses one.
     writeFileSync(join(dir, 'open.key'), readFileSync(join(dir, 'k')), { mode: 0o644 });
     expect(tern(['send', '7', 'NOOP', '--key', 'open.key', '--out', 'never.cbor'], dir).stderr).toMatch(/only its owner can read/);
