@@ -183,17 +183,18 @@ export class SegmentLog {
     while (this.flushing) await this.flushed;
   }
 
-  /** Reads `length` bytes at `offset` of a segment, keeping it open meanwhile. */
+  /** Reads `length` bytes at `offset` of a segment, keeping it open meanwhile; fewer if the file ends first. */
   async read(segment: Segment, offset: number, length: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(length);
     segment.readers++;
+    let got: number;
     try {
-      await readFully(await this.handleOf(segment), bytes, length, offset);
+      got = await readFully(await this.handleOf(segment), bytes, length, offset);
     } finally {
       segment.readers--;
       if (segment.removed && segment.readers === 0) await this.closeSegment(segment);
     }
-    return bytes;
+    return bytes.subarray(0, got);
   }
 
   /** Deletes a segment file durably; reads already under way finish on the open handle. */

@@ -71,10 +71,10 @@ class ChunkReader {
 
   constructor(
     private readonly handle: FileHandle,
-    readonly size: number,
+    public size: number,
   ) {}
 
-  /** Whether bytes [at, at + n) are in the buffer; `buf[at - base]` is byte `at`. */
+  /** Whether bytes [at, at + n) are in the buffer; `buf[at - base]` is byte `at`. `size` shrinks if the file turns out shorter. */
   has(at: number, n: number): boolean {
     return at >= this.base && at + n <= this.base + this.buf.length;
   }
@@ -83,20 +83,26 @@ class ChunkReader {
   async fill(at: number, n: number): Promise<void> {
     const length = Math.min(Math.max(n, CHUNK_BYTES), this.size - at);
     const target = length <= CHUNK_BYTES ? this.chunk : Buffer.allocUnsafe(length);
-    await readFully(this.handle, target, length, at);
-    this.buf = target.subarray(0, length);
+    const got = await readFully(this.handle, target, length, at);
+    if (got < length) this.size = at + got; // cut short since stat(): what is there is all there is
+    this.buf = target.subarray(0, got);
     this.view = new RecordView(this.buf);
     this.base = at;
   }
 }
 
-export async function readFully(handle: FileHandle, target: Buffer, length: number, position: number): Promise<void> {
+/**
+ * Reads `length` bytes at `position` into `target`, across short reads; returns how many it got,
+ * fewer only at the end of the file (a file cut short, or being cut by a recovering writer).
+ */
+export async function readFully(handle: FileHandle, target: Buffer, length: number, position: number): Promise<number> {
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(target, done, length - done, position + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at ${position + done}`);
+    if (bytesRead === 0) break;
     done += bytesRead;
   }
+  return done;
 }
 
 export async function readSegment(path: string, segment: number, options: ScanOptions): Promise<SegmentScan> {
@@ -104,8 +110,8 @@ export async function readSegment(path: string, segment: number, options: ScanOp
   try {
     const size = (await handle.stat()).size;
     const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
-    if (size >= SEGMENT_HEADER_BYTES) await readFully(handle, header, SEGMENT_HEADER_BYTES, 0);
-    const status = size >= SEGMENT_HEADER_BYTES ? checkSegmentHeader(header, segment) : 'corrupt';
+    const headerBytes = await readFully(handle, header, SEGMENT_HEADER_BYTES, 0);
+    const status = headerBytes === SEGMENT_HEADER_BYTES ? checkSegmentHeader(header, segment) : 'corrupt';
     if (typeof status === 'number') throw new StoreFormatError(path, status);
     const sealed = await readSummary(handle, size, segment);
     if (sealed) {
@@ -124,12 +130,12 @@ export async function readSegment(path: string, segment: number, options: ScanOp
 async function readSummary(handle: FileHandle, size: number, segment: number): Promise<{ heads: Buffer; offset: number } | undefined> {
   if (size < SEGMENT_HEADER_BYTES + HEAD_BYTES + TRAILER_BYTES) return undefined;
   const tail = Buffer.alloc(TRAILER_BYTES);
-  await readFully(handle, tail, TRAILER_BYTES, size - TRAILER_BYTES);
+  if ((await readFully(handle, tail, TRAILER_BYTES, size - TRAILER_BYTES)) < TRAILER_BYTES) return undefined;
   const offset = readTrailer(tail, segment);
   const length = size - TRAILER_BYTES - offset;
   if (offset < SEGMENT_HEADER_BYTES || length < HEAD_BYTES) return undefined;
   const record = Buffer.allocUnsafe(length);
-  await readFully(handle, record, length, offset);
+  if ((await readFully(handle, record, length, offset)) < length) return undefined;
   const view = new RecordView(record);
   const head = newHead();
   if (!view.head(0, head) || head.kind !== RecordKind.summary || head.segment !== segment || head.offset !== offset) return undefined;
@@ -142,12 +148,12 @@ async function readSummary(handle: FileHandle, size: number, segment: number): P
 async function validHeadAt(r: ChunkReader, at: number, segment: number, head: Head): Promise<boolean> {
   if (at + HEAD_BYTES > r.size) return false;
   if (!r.has(at, HEAD_BYTES)) await r.fill(at, HEAD_BYTES);
-  if (!r.view.head(at - r.base, head)) return false;
+  if (!r.has(at, HEAD_BYTES) || !r.view.head(at - r.base, head)) return false;
   const min = minMetaLength(head.kind);
   if (min < 0 || head.metaLength < min || head.segment !== segment || head.offset !== at || head.batchOffset > at) return false;
   if (at + HEAD_BYTES + head.metaLength + head.dataLength > r.size) return false;
   if (!r.has(at, HEAD_BYTES + head.metaLength)) await r.fill(at, HEAD_BYTES + head.metaLength);
-  return r.view.headCrcValid(at - r.base, head.metaLength);
+  return r.has(at, HEAD_BYTES + head.metaLength) && r.view.headCrcValid(at - r.base, head.metaLength);
 }
 
 async function dataValid(r: ChunkReader, at: number, head: Head): Promise<boolean> {
@@ -155,6 +161,7 @@ async function dataValid(r: ChunkReader, at: number, head: Head): Promise<boolea
   if (head.dataLength === 0) return head.dataCrc === 0;
   const start = at + HEAD_BYTES + head.metaLength;
   if (!r.has(start, head.dataLength)) await r.fill(start, head.dataLength);
+  if (!r.has(start, head.dataLength)) return false;
   return crc32c(r.buf.subarray(start - r.base, start - r.base + head.dataLength)) === head.dataCrc;
 }
 
@@ -162,6 +169,7 @@ async function dataValid(r: ChunkReader, at: number, head: Head): Promise<boolea
 async function resync(r: ChunkReader, from: number, segment: number, head: Head): Promise<number> {
   for (let at = from; at + HEAD_BYTES <= r.size; ) {
     if (!r.has(at, HEAD_BYTES)) await r.fill(at, HEAD_BYTES);
+    if (!r.has(at, HEAD_BYTES)) return -1;
     const found = r.buf.indexOf(RECORD_MAGIC_BYTES, at - r.base);
     if (found < 0) {
       // The magic may straddle the end of the buffer: continue three bytes back.

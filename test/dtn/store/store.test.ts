@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -169,6 +169,19 @@ describe('BundleStore basics', () => {
     const again = await openStore(dir);
     expect(again.store.list().map((b) => b.id)).toEqual(['good']);
     await again.store.close();
+  });
+
+  it('treats a record cut short under it (a file truncated behind its back) as corrupt, not as an I/O crash', async () => {
+    const dir = tempDir();
+    const { store, value } = await openStore(dir);
+    await store.put(meta('whole'), bundleBytes('whole', 500));
+    await store.put(meta('cut'), bundleBytes('cut', 500));
+    const file = segmentFiles(dir)[0]!;
+    truncateSync(file, statSync(file).size - 100);
+    await expect(store.get('cut')).rejects.toMatchObject({ code: 'STORE_CORRUPT', id: 'cut' });
+    expect(Buffer.from((await store.get('whole'))!).equals(bundleBytes('whole', 500))).toBe(true);
+    expect(value('corruptRecords')).toBe(1);
+    await store.close();
   });
 
   it('drains queued puts on close, then refuses everything', async () => {
