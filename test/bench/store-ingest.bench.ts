@@ -75,7 +75,7 @@ async function rawRun(file: string, batch: number): Promise<number> {
 }
 
 it(`durable ingest of ${BUNDLES} bundles of 1 KiB: store vs raw append + fdatasync`, async () => {
-  const root = tempDir('tern-bench-ingest-');
+  const root = tempDir('tern-bench-store-ingest-');
   try {
     const storeRates: number[] = [];
     const rawRates: number[] = [];

@@ -106,7 +106,7 @@ function summarize(t: Timings): Record<string, unknown> {
 }
 
 it(`recovery of ${BUNDLES} bundles vs reading every store file`, async () => {
-  const root = tempDir('tern-bench-recovery-');
+  const root = tempDir('tern-bench-store-recovery-');
   const dir = join(root, 'bundles');
   try {
     const t0 = performance.now();

@@ -2,9 +2,10 @@
 // event log, bundle metadata, and bundle bytes that are a pure function of the id (so a test or
 // a crash-test parent can check any bundle byte for byte without keeping a copy).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { afterAll } from 'vitest';
 import { TRAILER_BYTES, readTrailer } from '../../../flight/dtn/store/format.js';
 import type { BundleMeta } from '../../../flight/dtn/store/meta.js';
 import { BundleStore, type BundleStoreOptions } from '../../../flight/dtn/store/store.js';
@@ -12,9 +13,19 @@ import { createRootLogger } from '../../../flight/log.js';
 import { TelemetryRegistry } from '../../../flight/tlm/channels.js';
 import { EventLog, type EventRecord } from '../../../flight/tlm/events.js';
 
+const made: string[] = [];
+
+/** A fresh directory under the system temp dir, removed after the test file (unless TERN_KEEP_TEMP is set). */
 export function tempDir(prefix = 'tern-store-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
+
+afterAll(() => {
+  if (process.env.TERN_KEEP_TEMP) return;
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 export interface OpenedStore {
   store: BundleStore;
