@@ -293,7 +293,11 @@ export class BundleStore {
    * deletes the file. Steps never overlap: a call while one runs returns that step.
    */
   compact(maxBytes = 1024 * 1024): Promise<CompactionStep> {
-    this.checkWritable();
+    try {
+      this.checkWritable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.compacting ??= this.runCompaction(maxBytes);
     return this.compacting;
   }
