@@ -13,15 +13,12 @@ export type CborValue = number | bigint | boolean | string | Uint8Array | readon
 
 // Records and the Uint8Array tag are cbor-x extensions a BPv7 peer would not understand.
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: false });
-// cbor-x writes into this buffer from the start on every call (it grows its own for larger
-// values); results are copied out at once, so nothing keeps a view of it.
-const pool = Buffer.allocUnsafeSlow(64 * 1024);
-// useBuffer is public, documented cbor-x API that its type declarations leave out.
-const withPool = encoder as Encoder & { useBuffer(buffer: Uint8Array): void };
+// cbor-x returns views of one buffer that every Encoder in the process shares, and later calls
+// write after them; results are copied out at once. (Pointing cbor-x at a private buffer with
+// useBuffer would rewind that shared position and overwrite other modules' encodings.)
 
 /** CBOR encoding of `value`, in its own buffer. */
 export function encodeCbor(value: CborValue): Uint8Array {
-  withPool.useBuffer(pool);
   return new Uint8Array(encoder.encode(value));
 }
 
@@ -32,7 +29,6 @@ export function encodeCbor(value: CborValue): Uint8Array {
  * becomes 0x9f, the `false` the break 0xff).
  */
 export function encodeIndefiniteArray(items: readonly CborValue[]): Uint8Array {
-  withPool.useBuffer(pool);
   const definite = encoder.encode([...items, false]);
   const head = cborHeadLength(items.length + 1);
   const out = new Uint8Array(definite.subarray(head - 1));

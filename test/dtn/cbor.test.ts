@@ -1,6 +1,8 @@
-import { decode as cborxDecode } from 'cbor-x';
+import { decode as cborxDecode, encode as cborxEncode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { CborReader, cborHead, cborHeadLength, encodeCbor, int, uint } from '../../flight/dtn/cbor.js';
+import { createBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
 import { expectBundleError, fromHex, hex } from './helpers.js';
 
 const reader = (h: string): CborReader => {
@@ -77,5 +79,16 @@ describe('CBOR reader accepts only what RFC 9171 bundles use, in preferred form'
     expectBundleError(() => reader('81'.repeat(40) + '00').skip('deep'), 'BUNDLE_CBOR', 'deep');
     expectBundleError(() => reader('ff').skip('brk'), 'BUNDLE_CBOR', 'brk');
     expectBundleError(() => reader('82 01').skip('short'), 'BUNDLE_CBOR', 'short');
+  });
+});
+
+describe('sharing cbor-x with the rest of the process', () => {
+  it('leaves encodings other modules still hold intact while bundles are encoded', () => {
+    const held = cborxEncode(['a command envelope', 1, 2, 3]);
+    const expected = Uint8Array.from(held);
+    for (let i = 0; i < 50; i++) {
+      createBundle({ destination: ipn(1, 1), source: ipn(2, 1), creationTime: 1, lifetime: 1000, payload: new Uint8Array(100).fill(i) });
+    }
+    expect(Buffer.from(held).equals(Buffer.from(expected))).toBe(true);
   });
 });
