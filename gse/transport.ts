@@ -100,9 +100,7 @@ export function commandBundle(envelope: Uint8Array, target: number, from: number
     sequence: 0,
     lifetime: Math.max(1, expiryMs - now),
     blocks: [hopCountBlock({ limit: 32, count: 0 })],
-    // A copy: a cbor-x encoding (the envelope) may live in the buffer the bundle codec encodes
-    // into, which it rewinds (flight/dtn/cbor.ts).
-    payload: Uint8Array.from(envelope),
+    payload: envelope,
   }).bytes;
 }
 

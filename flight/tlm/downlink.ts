@@ -37,9 +37,7 @@ export class Downlink {
       this.ch.downlinkDropped.add();
       return;
     }
-    // Copied: cbor-x encodes into a buffer shared by every encoder in the process, and the bundle
-    // codec rewinds it (flight/dtn/cbor.ts), so an encoding kept past this turn could be overwritten.
-    this.queued.push(Uint8Array.from(encodeDownlink(item)));
+    this.queued.push(encodeDownlink(item));
     this.ch.downlinkItems.add();
     this.schedule();
   }

@@ -79,7 +79,7 @@ async function raw(envelope: Uint8Array): Promise<void> {
     sequence: bundleSeq++,
     lifetime: 600_000,
     blocks: [hopCountBlock({ limit: 8, count: 0 })],
-    payload: Uint8Array.from(envelope), // out of cbor-x's shared buffer, which the codec rewinds
+    payload: envelope,
   }).bytes);
 }
 
