@@ -152,7 +152,10 @@ export class FlightNode {
       events: this.events,
     });
     const node = this.config.node.id;
-    this.events.onEvent((record) => downlink.push({ kind: 'evt', record: { ...record, node } }));
+    // Diagnostic events stay in the node's log: sending them down would spend the link on noise.
+    this.events.onEvent((record) => {
+      if (record.severity !== 'diagnostic') downlink.push({ kind: 'evt', record: { ...record, node } });
+    });
     this.housekeeping.onRecord((record) => {
       if (record.seq % settings.housekeepingEvery === 0) downlink.push({ kind: 'hk', record });
     });
@@ -234,6 +237,7 @@ export class FlightNode {
     this.started = false;
     this.timer.stop();
     this.watchdog.stopping();
+    await this.downlink?.close();
     await this.neighbours.stop();
     await this.store.close();
     const final = this.housekeeping.record(this.tlm.get('exec.frames')!.value, this.exec.modeName);

@@ -40,7 +40,9 @@ function readMission(dir: string): MissionFile {
 }
 
 function run(args: string[], name: string): { child: ChildProcess; exited: Promise<number> } {
-  const child = spawn(process.execPath, [TERN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each in its own process group: a Ctrl-C at the terminal reaches only this launcher, which
+  // then stops every process in order (a second signal could cut a stop short).
+  const child = spawn(process.execPath, [TERN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   createInterface({ input: child.stdout! }).on('line', (line) => process.stdout.write(`${line}\n`));
   createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`${name}: ${line}\n`));
   const exited = new Promise<number>((resolve) =>

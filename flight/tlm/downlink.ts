@@ -24,7 +24,8 @@ export class Downlink {
   private readonly maxQueued: number;
   private readonly maxItemsPerBundle: number;
   private scheduled = false;
-  private sending = false;
+  private sending: Promise<void> | undefined;
+  private closed = false;
 
   constructor(private readonly options: DownlinkOptions) {
     this.ch = options.tlm.defineAll(TLM_CHANNELS);
@@ -33,7 +34,7 @@ export class Downlink {
   }
 
   push(item: DownlinkItem): void {
-    if (this.queued.length >= this.maxQueued) {
+    if (this.closed || this.queued.length >= this.maxQueued) {
       this.ch.downlinkDropped.add();
       return;
     }
@@ -42,8 +43,14 @@ export class Downlink {
     this.schedule();
   }
 
+  /** Stops taking items and waits for the bundle being stored; call before the store closes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sending;
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.sending) return;
+    if (this.scheduled || this.sending || this.closed) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -54,8 +61,7 @@ export class Downlink {
   private flush(): void {
     if (this.queued.length === 0) return;
     const items = this.queued.splice(0, this.maxItemsPerBundle);
-    this.sending = true;
-    this.options.send(Buffer.concat(items)).then(
+    this.sending = this.options.send(Buffer.concat(items)).then(
       () => this.ch.downlinkBundles.add(),
       (error: Error) => {
         this.ch.downlinkDropped.add(items.length);
@@ -63,7 +69,7 @@ export class Downlink {
         this.options.events.emit(TLM_EVENTS.downlinkFailed, { items: items.length, error: error.message });
       },
     ).finally(() => {
-      this.sending = false;
+      this.sending = undefined;
       if (this.queued.length > 0) this.schedule();
     });
   }

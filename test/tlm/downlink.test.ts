@@ -54,4 +54,26 @@ describe('downlink', () => {
     expect(value('tlm.downlink.dropped')).toBe(10); // 2 + the 8 whose bundles failed
     expect(seen.some((e) => e.name === 'TLM_DOWNLINK_FAILED' && e.message.includes('store full'))).toBe(true);
   });
+
+  it('on close, waits for the bundle being stored and takes no more items', async () => {
+    let release!: () => void;
+    let stored = 0;
+    const { downlink, value } = setup(async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      stored++;
+    });
+    downlink.push(hk(0));
+    await turn();
+    let closed = false;
+    const closing = downlink.close().then(() => (closed = true));
+    await turn();
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(stored).toBe(1);
+    downlink.push(hk(1));
+    await turn();
+    expect(value('tlm.downlink.dropped')).toBe(1);
+    expect(value('tlm.downlink.bundles')).toBe(1);
+  });
 });
