@@ -16,8 +16,8 @@ export interface TernProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startTern(args: string[], env: NodeJS.ProcessEnv = {}): TernProcess {
-  const child = spawn(process.execPath, [TERN, ...args], { cwd: REPO, env: { ...process.env, ...env } });
+export function startTern(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO): TernProcess {
+  const child = spawn(process.execPath, [TERN, ...args], { cwd, env: { ...process.env, ...env } });
   const lines: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
   const listeners: Array<() => void> = [];

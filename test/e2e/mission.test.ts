@@ -1,0 +1,29 @@
+// `npm start` runs `tern mission`: the local mission of flight/config/missions/local, as a real
+// process tree. It must come up (three nodes and the console), bring housekeeping from every
+// satellite down to the console, and stop cleanly on Ctrl-C.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { REPO, startTern, type TernProcess } from '../support/node-process.js';
+
+let mission: TernProcess | undefined;
+afterEach(() => {
+  if (mission && mission.child.exitCode === null) mission.child.kill('SIGKILL');
+});
+
+it('runs the local mission that npm start starts, and stops it cleanly on SIGINT', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tern-mission-')); // its var/ goes here
+  mission = startTern(['mission', '--dir', join(REPO, 'flight/config/missions/local')], {}, cwd);
+  for (const node of [10, 20, 21]) {
+    await mission.waitForLine((l) => l.msg === 'node started' && l.node === node, 30_000);
+  }
+  // The console prints downlinked housekeeping of each node, relayed through the station.
+  for (const node of [10, 20, 21]) {
+    await mission.waitForLine((l) => l.kind === 'hk' && l.node === node, 30_000);
+  }
+  mission.child.kill('SIGINT');
+  expect(await mission.exited).toEqual({ code: 0, signal: null });
+  expect(mission.lines.filter((l) => l.msg === 'node stopped')).toHaveLength(3);
+  expect(mission.stderr.filter((l) => l.includes('exited with'))).toEqual([]);
+}, 90_000);
