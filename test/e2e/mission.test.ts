@@ -1,11 +1,14 @@
 // `npm start` runs `tern mission`: the local mission of flight/config/missions/local, as a real
 // process tree. It must come up (three nodes and the console), bring housekeeping from every
-// satellite down to the console, and stop cleanly on Ctrl-C.
-import { mkdtempSync } from 'node:fs';
+// satellite down to the console, execute a command signed with the mission's demo operator key
+// as the README shows, and stop cleanly on Ctrl-C.
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
-import { REPO, startTern, type TernProcess } from '../support/node-process.js';
+import { REPO, startTern, TERN, type TernProcess } from '../support/node-process.js';
 
 let mission: TernProcess | undefined;
 afterEach(() => {
@@ -22,6 +25,14 @@ it('runs the local mission that npm start starts, and stops it cleanly on SIGINT
   for (const node of [10, 20, 21]) {
     await mission.waitForLine((l) => l.kind === 'hk' && l.node === node, 30_000);
   }
+  // The README's operator step (git keeps no file modes: the key is made owner-only first).
+  const key = join(cwd, 'demo-operator.key');
+  copyFileSync(join(REPO, 'flight/config/missions/local/keys/demo-operator.key'), key);
+  chmodSync(key, 0o600);
+  await promisify(execFile)(process.execPath, [TERN, 'gse', 'send', '20', 'PING', '42', '--key', key, '--via', '127.0.0.1:4610'], { cwd: REPO });
+  const response = await mission.waitForLine((l) => l.kind === 'rsp' && l.status === 'executed', 30_000);
+  expect(response).toMatchObject({ node: 20, command: 'PING', result: { token: 42 } });
+
   mission.child.kill('SIGINT');
   expect(await mission.exited).toEqual({ code: 0, signal: null });
   expect(mission.lines.filter((l) => l.msg === 'node stopped')).toHaveLength(3);
