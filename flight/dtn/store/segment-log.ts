@@ -48,7 +48,8 @@ export interface QueuedRecord {
 
 type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes', Channel>;
 
-export async function fsyncDirectory(dir: string): Promise<void> {
+/** flight/durable.ts's fsyncDirectory, but off the event loop: it runs in the flush path. */
+async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
@@ -223,8 +224,13 @@ export class SegmentLog {
       const active = this.active;
       if (active && !this.failure && !active.sealed && !this.unsealOnWrite && active.size > SEGMENT_HEADER_BYTES) await this.seal(active);
     } finally {
-      for (const segment of this.segments.values()) await this.closeSegment(segment);
+      await this.closeFiles();
     }
+  }
+
+  /** Closes every file, writing nothing (an open that failed half way). */
+  async closeFiles(): Promise<void> {
+    for (const segment of this.segments.values()) await this.closeSegment(segment);
   }
 
   private startFlush(): void {

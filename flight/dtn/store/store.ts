@@ -115,7 +115,7 @@ export class BundleStore {
     try {
       await store.recover();
     } catch (error) {
-      await store.segmentLog.close();
+      await store.segmentLog.closeFiles();
       releaseLock(lock);
       throw error;
     }
@@ -315,10 +315,13 @@ export class BundleStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.compacting?.catch(() => undefined); // its outcome went to its own caller
-    await this.segmentLog.drain();
-    await this.segmentLog.close();
-    releaseLock(this.lockPath);
+    try {
+      await this.compacting?.catch(() => undefined); // its outcome went to its own caller
+      await this.segmentLog.drain();
+      await this.segmentLog.close();
+    } finally {
+      releaseLock(this.lockPath);
+    }
   }
 
   // ---- Policy ----
