@@ -109,6 +109,7 @@ export class FlightNode {
       config: config.cla,
       node: config.node.id,
       sink: { accept: (bytes, from) => agent!.accept(bytes, from) },
+      onContact: () => agent!.contact(),
       tlm,
       events,
       log: subsystemLogger(log, 'cla'),

@@ -20,6 +20,8 @@ export interface NeighboursOptions {
   events: EventLog;
   log: Logger;
   retryMs?: number;
+  /** Called when a TCPCLv4 session comes up: a contact begins. */
+  onContact?: () => void;
 }
 
 export interface Listening {
@@ -39,7 +41,8 @@ export class Neighbours {
   constructor(private readonly options: NeighboursOptions) {
     const { config, sink, tlm, events, log } = options;
     this.byNode = new Map(config.neighbours.map((n) => [n.node, n]));
-    this.tcp = config.tcp && new TcpCla({ ...config.tcp, localNodeId: nodeId(options.node), sink, tlm, events, log });
+    const onSession = options.onContact && ((): void => options.onContact!());
+    this.tcp = config.tcp && new TcpCla({ ...config.tcp, localNodeId: nodeId(options.node), sink, tlm, events, log, ...(onSession ? { onSession } : {}) });
     this.udp = config.udp && new UdpCla({ ...config.udp, sink, tlm, events, log });
   }
 

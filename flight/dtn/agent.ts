@@ -68,8 +68,13 @@ export interface AgentLimits {
   dispatchPerSlot: number;
   /** Forwards and deliveries under way at once. */
   inFlight: number;
-  /** Wait before retrying a bundle with no route, link or service, or whose send failed. */
+  /** Wait before retrying a bundle whose send failed, or that waits for its service. */
   retryMs: number;
+  /**
+   * Bundles with no route or no link wait in limbo until a contact begins (contact()); this is
+   * the longest they wait without one, for routes that change with time.
+   */
+  limboMs: number;
   /** Hop limit put in the hop count block of bundles this node creates. */
   hopLimit: number;
   ingestBudgetUs: number;
@@ -82,6 +87,7 @@ export const DEFAULT_AGENT_LIMITS: AgentLimits = {
   dispatchPerSlot: 64,
   inFlight: 64,
   retryMs: 1000,
+  limboMs: 30_000,
   hopLimit: 32,
   ingestBudgetUs: 4000,
   dispatchBudgetUs: 2000,
@@ -122,6 +128,8 @@ interface Inbound {
 }
 
 const PRIORITY_NAME: Record<number, Priority> = { 0: 'bulk', 1: 'normal', 2: 'expedited' };
+/** An ipn destination as the store records it (eidToString): node and service. */
+const IPN = /^ipn:(\d+)\.(\d+)$/;
 /** Ids remembered after local delivery, so that a late duplicate is not delivered twice. */
 const DELIVERED_MEMORY = 4096;
 
@@ -140,8 +148,17 @@ export class BundleAgent implements BundleSink {
   private readonly inbound: Inbound[] = [];
   /** Inbound bundles that may still be validated before the next dtn.ingest slot. */
   private credit: number;
-  /** Stored bundles to dispatch, one queue per priority class (Map keeps insertion order). */
-  private readonly waiting: Array<Map<string, number>> = PRIORITIES.map(() => new Map());
+  /** Stored bundles ready to dispatch, one queue per priority class (a Set keeps insertion order). */
+  private readonly ready: Array<Set<string>> = PRIORITIES.map(() => new Set());
+  /**
+   * Bundles waiting for a retry (no route, no link, no service, a failed send): id -> time of the
+   * retry. Always appended `retryMs` ahead, so each map is in time order and a slot looks only at
+   * the retries that are due, however many bundles wait for a contact.
+   */
+  private readonly later: Array<Map<string, number>> = PRIORITIES.map(() => new Map());
+  /** Bundles with no route or link now, by priority; released by contact() or after limboMs. */
+  private readonly limbo: Array<Set<string>> = PRIORITIES.map(() => new Set());
+  private limboSince = 0;
   private readonly busy = new Set<string>();
   private readonly services = new Map<number, ServiceHandler>();
   private readonly deliveredIds = new Set<string>();
@@ -178,7 +195,7 @@ export class BundleAgent implements BundleSink {
   /** Queues every bundle the store recovered for dispatch; call once after the store opened. */
   resume(): void {
     const stored = this.store.list();
-    for (const b of stored) this.enqueue(b.id, b.priority, 0);
+    for (const b of stored) this.enqueue(b.id, b.priority);
     if (stored.length > 0) this.events.emit(AGENT_EVENTS.recovered, { count: stored.length });
   }
 
@@ -194,11 +211,23 @@ export class BundleAgent implements BundleSink {
     });
   }
 
+  /** A contact began (a link came up): bundles in limbo get another try at the next dispatch. */
+  contact(): void {
+    this.limbo.forEach((parked, p) => {
+      for (const id of parked) this.ready[p]!.add(id);
+      parked.clear();
+    });
+    this.limboSince = this.now();
+  }
+
   /** Registers the handler of local service `service` (ipn:node.service). */
   register(service: number, handler: ServiceHandler): void {
     this.services.set(service, handler);
-    // Bundles that waited for this service go out at the next dispatch.
-    for (const queue of this.waiting) for (const id of queue.keys()) queue.set(id, 0);
+    // Bundles that waited (perhaps for this service) go out at the next dispatch.
+    this.later.forEach((waiting, p) => {
+      for (const id of waiting.keys()) this.ready[p]!.add(id);
+      waiting.clear();
+    });
   }
 
   // ---- Inbound ------------------------------------------------------------------------------
@@ -261,7 +290,7 @@ export class BundleAgent implements BundleSink {
       () => {
         this.ch.accepted.add();
         item.resolve();
-        this.enqueue(id, meta.priority, 0);
+        this.enqueue(id, meta.priority);
         this.report(bundle, 'received', StatusReason.noInformation);
       },
       (error: Error) => {
@@ -322,7 +351,7 @@ export class BundleAgent implements BundleSink {
     const meta = this.metaOf(bundle, id, this.now());
     await this.store.put(meta, bundle.bytes);
     this.ch.originated.add();
-    this.enqueue(id, meta.priority, 0);
+    this.enqueue(id, meta.priority);
     return id;
   }
 
@@ -348,30 +377,36 @@ export class BundleAgent implements BundleSink {
 
   // ---- Dispatch -----------------------------------------------------------------------------
 
-  private enqueue(id: string, priority: Priority, notBefore: number): void {
-    this.waiting[PRIORITIES.indexOf(priority)]!.set(id, notBefore);
+  private enqueue(id: string, priority: Priority): void {
+    this.ready[PRIORITIES.indexOf(priority)]!.add(id);
     this.updateCounts();
   }
 
   private updateCounts(): void {
     let pending = 0;
-    for (const queue of this.waiting) pending += queue.size;
+    for (let p = 0; p < PRIORITIES.length; p++) pending += this.ready[p]!.size + this.later[p]!.size + this.limbo[p]!.size;
     this.ch.pending.set(pending);
     this.ch.inFlight.set(this.busy.size);
   }
 
   private dispatch(): void {
     const now = this.now();
+    if (now - this.limboSince >= this.limits.limboMs) this.contact();
     let started = 0;
     // Expedited first, then normal, then bulk (RFC 9171 leaves the order to the node).
-    for (let p = this.waiting.length - 1; p >= 0; p--) {
-      const queue = this.waiting[p]!;
-      for (const [id, notBefore] of queue) {
+    for (let p = PRIORITIES.length - 1; p >= 0; p--) {
+      const queue = this.ready[p]!;
+      const waiting = this.later[p]!;
+      for (const [id, due] of waiting) {
+        if (due > now) break;
+        waiting.delete(id);
+        queue.add(id);
+      }
+      for (const id of queue) {
         if (started >= this.limits.dispatchPerSlot || this.busy.size >= this.limits.inFlight) {
           this.updateCounts();
           return;
         }
-        if (notBefore > now) continue;
         queue.delete(id);
         this.busy.add(id);
         started++;
@@ -385,12 +420,41 @@ export class BundleAgent implements BundleSink {
   }
 
   private retry(id: string, priority: Priority): void {
-    this.enqueue(id, priority, this.now() + this.limits.retryMs);
+    const waiting = this.later[PRIORITIES.indexOf(priority)]!;
+    waiting.delete(id); // re-appended, so the map stays in time order
+    waiting.set(id, this.now() + this.limits.retryMs);
+    this.updateCounts();
+  }
+
+  /** The link a bundle for `node` goes out on now: a neighbour in contact, else the router's choice. */
+  private route(node: number): { hop: number; neighbour: NeighbourLink } | undefined {
+    const direct = this.links.link(node);
+    if (direct) return { hop: node, neighbour: direct };
+    const hop = this.router.nextHop(node, this.now());
+    const neighbour = hop === undefined ? undefined : this.links.link(hop);
+    return neighbour && { hop: hop!, neighbour };
   }
 
   private async dispatchOne(id: string): Promise<void> {
     const meta = this.store.meta(id);
     if (!meta) return; // deleted meanwhile (expired, evicted)
+    // Decided from the metadata, before the bundle is read: a store full of bundles waiting for
+    // a contact must not be read from disk at every retry.
+    const destination = IPN.exec(meta.destination);
+    const node = destination ? Number(destination[1]) : undefined;
+    const service = destination ? Number(destination[2]) : undefined;
+    const local = node === this.node;
+    const route = local || node === undefined ? undefined : this.route(node);
+    if (local && !this.services.has(service!)) {
+      this.retry(id, meta.priority); // held until its service registers
+      return;
+    }
+    if (!local && !route) {
+      this.ch.noRoute.add();
+      this.limbo[PRIORITIES.indexOf(meta.priority)]!.add(id);
+      this.updateCounts();
+      return;
+    }
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.store.get(id);
@@ -415,20 +479,12 @@ export class BundleAgent implements BundleSink {
       this.report(bundle, 'deleted', StatusReason.lifetimeExpired);
       return;
     }
-    const destination = bundle.primary.destination;
-    if (destination.scheme === 'ipn' && destination.node === this.node) {
-      await this.deliver(id, meta.priority, bundle, destination.service);
-    } else {
-      await this.forward(id, meta.priority, meta.expiryMs, bundle, destination);
-    }
+    if (local) await this.deliver(id, meta.priority, bundle, service!);
+    else await this.forward(id, meta.priority, meta.expiryMs, bundle, route!.hop, route!.neighbour);
   }
 
   private async deliver(id: string, priority: Priority, bundle: Bundle, service: number): Promise<void> {
-    const handler = this.services.get(service);
-    if (!handler) {
-      this.retry(id, priority); // held until the service registers
-      return;
-    }
+    const handler = this.services.get(service)!;
     // A fragment stays stored until its whole bundle is delivered: after a crash, resume()
     // feeds the stored fragments to the reassembler again.
     let ids = [id];
@@ -485,18 +541,8 @@ export class BundleAgent implements BundleSink {
     this.deliveredIds.add(id);
   }
 
-  private async forward(id: string, priority: Priority, expiryMs: number, bundle: Bundle, destination: Eid): Promise<void> {
-    const now = this.now();
-    // A neighbour in contact is its own next hop; otherwise the router decides.
-    const hop = destination.scheme !== 'ipn' ? undefined
-      : this.links.link(destination.node) ? destination.node : this.router.nextHop(destination.node, now);
-    const neighbour = hop === undefined ? undefined : this.links.link(hop);
-    if (!neighbour) {
-      this.ch.noRoute.add();
-      this.retry(id, priority);
-      return;
-    }
-    const outgoing = this.prepareForward(bundle, expiryMs, now);
+  private async forward(id: string, priority: Priority, expiryMs: number, bundle: Bundle, hop: number, neighbour: NeighbourLink): Promise<void> {
+    const outgoing = this.prepareForward(bundle, expiryMs, this.now());
     try {
       if (outgoing.bytes.length <= neighbour.maxBundleBytes) {
         await neighbour.link.send(outgoing.bytes);
@@ -514,7 +560,7 @@ export class BundleAgent implements BundleSink {
         return;
       }
       this.ch.forwardFailures.add();
-      this.events.emit(AGENT_EVENTS.forwardFailed, { bundle: id, nextHop: hop!, error: (error as Error).message });
+      this.events.emit(AGENT_EVENTS.forwardFailed, { bundle: id, nextHop: hop, error: (error as Error).message });
       this.retry(id, priority);
       return;
     }
@@ -564,7 +610,12 @@ export class BundleAgent implements BundleSink {
         this.expiring = false;
         if (expired.length === 0) return;
         this.ch.expired.add(expired.length);
-        for (const b of expired) this.waiting[PRIORITIES.indexOf(b.priority)]!.delete(b.id);
+        for (const b of expired) {
+          const p = PRIORITIES.indexOf(b.priority);
+          this.ready[p]!.delete(b.id);
+          this.later[p]!.delete(b.id);
+          this.limbo[p]!.delete(b.id);
+        }
         this.updateCounts();
         this.events.emit(AGENT_EVENTS.expired, { count: expired.length });
       },

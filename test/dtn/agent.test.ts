@@ -26,6 +26,8 @@ class FakeLink implements BundleLink {
   readonly peer = FROM;
   sent: Uint8Array[] = [];
   fail = false;
+  /** Whether there is a contact with node 2 now. */
+  up = true;
   async send(bytes: Uint8Array): Promise<void> {
     if (this.fail) throw new Error('session lost');
     this.sent.push(bytes);
@@ -49,7 +51,7 @@ async function setup(limits = {}): Promise<Setup> {
   const events = new EventLog(silent, () => 0);
   store = await BundleStore.open({ dir: mkdtempSync(join(tmpdir(), 'tern-agent-')), capacityBytes: 64 << 20, log: silent, tlm, events });
   const link = new FakeLink();
-  const links = { link: (node: number): NeighbourLink | undefined => (node === 2 ? { link, maxBundleBytes: 1 << 20 } : undefined) };
+  const links = { link: (node: number): NeighbourLink | undefined => (node === 2 && link.up ? { link, maxBundleBytes: 1 << 20 } : undefined) };
   const agent = new BundleAgent({ node: 1, store, router: new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent, limits: { retryMs: 0, ...limits } });
   const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));
   const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
@@ -129,6 +131,24 @@ describe('bundle agent', () => {
     s.run('dtn.dispatch');
     await settle();
     expect(got.map((p) => new TextDecoder().decode(p))).toEqual([text]);
+    expect(s.store.list()).toEqual([]);
+  });
+
+  it('parks bundles without a link in limbo, without touching them, until a contact begins', async () => {
+    const s = await setup();
+    s.link.up = false;
+    await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
+    for (let slot = 0; slot < 5; slot++) {
+      s.run('dtn.dispatch');
+      await settle();
+    }
+    expect(s.value('dtn.agent.noRoute')).toBe(1); // looked at once, then left alone
+    expect(s.value('dtn.agent.pending')).toBe(1);
+    s.link.up = true;
+    s.agent.contact();
+    s.run('dtn.dispatch');
+    await settle();
+    expect(s.link.sent).toHaveLength(1);
     expect(s.store.list()).toEqual([]);
   });
 
