@@ -1,7 +1,8 @@
 // Durable ingest of 1 KiB bundles over TCPCLv4 on loopback into a real node process (each
 // transfer acknowledged only once its bundle is fdatasync'd), against writing the same bytes
 // in the same run with append + fdatasync per batch of the size the node's group commit formed.
-// Target: >= 50% of the raw rate. TERN_BENCH_INGEST_BUNDLES sets the bundles (default 20,000).
+// Target: >= 50% of the raw rate. TERN_BENCH_INGEST_BUNDLES sets the bundles (default 20,000),
+// TERN_BENCH_INGEST_WINDOW the transfers in flight (default 64).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { startTern } from '../support/node-process.js';
 import { writeResult } from './results.js';
 
 const BUNDLES = Number(process.env.TERN_BENCH_INGEST_BUNDLES ?? 20_000);
-const WINDOW = 64;
+const WINDOW = Number(process.env.TERN_BENCH_INGEST_WINDOW ?? 64);
 
 function bundles(): Uint8Array[] {
   const created = dtnNow();
