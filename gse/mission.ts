@@ -3,12 +3,11 @@
 // lines go to stdout as they come (each names its node). SIGINT or SIGTERM stops them all in
 // order; the exit code is 0 only if every process stopped cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Fields } from '../flight/config/fields.js';
+import { Fields, readJsonFile } from '../flight/config/fields.js';
 import { TernError } from '../flight/errors.js';
 
 export const MISSION_USAGE = `usage: tern mission [--dir DIR]
@@ -26,13 +25,7 @@ const TERN = fileURLToPath(new URL('./tern.js', import.meta.url));
 function readMission(dir: string): MissionFile {
   const file = join(dir, 'mission.json');
   const f = new Fields(file);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    f.fail('(file)', 'a readable JSON mission file', (error as Error).message);
-  }
-  const top = f.object(raw, '', ['nodes', 'console']);
+  const top = f.object(readJsonFile(file, 'mission file'), '', ['nodes', 'console']);
   const nodes = f.array(top.nodes, 'nodes').map((n, i) => f.string(n, `nodes[${i}]`));
   if (top.console === undefined) return { nodes };
   const c = f.object(top.console, 'console', ['listen', 'node']);

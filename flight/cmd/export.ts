@@ -3,8 +3,8 @@
 // canonical form (keys sorted, no whitespace) of everything but the hash itself, so ground
 // tools and operators can tell at a glance whether they hold the dictionary a node runs.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonFile } from '../config/fields.js';
 import { writeFileDurable } from '../durable.js';
 import { ConfigError } from '../errors.js';
 import type { ChannelDef } from '../tlm/channels.js';
@@ -73,12 +73,7 @@ export function dictionaryJson(dictionary: Dictionary): string {
 
 /** Reads a dictionary file, checking its format and hash; throws ConfigError naming the file. */
 export function readDictionary(file: string): Dictionary {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(file, '(file)', 'a readable JSON dictionary (tern gse dict writes one)', (error as Error).message);
-  }
+  const raw = readJsonFile(file, 'dictionary file (tern gse dict writes one)');
   if (typeof raw !== 'object' || raw === null) throw new ConfigError(file, '(file)', 'a JSON object');
   const d = raw as Partial<Dictionary>;
   if (d.format !== DICTIONARY_FORMAT) throw new ConfigError(file, 'format', JSON.stringify(DICTIONARY_FORMAT), d.format);

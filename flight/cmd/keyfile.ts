@@ -5,8 +5,9 @@
 //
 //   FILE           {"format":"tern-key","algorithm":"ML-DSA-65","id":1,"name":"alice","keyId":"<hex>","publicKey":"<b64>","seed":"<b64>"}
 //   FILE.pub.json  {"format":"tern-public-key","algorithm":"ML-DSA-65","id":1,"name":"alice","keyId":"<hex>","publicKey":"<b64>"}
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readJsonFile } from '../config/fields.js';
 import { ConfigError } from '../errors.js';
 import { fsyncDirectory } from '../durable.js';
 import { hexId, keyId } from './envelope.js';
@@ -46,12 +47,7 @@ export function writeKeyFiles(path: string, key: KeyPair): { secret: string; pub
 
 /** Reads a secret key file, checking its mode and that the seed gives the stated public key. */
 export function readKeyFile(path: string, dsa: MlDsa): KeyPair {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new ConfigError(path, '(file)', 'a readable tern-key JSON file (tern gse keygen writes one)', (error as Error).message);
-  }
+  const raw = readJsonFile(path, 'tern-key file (tern gse keygen writes one)') as Record<string, unknown>;
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) throw new ConfigError(path, '(mode)', 'a file only its owner can read (chmod 600)', `0${mode.toString(8)}`);
   if (raw.format !== 'tern-key' || raw.algorithm !== 'ML-DSA-65') throw new ConfigError(path, 'format', 'a tern-key ML-DSA-65 key file', raw.format);

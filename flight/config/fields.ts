@@ -1,7 +1,26 @@
 // Field readers for operator-written JSON (mission configs, later model and sequence files).
 // Each reader either returns a value of the right type or throws a ConfigError naming the file,
 // the dotted field path and what was expected.
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+
+/**
+ * The JSON value in `file`; a file that cannot be read, or is not JSON, is a ConfigError naming
+ * it. `what` says what the file should have been ("a mission config file").
+ */
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, '(file)', `a readable ${what}`, (error as Error).message);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(file, '(file)', 'valid JSON', (error as Error).message);
+  }
+}
 
 export class Fields {
   constructor(readonly file: string) {}

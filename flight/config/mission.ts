@@ -7,15 +7,13 @@
 //            "downlink": { "endpoint": "ipn:100.2", "housekeepingEvery": 10, "lifetimeS": 3600 } }
 // `tlm.downlink` absent: nothing is sent to the ground (responses, events and housekeeping stay
 // in the log and housekeeping.json). `cmd` absent: the node takes no commands at all.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseClaConfig, type ClaConfig } from '../cla/config.js';
 import { parseCmdConfig, type CmdConfig } from '../cmd/config.js';
 import { parseDtnConfig, type DtnConfig } from '../dtn/config.js';
 import { parseEid, type IpnEid } from '../dtn/eid.js';
-import { ConfigError } from '../errors.js';
 import { parseStaticRoutes, type StaticRouter } from '../route/router.js';
-import { Fields, join } from './fields.js';
+import { Fields, join, readJsonFile } from './fields.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -48,19 +46,7 @@ export interface MissionConfig {
 }
 
 export function loadMission(file: string): MissionConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, '(file)', 'a readable mission config file', (error as Error).message);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(file, '(file)', 'valid JSON', (error as Error).message);
-  }
-  return parseMission(file, raw);
+  return parseMission(file, readJsonFile(file, 'mission config file'));
 }
 
 export function parseMission(file: string, raw: unknown): MissionConfig {

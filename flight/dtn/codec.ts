@@ -20,9 +20,7 @@ import {
   type CodecLimits,
   type CrcType,
   type FragmentInfo,
-  type HopCount,
   type PrimaryBlock,
-  type QualityOfService,
   withFlag,
 } from './bundle.js';
 import { BundleError, type BlockRef } from './bundle-error.js';

@@ -3,9 +3,7 @@
 // (ipn:2.1); `alg` says what the key does: HS256/HS384/HS512 sign directly, A128KW/A192KW/A256KW
 // wrap a per-block key, `dir` (or no alg with `enc`) encrypts directly with `enc` A128GCM or
 // A256GCM. `key_ops`, when present, limits what the key may be used for.
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
-import { Fields, join } from '../config/fields.js';
+import { Fields, join, readJsonFile } from '../config/fields.js';
 
 export type KeyOperation = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'wrapKey' | 'unwrapKey';
 
@@ -48,19 +46,7 @@ export function parseKeys(raw: unknown, file: string): SecurityKey[] {
 }
 
 export function loadKeys(file: string): SecurityKey[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, '', 'a readable JWK file', (err as Error).message);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(file, '', 'JSON', (err as Error).message);
-  }
-  return parseKeys(raw, file);
+  return parseKeys(readJsonFile(file, 'JWK file'), file);
 }
 
 export function allows(key: SecurityKey, op: KeyOperation): boolean {
