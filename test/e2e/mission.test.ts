@@ -38,3 +38,11 @@ it('runs the local mission that npm start starts, and stops it cleanly on SIGINT
   expect(mission.lines.filter((l) => l.msg === 'node stopped')).toHaveLength(3);
   expect(mission.stderr.filter((l) => l.includes('exited with'))).toEqual([]);
 }, 90_000);
+
+it('refuses a mission directory without a valid mission.json, naming the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-mission-'));
+  const run = (d: string) => promisify(execFile)(process.execPath, [TERN, 'mission', '--dir', d]).catch((e: { code: number; stderr: string }) => e);
+  const missing = (await run(dir)) as { code: number; stderr: string };
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain(`${join(dir, 'mission.json')}: (file): expected a readable mission file`);
+});
