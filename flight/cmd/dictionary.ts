@@ -130,7 +130,7 @@ export const CMD_COMMANDS = {
   // Declared here as built-ins; their handlers belong to exec and dtn and are bound at composition.
   setMode: {
     name: 'SET_MODE', opcode: 0x0101, owner: 'exec', criticality: 'normal', criticalWhen: 'leaving SAFE',
-    doc: 'Requests an executive mode change at the next major frame',
+    doc: 'Requests an executive mode change at the start of the next minor frame',
     args: [{ name: 'mode', type: 'enum', values: ['BOOT', 'NOMINAL', 'SAFE'], doc: 'Target mode' }],
   },
   listBundles: {
