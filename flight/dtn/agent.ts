@@ -444,12 +444,13 @@ export class BundleAgent implements BundleSink {
     const node = destination ? Number(destination[1]) : undefined;
     const service = destination ? Number(destination[2]) : undefined;
     const local = node === this.node;
-    const route = local || node === undefined ? undefined : this.route(node);
-    if (local && !this.services.has(service!)) {
+    const expired = this.now() > meta.expiryMs;
+    const route = expired || local || node === undefined ? undefined : this.route(node);
+    if (!expired && local && !this.services.has(service!)) {
       this.retry(id, meta.priority); // held until its service registers
       return;
     }
-    if (!local && !route) {
+    if (!expired && !local && !route) {
       this.ch.noRoute.add();
       this.limbo[PRIORITIES.indexOf(meta.priority)]!.add(id);
       this.updateCounts();
@@ -473,7 +474,7 @@ export class BundleAgent implements BundleSink {
       await this.store.delete(id, StatusReason.blockUnintelligible).catch((e: Error) => this.storeFault('delete', e));
       return;
     }
-    if (this.now() > meta.expiryMs) {
+    if (expired) {
       this.ch.expired.add();
       await this.store.delete(id, StatusReason.lifetimeExpired).catch((e: Error) => this.storeFault('delete', e));
       this.report(bundle, 'deleted', StatusReason.lifetimeExpired);
@@ -599,13 +600,20 @@ export class BundleAgent implements BundleSink {
 
   private expiring = false;
 
-  /** One bounded sweep at a time; bundles found expired while dispatching are deleted there. */
+  /**
+   * Expiry. Every stored bundle comes up for dispatch at least every `limboMs` (limbo) or
+   * `retryMs` (retries), and dispatch deletes an expired bundle with the "deleted" status report
+   * it asked for (lifetime expired). The store's sweep, which keeps metadata only and so cannot
+   * report, is the backstop for what dispatch did not reach: it takes bundles expired for longer
+   * than two limbo periods, one bounded sweep at a time.
+   */
   private expire(): void {
-    const dropped = this.reassembler.expire(this.now());
+    const now = this.now();
+    const dropped = this.reassembler.expire(now);
     if (dropped > 0) this.bundleTlm.channels.reassemblyTimeouts.add(dropped);
     if (this.expiring) return;
     this.expiring = true;
-    this.store.expire(this.now()).then(
+    this.store.expire(now - 2 * this.limits.limboMs).then(
       (expired) => {
         this.expiring = false;
         if (expired.length === 0) return;

@@ -8,10 +8,11 @@ import { BundleRefusedError } from '../../flight/cla/errors.js';
 import { REFUSE_REASON } from '../../flight/cla/tcpcl-wire.js';
 import { BundleAgent, SERVICE, type NeighbourLink } from '../../flight/dtn/agent.js';
 import { hopCountBlock } from '../../flight/dtn/blocks.js';
-import { dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
+import { BundleFlag, dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { eidToString, ipn } from '../../flight/dtn/eid.js';
 import { fragmentBundle } from '../../flight/dtn/fragment.js';
+import { decodeStatusReport } from '../../flight/dtn/status-report.js';
 import { BundleStore } from '../../flight/dtn/store/store.js';
 import type { Task } from '../../flight/exec/task.js';
 import { createRootLogger } from '../../flight/log.js';
@@ -46,13 +47,13 @@ interface Setup {
 let store: BundleStore | undefined;
 afterEach(async () => store?.close());
 
-async function setup(limits = {}): Promise<Setup> {
+async function setup(limits = {}, now: () => number = Date.now): Promise<Setup> {
   const tlm = new TelemetryRegistry();
   const events = new EventLog(silent, () => 0);
   store = await BundleStore.open({ dir: mkdtempSync(join(tmpdir(), 'tern-agent-')), capacityBytes: 64 << 20, log: silent, tlm, events });
   const link = new FakeLink();
   const links = { link: (node: number): NeighbourLink | undefined => (node === 2 && link.up ? { link, maxBundleBytes: 1 << 20 } : undefined) };
-  const agent = new BundleAgent({ node: 1, store, router: new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent, limits: { retryMs: 0, ...limits } });
+  const agent = new BundleAgent({ node: 1, store, router: new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent, limits: { retryMs: 0, ...limits }, now });
   const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));
   const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
   return { agent, store, tlm, link, run: (name) => tasks.get(name)!.run(frame), value: (name) => tlm.get(name)!.value };
@@ -150,6 +151,29 @@ describe('bundle agent', () => {
     await settle();
     expect(s.link.sent).toHaveLength(1);
     expect(s.store.list()).toEqual([]);
+  });
+
+  it('deletes a bundle that expired waiting for a contact, with the status report it asked for', async () => {
+    let clock = Date.now();
+    const s = await setup({ limboMs: 1000 }, () => clock);
+    s.link.up = false;
+    const doomed = createBundle({
+      destination: ipn(3, 1), source: ipn(5, 1), flags: BundleFlag.reportDeletion, creationTime: dtnNow(clock),
+      lifetime: 500, payload: Uint8Array.of(9),
+    });
+    await s.agent.accept(doomed.bytes, FROM);
+    s.run('dtn.dispatch'); // no contact: limbo
+    await settle();
+    clock += 1500; // expired, and the limbo period is over
+    s.run('dtn.dispatch');
+    await settle();
+    expect(s.value('dtn.agent.expired')).toBe(1);
+    const left = s.store.list();
+    expect(left.map((b) => [b.source, b.destination])).toEqual([['ipn:1.0', 'ipn:5.1']]); // only the report
+    const report = decodeStatusReport(decodeBundle((await s.store.get(left[0]!.id))!));
+    expect(report.reason).toBe(1); // lifetime expired
+    expect(Object.keys(report.asserted)).toEqual(['deleted']);
+    expect(report.subject.sequence).toBe(doomed.primary.sequence);
   });
 
   it('echoes to the source through the store', async () => {
