@@ -18,6 +18,7 @@ import { payloadBlock } from './dtn/bundle.js';
 import { DTN_EVENTS } from './dtn/dictionary.js';
 import { loadKeys } from './dtn/keys.js';
 import { STORE_EVENTS } from './dtn/store/dictionary.js';
+import { StoreMaintenanceTask } from './dtn/store/maintenance-task.js';
 import { BundleStore, storeDirectory } from './dtn/store/store.js';
 import { writeFileDurable } from './durable.js';
 import { monotonicClock, type Clock } from './exec/clock.js';
@@ -127,9 +128,15 @@ export class FlightNode {
     });
 
     this.agent.registerEcho();
+    // Store upkeep: the expiry backstop and bounded compaction, which reclaims deleted bytes.
+    const storeUpkeep = new StoreMaintenanceTask(store, {
+      nowMs: () => Date.now() - this.agent.expiryBackstopMs(),
+      onExpired: (bundles) => this.agent.expired(bundles),
+      log: subsystemLogger(log, 'store'),
+    });
     this.downlink = this.buildDownlink();
     this.commanding = this.buildCommanding();
-    const tasks: Task[] = [this.housekeeping, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? [])];
+    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? [])];
     const schedule = parseSchedule(config.fields, config.exec, 'exec', tasks);
     this.exec = new Executive({ schedule, clock, tlm, events });
     // Every channel exists now (the executive's per-task ones last): the ground's dictionary.

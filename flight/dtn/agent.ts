@@ -31,7 +31,7 @@ import type { SecurityKey } from './keys.js';
 import { checkHopLimit, checkLifetime, checkValidity, processUnknownBlocks } from './policy.js';
 import { createStatusReport, type StatusKind } from './status-report.js';
 import { StoreDuplicateError, StoreRefusedError } from './store/errors.js';
-import { PRIORITIES, type BundleMeta, type Priority } from './store/meta.js';
+import { PRIORITIES, type BundleMeta, type Priority, type StoredBundle } from './store/meta.js';
 import type { BundleStore } from './store/store.js';
 import { BundleTelemetry } from './telemetry.js';
 
@@ -188,7 +188,6 @@ export class BundleAgent implements BundleSink {
     return [
       { name: 'dtn.ingest', criticality: 'normal', budgetUs: this.limits.ingestBudgetUs, run: () => this.ingest() },
       { name: 'dtn.dispatch', criticality: 'normal', budgetUs: this.limits.dispatchBudgetUs, run: () => this.dispatch() },
-      { name: 'dtn.expire', criticality: 'low', budgetUs: 500, run: () => this.expire() },
     ];
   }
 
@@ -391,6 +390,9 @@ export class BundleAgent implements BundleSink {
 
   private dispatch(): void {
     const now = this.now();
+    // Partial bundles past the reassembly timeout (at most maxBundles of them to look at).
+    const dropped = this.reassembler.expire(now);
+    if (dropped > 0) this.bundleTlm.channels.reassemblyTimeouts.add(dropped);
     if (now - this.limboSince >= this.limits.limboMs) this.contact();
     let started = 0;
     // Expedited first, then normal, then bulk (RFC 9171 leaves the order to the node).
@@ -597,41 +599,27 @@ export class BundleAgent implements BundleSink {
   }
 
   // ---- Expiry -------------------------------------------------------------------------------
+  // Every stored bundle comes up for dispatch at least every `limboMs` (limbo) or `retryMs`
+  // (retries), and dispatch deletes an expired bundle with the "deleted" status report it asked
+  // for (lifetime expired). The store's maintenance task (dtn.store) sweeps, with metadata only,
+  // what dispatch did not reach: the node runs it `expiryBackstopMs()` behind the clock.
 
-  private expiring = false;
+  /** How far behind the clock the store's sweep runs: two limbo periods. */
+  expiryBackstopMs(): number {
+    return 2 * this.limits.limboMs;
+  }
 
-  /**
-   * Expiry. Every stored bundle comes up for dispatch at least every `limboMs` (limbo) or
-   * `retryMs` (retries), and dispatch deletes an expired bundle with the "deleted" status report
-   * it asked for (lifetime expired). The store's sweep, which keeps metadata only and so cannot
-   * report, is the backstop for what dispatch did not reach: it takes bundles expired for longer
-   * than two limbo periods, one bounded sweep at a time.
-   */
-  private expire(): void {
-    const now = this.now();
-    const dropped = this.reassembler.expire(now);
-    if (dropped > 0) this.bundleTlm.channels.reassemblyTimeouts.add(dropped);
-    if (this.expiring) return;
-    this.expiring = true;
-    this.store.expire(now - 2 * this.limits.limboMs).then(
-      (expired) => {
-        this.expiring = false;
-        if (expired.length === 0) return;
-        this.ch.expired.add(expired.length);
-        for (const b of expired) {
-          const p = PRIORITIES.indexOf(b.priority);
-          this.ready[p]!.delete(b.id);
-          this.later[p]!.delete(b.id);
-          this.limbo[p]!.delete(b.id);
-        }
-        this.updateCounts();
-        this.events.emit(AGENT_EVENTS.expired, { count: expired.length });
-      },
-      (error: Error) => {
-        this.expiring = false;
-        this.storeFault('expire', error);
-      },
-    );
+  /** Bundles the store's sweep deleted: they leave the dispatch queues. */
+  expired(bundles: readonly StoredBundle[]): void {
+    this.ch.expired.add(bundles.length);
+    for (const b of bundles) {
+      const p = PRIORITIES.indexOf(b.priority);
+      this.ready[p]!.delete(b.id);
+      this.later[p]!.delete(b.id);
+      this.limbo[p]!.delete(b.id);
+    }
+    this.updateCounts();
+    this.events.emit(AGENT_EVENTS.expired, { count: bundles.length });
   }
 
   private storeFault(operation: string, error: Error): void {

@@ -123,7 +123,7 @@ beforeAll(async () => {
     port: ports.sat,
     neighbours: { [STATION]: ['tcp', ports.station] },
     routes: { '*': STATION },
-    // Within each 10 ms slot: ingest 4 + dispatch 2 (+ expire 0.5) + cmd.dispatch 3 + cmd.sequence 0.5 ms.
+    // Within each 10 ms slot: ingest 4 + dispatch 2 (+ store upkeep 1) + cmd.dispatch 3 (+ cmd.sequence 0.5) ms.
     tasks: [['cmd.dispatch', 'cmd.sequence'], ['cmd.dispatch'], ['cmd.dispatch'], ['cmd.dispatch'], []],
     tlm: { downlink: { endpoint: `ipn:${GROUND}.2`, housekeepingEvery: 20 } },
     cmd: {

@@ -44,7 +44,7 @@ export interface NodeSpec {
 export function writeNodeConfig(dir: string, spec: NodeSpec): string {
   mkdirSync(dir, { recursive: true });
   const io = ['dtn.ingest', 'dtn.dispatch'];
-  const slots = [io, io, io, [...io, 'dtn.expire'], [...io, 'tlm.housekeeping']].map((slot, i) => [...slot, ...(spec.tasks?.[i] ?? [])]);
+  const slots = [io, io, io, [...io, 'dtn.store'], [...io, 'tlm.housekeeping']].map((slot, i) => [...slot, ...(spec.tasks?.[i] ?? [])]);
   const table = { minorFrameMs: spec.minorFrameMs ?? 10, slots };
   const neighbours = Object.fromEntries(
     Object.entries(spec.neighbours ?? {}).map(([node, [cla, port]]) => [node, { cla, address: `127.0.0.1:${port}` }]),
