@@ -11,7 +11,9 @@ import { hopCountBlock } from '../../flight/dtn/blocks.js';
 import { BundleFlag, dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { eidToString, ipn } from '../../flight/dtn/eid.js';
+import { signBundle } from '../../flight/dtn/bpsec.js';
 import { fragmentBundle } from '../../flight/dtn/fragment.js';
+import { parseKeys, type SecurityKey } from '../../flight/dtn/keys.js';
 import { decodeStatusReport } from '../../flight/dtn/status-report.js';
 import { BundleStore } from '../../flight/dtn/store/store.js';
 import type { Task } from '../../flight/exec/task.js';
@@ -47,13 +49,13 @@ interface Setup {
 let store: BundleStore | undefined;
 afterEach(async () => store?.close());
 
-async function setup(limits = {}, now: () => number = Date.now): Promise<Setup> {
+async function setup(limits = {}, now: () => number = Date.now, keys: SecurityKey[] = []): Promise<Setup> {
   const tlm = new TelemetryRegistry();
   const events = new EventLog(silent, () => 0);
   store = await BundleStore.open({ dir: mkdtempSync(join(tmpdir(), 'tern-agent-')), capacityBytes: 64 << 20, log: silent, tlm, events });
   const link = new FakeLink();
   const links = { link: (node: number): NeighbourLink | undefined => (node === 2 && link.up ? { link, maxBundleBytes: 1 << 20 } : undefined) };
-  const agent = new BundleAgent({ node: 1, store, router: new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent, limits: { retryMs: 0, ...limits }, now });
+  const agent = new BundleAgent({ node: 1, store, router: new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent, limits: { retryMs: 0, ...limits }, now, keys });
   const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));
   const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
   return { agent, store, tlm, link, run: (name) => tasks.get(name)!.run(frame), value: (name) => tlm.get(name)!.value };
@@ -202,6 +204,27 @@ describe('bundle agent', () => {
     expect(refusal).toBeInstanceOf(BundleRefusedError);
     expect((refusal as BundleRefusedError).reason).toBe(REFUSE_REASON.NOT_ACCEPTABLE);
     expect(s.value('dtn.reject.crc')).toBe(1);
+    expect(s.store.list()).toHaveLength(1);
+  });
+
+  it('verifies BIBs with the keys it holds: a tampered payload is refused, an intact one stored', async () => {
+    const keys = parseKeys([{ kty: 'oct', kid: 'ipn:5.0', alg: 'HS256', k: Buffer.alloc(32, 7).toString('base64url') }], 'test');
+    const s = await setup({}, Date.now, keys);
+    // No CRCs: the BIB alone protects the primary block and the payload (RFC 9171 4.3.1 allows it).
+    const plain = createBundle({
+      destination: ipn(9, 1), source: ipn(5, 1), creationTime: dtnNow(), lifetime: 60_000, crcType: 0,
+      blocks: [hopCountBlock({ limit: 4, count: 0 })], payload: new TextEncoder().encode('signed payload'),
+    });
+    const signed = signBundle(plain, { key: keys[0]!, source: ipn(5, 0), targets: [0, 1] });
+    const tampered = Uint8Array.from(signed.bytes);
+    const at = Buffer.from(tampered).indexOf(Buffer.from('signed payload'));
+    tampered[at] = 'S'.charCodeAt(0);
+    const refused = decodeBundle(tampered); // still well-formed: only the MAC can tell
+    expect(refused.bytes.length).toBe(signed.bytes.length);
+    await expect(s.agent.accept(tampered, FROM)).rejects.toBeInstanceOf(BundleRefusedError);
+    expect(s.value('dtn.reject.integrity')).toBe(1);
+    await s.agent.accept(signed.bytes, FROM);
+    expect(s.value('dtn.bpsec.bibVerified')).toBe(2); // targets: primary block and payload
     expect(s.store.list()).toHaveLength(1);
   });
 
