@@ -8,12 +8,14 @@ import { setModeBinding } from './cmd/builtins.js';
 import { Commanding } from './cmd/commanding.js';
 import { CMD_EVENTS } from './cmd/dictionary.js';
 import { CommandingAbsent } from './cmd/errors.js';
+import { SessionsAbsent } from './cmd/session.js';
 import { writeDictionary } from './cmd/export.js';
 import type { MissionConfig } from './config/mission.js';
 import { CORE_EVENTS } from './core/dictionary.js';
 import { core } from './core/wasm.js';
 import { AGENT_EVENTS } from './dtn/agent-dictionary.js';
 import { BundleAgent, SERVICE } from './dtn/agent.js';
+import { ipn } from './dtn/eid.js';
 import { payloadBlock } from './dtn/bundle.js';
 import { DTN_EVENTS } from './dtn/dictionary.js';
 import { loadKeys } from './dtn/keys.js';
@@ -136,6 +138,7 @@ export class FlightNode {
     });
     this.downlink = this.buildDownlink();
     this.commanding = this.buildCommanding();
+    this.serveSessions();
     const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? [])];
     const schedule = parseSchedule(config.fields, config.exec, 'exec', tasks);
     this.exec = new Executive({ schedule, clock, tlm, events });
@@ -191,6 +194,8 @@ export class FlightNode {
       events: this.events,
       log: this.log,
       clock: this.clock,
+      sendHandshake: (peer, wire, lifetimeMs) =>
+        this.agent.send({ destination: ipn(peer, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
     });
     // The executive is built from the tasks, commanding's among them: reached when a command runs.
     const exec = (): Executive => this.exec;
@@ -217,6 +222,24 @@ export class FlightNode {
       commanding.onResponse((record) => downlink.push({ kind: 'rsp', record }));
     }
     return commanding;
+  }
+
+  /**
+   * BPSec session keys, when `cmd.session` is configured: handshakes arrive at the session
+   * endpoint, and the agent seals bundles for the peers and opens theirs. Without it the endpoint
+   * refuses every handshake (a failed delivery, counted), so none waits in the store.
+   */
+  private serveSessions(): void {
+    const sessions = this.commanding?.sessions;
+    if (!sessions) {
+      const file = this.config.file;
+      this.agent.register(SERVICE.session, () => {
+        throw new SessionsAbsent(file);
+      });
+      return;
+    }
+    this.agent.protectWith(sessions);
+    this.agent.register(SERVICE.session, (bundle) => sessions.receive(payloadBlock(bundle).data));
   }
 
   private async run(): Promise<void> {

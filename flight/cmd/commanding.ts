@@ -36,6 +36,11 @@ export interface CommandingOptions {
   readonly wallMs?: () => number;
   /** Parameters other subsystems declare, loaded with commanding's own. */
   readonly params?: ReadonlyArray<Readonly<Record<string, ParamDef>>>;
+  /**
+   * Sends a session handshake message to the session endpoint of node `peer` as a bundle; needed
+   * when the config has a `session` section.
+   */
+  readonly sendHandshake?: (peer: number, wire: Uint8Array, lifetimeMs: number) => Promise<unknown>;
 }
 
 export class Commanding {
@@ -85,21 +90,39 @@ export class Commanding {
       approvalsRequired: () => this.keys.approvalsRequired, channels: this.channels, events: o.events, wallMs,
       stepsPerSlot: o.config.sequence.stepsPerSlot, budgetUs: o.config.sequence.budgetUs,
     });
+    this.sessions = this.buildSessions(o, wallMs);
+    const bindings: Record<string, CommandBinding> = { ...builtinBindings(this.dispatcher, this.params, this.keys), ...this.sequencer.bindings() };
+    for (const [name, binding] of Object.entries(bindings)) this.registry.bind(name, binding);
+  }
+
+  private buildSessions(o: CommandingOptions, wallMs: () => number): SessionKeys | undefined {
     const session = o.config.session;
-    this.sessions = session && new SessionKeys({
+    if (!session) return undefined;
+    if (!o.sendHandshake) throw new Error('cmd.session is configured but no handshake transport was given (composition)');
+    const log = subsystemLogger(o.log, 'session');
+    return new SessionKeys({
       node: o.node,
       identitySeed: readKeyFile(session.identityKeyFile, this.dsa).seed,
       peers: session.peers,
       dsa: this.dsa,
+      dataDir: o.dataDir,
       wallMs,
       rekeyMs: session.rekeyS * 1000,
       rekeyBlocks: session.rekeyBlocks,
       offerMaxAgeMs: session.offerMaxAgeS * 1000,
+      offerRetryMs: session.offerRetryS * 1000,
+      handshakesPerMinute: session.handshakesPerMinute,
+      send: o.sendHandshake,
       events: o.events,
-      rekeys: this.channels.sessionRekeys,
+      channels: {
+        rekeys: this.channels.sessionRekeys,
+        offers: this.channels.sessionOffers,
+        rejected: this.channels.sessionRejected,
+        rateLimited: this.channels.sessionRateLimited,
+      },
+      // An offer that cannot be made or stored is retried after offerRetryS: logged, not thrown.
+      onError: (error) => log.error({ err: error }, 'session offer failed'),
     });
-    const bindings: Record<string, CommandBinding> = { ...builtinBindings(this.dispatcher, this.params, this.keys), ...this.sequencer.bindings() };
-    for (const [name, binding] of Object.entries(bindings)) this.registry.bind(name, binding);
   }
 
   /** Declares another subsystem's commands (bind their handlers with bind()). */

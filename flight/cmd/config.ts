@@ -13,9 +13,11 @@
 //                   "executionsPerSlot": 4, "pendingApprovals": 16 },
 //     "sequence": { "budgetUs": 5000, "stepsPerSlot": 4 },
 //     "session": { "identityKeyFile": "keys/node-7.key", "rekeyS": 3600, "rekeyBlocks": 1000000, "offerMaxAgeS": 600,
+//                  "offerRetryS": 60, "handshakesPerMinute": 30,
 //                  "peers": [ { "node": 8, "publicKeyFile": "keys/node-8.key.pub.json" } ] }
 //   }
-// `session` is optional: without it the node has no BPSec session keys.
+// `session` is optional: without it the node has no BPSec session keys. With it, every bundle
+// this node sends towards a listed peer travels with its payload under a BCB (flight/dtn/DESIGN.md).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Fields } from '../config/fields.js';
@@ -41,6 +43,8 @@ export interface SessionConfig {
   readonly rekeyS: number;
   readonly rekeyBlocks: number;
   readonly offerMaxAgeS: number;
+  readonly offerRetryS: number;
+  readonly handshakesPerMinute: number;
 }
 
 const ROLES = ['operate', 'approve'] as const satisfies readonly Role[];
@@ -75,7 +79,7 @@ function keyOf(f: Fields, o: Record<string, unknown>, at: string): Uint8Array {
 }
 
 function parseSession(f: Fields, raw: unknown, field: string): SessionConfig {
-  const s = f.object(raw, field, ['identityKeyFile', 'peers', 'rekeyS', 'rekeyBlocks', 'offerMaxAgeS']);
+  const s = f.object(raw, field, ['identityKeyFile', 'peers', 'rekeyS', 'rekeyBlocks', 'offerMaxAgeS', 'offerRetryS', 'handshakesPerMinute']);
   const peers = new Map<number, Uint8Array>();
   f.array(s.peers, join(field, 'peers')).forEach((entry, i) => {
     const at = join(join(field, 'peers'), i);
@@ -90,6 +94,8 @@ function parseSession(f: Fields, raw: unknown, field: string): SessionConfig {
     rekeyS: s.rekeyS === undefined ? 3600 : f.integer(s.rekeyS, join(field, 'rekeyS'), 10, 30 * 86400),
     rekeyBlocks: s.rekeyBlocks === undefined ? 1_000_000 : f.integer(s.rekeyBlocks, join(field, 'rekeyBlocks'), 1, 0xffff_fff0),
     offerMaxAgeS: s.offerMaxAgeS === undefined ? 600 : f.integer(s.offerMaxAgeS, join(field, 'offerMaxAgeS'), 1, 86400),
+    offerRetryS: s.offerRetryS === undefined ? 60 : f.integer(s.offerRetryS, join(field, 'offerRetryS'), 1, 86400),
+    handshakesPerMinute: s.handshakesPerMinute === undefined ? 30 : f.integer(s.handshakesPerMinute, join(field, 'handshakesPerMinute'), 1, 6000),
   };
 }
 

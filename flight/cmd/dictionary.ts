@@ -41,7 +41,10 @@ export const CMD_CHANNELS = {
   seqExecuted: { name: 'cmd.seq.executed', type: 'u64', units: 'commands', doc: 'Sequence commands executed' },
   seqSkipped: { name: 'cmd.seq.skipped', type: 'u64', units: 'commands', doc: 'Absolute-time sequence commands skipped, their time passed' },
   seqFailed: { name: 'cmd.seq.failed', type: 'u64', units: 'commands', yellow: { high: 0 }, doc: 'Sequence commands that failed' },
-  sessionRekeys: { name: 'cmd.session.rekeys', type: 'u64', units: 'sessions', doc: 'BPSec session keys established' },
+  sessionRekeys: { name: 'cmd.session.rekeys', type: 'u64', units: 'sessions', doc: 'BPSec session keys established (as initiator or responder)' },
+  sessionOffers: { name: 'cmd.session.offers', type: 'u64', units: 'offers', doc: 'Session offers made (new sessions, rekeys, retries)' },
+  sessionRejected: { name: 'cmd.session.rejected', type: 'u64', units: 'messages', yellow: { high: 0 }, doc: 'Handshake messages refused (forged, replayed, stale, misaddressed, malformed)' },
+  sessionRateLimited: { name: 'cmd.session.rateLimited', type: 'u64', units: 'messages', yellow: { high: 0 }, doc: 'Handshake messages dropped unverified: over the per-minute limit' },
 } as const satisfies Record<string, ChannelDef>;
 
 /** The reject counter of each code. */

@@ -1,28 +1,40 @@
-// Session keys between two nodes for BPSec confidentiality (BCB, AES-256-GCM as RFC 9173 uses
-// it). A two-message handshake, each message signed with the sender's ML-DSA-65 identity key:
+// Session keys between two nodes for BPSec confidentiality (BCB-AES-GCM, RFC 9173 section 4).
+// A two-message handshake carried in bundles between the nodes' session endpoints (ipn:N.3),
+// each message signed with the sender's ML-DSA-65 identity key:
 //
 //   offer  = [ "offer", 1, from, to, epoch, issuedMs, ek ]          ek: fresh ML-KEM-768 key
 //   accept = [ "accept", 1, from, to, epoch, SHA-256(offer), c ]    c: ML-KEM-768 ciphertext to ek
 //   wire   = [ body: bstr, ML-DSA-65 signature over body, context "tern-session-v1:<to>" ]
 //
-// Both ends then derive, with HKDF-SHA256 (salt = SHA-256(offer body || accept body), info
-// naming the direction and epoch), one AES-256 key per direction and an 8-byte key id. The
-// initiator makes a new offer when the session is older than rekeyMs or has sealed rekeyBlocks
-// blocks; the previous session stays usable for decryption until the next one replaces it, so
-// bundles in flight across a rekey still open. Keys live in memory only: after a reboot the
-// node simply rekeys, and a counter IV can never repeat under one key.
-import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+// Both ends derive, with HKDF-SHA256 (salt = SHA-256(offer body || accept body), info naming the
+// two nodes and the epoch), one AES-256 key for the initiator-to-responder direction. A node
+// seals for a peer only under a session it initiated, and opens what a peer sealed under the
+// sessions that peer initiated. So each direction has its own handshake, and a node seals only
+// once the accept proved the peer holds the key: a lost accept costs a retry, never a bundle
+// the peer cannot open.
+//
+// The sealing side keeps its key in memory only: after a reboot it makes a new offer, so its
+// 96-bit counter IV never repeats under one key. The opening side persists its keys (this
+// epoch's and the one before, per peer) and the highest epoch accepted, so bundles sealed before
+// its reboot still open after it and an offer captured before it is still a replay.
+import { createHash, hkdfSync } from 'node:crypto';
 import { Encoder } from 'cbor-x';
+import type { SecurityKey } from '../dtn/keys.js';
+import { ipn, eidToString } from '../dtn/eid.js';
 import { TernError } from '../errors.js';
 import type { Channel } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { CMD_EVENTS } from './dictionary.js';
 import type { MlDsa } from './mldsa.js';
 import { MlKem } from './mlkem.js';
+import { RecordFile } from './record-file.js';
+import { TokenBucket } from './token-bucket.js';
 
 const VERSION = 1;
+const KEY_BYTES = 32;
 const IV_BYTES = 12;
-const TAG_BYTES = 16;
+/** Opening keys kept per peer: the current epoch's and the one before (bundles in flight across a rekey). */
+const OPENING_KEYS = 2;
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
 export class SessionRejected extends TernError {
@@ -33,11 +45,12 @@ export class SessionRejected extends TernError {
   }
 }
 
-export class BcbOpenFailed extends TernError {
-  readonly code = 'CMD_BCB_OPEN_FAILED';
-  constructor(detail: string) {
-    super(`BCB block does not open: ${detail}`);
-    this.name = 'BcbOpenFailed';
+/** A handshake reached a node whose config has no `cmd.session`: it makes no session keys. */
+export class SessionsAbsent extends TernError {
+  readonly code = 'CMD_SESSION_NOT_CONFIGURED';
+  constructor(file: string) {
+    super(`this node makes no BPSec sessions: ${file} has no cmd.session section`);
+    this.name = 'SessionsAbsent';
   }
 }
 
@@ -45,52 +58,38 @@ export function sessionContext(to: number): Uint8Array {
   return new TextEncoder().encode(`tern-session-v1:${to}`);
 }
 
-/** What a BCB carries for AES-256-GCM (RFC 9173 section 4): the IV, ciphertext and tag, and which key. */
-export interface SealedBlock {
-  readonly keyId: Uint8Array;
-  readonly iv: Uint8Array;
-  readonly ciphertext: Uint8Array;
-  readonly tag: Uint8Array;
-}
-
-/** One epoch's keys with one peer. */
-export class BcbSession {
+/** The key this node seals bundles for one peer with, in the form BPSec's encryptBundle takes. */
+export class SealingSession {
   private sealed = 0;
+  readonly key: SecurityKey;
 
   constructor(
     readonly peer: number,
     readonly epoch: number,
-    readonly keyId: Uint8Array,
-    private readonly sealKey: Uint8Array,
-    private readonly openKey: Uint8Array,
+    key: Uint8Array,
     readonly establishedMs: number,
-  ) {}
+  ) {
+    this.key = { alg: 'dir', enc: 'A256GCM', ops: ['encrypt'], key: Buffer.from(key) };
+  }
 
   get blocksSealed(): number {
     return this.sealed;
   }
 
-  /** Encrypts a block's data; `aad` is the additional authenticated data BPSec computes. */
-  seal(plaintext: Uint8Array, aad: Uint8Array): SealedBlock {
-    // A 96-bit counter IV: unique under this key for 2^32 blocks, far beyond any rekey limit.
-    if (this.sealed >= 0xffff_ffff) throw new BcbOpenFailed('session exhausted its IVs; rekey');
+  /** A 96-bit counter IV: unique under this key for 2^32 blocks, beyond any rekey limit. */
+  nextIv(): Uint8Array {
+    if (this.sealed >= 0xffff_ffff) throw new SessionRejected(`session with node ${this.peer} used all its IVs`);
     const iv = new Uint8Array(IV_BYTES);
     new DataView(iv.buffer).setUint32(8, ++this.sealed);
-    const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv).setAAD(aad);
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return { keyId: this.keyId, iv, ciphertext: new Uint8Array(ciphertext), tag: new Uint8Array(cipher.getAuthTag()) };
+    return iv;
   }
+}
 
-  open(block: SealedBlock, aad: Uint8Array): Uint8Array {
-    if (block.iv.length !== IV_BYTES || block.tag.length !== TAG_BYTES) throw new BcbOpenFailed(`IV must be ${IV_BYTES} bytes and tag ${TAG_BYTES}`);
-    const decipher = createDecipheriv('aes-256-gcm', this.openKey, block.iv).setAAD(aad).setAuthTag(block.tag);
-    try {
-      return new Uint8Array(Buffer.concat([decipher.update(block.ciphertext), decipher.final()]));
-    } catch {
-      // GCM's only failure here is a tag mismatch: the block was altered or the AAD differs.
-      throw new BcbOpenFailed('authentication tag mismatch');
-    }
-  }
+export interface SessionChannels {
+  readonly rekeys: Channel;
+  readonly offers: Channel;
+  readonly rejected: Channel;
+  readonly rateLimited: Channel;
 }
 
 export interface SessionOptions {
@@ -100,112 +99,158 @@ export interface SessionOptions {
   /** Peers' ML-DSA-65 identity public keys, by node number. */
   readonly peers: ReadonlyMap<number, Uint8Array>;
   readonly dsa: MlDsa;
+  /** Where the opening keys persist (sessions.rec and its backup). */
+  readonly dataDir: string;
   readonly wallMs: () => number;
   readonly rekeyMs: number;
   readonly rekeyBlocks: number;
   /** Oldest offer accepted (clock skew plus the delay of a relayed bundle). */
   readonly offerMaxAgeMs: number;
+  /** An offer unanswered this long is made again. */
+  readonly offerRetryMs: number;
+  /** Handshake messages verified per minute at most: forged ones cannot buy unbounded ML-DSA work. */
+  readonly handshakesPerMinute: number;
+  /** Sends a handshake message to the session endpoint of `peer` (a bundle). */
+  readonly send: (peer: number, wire: Uint8Array, lifetimeMs: number) => Promise<unknown>;
   readonly events: EventLog;
-  readonly rekeys: Channel;
+  readonly channels: SessionChannels;
+  readonly onError: (error: Error) => void;
 }
 
-interface OutstandingOffer {
+interface Offer {
   readonly epoch: number;
   readonly body: Uint8Array;
   readonly decapsulationKey: Uint8Array;
+  readonly madeMs: number;
 }
 
-interface PeerState {
-  current?: BcbSession;
-  previous?: BcbSession;
-  offer?: OutstandingOffer;
-  /** Highest epoch accepted from this peer as responder: older offers are replays. */
+/** What the opening side keeps of a peer: persisted. */
+interface Opening {
+  /** Highest epoch accepted from this peer: an offer not newer is a replay. */
   lastEpoch: number;
+  /** Newest first, at most OPENING_KEYS. */
+  keys: Uint8Array[];
 }
 
 export class SessionKeys {
   private readonly kem = new MlKem('ML-KEM-768');
-  private readonly state = new Map<number, PeerState>();
+  private readonly sealing = new Map<number, SealingSession>();
+  private readonly offers = new Map<number, Offer>();
+  private readonly opening = new Map<number, Opening>();
+  private readonly record: RecordFile;
+  private readonly handshakes: TokenBucket;
+  private openingKeyList: SecurityKey[] = [];
 
-  constructor(private readonly o: SessionOptions) {}
-
-  /** The session to seal with for `peer`, if one is established. */
-  session(peer: number): BcbSession | undefined {
-    return this.state.get(peer)?.current;
+  constructor(private readonly o: SessionOptions) {
+    this.record = new RecordFile(`${o.dataDir}/sessions.rec`);
+    this.handshakes = new TokenBucket(() => o.handshakesPerMinute / 60, () => Math.max(1, Math.ceil(o.handshakesPerMinute / 6)), o.wallMs());
+    this.load();
   }
 
-  /** Whether the initiator should make a new offer to `peer` now. */
-  needsRekey(peer: number): boolean {
-    const current = this.session(peer);
-    if (!current) return true;
-    return this.o.wallMs() - current.establishedMs >= this.o.rekeyMs || current.blocksSealed >= this.o.rekeyBlocks;
+  /** Whether bundles for `node` travel under a BCB this node adds: `node` is a session peer. */
+  protects(node: number): boolean {
+    return node !== this.o.node && this.o.peers.has(node);
+  }
+
+  /**
+   * The session to seal bundles for `peer` with; undefined until one is established. Starts a
+   * handshake when there is no session, or when the current one is due for a rekey (it stays in
+   * use until the new one replaces it).
+   */
+  sealFor(peer: number): SealingSession | undefined {
+    const current = this.sealing.get(peer);
+    const now = this.o.wallMs();
+    const due = !current || now - current.establishedMs >= this.o.rekeyMs || current.blocksSealed >= this.o.rekeyBlocks;
+    const pending = this.offers.get(peer);
+    if (due && (!pending || now - pending.madeMs >= this.o.offerRetryMs)) this.sendOffer(peer);
+    return current;
+  }
+
+  /** Keys that open BCBs from session peers, in the form BPSec's decryptBundle takes. */
+  openingKeys(): readonly SecurityKey[] {
+    return this.openingKeyList;
+  }
+
+  /** A handshake message from a peer's session endpoint: an offer is answered, an accept completes. */
+  async receive(wire: Uint8Array): Promise<void> {
+    if (!this.handshakes.take(this.o.wallMs())) {
+      this.o.channels.rateLimited.add();
+      throw new SessionRejected(`more than ${this.o.handshakesPerMinute} handshake messages a minute`);
+    }
+    try {
+      const { body, fields } = this.verified(wire);
+      if (fields[0] === 'offer') {
+        const { peer, reply } = this.accept(body, fields);
+        await this.o.send(peer, reply, this.o.offerMaxAgeMs);
+      } else {
+        this.complete(body, fields);
+      }
+    } catch (error) {
+      if (error instanceof SessionRejected) this.o.channels.rejected.add();
+      throw error;
+    }
   }
 
   /** Initiator: a signed offer with a fresh ML-KEM-768 key for `peer`. */
   offer(peer: number): Uint8Array {
     this.peerKey(peer);
-    const state = this.peerState(peer);
     const nowMs = this.o.wallMs();
     // Epochs grow with the clock, so they keep growing across a reboot without being stored.
-    const epoch = Math.max(nowMs, (state.offer?.epoch ?? state.current?.epoch ?? 0) + 1);
+    const epoch = Math.max(nowMs, (this.offers.get(peer)?.epoch ?? this.sealing.get(peer)?.epoch ?? 0) + 1);
     const { encapsulationKey, decapsulationKey } = this.kem.keygen();
     const body = cbor.encode(['offer', VERSION, this.o.node, peer, epoch, nowMs, encapsulationKey]);
-    state.offer = { epoch, body, decapsulationKey };
+    this.offers.set(peer, { epoch, body, decapsulationKey, madeMs: nowMs });
+    this.o.channels.offers.add();
     return this.signed(body, peer);
   }
 
-  /** Responder: checks an offer, answers it, and starts using the new session. */
-  accept(wire: Uint8Array): { reply: Uint8Array; session: BcbSession } {
-    const { body, fields } = this.verified(wire, 'offer');
-    const [, , from, , epoch, issuedMs, encapsulationKey] = fields as [string, number, number, number, number, number, Uint8Array];
-    if (!Number.isSafeInteger(issuedMs) || !(encapsulationKey instanceof Uint8Array)) throw new SessionRejected('malformed offer');
-    const state = this.peerState(from);
-    if (epoch <= state.lastEpoch) throw new SessionRejected(`offer epoch ${epoch} from node ${from} is not newer than ${state.lastEpoch} (replay?)`);
-    if (Math.abs(this.o.wallMs() - issuedMs) > this.o.offerMaxAgeMs) throw new SessionRejected(`offer issued at ${issuedMs} is outside ${this.o.offerMaxAgeMs} ms of now`);
-    const { ciphertext, sharedSecret } = this.kem.encapsulate(encapsulationKey);
-    const acceptBody = cbor.encode(['accept', VERSION, this.o.node, from, epoch, sha256(body), ciphertext]);
-    state.lastEpoch = epoch;
-    const session = this.establish(from, epoch, sharedSecret, body, acceptBody, false);
-    return { reply: this.signed(acceptBody, from), session };
+  private sendOffer(peer: number): void {
+    let wire: Uint8Array;
+    try {
+      wire = this.offer(peer);
+    } catch (error) {
+      this.o.onError(error as Error);
+      return;
+    }
+    this.o.send(peer, wire, this.o.offerMaxAgeMs).catch((error: Error) => this.o.onError(error));
   }
 
-  /** Initiator: checks the answer to its outstanding offer and starts using the session. */
-  complete(wire: Uint8Array): BcbSession {
-    const { body, fields } = this.verified(wire, 'accept');
+  /** Responder: checks an offer, keeps the key it gives, and answers it. */
+  private accept(offerBody: Uint8Array, fields: unknown[]): { peer: number; reply: Uint8Array } {
+    const [, , from, , epoch, issuedMs, encapsulationKey] = fields as [string, number, number, number, number, number, Uint8Array];
+    if (!Number.isSafeInteger(issuedMs) || !(encapsulationKey instanceof Uint8Array)) throw new SessionRejected('malformed offer');
+    const opening = this.opening.get(from) ?? { lastEpoch: 0, keys: [] };
+    if (epoch <= opening.lastEpoch) throw new SessionRejected(`offer epoch ${epoch} from node ${from} is not newer than ${opening.lastEpoch} (replay?)`);
+    if (Math.abs(this.o.wallMs() - issuedMs) > this.o.offerMaxAgeMs) throw new SessionRejected(`offer issued at ${issuedMs} is outside ${this.o.offerMaxAgeMs} ms of now`);
+    const { ciphertext, sharedSecret } = this.kem.encapsulate(encapsulationKey);
+    const acceptBody = cbor.encode(['accept', VERSION, this.o.node, from, epoch, sha256(offerBody), ciphertext]);
+    const key = deriveKey(sharedSecret, offerBody, acceptBody, from, this.o.node, epoch);
+    this.opening.set(from, { lastEpoch: epoch, keys: [key, ...opening.keys].slice(0, OPENING_KEYS) });
+    // Durable before the accept leaves: the initiator seals as soon as it has it.
+    this.save();
+    this.established(from, epoch);
+    return { peer: from, reply: this.signed(acceptBody, from) };
+  }
+
+  /** Initiator: checks the answer to its outstanding offer and seals under the new key from now on. */
+  private complete(acceptBody: Uint8Array, fields: unknown[]): void {
     const [, , from, , epoch, offerDigest, ciphertext] = fields as [string, number, number, number, number, Uint8Array, Uint8Array];
-    const offer = this.state.get(from)?.offer;
+    const offer = this.offers.get(from);
     if (!offer || offer.epoch !== epoch) throw new SessionRejected(`no outstanding offer to node ${from} for epoch ${epoch}`);
     if (!(offerDigest instanceof Uint8Array) || !Buffer.from(offerDigest).equals(Buffer.from(sha256(offer.body)))) {
       throw new SessionRejected('accept answers another offer');
     }
     if (!(ciphertext instanceof Uint8Array)) throw new SessionRejected('malformed accept');
     const sharedSecret = this.kem.decapsulate(ciphertext, offer.decapsulationKey);
-    this.peerState(from).offer = undefined;
-    return this.establish(from, epoch, sharedSecret, offer.body, body, true);
+    this.offers.delete(from);
+    const key = deriveKey(sharedSecret, offer.body, acceptBody, this.o.node, from, epoch);
+    this.sealing.set(from, new SealingSession(from, epoch, key, this.o.wallMs()));
+    this.established(from, epoch);
   }
 
-  /** Opens a block from `peer` with whichever of its sessions the key id names. */
-  open(peer: number, block: SealedBlock, aad: Uint8Array): Uint8Array {
-    const state = this.state.get(peer);
-    const session = [state?.current, state?.previous].find((s) => s && Buffer.from(s.keyId).equals(Buffer.from(block.keyId)));
-    if (!session) throw new BcbOpenFailed(`no session with node ${peer} has key ${Buffer.from(block.keyId).toString('hex')}`);
-    return session.open(block, aad);
-  }
-
-  private establish(peer: number, epoch: number, secret: Uint8Array, offerBody: Uint8Array, acceptBody: Uint8Array, initiator: boolean): BcbSession {
-    const [first, second] = initiator ? [this.o.node, peer] : [peer, this.o.node];
-    const salt = createHash('sha256').update(offerBody).update(acceptBody).digest();
-    const okm = new Uint8Array(hkdfSync('sha256', secret, salt, `tern-bcb-v1|${first}>${second}|${epoch}`, 72));
-    const [initiatorToResponder, responderToInitiator, keyId] = [okm.subarray(0, 32), okm.subarray(32, 64), okm.subarray(64, 72)];
-    const session = initiator
-      ? new BcbSession(peer, epoch, keyId, initiatorToResponder, responderToInitiator, this.o.wallMs())
-      : new BcbSession(peer, epoch, keyId, responderToInitiator, initiatorToResponder, this.o.wallMs());
-    const state = this.peerState(peer);
-    state.previous = state.current;
-    state.current = session;
-    this.o.rekeys.add();
+  private established(peer: number, epoch: number): void {
+    this.o.channels.rekeys.add();
     this.o.events.emit(CMD_EVENTS.sessionRekeyed, { peer, epoch });
-    return session;
   }
 
   private signed(body: Uint8Array, to: number): Uint8Array {
@@ -213,7 +258,7 @@ export class SessionKeys {
   }
 
   /** Decodes a handshake message, checks its shape, addressee and sender signature. */
-  private verified(wire: Uint8Array, kind: 'offer' | 'accept'): { body: Uint8Array; fields: unknown[] } {
+  private verified(wire: Uint8Array): { body: Uint8Array; fields: unknown[] } {
     let outer: unknown;
     let fields: unknown;
     try {
@@ -221,15 +266,17 @@ export class SessionKeys {
       if (!Array.isArray(outer) || outer.length !== 2 || !(outer[0] instanceof Uint8Array) || !(outer[1] instanceof Uint8Array)) throw new Error('not [body, signature]');
       fields = cbor.decode(outer[0]);
     } catch (error) {
-      throw new SessionRejected(`malformed ${kind}: ${(error as Error).message}`);
+      throw new SessionRejected(`malformed handshake message: ${(error as Error).message}`);
     }
-    if (!Array.isArray(fields) || fields.length !== 7 || fields[0] !== kind || fields[1] !== VERSION) throw new SessionRejected(`not a version ${VERSION} ${kind}`);
-    const [, , from, to, epoch] = fields as unknown[];
-    if (to !== this.o.node) throw new SessionRejected(`${kind} addressed to node ${String(to)}`);
-    if (!Number.isSafeInteger(epoch)) throw new SessionRejected(`${kind} epoch is not an integer`);
+    if (!Array.isArray(fields) || fields.length !== 7 || (fields[0] !== 'offer' && fields[0] !== 'accept') || fields[1] !== VERSION) {
+      throw new SessionRejected(`not a version ${VERSION} offer or accept`);
+    }
+    const [kind, , from, to, epoch] = fields as unknown[];
+    if (to !== this.o.node) throw new SessionRejected(`${String(kind)} addressed to node ${String(to)}`);
+    if (!Number.isSafeInteger(epoch)) throw new SessionRejected(`${String(kind)} epoch is not an integer`);
     const [body, signature] = outer as [Uint8Array, Uint8Array];
     if (!this.o.dsa.verify(this.peerKey(from), body, signature, sessionContext(this.o.node))) {
-      throw new SessionRejected(`${kind} signature of node ${String(from)} does not verify`);
+      throw new SessionRejected(`${String(kind)} signature of node ${String(from)} does not verify`);
     }
     return { body, fields };
   }
@@ -240,11 +287,60 @@ export class SessionKeys {
     return key;
   }
 
-  private peerState(peer: number): PeerState {
-    let state = this.state.get(peer);
-    if (!state) this.state.set(peer, (state = { lastEpoch: 0 }));
-    return state;
+  // ---- Persistence of the opening side ------------------------------------------------------
+  // sessions.rec payload: CBOR [1, [* [peer, lastEpoch, [* key]]]]
+
+  private save(): void {
+    const peers = [...this.opening].map(([peer, o]) => [peer, o.lastEpoch, o.keys]);
+    this.record.write(cbor.encode([VERSION, peers]));
+    this.listOpeningKeys();
   }
+
+  private listOpeningKeys(): void {
+    this.openingKeyList = [...this.opening].flatMap(([peer, o]) => o.keys.map((key) => openingKey(peer, key)));
+  }
+
+  private load(): void {
+    const read = this.record.read((payload) => (parseOpening(payload) ? undefined : 'not a sessions record'));
+    if (read.status === 'absent') return;
+    if (read.status === 'lost') {
+      // Bundles sealed under the lost keys no longer open; new offers make new keys.
+      this.o.events.emit(CMD_EVENTS.recordLost, { file: this.record.path, problem: read.problem, fallback: 'session keys start empty' });
+      return;
+    }
+    if (read.status === 'recovered') this.o.events.emit(CMD_EVENTS.recordRecovered, { file: this.record.path, problem: read.problem, from: read.from });
+    for (const [peer, opening] of parseOpening(read.payload)!) if (this.o.peers.has(peer)) this.opening.set(peer, opening);
+    this.listOpeningKeys();
+  }
+}
+
+function parseOpening(payload: Uint8Array): Map<number, Opening> | undefined {
+  let top: unknown;
+  try {
+    top = cbor.decode(payload);
+  } catch {
+    return undefined; // the CRC matched but the content is not ours: the caller says so
+  }
+  if (!Array.isArray(top) || top[0] !== VERSION || !Array.isArray(top[1])) return undefined;
+  const out = new Map<number, Opening>();
+  for (const entry of top[1] as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3) return undefined;
+    const [peer, lastEpoch, keys] = entry as [unknown, unknown, unknown];
+    if (!Number.isSafeInteger(peer) || !Number.isSafeInteger(lastEpoch) || !Array.isArray(keys)) return undefined;
+    if (!keys.every((k) => k instanceof Uint8Array && k.length === KEY_BYTES)) return undefined;
+    out.set(peer as number, { lastEpoch: lastEpoch as number, keys: keys as Uint8Array[] });
+  }
+  return out;
+}
+
+function openingKey(peer: number, key: Uint8Array): SecurityKey {
+  // kid: the security source a peer's BCBs name (its administrative endpoint).
+  return { kid: eidToString(ipn(peer, 0)), alg: 'dir', enc: 'A256GCM', ops: ['decrypt'], key: Buffer.from(key) };
+}
+
+function deriveKey(secret: Uint8Array, offerBody: Uint8Array, acceptBody: Uint8Array, initiator: number, responder: number, epoch: number): Uint8Array {
+  const salt = createHash('sha256').update(offerBody).update(acceptBody).digest();
+  return new Uint8Array(hkdfSync('sha256', secret, salt, `tern-bcb-v1|${initiator}>${responder}|${epoch}`, KEY_BYTES));
 }
 
 function sha256(bytes: Uint8Array): Uint8Array {

@@ -16,6 +16,9 @@ export const AGENT_CHANNELS = {
   deliveryFailures: { name: 'dtn.agent.deliveryFailures', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Local deliveries whose service failed' },
   noRoute: { name: 'dtn.agent.noRoute', type: 'u64', units: 'attempts', doc: 'Dispatch attempts with no next hop or no link to it' },
   expired: { name: 'dtn.agent.expired', type: 'u64', units: 'bundles', doc: 'Bundles deleted at the end of their lifetime' },
+  bcbSealed: { name: 'dtn.bcb.sealed', type: 'u64', units: 'bundles', doc: 'Bundles sent to a session peer with the payload under a BCB this node added' },
+  awaitingSession: { name: 'dtn.bcb.awaitingSession', type: 'u64', units: 'attempts', doc: 'Sends to a session peer held back until the session is made' },
+  bcbClear: { name: 'dtn.bcb.clear', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles to a session peer sent without a BCB: fragments, or a BIB over the payload and other blocks' },
   pending: { name: 'dtn.agent.pending', type: 'u32', units: 'bundles', doc: 'Stored bundles waiting for a contact, a route or a service' },
   inFlight: { name: 'dtn.agent.inFlight', type: 'u32', units: 'bundles', doc: 'Bundles being sent or delivered now' },
 } as const satisfies Record<string, ChannelDef>;

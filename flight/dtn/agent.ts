@@ -18,7 +18,7 @@ import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { AGENT_CHANNELS, AGENT_EVENTS } from './agent-dictionary.js';
 import { hopCountBlock } from './blocks.js';
-import { decryptBundle, verifyIntegrity } from './bpsec.js';
+import { decryptBundle, encryptBundle, verifyIntegrity } from './bpsec.js';
 import {
   BlockType, DTN_EPOCH_UNIX_MS, aduKey, bundleKey, bundlePriority, dtnNow, expiresAt, payloadBlock, type Bundle,
 } from './bundle.js';
@@ -43,6 +43,8 @@ export const SERVICE = {
   command: 1,
   /** Telemetry, events and command responses for the ground. */
   telemetry: 2,
+  /** BPSec session handshakes between nodes (never under a BCB themselves). */
+  session: 3,
   /** Echo: sends each payload back to its source (a ping over DTN, as ION's bpecho). */
   echo: 7,
 } as const;
@@ -56,6 +58,19 @@ export interface NeighbourLink {
 export interface LinkTable {
   /** The usable link to `node` now, if there is a contact with it. */
   link(node: number): NeighbourLink | undefined;
+}
+
+/**
+ * BPSec session keys with peer nodes (flight/cmd/session.ts): bundles for a peer leave with their
+ * payload under a BCB this node adds, and BCBs from peers open at delivery.
+ */
+export interface BcbSessions {
+  /** Whether bundles for `node` must travel under a BCB. */
+  protects(node: number): boolean;
+  /** The key and IV source to seal for `node`; undefined while no session exists (one is being made). */
+  sealFor(node: number): { readonly key: SecurityKey; nextIv(): Uint8Array } | undefined;
+  /** Keys that open the BCBs peers add (security source ipn:P.0). */
+  openingKeys(): readonly SecurityKey[];
 }
 
 /** A local service's handler; the bundle is removed from the store once it resolves. */
@@ -144,6 +159,7 @@ export class BundleAgent implements BundleSink {
   private readonly events: EventLog;
   private readonly log: Logger;
   private readonly keys: readonly SecurityKey[];
+  private sessions: BcbSessions | undefined;
   private readonly now: () => number;
   private readonly inbound: Inbound[] = [];
   /** Inbound bundles that may still be validated before the next dtn.ingest slot. */
@@ -196,6 +212,11 @@ export class BundleAgent implements BundleSink {
     const stored = this.store.list();
     for (const b of stored) this.enqueue(b.id, b.priority);
     if (stored.length > 0) this.events.emit(AGENT_EVENTS.recovered, { count: stored.length });
+  }
+
+  /** Seals bundles for session peers and opens theirs from now on; set at composition, before start. */
+  protectWith(sessions: BcbSessions): void {
+    this.sessions = sessions;
   }
 
   /** Serves SERVICE.echo: every payload goes back to its source, with the same lifetime. */
@@ -483,7 +504,7 @@ export class BundleAgent implements BundleSink {
       return;
     }
     if (local) await this.deliver(id, meta.priority, bundle, service!);
-    else await this.forward(id, meta.priority, meta.expiryMs, bundle, route!.hop, route!.neighbour);
+    else await this.forward(id, meta.priority, meta.expiryMs, bundle, { node: node!, service: service! }, route!.hop, route!.neighbour);
   }
 
   private async deliver(id: string, priority: Priority, bundle: Bundle, service: number): Promise<void> {
@@ -512,13 +533,7 @@ export class BundleAgent implements BundleSink {
       ids = held;
     }
     try {
-      let plain = bundle;
-      if (bundle.encrypted.size > 0 && this.keys.length > 0) {
-        const decrypted = decryptBundle(bundle, this.keys);
-        this.bundleTlm.security(decrypted.results);
-        plain = decrypted.bundle;
-      }
-      await handler(plain);
+      await handler(this.opened(bundle));
     } catch (error) {
       this.ch.deliveryFailures.add();
       if (error instanceof BundleError) this.bundleTlm.rejected(error);
@@ -537,6 +552,19 @@ export class BundleAgent implements BundleSink {
     this.report(bundle, 'delivered', StatusReason.noInformation);
   }
 
+  /** The bundle with the BCBs this node holds keys for removed; a payload still sealed is an error. */
+  private opened(bundle: Bundle): Bundle {
+    if (bundle.encrypted.size === 0) return bundle;
+    const keys = this.sessions ? [...this.keys, ...this.sessions.openingKeys()] : this.keys;
+    const { bundle: plain, results } = decryptBundle(bundle, keys);
+    this.bundleTlm.security(results);
+    const payload = payloadBlock(plain).number;
+    if (plain.encrypted.has(payload)) {
+      throw new BundleError('BPSEC_CONFIDENTIALITY', 'payload', `no key held opens the BCB over the payload (security source ${results.find((r) => r.target === payload)?.source ?? 'unknown'})`);
+    }
+    return plain;
+  }
+
   private rememberDelivered(id: string): void {
     if (this.deliveredIds.size >= DELIVERED_MEMORY) {
       this.deliveredIds.delete(this.deliveredIds.values().next().value!);
@@ -544,8 +572,15 @@ export class BundleAgent implements BundleSink {
     this.deliveredIds.add(id);
   }
 
-  private async forward(id: string, priority: Priority, expiryMs: number, bundle: Bundle, hop: number, neighbour: NeighbourLink): Promise<void> {
-    const outgoing = this.prepareForward(bundle, expiryMs, this.now());
+  private async forward(
+    id: string, priority: Priority, expiryMs: number, bundle: Bundle, to: { node: number; service: number }, hop: number, neighbour: NeighbourLink,
+  ): Promise<void> {
+    const outgoing = this.protect(this.prepareForward(bundle, expiryMs, this.now()), to);
+    if (!outgoing) {
+      this.ch.awaitingSession.add();
+      this.retry(id, priority);
+      return;
+    }
     try {
       if (outgoing.bytes.length <= neighbour.maxBundleBytes) {
         await neighbour.link.send(outgoing.bytes);
@@ -570,6 +605,32 @@ export class BundleAgent implements BundleSink {
     await this.store.markForwarded(id).catch((e: Error) => this.storeFault('delete', e));
     this.ch.forwarded.add();
     this.report(bundle, 'forwarded', StatusReason.noInformation);
+  }
+
+  /**
+   * The bundle as it leaves for a session peer: its payload under a BCB with this node as the
+   * security source, sealed again at every send (a fresh IV each time) while the stored copy stays
+   * as it came. Undefined while the session is being made: the bundle waits rather than go out in
+   * clear. A payload already under a BCB (its source or an earlier node sealed it) goes as it is;
+   * so do fragments (a waypoint cannot seal a part of a payload the destination reassembles) and
+   * a payload whose BIB also covers other blocks (encrypting the BIB would hide those blocks'
+   * protection): both counted in dtn.bcb.clear.
+   */
+  private protect(bundle: Bundle, to: { node: number; service: number }): Bundle | undefined {
+    const sessions = this.sessions;
+    if (!sessions || to.service === SERVICE.session || !sessions.protects(to.node)) return bundle;
+    const payload = payloadBlock(bundle).number;
+    if (bundle.encrypted.has(payload)) return bundle;
+    const coveredWithOthers = bundle.security.some((s) => s.block.type === BlockType.integrity && s.asb?.targets.includes(payload) && s.asb.targets.length > 1);
+    if (bundle.primary.fragment || coveredWithOthers) {
+      this.ch.bcbClear.add();
+      return bundle;
+    }
+    const session = sessions.sealFor(to.node);
+    if (!session) return undefined;
+    const sealed = encryptBundle(bundle, { key: session.key, source: ipn(this.node, 0), targets: [payload], nextIv: () => session.nextIv() });
+    this.ch.bcbSealed.add();
+    return sealed;
   }
 
   /**

@@ -387,6 +387,8 @@ export interface EncryptOptions {
   /** AES variant; from the key's enc, else A256GCM (the RFC default). */
   readonly variant?: 1 | 3;
   readonly aadScope?: number;
+  /** Source of 12-byte IVs, unique under the key (a session's counter); random when absent. */
+  readonly nextIv?: () => Uint8Array;
 }
 
 /**
@@ -428,7 +430,7 @@ export function encryptBundle(bundle: Bundle, options: EncryptOptions): Bundle {
     // RFC 9172 3.8: a BCB over the payload goes in every fragment; so must one over a replicated block.
     const flags = target.type === BlockType.payload || target.flags & BlockFlag.replicate ? BlockFlag.replicate : 0;
     const cek = wrapAlg ? randomBytes(aes.bytes) : key.key;
-    const iv = randomBytes(12);
+    const iv = options.nextIv?.() ?? randomBytes(12);
     const c = createCipheriv(aes.cipher as 'aes-128-gcm', cek, iv, { authTagLength: TAG_BYTES });
     c.setAAD(aad(bundle, { number, flags }, target, scope));
     const ciphertext = Buffer.concat([c.update(target.data), c.final()]);

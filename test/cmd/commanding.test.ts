@@ -20,7 +20,7 @@ const A = testOperator(1);
 const B = testOperator(2);
 const log = createRootLogger({ level: 'silent' });
 
-function commanding(node: number, dataDir: string, session?: CmdConfig['session']): { c: Commanding; tlm: TelemetryRegistry } {
+function commanding(node: number, dataDir: string, session?: CmdConfig['session'], outbox: Uint8Array[] = []): { c: Commanding; tlm: TelemetryRegistry } {
   const tlm = new TelemetryRegistry();
   const config: CmdConfig = {
     approvals: 2, operators: [spec(A), spec(B)], backend: 'noble',
@@ -28,7 +28,10 @@ function commanding(node: number, dataDir: string, session?: CmdConfig['session'
     sequence: { budgetUs: 1000, stepsPerSlot: 2 },
     ...(session ? { session } : {}),
   };
-  const c = new Commanding({ node, dataDir, config, tlm, events: new EventLog(log, () => 0), log, clock: new VirtualClock(), wallMs: () => 1_900_000_000_000 });
+  const c = new Commanding({
+    node, dataDir, config, tlm, events: new EventLog(log, () => 0), log, clock: new VirtualClock(), wallMs: () => 1_900_000_000_000,
+    sendHandshake: async (_peer, wire) => void outbox.push(wire),
+  });
   return { c, tlm };
 }
 
@@ -54,19 +57,24 @@ describe('commanding composition', () => {
     expect(d.parameters.map((p) => p.name)).toContain('cmd.maxLifetimeS');
   });
 
-  it('builds BPSec session keys from the session config; two nodes agree on keys', () => {
+  it('builds BPSec session keys from the session config; two nodes agree on keys', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tern-comp-'));
     writeKeyFiles(join(dir, 'node-7.key'), { id: 7, name: 'node-7', seed: A.seed, publicKey: A.publicKey });
     writeKeyFiles(join(dir, 'node-8.key'), { id: 8, name: 'node-8', seed: B.seed, publicKey: B.publicKey });
     const session = (own: string, peer: number, key: Uint8Array): CmdConfig['session'] => ({
       identityKeyFile: join(dir, own), peers: new Map([[peer, key]]), rekeyS: 3600, rekeyBlocks: 1000, offerMaxAgeS: 600,
+      offerRetryS: 60, handshakesPerMinute: 30,
     });
-    const seven = commanding(7, join(dir, 'n7'), session('node-7.key', 8, B.publicKey));
-    const eight = commanding(8, join(dir, 'n8'), session('node-8.key', 7, A.publicKey));
-    const { reply } = eight.c.sessions!.accept(seven.c.sessions!.offer(8));
-    const keys = seven.c.sessions!.complete(reply);
-    const aad = new Uint8Array([1]);
-    expect(eight.c.sessions!.open(7, keys.seal(new TextEncoder().encode('hello 8'), aad), aad)).toEqual(new TextEncoder().encode('hello 8'));
+    const toEight: Uint8Array[] = [];
+    const toSeven: Uint8Array[] = [];
+    const seven = commanding(7, join(dir, 'n7'), session('node-7.key', 8, B.publicKey), toEight);
+    const eight = commanding(8, join(dir, 'n8'), session('node-8.key', 7, A.publicKey), toSeven);
+    expect(seven.c.sessions!.sealFor(8)).toBeUndefined();
+    await eight.c.sessions!.receive(toEight.pop()!);
+    await seven.c.sessions!.receive(toSeven.pop()!);
+    const key = seven.c.sessions!.sealFor(8)!.key;
+    expect(eight.c.sessions!.openingKeys()).toEqual([{ ...key, kid: 'ipn:7.0', ops: ['decrypt'] }]);
     expect(seven.tlm.get('cmd.session.rekeys')!.value).toBe(1);
+    expect(seven.tlm.get('cmd.session.offers')!.value).toBe(1);
   });
 });

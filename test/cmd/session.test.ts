@@ -1,13 +1,22 @@
 // ML-KEM-768 session keys for BPSec: the KEM against all NIST ACVP encapDecap vectors, and the
-// signed handshake, directional AES-256-GCM keys, rekey and its failure paths.
+// signed handshake between two endpoints, the BCBs sealed and opened with its keys (RFC 9173
+// BCB-AES-GCM through flight/dtn/bpsec.ts), rekeying, persistence of the opening side and every
+// refusal.
 import { Encoder } from 'cbor-x';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MlKem, type MlKemParameterSet } from '../../flight/cmd/mlkem.js';
-import { BcbOpenFailed, SessionKeys, SessionRejected } from '../../flight/cmd/session.js';
+import { SessionKeys, SessionRejected, type SealingSession } from '../../flight/cmd/session.js';
+import { decryptBundle, encryptBundle } from '../../flight/dtn/bpsec.js';
+import { payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
+import { createBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
-import { EventLog } from '../../flight/tlm/events.js';
+import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
 import { hex, loadAcvp } from './support/acvp.js';
 import { dsa } from './support/harness.js';
 
@@ -68,81 +77,186 @@ describe('ML-KEM: ACVP encapDecap (all groups)', () => {
 const seed = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(label).digest());
 const SEEDS = { 1: seed('node 1 identity'), 2: seed('node 2 identity'), 3: seed('node 3 identity') };
 const PUBLIC = new Map([1, 2, 3].map((n) => [n, dsa.publicKey(SEEDS[n as 1 | 2 | 3])]));
+const T0 = 1_900_000_000_000;
 
-function endpoint(node: 1 | 2 | 3, wall: { ms: number }): { keys: SessionKeys; rekeys: () => number } {
-  const tlm = new TelemetryRegistry();
-  const rekeys = tlm.define({ name: 'cmd.session.rekeys', type: 'u64', units: '', doc: '' });
-  const keys = new SessionKeys({
-    node, identitySeed: SEEDS[node], peers: PUBLIC, dsa, wallMs: () => wall.ms,
-    rekeyMs: 3_600_000, rekeyBlocks: 3, offerMaxAgeMs: 600_000,
-    events: new EventLog(createRootLogger({ level: 'silent' }), () => 0), rekeys,
-  });
-  return { keys, rekeys: () => rekeys.value };
+interface Endpoint {
+  keys: SessionKeys;
+  /** Handshake messages this endpoint sent, by peer. */
+  outbox: Array<{ peer: number; wire: Uint8Array }>;
+  channel(name: string): number;
+  events: EventRecord[];
+  errors: Error[];
 }
 
+function endpoint(node: 1 | 2 | 3, wall: { ms: number }, dataDir = mkdtempSync(join(tmpdir(), 'tern-session-')), over: { handshakesPerMinute?: number } = {}): Endpoint {
+  const tlm = new TelemetryRegistry();
+  const def = (name: string) => tlm.define({ name, type: 'u64', units: '', doc: '' });
+  const events = new EventLog(createRootLogger({ level: 'silent' }), () => 0);
+  const seen: EventRecord[] = [];
+  events.onEvent((r) => seen.push(r));
+  const outbox: Endpoint['outbox'] = [];
+  const errors: Error[] = [];
+  const keys = new SessionKeys({
+    node, identitySeed: SEEDS[node], peers: PUBLIC, dsa, dataDir, wallMs: () => wall.ms,
+    rekeyMs: 3_600_000, rekeyBlocks: 3, offerMaxAgeMs: 600_000, offerRetryMs: 60_000,
+    handshakesPerMinute: over.handshakesPerMinute ?? 600,
+    send: async (peer, wire) => void outbox.push({ peer, wire }),
+    events,
+    channels: { rekeys: def('rekeys'), offers: def('offers'), rejected: def('rejected'), rateLimited: def('rateLimited') },
+    onError: (error) => errors.push(error),
+  });
+  return { keys, outbox, channel: (name) => tlm.get(name)!.value, events: seen, errors };
+}
+
+/** Runs the handshake `from` starts for `to` (sealFor asks for it) to the end. */
+async function handshake(from: Endpoint, to: Endpoint, toNode: number): Promise<SealingSession> {
+  from.keys.sealFor(toNode);
+  const offer = from.outbox.pop()!;
+  expect(offer.peer).toBe(toNode);
+  await to.keys.receive(offer.wire);
+  await from.keys.receive(to.outbox.pop()!.wire);
+  return from.keys.sealFor(toNode)!;
+}
+
+const bundleFrom = (node: number, to: number, text: string): Bundle => createBundle({
+  source: ipn(node, 7), destination: ipn(to, 7), creationTime: 1, sequence: 0, lifetime: 60_000, payload: new TextEncoder().encode(text),
+});
+
+function seal(bundle: Bundle, session: SealingSession, from: number): Bundle {
+  return encryptBundle(bundle, { key: session.key, source: ipn(from, 0), targets: [1], nextIv: () => session.nextIv() });
+}
+
+const text = (bundle: Bundle): string => new TextDecoder().decode(payloadBlock(bundle).data);
+
 describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () => {
-  const aad = new TextEncoder().encode('primary block + BCB header');
-  const data = new TextEncoder().encode('payload block data');
-
-  it('establishes directional keys both ends agree on; each direction opens only the other end', () => {
-    const wall = { ms: 1_900_000_000_000 };
+  it('a node seals for a peer only after its own handshake completed; the peer opens the BCB, nobody else does', async () => {
+    const wall = { ms: T0 };
     const a = endpoint(1, wall);
     const b = endpoint(2, wall);
-    expect(a.keys.needsRekey(2)).toBe(true);
-    const { reply, session: atB } = b.keys.accept(a.keys.offer(2));
-    const atA = a.keys.complete(reply);
-    expect(Buffer.from(atA.keyId)).toEqual(Buffer.from(atB.keyId));
-    const sealed = atA.seal(data, aad);
-    expect(Buffer.from(sealed.ciphertext)).not.toEqual(Buffer.from(data));
-    expect(b.keys.open(1, sealed, aad)).toEqual(data);
-    expect(a.keys.open(2, atB.seal(data, aad), aad)).toEqual(data);
-    // A's own sealing key does not open at A (keys are per direction).
-    expect(() => atA.open(sealed, aad)).toThrow(BcbOpenFailed);
-    expect(() => b.keys.open(1, sealed, new TextEncoder().encode('other aad'))).toThrow(/authentication tag mismatch/);
-    const flipped = { ...sealed, ciphertext: Uint8Array.from(sealed.ciphertext, (x, i) => (i === 0 ? x ^ 1 : x)) };
-    expect(() => b.keys.open(1, flipped, aad)).toThrow(BcbOpenFailed);
-    expect(a.rekeys()).toBe(1);
-    expect(b.rekeys()).toBe(1);
+    const c = endpoint(3, wall);
+    expect(a.keys.protects(2)).toBe(true);
+    expect(a.keys.protects(1)).toBe(false);
+    expect(a.keys.sealFor(2)).toBeUndefined(); // no session yet: an offer goes out
+    expect(a.outbox).toHaveLength(1);
+    expect(a.keys.sealFor(2)).toBeUndefined(); // not offered again within offerRetryMs
+    expect(a.outbox).toHaveLength(1);
+    await b.keys.receive(a.outbox.pop()!.wire);
+    expect(b.outbox[0]!.peer).toBe(1);
+    // B holds the opening key from here on; A seals only once the accept reached it.
+    expect(b.keys.openingKeys().map((k) => k.kid)).toEqual(['ipn:1.0']);
+    expect(a.keys.sealFor(2)).toBeUndefined();
+    await a.keys.receive(b.outbox.pop()!.wire);
+    const session = a.keys.sealFor(2)!;
+    expect(session.peer).toBe(2);
+
+    const sealed = seal(bundleFrom(1, 2, 'for node 2 only'), session, 1);
+    expect(Buffer.from(payloadBlock(sealed).data).toString()).not.toContain('for node 2 only');
+    const opened = decryptBundle(sealed, b.keys.openingKeys());
+    expect(opened.results.map((r) => r.status)).toEqual(['decrypted']);
+    expect(text(opened.bundle)).toBe('for node 2 only');
+    // A's key is for its direction only: B's sealing for A needs B's own handshake.
+    expect(a.keys.openingKeys()).toEqual([]);
+    expect(b.keys.sealFor(1)).toBeUndefined();
+    // Another peer's keys do not open it, and a flipped ciphertext bit fails the tag.
+    await handshake(c, b, 2);
+    expect(decryptBundle(sealed, c.keys.openingKeys()).results.map((r) => r.status)).toEqual(['no-key']);
+    const data = payloadBlock(sealed).data;
+    data[0]! ^= 1;
+    expect(() => decryptBundle(sealed, b.keys.openingKeys())).toThrow(/authentication tag does not verify/);
+    expect(a.channel('rekeys')).toBe(1);
+    expect(b.channel('rekeys')).toBe(2);
+    expect(a.events.map((e) => e.name)).toContain('CMD_SESSION_REKEYED');
   });
 
-  it('rekeys after rekeyBlocks blocks; the previous session still opens blocks sealed before', () => {
-    const wall = { ms: 1_900_000_000_000 };
+  it('IVs are a counter under one key; rekeys after rekeyBlocks, and the previous key still opens bundles sealed before', async () => {
+    const wall = { ms: T0 };
     const a = endpoint(1, wall);
     const b = endpoint(2, wall);
-    const first = a.keys.complete(b.keys.accept(a.keys.offer(2)).reply);
-    const old = [first.seal(data, aad), first.seal(data, aad), first.seal(data, aad)];
-    expect(new Set(old.map((s) => Buffer.from(s.iv).toString('hex'))).size).toBe(3);
-    expect(a.keys.needsRekey(2)).toBe(true);
+    const first = await handshake(a, b, 2);
+    const old = [1, 2, 3].map((i) => seal(bundleFrom(1, 2, `old ${i}`), first, 1));
+    const ivs = old.map((bundle) => Buffer.from(bundle.security[0]!.asb!.parameters.find((p) => p.id === 1)!.value as Uint8Array).toString('hex'));
+    expect(ivs).toEqual(['000000000000000000000001', '000000000000000000000002', '000000000000000000000003']);
+    // Three blocks sealed = rekeyBlocks: the next sealFor offers again and keeps sealing under the old key meanwhile.
     wall.ms += 1;
-    const second = a.keys.complete(b.keys.accept(a.keys.offer(2)).reply);
+    expect(a.keys.sealFor(2)).toBe(first);
+    await b.keys.receive(a.outbox.pop()!.wire);
+    await a.keys.receive(b.outbox.pop()!.wire);
+    const second = a.keys.sealFor(2)!;
     expect(second.epoch).toBeGreaterThan(first.epoch);
-    expect(Buffer.from(second.keyId)).not.toEqual(Buffer.from(first.keyId));
-    expect(b.keys.open(1, old[0]!, aad)).toEqual(data);
-    expect(b.keys.open(1, second.seal(data, aad), aad)).toEqual(data);
+    expect(second.key.key.equals(first.key.key)).toBe(false);
+    expect(text(decryptBundle(old[0]!, b.keys.openingKeys()).bundle)).toBe('old 1');
+    expect(text(decryptBundle(seal(bundleFrom(1, 2, 'new'), second, 1), b.keys.openingKeys()).bundle)).toBe('new');
+    // Time also rekeys.
     wall.ms += 3_600_000;
-    expect(a.keys.needsRekey(2)).toBe(true);
+    a.keys.sealFor(2);
+    expect(a.outbox).toHaveLength(1);
   });
 
-  it('refuses a replayed offer, a forged signature, the wrong addressee and a stale offer', () => {
-    const wall = { ms: 1_900_000_000_000 };
+  it('the opening side survives a restart: keys and the last epoch persist, so old bundles open and old offers are replays', async () => {
+    const wall = { ms: T0 };
+    const dir = mkdtempSync(join(tmpdir(), 'tern-session-'));
+    const a = endpoint(1, wall);
+    const b = endpoint(2, wall, dir);
+    const session = await handshake(a, b, 2);
+    const sealed = seal(bundleFrom(1, 2, 'sealed before the reboot'), session, 1);
+    a.keys.sealFor(2);
+    const captured = a.keys.offer(2); // an offer an attacker recorded
+    const rebooted = endpoint(2, wall, dir);
+    expect(text(decryptBundle(sealed, rebooted.keys.openingKeys()).bundle)).toBe('sealed before the reboot');
+    await rebooted.keys.receive(captured); // newer than the last accepted epoch: fine
+    await expect(rebooted.keys.receive(captured)).rejects.toThrow(/not newer .* \(replay\?\)/);
+    // One damaged copy is restored from the other; both damaged: keys start empty, with an event.
+    writeFileSync(join(dir, 'sessions.rec'), 'garbage');
+    const repaired = endpoint(2, wall, dir);
+    expect(repaired.keys.openingKeys()).toHaveLength(2);
+    expect(repaired.events.map((e) => e.name)).toContain('CMD_RECORD_RECOVERED');
+    writeFileSync(join(dir, 'sessions.rec'), 'garbage');
+    writeFileSync(join(dir, 'sessions.rec.bak'), 'garbage');
+    const lost = endpoint(2, wall, dir);
+    expect(lost.keys.openingKeys()).toEqual([]);
+    expect(lost.events.map((e) => e.name)).toContain('CMD_RECORD_LOST');
+  });
+
+  it('refuses a replayed offer, a forged signature, the wrong addressee, a stale offer, an unknown peer, garbage and an unasked accept', async () => {
+    const wall = { ms: T0 };
     const a = endpoint(1, wall);
     const b = endpoint(2, wall);
     const c = endpoint(3, wall);
     const offer = a.keys.offer(2);
-    b.keys.accept(offer);
-    expect(() => b.keys.accept(offer)).toThrow(/not newer .* \(replay\?\)/);
-    expect(() => c.keys.accept(a.keys.offer(2))).toThrow(/addressed to node 2/);
+    await b.keys.receive(offer);
+    await expect(b.keys.receive(offer)).rejects.toThrow(/not newer .* \(replay\?\)/);
+    await expect(c.keys.receive(a.keys.offer(2))).rejects.toThrow(/addressed to node 2/);
     // Node 3 signs an offer claiming to be node 1.
     const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
     const [body] = cbor.decode(a.keys.offer(2)) as [Uint8Array, Uint8Array];
     const forged = cbor.encode([body, dsa.sign(SEEDS[3], body, new TextEncoder().encode('tern-session-v1:2'))]);
-    expect(() => b.keys.accept(forged)).toThrow(/signature of node 1 does not verify/);
+    await expect(b.keys.receive(forged)).rejects.toThrow(/signature of node 1 does not verify/);
     const stale = a.keys.offer(2);
     wall.ms += 600_001;
-    expect(() => b.keys.accept(stale)).toThrow(/outside 600000 ms/);
-    expect(() => b.keys.accept(Uint8Array.of(1, 2, 3))).toThrow(SessionRejected);
-    // An accept for an offer never made.
+    await expect(b.keys.receive(stale)).rejects.toThrow(/outside 600000 ms/);
+    await expect(b.keys.receive(Uint8Array.of(1, 2, 3))).rejects.toThrow(SessionRejected);
+    expect(() => a.keys.offer(9)).toThrow(/node 9 is not a known peer/);
+    // An accept for an offer never made (a fresh endpoint 1 made none).
+    await b.keys.receive(a.keys.offer(2));
     const d = endpoint(1, wall);
-    expect(() => d.keys.complete(b.keys.accept(a.keys.offer(2)).reply)).toThrow(/no outstanding offer/);
+    await expect(d.keys.receive(b.outbox.pop()!.wire)).rejects.toThrow(/no outstanding offer/);
+    expect(b.channel('rejected')).toBe(4); // replay, forged, stale, garbage
+    expect(c.channel('rejected') + d.channel('rejected')).toBe(2);
+  });
+
+  it('verifies at most handshakesPerMinute messages; the rest are dropped unverified and counted', async () => {
+    const wall = { ms: T0 };
+    const a = endpoint(1, wall);
+    const b = endpoint(2, wall, undefined, { handshakesPerMinute: 6 });
+    const garbage = Uint8Array.of(0x82, 0x40, 0x40);
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => b.keys.receive(garbage)));
+    expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok'))).toEqual([
+      expect.stringMatching(/malformed handshake message/), expect.stringMatching(/more than 6 handshake messages a minute/),
+      expect.stringMatching(/more than 6/), expect.stringMatching(/more than 6/), expect.stringMatching(/more than 6/),
+    ]);
+    expect(b.channel('rateLimited')).toBe(4);
+    wall.ms += 10_000; // one more token
+    await b.keys.receive(a.keys.offer(2));
+    expect(b.outbox).toHaveLength(1);
   });
 });

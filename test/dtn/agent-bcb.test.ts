@@ -1,0 +1,167 @@
+// Two bundle agents with real stores and real BPSec session keys (flight/cmd/session.ts), wired
+// as flight/app.ts wires them: bundles for a session peer wait for the handshake (carried in
+// bundles between the session endpoints), then leave with the payload under a BCB; the peer
+// opens it at delivery, also after fragmentation and reassembly.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BundleLink, PeerInfo } from '../../flight/cla/cla.js';
+import { NobleMlDsa } from '../../flight/cmd/mldsa.js';
+import { SessionKeys } from '../../flight/cmd/session.js';
+import { BundleAgent, SERVICE, type NeighbourLink } from '../../flight/dtn/agent.js';
+import { encryptBundle } from '../../flight/dtn/bpsec.js';
+import { BlockType, dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
+import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
+import { eidToString, ipn } from '../../flight/dtn/eid.js';
+import { BundleStore } from '../../flight/dtn/store/store.js';
+import type { Task } from '../../flight/exec/task.js';
+import { createRootLogger } from '../../flight/log.js';
+import { StaticRouter } from '../../flight/route/router.js';
+import { TelemetryRegistry } from '../../flight/tlm/channels.js';
+import { EventLog } from '../../flight/tlm/events.js';
+
+const silent = createRootLogger({ level: 'silent' });
+const dsa = new NobleMlDsa('ML-DSA-65');
+const seedOf = (node: number): Uint8Array => new Uint8Array(createHash('sha256').update(`tern test node ${node} identity`).digest());
+const PEERS = new Map([1, 2].map((n) => [n, dsa.publicKey(seedOf(n))]));
+
+class WireLink implements BundleLink {
+  readonly peer: PeerInfo;
+  readonly sent: Uint8Array[] = [];
+  constructor(from: number, private readonly to: () => BundleAgent) {
+    this.peer = { cla: 'tcp', address: '127.0.0.1', port: from, nodeId: `ipn:${from}.0` };
+  }
+  async send(bytes: Uint8Array): Promise<void> {
+    this.sent.push(bytes);
+    await this.to().accept(bytes, this.peer);
+  }
+}
+
+interface Node {
+  agent: BundleAgent;
+  sessions: SessionKeys;
+  link: WireLink;
+  tasks: Map<string, Task>;
+  value(name: string): number;
+  received: string[];
+}
+
+const stores: BundleStore[] = [];
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+async function node(id: number, peer: () => Node, maxBundleBytes: number): Promise<Node> {
+  const tlm = new TelemetryRegistry();
+  const events = new EventLog(silent, () => 0);
+  const store = await BundleStore.open({ dir: mkdtempSync(join(tmpdir(), 'tern-bcb-')), capacityBytes: 16 << 20, log: silent, tlm, events });
+  stores.push(store);
+  const link = new WireLink(id, () => peer().agent);
+  const other = id === 1 ? 2 : 1;
+  const links = { link: (n: number): NeighbourLink | undefined => (n === other ? { link, maxBundleBytes } : undefined) };
+  const agent = new BundleAgent({ node: id, store, router: new StaticRouter(new Map(), undefined), links, tlm, events, log: silent, limits: { retryMs: 0 } });
+  const def = (name: string) => tlm.define({ name, type: 'u64', units: '', doc: '' });
+  const sessions = new SessionKeys({
+    node: id, identitySeed: seedOf(id), peers: PEERS, dsa, dataDir: mkdtempSync(join(tmpdir(), 'tern-bcb-keys-')), wallMs: Date.now,
+    rekeyMs: 3_600_000, rekeyBlocks: 1000, offerMaxAgeMs: 600_000, offerRetryMs: 60_000, handshakesPerMinute: 60,
+    send: (to, wire, lifetimeMs) => agent.send({ destination: ipn(to, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
+    events, channels: { rekeys: def('rekeys'), offers: def('offers'), rejected: def('rejected'), rateLimited: def('rateLimited') },
+    onError: (error) => {
+      throw error;
+    },
+  });
+  agent.protectWith(sessions);
+  agent.register(SERVICE.session, (bundle) => sessions.receive(payloadBlock(bundle).data));
+  const received: string[] = [];
+  agent.register(42, (bundle) => void received.push(new TextDecoder().decode(payloadBlock(bundle).data)));
+  const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));
+  return { agent, sessions, link, tasks, received, value: (name) => tlm.get(name)!.value };
+}
+
+async function pair(maxBundleBytes = 1 << 20): Promise<[Node, Node]> {
+  const nodes: Node[] = [];
+  nodes.push(await node(1, () => nodes[1]!, maxBundleBytes));
+  nodes.push(await node(2, () => nodes[0]!, maxBundleBytes));
+  return [nodes[0]!, nodes[1]!];
+}
+
+/** Runs both agents' tasks until `done` holds (at most 200 rounds). */
+async function pump(nodes: readonly Node[], done: () => boolean): Promise<void> {
+  const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
+  for (let round = 0; round < 200 && !done(); round++) {
+    for (const n of nodes) {
+      n.tasks.get('dtn.ingest')!.run(frame);
+      n.tasks.get('dtn.dispatch')!.run(frame);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  expect(done()).toBe(true);
+}
+
+const decoded = (link: WireLink): Bundle[] => link.sent.map((bytes) => decodeBundle(bytes));
+const toService = (bundles: Bundle[], service: number): Bundle[] => bundles.filter((b) => b.primary.destination.scheme === 'ipn' && b.primary.destination.service === service);
+
+describe('bundle agent with BPSec session keys', () => {
+  it('holds a bundle for a peer until the handshake completes, then sends its payload under a BCB the peer opens', async () => {
+    const [one, two] = await pair();
+    const secret = 'telemetry only node 2 may read';
+    await one.agent.send({ destination: ipn(2, 42), service: 42, payload: new TextEncoder().encode(secret), lifetimeMs: 60_000 });
+    await pump([one, two], () => two.received.length === 1);
+    expect(two.received).toEqual([secret]);
+    expect(one.value('dtn.bcb.awaitingSession')).toBeGreaterThan(0);
+    expect(one.value('dtn.bcb.sealed')).toBe(1);
+
+    const sent = decoded(one.link);
+    // The offer travelled in clear (it is signed, and it must not wait for itself) ...
+    const [offer] = toService(sent, SERVICE.session);
+    expect(offer!.encrypted.size).toBe(0);
+    // ... and the data bundle with a BCB whose security source is node 1, the plaintext nowhere on the wire.
+    const [data] = toService(sent, 42);
+    const bcb = data!.security.find((s) => s.block.type === BlockType.confidentiality)!;
+    expect(eidToString(bcb.asb!.source)).toBe('ipn:1.0');
+    expect(bcb.asb!.targets).toEqual([payloadBlock(data!).number]);
+    expect(one.link.sent.some((bytes) => Buffer.from(bytes).includes(Buffer.from(secret)))).toBe(false);
+    // The reply direction has its own handshake: node 2 seals for node 1 under node 2's session.
+    await two.agent.send({ destination: ipn(1, 42), service: 42, payload: new TextEncoder().encode('back to 1'), lifetimeMs: 60_000 });
+    await pump([one, two], () => one.received.length === 1);
+    expect(one.received).toEqual(['back to 1']);
+    expect(toService(decoded(two.link), 42)[0]!.encrypted.size).toBe(1);
+  });
+
+  it('seals before fragmenting: every fragment carries the BCB, and the peer opens the reassembled payload', async () => {
+    const [one, two] = await pair(700);
+    const big = randomBytes(3000).toString('base64');
+    await one.agent.send({ destination: ipn(2, 42), service: 42, payload: new TextEncoder().encode(big), lifetimeMs: 60_000 });
+    await pump([one, two], () => two.received.length === 1);
+    expect(two.received).toEqual([big]);
+    const fragments = toService(decoded(one.link), 42);
+    expect(fragments.length).toBeGreaterThan(3);
+    for (const f of fragments) {
+      expect(f.primary.fragment).toBeDefined();
+      expect(f.security.some((s) => s.block.type === BlockType.confidentiality)).toBe(true);
+    }
+  });
+
+  it('refuses to deliver a payload no key opens: counted as a failed security operation, removed from the store', async () => {
+    const [one, two] = await pair();
+    const plain = createBundle({
+      source: ipn(1, 42), destination: ipn(2, 42), creationTime: dtnNow(), sequence: 0, lifetime: 60_000, payload: new TextEncoder().encode('forged'),
+    });
+    // Sealed under a key node 2 never agreed with node 1.
+    const forged = encryptBundle(plain, { key: { alg: 'dir', enc: 'A256GCM', key: randomBytes(32) }, source: ipn(1, 0), targets: [1] });
+    await two.agent.accept(forged.bytes, one.link.peer);
+    await pump([two], () => two.value('dtn.agent.deliveryFailures') === 1);
+    expect(two.received).toEqual([]);
+    expect(two.value('dtn.reject.confidentiality')).toBe(1);
+    // Also once node 2 holds a key for node 1: the tag does not verify under it.
+    await one.agent.send({ destination: ipn(2, 42), service: 42, payload: new TextEncoder().encode('real'), lifetimeMs: 60_000 });
+    await pump([one, two], () => two.received.length === 1);
+    await two.agent.accept(encryptBundle({ ...plain, ...createBundle({ source: ipn(1, 42), destination: ipn(2, 42), creationTime: dtnNow(), sequence: 1, lifetime: 60_000, payload: new Uint8Array(8) }) },
+      { key: { alg: 'dir', enc: 'A256GCM', key: randomBytes(32) }, source: ipn(1, 0), targets: [1] }).bytes, one.link.peer);
+    await pump([two], () => two.value('dtn.agent.deliveryFailures') === 2);
+    expect(two.value('dtn.reject.confidentiality')).toBe(2);
+    expect(two.received).toEqual(['real']);
+  });
+});
