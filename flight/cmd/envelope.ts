@@ -12,7 +12,7 @@
 // recognized without trying it.
 import { Encoder } from 'cbor-x';
 import { createHash } from 'node:crypto';
-import { MalformedEnvelope } from './errors.js';
+import { CosignRefused, MalformedEnvelope } from './errors.js';
 import type { MlDsa } from './mldsa.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -81,6 +81,31 @@ export function signEnvelope(dsa: MlDsa, bodyBytes: Uint8Array, target: number, 
   const context = commandContext(target);
   const signatures = signers.map((s) => [s.operator, keyId(s.publicKey), dsa.sign(s.seed, bodyBytes, context)]);
   return cbor.encode([bodyBytes, signatures]);
+}
+
+/**
+ * Adds one signature per signer to an existing envelope: the 2nd..k-th approval of a critical
+ * command, made where that operator's key is. The body bytes and the signatures already there
+ * are kept byte for byte (each signature covers the body exactly as it travels), so approvals
+ * gathered on different machines all verify against the same body.
+ */
+export function cosignEnvelope(dsa: MlDsa, envelopeBytes: Uint8Array, signers: readonly Signer[]): Uint8Array {
+  const envelope = decodeEnvelope(envelopeBytes);
+  const operators = new Set(envelope.signatures.map((s) => s.operator));
+  for (const s of signers) {
+    if (operators.has(s.operator)) throw new CosignRefused(`operator ${s.operator} has already signed this command`);
+    operators.add(s.operator);
+  }
+  if (operators.size > MAX_SIGNATURES) {
+    throw new CosignRefused(`${envelope.signatures.length} + ${signers.length} signatures exceed the ${MAX_SIGNATURES} an envelope holds`);
+  }
+  const context = commandContext(envelope.body.target);
+  const signatures = [
+    ...envelope.signatures.map((s) => [s.operator, s.keyId, s.signature]),
+    ...signers.map((s) => [s.operator, keyId(s.publicKey), dsa.sign(s.seed, envelope.bodyBytes, context)]),
+  ];
+  // A copy: cbor-x returns a view of the one buffer all its encoders share (flight/dtn/cbor.ts).
+  return Uint8Array.from(cbor.encode([envelope.bodyBytes, signatures]));
 }
 
 function uint(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {

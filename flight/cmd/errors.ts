@@ -145,6 +145,15 @@ export class MissingApprovals extends CommandRejected {
   }
 }
 
+/** A co-signature the ground tool will not add (the operator already signed, or no room is left). */
+export class CosignRefused extends TernError {
+  readonly code = 'CMD_COSIGN_REFUSED';
+  constructor(detail: string) {
+    super(`cannot co-sign: ${detail}`);
+    this.name = 'CosignRefused';
+  }
+}
+
 /** A handler refused to act on valid arguments (e.g. revoking the last approver). */
 export class CommandFailed extends TernError {
   readonly code = 'CMD_FAILED';

@@ -1,7 +1,7 @@
 // Key files: an ML-DSA-65 key pair as JSON, written by `tern gse keygen` for operators (and
 // usable as a node identity key). The secret file holds the 32-byte seed and must be private
 // (mode 0600, refused otherwise, as ssh refuses); FILE.pub.json holds only the public half and
-// is what goes into a mission config or an OPERATOR_ADD command.
+// is what goes into a mission config, an OPERATOR_ADD command or `tern gse cosign --pub`.
 //
 //   FILE           {"format":"tern-key","algorithm":"ML-DSA-65","id":1,"name":"alice","keyId":"<hex>","publicKey":"<b64>","seed":"<b64>"}
 //   FILE.pub.json  {"format":"tern-public-key","algorithm":"ML-DSA-65","id":1,"name":"alice","keyId":"<hex>","publicKey":"<b64>"}
@@ -59,4 +59,16 @@ export function readKeyFile(path: string, dsa: MlDsa): KeyPair {
     throw new ConfigError(path, 'publicKey', 'the public key of the seed in this file (the file was altered)');
   }
   return { id: raw.id, name: typeof raw.name === 'string' ? raw.name : `operator-${raw.id}`, seed, publicKey };
+}
+
+/** Reads FILE.pub.json: another operator's public key, to check a signature of theirs. */
+export function readPublicKeyFile(path: string): Omit<KeyPair, 'seed'> {
+  const raw = readJsonFile(path, 'tern-public-key file (tern gse keygen writes FILE.pub.json)') as Record<string, unknown>;
+  if (raw.format !== 'tern-public-key' || raw.algorithm !== 'ML-DSA-65') throw new ConfigError(path, 'format', 'a tern-public-key ML-DSA-65 key file', raw.format);
+  if (typeof raw.id !== 'number' || !Number.isInteger(raw.id) || raw.id < 1 || raw.id > 0xffff_ffff) throw new ConfigError(path, 'id', 'an operator id in [1, 4294967295]', raw.id);
+  const publicKey = new Uint8Array(Buffer.from(String(raw.publicKey), 'base64'));
+  if (publicKey.length !== ML_DSA_LENGTHS['ML-DSA-65'].publicKey || b64(publicKey) !== raw.publicKey) {
+    throw new ConfigError(path, 'publicKey', `base64 of a ${ML_DSA_LENGTHS['ML-DSA-65'].publicKey}-byte ML-DSA-65 public key`);
+  }
+  return { id: raw.id, name: typeof raw.name === 'string' ? raw.name : `operator-${raw.id}`, publicKey };
 }

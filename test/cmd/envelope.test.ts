@@ -1,10 +1,10 @@
 // The envelope codec: round trip, and every malformed input ends in MalformedEnvelope (a fuzz
-// of random and truncated inputs never throws anything else).
+// of random and truncated inputs never throws anything else); co-signing an existing envelope.
 import { randomBytes } from 'node:crypto';
 import { Encoder } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
-import { commandContext, decodeEnvelope, encodeBody, keyId, MAX_ENVELOPE_BYTES } from '../../flight/cmd/envelope.js';
-import { MalformedEnvelope } from '../../flight/cmd/errors.js';
+import { commandContext, cosignEnvelope, decodeEnvelope, encodeBody, keyId, MAX_ENVELOPE_BYTES, MAX_SIGNATURES } from '../../flight/cmd/envelope.js';
+import { CosignRefused, MalformedEnvelope } from '../../flight/cmd/errors.js';
 import { dsa, envelope, NODE, T0_MS, testOperator } from './support/harness.js';
 
 const A = testOperator(1);
@@ -21,6 +21,35 @@ describe('command envelope', () => {
     expect(dsa.verify(A.publicKey, decoded.bodyBytes, decoded.signatures[0]!.signature, commandContext(NODE))).toBe(true);
     expect(dsa.verify(A.publicKey, decoded.bodyBytes, decoded.signatures[0]!.signature, commandContext(NODE + 1))).toBe(false);
     expect(new TextDecoder().decode(commandContext(NODE))).toBe('tern-cmd-v1:7');
+  });
+
+  it('cosignEnvelope appends signatures over the same body bytes and keeps the ones there byte for byte', () => {
+    const first = envelope({ command: 'SET_MODE', args: ['NOMINAL'], seq: 4, signers: [A] });
+    const C = testOperator(3);
+    const cosigned = cosignEnvelope(dsa, first, [B, C]);
+    const [firstBody, firstSignatures] = cbor.decode(first) as [Uint8Array, unknown[]];
+    const decoded = decodeEnvelope(cosigned);
+    expect(Buffer.from(decoded.bodyBytes).equals(Buffer.from(firstBody))).toBe(true);
+    expect(decoded.signatures.map((s) => s.operator)).toEqual([1, 2, 3]);
+    // The same encoding signEnvelope gives: only the new entries differ from the input.
+    const [, signatures] = cbor.decode(cosigned) as [Uint8Array, unknown[]];
+    expect(Buffer.from(cbor.encode([firstBody, [firstSignatures[0], signatures[1], signatures[2]]])).equals(Buffer.from(cosigned))).toBe(true);
+    expect(Buffer.from(cbor.encode(signatures[0])).equals(Buffer.from(cbor.encode(firstSignatures[0])))).toBe(true);
+    for (const [i, op] of [A, B, C].entries()) {
+      expect(Buffer.from(decoded.signatures[i]!.keyId)).toEqual(Buffer.from(keyId(op.publicKey)));
+      expect(dsa.verify(op.publicKey, decoded.bodyBytes, decoded.signatures[i]!.signature, commandContext(NODE)), `operator ${op.operator}`).toBe(true);
+    }
+  });
+
+  it('cosignEnvelope refuses an operator who signed, more than MAX_SIGNATURES, and a malformed envelope', () => {
+    const first = envelope({ command: 'PING', args: [1], seq: 5, signers: [A, B] });
+    expect(() => cosignEnvelope(dsa, first, [A])).toThrow(new CosignRefused('operator 1 has already signed this command'));
+    expect(() => cosignEnvelope(dsa, envelope({ command: 'PING', args: [1], seq: 6, signers: [A] }), [B, B])).toThrow(/operator 2 has already signed/);
+    const others = Array.from({ length: MAX_SIGNATURES - 2 }, (_, i) => testOperator(10 + i));
+    const full = cosignEnvelope(dsa, first, others);
+    expect(decodeEnvelope(full).signatures).toHaveLength(MAX_SIGNATURES);
+    expect(() => cosignEnvelope(dsa, full, [testOperator(3)])).toThrow(new CosignRefused(`${MAX_SIGNATURES} + 1 signatures exceed the ${MAX_SIGNATURES} an envelope holds`));
+    expect(() => cosignEnvelope(dsa, first.subarray(0, 50), [testOperator(3)])).toThrow(MalformedEnvelope);
   });
 
   it('rejects structural problems with a message naming them', () => {

@@ -1,9 +1,10 @@
 // Commanding end to end with real processes on 127.0.0.1: the ground console (`tern gse tlm
 // --listen`, ground node 100), a ground-station node (10) and a satellite (20) behind it over
-// TCPCLv4. Commands leave `tern gse send --via <station>` (or, for envelopes the CLI would never
-// make, a raw TCPCL peer of the test), are relayed by the station, run or are refused on the
-// satellite, and the satellite's responses come back down through the station to the console,
-// whose JSON lines the test reads. Keys are made by `tern gse keygen` in a fresh temp directory.
+// TCPCLv4. Commands leave `tern gse send --via <station>` (or `send --envelope` for a file that
+// `tern gse cosign` added a signature to, or, for envelopes the CLI would never make, a raw TCPCL
+// peer of the test), are relayed by the station, run or are refused on the satellite, and the
+// satellite's responses come back down through the station to the console, whose JSON lines the
+// test reads. Keys are made by `tern gse keygen` in a fresh temp directory.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -180,6 +181,20 @@ describe('commanding across real nodes: ground CLI -> ground station -> satellit
     expect(missing).toMatchObject({ reason: 'CMD_MISSING_APPROVALS', command: 'SET_MODE' });
     const both = await send('SET_MODE', 'NOMINAL', '--key', 'alice.key', '--key', 'bob.key');
     expect((await response(both, 'executed')).result).toMatchObject({ from: 'SAFE', to: 'NOMINAL' });
+  });
+
+  it('k-of-n from two machines: alice writes SET_MODE NOMINAL to a file, bob co-signs it (gse cosign), it is sent as it is (send --envelope): executed', async () => {
+    expect((await response(await send('SET_MODE', 'SAFE', '--key', 'alice.key'), 'executed')).result).toMatchObject({ to: 'SAFE' });
+    const made = await envelopeFile('two-machines.cbor', 'SET_MODE', 'NOMINAL', '--key', 'alice.key');
+    const cosigned = await tern(['gse', 'cosign', 'two-machines.cbor', '--key', 'bob.key', '--pub', 'alice.key.pub.json']);
+    expect(cosigned.code, cosigned.stderr).toBe(0);
+    expect(cosigned.stdout).toMatch(/cosigned SET_MODE \(0x0101\) to node 20 as operator 2: 2 signature\(s\)/);
+    const sent = await tern(['gse', 'send', '--envelope', 'two-machines.cbor', '--via', `127.0.0.1:${ports.station}`]);
+    expect(sent.code, sent.stderr).toBe(0);
+    const digest = /digest ([0-9a-f]{16})/.exec(sent.stdout)![1]!;
+    expect(digest).toBe(bodyDigest(cbor.decode(made)[0] as Uint8Array).slice(0, 16));
+    expect(sent.stdout).toMatch(/^sent SET_MODE \(0x0101\) to node 20: operator 1 seq \d+, 2 signature\(s\), .* -> tcp:\/\/127\.0\.0\.1:\d+ as \d+-byte bundle to ipn:20\.1$/m);
+    expect((await response(digest, 'executed')).result).toMatchObject({ from: 'SAFE', to: 'NOMINAL' });
   });
 
   it('rejects a tampered envelope: CMD_BAD_SIGNATURE', async () => {
