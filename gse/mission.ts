@@ -3,6 +3,7 @@
 // lines go to stdout as they come (each names its node). SIGINT or SIGTERM stops them all in
 // order; the exit code is 0 only if every process stopped cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,8 @@ import { TernError } from '../flight/errors.js';
 export const MISSION_USAGE = `usage: tern mission [--dir DIR]
 
 Runs the mission described by DIR/mission.json (default flight/config/missions/local):
-its flight nodes and its ground console, until SIGINT or SIGTERM.`;
+its flight nodes and its ground console, until SIGINT or SIGTERM. Secret keys in DIR/keys
+(*.key) are made owner-only first: git keeps no file modes.`;
 
 interface MissionFile {
   nodes: string[];
@@ -30,6 +32,21 @@ function readMission(dir: string): MissionFile {
   if (top.console === undefined) return { nodes };
   const c = f.object(top.console, 'console', ['listen', 'node']);
   return { nodes, console: { listen: f.string(c.listen, 'console.listen'), node: f.integer(c.node, 'console.node', 1) } };
+}
+
+/**
+ * Makes the mission's secret keys (DIR/keys/*.key) owner-only. The key reader refuses a secret
+ * key others can read, and git keeps no file modes, so a fresh clone's demo keys need this once.
+ */
+function ownerOnlyKeys(dir: string): void {
+  const keys = join(dir, 'keys');
+  if (!existsSync(keys)) return;
+  for (const name of readdirSync(keys).filter((n) => n.endsWith('.key'))) {
+    const file = join(keys, name);
+    if ((statSync(file).mode & 0o077) === 0) continue;
+    chmodSync(file, 0o600);
+    process.stderr.write(`tern mission: ${file} made owner-only (mode 0600)\n`);
+  }
 }
 
 function run(args: string[], name: string): { child: ChildProcess; exited: Promise<number> } {
@@ -61,6 +78,7 @@ export async function runMission(argv: string[]): Promise<number> {
     console.error(`tern mission: ${error.message}`);
     return 2;
   }
+  ownerOnlyKeys(values.dir);
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -1,9 +1,10 @@
 // `npm start` runs `tern mission`: the local mission of flight/config/missions/local, as a real
 // process tree. It must come up (three nodes and the console), bring housekeeping from every
-// satellite down to the console, execute a command signed with the mission's demo operator key
-// as the README shows, and stop cleanly on Ctrl-C.
+// satellite down to the console, execute commands signed with the mission's demo operator key
+// as the README shows (sealed under BPSec session keys from the ground station on), and stop
+// cleanly on Ctrl-C.
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +18,12 @@ afterEach(() => {
 
 it('runs the local mission that npm start starts, and stops it cleanly on SIGINT', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'tern-mission-')); // its var/ goes here
-  mission = startTern(['mission', '--dir', join(REPO, 'flight/config/missions/local')], {}, cwd);
+  // A copy of the mission with keys as a fresh clone has them (git keeps no modes): the launcher fixes them.
+  const dir = join(cwd, 'local');
+  cpSync(join(REPO, 'flight/config/missions/local'), dir, { recursive: true });
+  const key = join(dir, 'keys/demo-operator.key');
+  for (const file of ['demo-operator.key', 'node-10.key', 'node-20.key', 'node-21.key']) chmodSync(join(dir, 'keys', file), 0o644);
+  mission = startTern(['mission', '--dir', dir], {}, cwd);
   for (const node of [10, 20, 21]) {
     await mission.waitForLine((l) => l.msg === 'node started' && l.node === node, 30_000);
   }
@@ -25,13 +31,15 @@ it('runs the local mission that npm start starts, and stops it cleanly on SIGINT
   for (const node of [10, 20, 21]) {
     await mission.waitForLine((l) => l.kind === 'hk' && l.node === node, 30_000);
   }
-  // The README's operator step (git keeps no file modes: the key is made owner-only first).
-  const key = join(cwd, 'demo-operator.key');
-  copyFileSync(join(REPO, 'flight/config/missions/local/keys/demo-operator.key'), key);
-  chmodSync(key, 0o600);
-  await promisify(execFile)(process.execPath, [TERN, 'gse', 'send', '20', 'PING', '42', '--key', key, '--via', '127.0.0.1:4610'], { cwd: REPO });
-  const response = await mission.waitForLine((l) => l.kind === 'rsp' && l.status === 'executed', 30_000);
-  expect(response).toMatchObject({ node: 20, command: 'PING', result: { token: 42 } });
+  expect(statSync(key).mode & 0o777).toBe(0o600);
+  // The README's operator step, to each satellite: 21 is two hops out, through 20.
+  for (const [node, token] of [[20, 42], [21, 43]] as const) {
+    await promisify(execFile)(process.execPath, [TERN, 'gse', 'send', String(node), 'PING', String(token), '--key', key, '--via', '127.0.0.1:4610'], { cwd: REPO });
+    const response = await mission.waitForLine((l) => l.kind === 'rsp' && l.status === 'executed' && l.node === node, 30_000);
+    expect(response).toMatchObject({ command: 'PING', result: { token } });
+  }
+  // The station made a session with each satellite before it sent their commands on.
+  for (const peer of [20, 21]) await mission.waitForLine((l) => l.kind === 'evt' && l.node === 10 && l.name === 'CMD_SESSION_REKEYED' && (l.args as { peer?: number })?.peer === peer, 5_000);
 
   mission.child.kill('SIGINT');
   expect(await mission.exited).toEqual({ code: 0, signal: null });
