@@ -18,9 +18,10 @@
 //   }
 // `session` is optional: without it the node has no BPSec session keys. With it, every bundle
 // this node sends towards a listed peer travels with its payload under a BCB (flight/dtn/DESIGN.md).
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Fields } from '../config/fields.js';
+import { ConfigError } from '../errors.js';
+import { readPublicKeyFile } from './keyfile.js';
 import { join } from '../config/fields.js';
 import type { DispatcherLimits } from './dispatcher.js';
 import type { MlDsaBackendName } from './mldsa.js';
@@ -60,14 +61,12 @@ function publicKey(f: Fields, text: string, field: string): Uint8Array {
 
 /** Reads a public key file written by `tern gse keygen` (FILE.pub.json). */
 function publicKeyFile(f: Fields, path: string, field: string): Uint8Array {
-  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    return readPublicKeyFile(path).publicKey;
   } catch (error) {
-    return f.fail(field, 'a readable public key file (tern gse keygen writes FILE.pub.json)', `${path}: ${(error as Error).message}`);
+    if (!(error instanceof ConfigError)) throw error;
+    return f.fail(field, 'a readable public key file (tern gse keygen writes FILE.pub.json)', error.message);
   }
-  const key = f.object(raw, `${field} (${path})`);
-  return publicKey(f, f.string(key.publicKey, `${field} (${path}).publicKey`), `${field} (${path}).publicKey`);
 }
 
 /** The public key of an entry with exactly one of publicKey (base64) and publicKeyFile. */

@@ -42,7 +42,7 @@ describe('cmd config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tern-cmdcfg-'));
     writeKeyFiles(join(dir, 'node-8.key'), { id: 8, name: 'node-8', seed: B.seed, publicKey: B.publicKey });
     const config = parse({ ...base, session: { identityKeyFile: 'node-7.key', peers: [{ node: 8, publicKeyFile: 'node-8.key.pub.json' }], rekeyS: 600 } }, dir);
-    expect(config.session).toMatchObject({ identityKeyFile: join(dir, 'node-7.key'), rekeyS: 600, rekeyBlocks: 1_000_000, offerMaxAgeS: 600 });
+    expect(config.session).toMatchObject({ identityKeyFile: join(dir, 'node-7.key'), rekeyS: 600, rekeyBlocks: 1_000_000, offerMaxAgeS: 600, offerRetryS: 60, handshakesPerMinute: 30 });
     expect([...config.session!.peers.keys()]).toEqual([8]);
   });
 
@@ -59,6 +59,8 @@ describe('cmd config', () => {
       [{ ...base, dispatch: { queue: 0 } }, /cmd\.dispatch\.queue: expected an integer in \[1, 4096\], got 0/],
       [{ ...base, backend: 'gpu' }, /cmd\.backend: expected one of auto, noble, node/],
       [{ ...base, extra: 1 }, /cmd\.extra: expected a known field/],
+      [{ ...base, session: { identityKeyFile: 'k', peers: [], handshakesPerMinute: 0 } }, /cmd\.session\.handshakesPerMinute: expected an integer in \[1, 6000\], got 0/],
+      [{ ...base, session: { identityKeyFile: 'k', peers: [{ node: 8, publicKeyFile: 'missing.pub.json' }] } }, /cmd\.session\.peers\[0\]\.publicKeyFile: expected a readable public key file/],
       ...(nodeHasMlDsa() ? [] : [[{ ...base, backend: 'node' }, /cmd\.backend: expected auto or noble: node:crypto of Node v\d+/] as [unknown, RegExp]]),
     ];
     for (const [raw, message] of cases) expect(() => parse(raw)).toThrow(message);
