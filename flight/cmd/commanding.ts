@@ -104,6 +104,7 @@ export class Commanding {
       node: o.node,
       identitySeed: readKeyFile(session.identityKeyFile, this.dsa).seed,
       peers: session.peers,
+      gatewayFor: session.gatewayFor,
       dsa: this.dsa,
       dataDir: o.dataDir,
       wallMs,

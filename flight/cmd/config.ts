@@ -13,11 +13,13 @@
 //                   "executionsPerSlot": 4, "pendingApprovals": 16 },
 //     "sequence": { "budgetUs": 5000, "stepsPerSlot": 4 },
 //     "session": { "identityKeyFile": "keys/node-7.key", "rekeyS": 3600, "rekeyBlocks": 1000000, "offerMaxAgeS": 600,
-//                  "offerRetryS": 60, "handshakesPerMinute": 30,
-//                  "peers": [ { "node": 8, "publicKeyFile": "keys/node-8.key.pub.json" } ] }
+//                  "offerRetryS": 60, "handshakesPerMinute": 30, "gatewayFor": [],
+//                  "peers": [ { "node": 8, "publicKeyFile": "keys/node-8.key.pub.json", "gatewayFor": [100] } ] }
 //   }
 // `session` is optional: without it the node has no BPSec session keys. With it, every bundle
-// this node sends towards a listed peer travels with its payload under a BCB (flight/dtn/DESIGN.md).
+// this node sends towards a listed peer, or towards a node a peer is the gateway for (the ground
+// console behind a ground station), travels with its payload under a BCB for that peer; a node
+// opens the bundles sealed for the nodes in its own `gatewayFor` (flight/dtn/DESIGN.md).
 import { dirname, resolve } from 'node:path';
 import type { Fields } from '../config/fields.js';
 import { ConfigError } from '../errors.js';
@@ -40,12 +42,21 @@ export interface CmdConfig {
 export interface SessionConfig {
   /** Secret ML-DSA-65 key file of this node (tern gse keygen format), absolute path. */
   readonly identityKeyFile: string;
-  readonly peers: ReadonlyMap<number, Uint8Array>;
+  readonly peers: ReadonlyMap<number, SessionPeer>;
+  /** Nodes outside the sessions this node is the gateway for: it opens bundles sealed for them. */
+  readonly gatewayFor: ReadonlySet<number>;
   readonly rekeyS: number;
   readonly rekeyBlocks: number;
   readonly offerMaxAgeS: number;
   readonly offerRetryS: number;
   readonly handshakesPerMinute: number;
+}
+
+export interface SessionPeer {
+  /** The peer's ML-DSA-65 identity public key. */
+  readonly publicKey: Uint8Array;
+  /** Nodes the peer is the gateway for: bundles for them are sealed for the peer, which opens them. */
+  readonly gatewayFor: ReadonlySet<number>;
 }
 
 const ROLES = ['operate', 'approve'] as const satisfies readonly Role[];
@@ -77,19 +88,34 @@ function keyOf(f: Fields, o: Record<string, unknown>, at: string): Uint8Array {
     : publicKeyFile(f, resolve(dirname(f.file), f.string(o.publicKeyFile, join(at, 'publicKeyFile'))), join(at, 'publicKeyFile'));
 }
 
+function nodeSet(f: Fields, raw: unknown, field: string): Set<number> {
+  if (raw === undefined) return new Set();
+  return new Set(f.array(raw, field).map((n, i) => f.integer(n, join(field, i), 1, Number.MAX_SAFE_INTEGER)));
+}
+
 function parseSession(f: Fields, raw: unknown, field: string): SessionConfig {
-  const s = f.object(raw, field, ['identityKeyFile', 'peers', 'rekeyS', 'rekeyBlocks', 'offerMaxAgeS', 'offerRetryS', 'handshakesPerMinute']);
-  const peers = new Map<number, Uint8Array>();
+  const s = f.object(raw, field, ['identityKeyFile', 'peers', 'gatewayFor', 'rekeyS', 'rekeyBlocks', 'offerMaxAgeS', 'offerRetryS', 'handshakesPerMinute']);
+  const peers = new Map<number, SessionPeer>();
   f.array(s.peers, join(field, 'peers')).forEach((entry, i) => {
     const at = join(join(field, 'peers'), i);
-    const p = f.object(entry, at, ['node', 'publicKey', 'publicKeyFile']);
+    const p = f.object(entry, at, ['node', 'publicKey', 'publicKeyFile', 'gatewayFor']);
     const node = f.integer(p.node, join(at, 'node'), 1, Number.MAX_SAFE_INTEGER);
     if (peers.has(node)) f.fail(join(at, 'node'), 'a node listed once', node);
-    peers.set(node, keyOf(f, p, at));
+    peers.set(node, { publicKey: keyOf(f, p, at), gatewayFor: nodeSet(f, p.gatewayFor, join(at, 'gatewayFor')) });
   });
+  // A node reached through a gateway must not be a peer itself, nor behind two gateways.
+  const behind = new Map<number, number>();
+  for (const [peer, { gatewayFor }] of peers) {
+    for (const node of gatewayFor) {
+      if (peers.has(node)) f.fail(join(field, 'peers'), `node ${node} either a peer or behind a gateway, not both`);
+      if (behind.has(node)) f.fail(join(field, 'peers'), `node ${node} behind one gateway, not nodes ${behind.get(node)} and ${peer}`);
+      behind.set(node, peer);
+    }
+  }
   return {
     identityKeyFile: resolve(dirname(f.file), f.string(s.identityKeyFile, join(field, 'identityKeyFile'))),
     peers,
+    gatewayFor: nodeSet(f, s.gatewayFor, join(field, 'gatewayFor')),
     rekeyS: s.rekeyS === undefined ? 3600 : f.integer(s.rekeyS, join(field, 'rekeyS'), 10, 30 * 86400),
     rekeyBlocks: s.rekeyBlocks === undefined ? 1_000_000 : f.integer(s.rekeyBlocks, join(field, 'rekeyBlocks'), 1, 0xffff_fff0),
     offerMaxAgeS: s.offerMaxAgeS === undefined ? 600 : f.integer(s.offerMaxAgeS, join(field, 'offerMaxAgeS'), 1, 86400),

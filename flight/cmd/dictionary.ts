@@ -82,7 +82,7 @@ export const CMD_EVENTS = {
   seqSkipped: { id: 0x050e, name: 'CMD_SEQ_SKIPPED', severity: 'warning', format: 'Sequence slot {slot} step {step} ({command}) skipped: its time {time} passed' },
   seqStepFailed: { id: 0x050f, name: 'CMD_SEQ_STEP_FAILED', severity: 'warning', format: 'Sequence slot {slot} step {step} ({command}) failed: {error}', throttle: 0 },
   seqDone: { id: 0x0510, name: 'CMD_SEQ_DONE', severity: 'activity', format: 'Sequence slot {slot} {outcome} after {steps} step(s)', throttle: 0 },
-  sessionRekeyed: { id: 0x0511, name: 'CMD_SESSION_REKEYED', severity: 'activity', format: 'BPSec session with node {peer}: epoch {epoch} keys in use' },
+  sessionRekeyed: { id: 0x0511, name: 'CMD_SESSION_REKEYED', severity: 'activity', format: 'BPSec session with node {peer}: epoch {epoch} keys in use for {use}' },
   countersCleared: { id: 0x0512, name: 'CMD_COUNTERS_CLEARED', severity: 'activity', format: 'Command counters cleared', throttle: 0 },
   started: { id: 0x0513, name: 'CMD_STARTED', severity: 'activity', format: 'Commanding up: {operators} operator(s), k={k}, ML-DSA backend {backend}', throttle: 0 },
 } as const satisfies Record<string, EventDef>;

@@ -20,6 +20,7 @@
 import { createHash, hkdfSync } from 'node:crypto';
 import { Encoder } from 'cbor-x';
 import type { SecurityKey } from '../dtn/keys.js';
+import type { SessionPeer } from './config.js';
 import { ipn, eidToString } from '../dtn/eid.js';
 import { TernError } from '../errors.js';
 import type { Channel } from '../tlm/channels.js';
@@ -96,8 +97,10 @@ export interface SessionOptions {
   readonly node: number;
   /** This node's ML-DSA-65 identity key seed. */
   readonly identitySeed: Uint8Array;
-  /** Peers' ML-DSA-65 identity public keys, by node number. */
-  readonly peers: ReadonlyMap<number, Uint8Array>;
+  /** Peers (their ML-DSA-65 identity public keys, the nodes they are gateways for), by node number. */
+  readonly peers: ReadonlyMap<number, SessionPeer>;
+  /** Nodes this node is the gateway for. */
+  readonly gatewayFor: ReadonlySet<number>;
   readonly dsa: MlDsa;
   /** Where the opening keys persist (sessions.rec and its backup). */
   readonly dataDir: string;
@@ -147,9 +150,20 @@ export class SessionKeys {
     this.load();
   }
 
-  /** Whether bundles for `node` travel under a BCB this node adds: `node` is a session peer. */
-  protects(node: number): boolean {
-    return node !== this.o.node && this.o.peers.has(node);
+  /**
+   * The peer that opens bundles for `node`: `node` itself when it is a peer, else the peer that
+   * is its gateway; undefined when bundles for `node` travel in clear.
+   */
+  acceptor(node: number): number | undefined {
+    if (node === this.o.node) return undefined;
+    if (this.o.peers.has(node)) return node;
+    for (const [peer, { gatewayFor }] of this.o.peers) if (peer !== this.o.node && gatewayFor.has(node)) return peer;
+    return undefined;
+  }
+
+  /** Whether this node opens bundles sealed for `node` before it forwards them. */
+  gatewayFor(node: number): boolean {
+    return this.o.gatewayFor.has(node);
   }
 
   /**
@@ -228,7 +242,7 @@ export class SessionKeys {
     this.opening.set(from, { lastEpoch: epoch, keys: [key, ...opening.keys].slice(0, OPENING_KEYS) });
     // Durable before the accept leaves: the initiator seals as soon as it has it.
     this.save();
-    this.established(from, epoch);
+    this.established(from, epoch, 'opening');
     return { peer: from, reply: this.signed(acceptBody, from) };
   }
 
@@ -245,12 +259,12 @@ export class SessionKeys {
     this.offers.delete(from);
     const key = deriveKey(sharedSecret, offer.body, acceptBody, this.o.node, from, epoch);
     this.sealing.set(from, new SealingSession(from, epoch, key, this.o.wallMs()));
-    this.established(from, epoch);
+    this.established(from, epoch, 'sealing');
   }
 
-  private established(peer: number, epoch: number): void {
+  private established(peer: number, epoch: number, use: 'sealing' | 'opening'): void {
     this.o.channels.rekeys.add();
-    this.o.events.emit(CMD_EVENTS.sessionRekeyed, { peer, epoch });
+    this.o.events.emit(CMD_EVENTS.sessionRekeyed, { peer, epoch, use });
   }
 
   private signed(body: Uint8Array, to: number): Uint8Array {
@@ -282,7 +296,7 @@ export class SessionKeys {
   }
 
   private peerKey(peer: unknown): Uint8Array {
-    const key = typeof peer === 'number' ? this.o.peers.get(peer) : undefined;
+    const key = typeof peer === 'number' ? this.o.peers.get(peer)?.publicKey : undefined;
     if (!key) throw new SessionRejected(`node ${String(peer)} is not a known peer`);
     return key;
   }

@@ -19,6 +19,7 @@ export const AGENT_CHANNELS = {
   bcbSealed: { name: 'dtn.bcb.sealed', type: 'u64', units: 'bundles', doc: 'Bundles sent to a session peer with the payload under a BCB this node added' },
   awaitingSession: { name: 'dtn.bcb.awaitingSession', type: 'u64', units: 'attempts', doc: 'Sends to a session peer held back until the session is made' },
   bcbClear: { name: 'dtn.bcb.clear', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles to a session peer sent without a BCB: fragments, or a BIB over the payload and other blocks' },
+  bcbUnopened: { name: 'dtn.bcb.unopened', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Sealed fragments a gateway forwarded unopened: their payload opens only whole' },
   pending: { name: 'dtn.agent.pending', type: 'u32', units: 'bundles', doc: 'Stored bundles waiting for a contact, a route or a service' },
   inFlight: { name: 'dtn.agent.inFlight', type: 'u32', units: 'bundles', doc: 'Bundles being sent or delivered now' },
 } as const satisfies Record<string, ChannelDef>;

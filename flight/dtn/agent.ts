@@ -61,14 +61,17 @@ export interface LinkTable {
 }
 
 /**
- * BPSec session keys with peer nodes (flight/cmd/session.ts): bundles for a peer leave with their
- * payload under a BCB this node adds, and BCBs from peers open at delivery.
+ * BPSec session keys with peer nodes (flight/cmd/session.ts): bundles for a peer, or for a node
+ * behind a peer that is its gateway, leave with their payload under a BCB this node adds for that
+ * peer; BCBs from peers open at delivery, or at a gateway before it forwards.
  */
 export interface BcbSessions {
-  /** Whether bundles for `node` must travel under a BCB. */
-  protects(node: number): boolean;
-  /** The key and IV source to seal for `node`; undefined while no session exists (one is being made). */
-  sealFor(node: number): { readonly key: SecurityKey; nextIv(): Uint8Array } | undefined;
+  /** The peer that opens bundles for `node`; undefined when they travel in clear. */
+  acceptor(node: number): number | undefined;
+  /** Whether this node opens bundles for `node` before forwarding them (it is `node`'s gateway). */
+  gatewayFor(node: number): boolean;
+  /** The key and IV source to seal for `peer`; undefined while no session exists (one is being made). */
+  sealFor(peer: number): { readonly key: SecurityKey; nextIv(): Uint8Array } | undefined;
   /** Keys that open the BCBs peers add (security source ipn:P.0). */
   openingKeys(): readonly SecurityKey[];
 }
@@ -575,7 +578,22 @@ export class BundleAgent implements BundleSink {
   private async forward(
     id: string, priority: Priority, expiryMs: number, bundle: Bundle, to: { node: number; service: number }, hop: number, neighbour: NeighbourLink,
   ): Promise<void> {
-    const outgoing = this.protect(this.prepareForward(bundle, expiryMs, this.now()), to);
+    let inbound = bundle;
+    if (this.sessions?.gatewayFor(to.node) && bundle.encrypted.size > 0) {
+      if (bundle.primary.fragment) {
+        this.ch.bcbUnopened.add(); // its payload opens only whole, at the destination
+      } else {
+        try {
+          inbound = this.opened(bundle);
+        } catch (error) {
+          this.bundleTlm.rejected(error);
+          await this.store.delete(id, StatusReason.failedSecurityOperation).catch((e: Error) => this.storeFault('delete', e));
+          this.report(bundle, 'deleted', StatusReason.failedSecurityOperation);
+          return;
+        }
+      }
+    }
+    const outgoing = this.protect(this.prepareForward(inbound, expiryMs, this.now()), to);
     if (!outgoing) {
       this.ch.awaitingSession.add();
       this.retry(id, priority);
@@ -608,9 +626,9 @@ export class BundleAgent implements BundleSink {
   }
 
   /**
-   * The bundle as it leaves for a session peer: its payload under a BCB with this node as the
-   * security source, sealed again at every send (a fresh IV each time) while the stored copy stays
-   * as it came. Undefined while the session is being made: the bundle waits rather than go out in
+   * The bundle as it leaves for a session peer (or a node behind one): its payload under a BCB
+   * for that peer with this node as the security source, sealed again at every send (a fresh IV
+   * each time) while the stored copy stays as it came. Undefined while the session is being made: the bundle waits rather than go out in
    * clear. A payload already under a BCB (its source or an earlier node sealed it) goes as it is;
    * so do fragments (a waypoint cannot seal a part of a payload the destination reassembles) and
    * a payload whose BIB also covers other blocks (encrypting the BIB would hide those blocks'
@@ -618,7 +636,8 @@ export class BundleAgent implements BundleSink {
    */
   private protect(bundle: Bundle, to: { node: number; service: number }): Bundle | undefined {
     const sessions = this.sessions;
-    if (!sessions || to.service === SERVICE.session || !sessions.protects(to.node)) return bundle;
+    const acceptor = sessions && to.service !== SERVICE.session ? sessions.acceptor(to.node) : undefined;
+    if (acceptor === undefined) return bundle;
     const payload = payloadBlock(bundle).number;
     if (bundle.encrypted.has(payload)) return bundle;
     const coveredWithOthers = bundle.security.some((s) => s.block.type === BlockType.integrity && s.asb?.targets.includes(payload) && s.asb.targets.length > 1);
@@ -626,7 +645,7 @@ export class BundleAgent implements BundleSink {
       this.ch.bcbClear.add();
       return bundle;
     }
-    const session = sessions.sealFor(to.node);
+    const session = sessions!.sealFor(acceptor);
     if (!session) return undefined;
     const sealed = encryptBundle(bundle, { key: session.key, source: ipn(this.node, 0), targets: [payload], nextIv: () => session.nextIv() });
     this.ch.bcbSealed.add();

@@ -62,7 +62,7 @@ describe('commanding composition', () => {
     writeKeyFiles(join(dir, 'node-7.key'), { id: 7, name: 'node-7', seed: A.seed, publicKey: A.publicKey });
     writeKeyFiles(join(dir, 'node-8.key'), { id: 8, name: 'node-8', seed: B.seed, publicKey: B.publicKey });
     const session = (own: string, peer: number, key: Uint8Array): CmdConfig['session'] => ({
-      identityKeyFile: join(dir, own), peers: new Map([[peer, key]]), rekeyS: 3600, rekeyBlocks: 1000, offerMaxAgeS: 600,
+      identityKeyFile: join(dir, own), peers: new Map([[peer, { publicKey: key, gatewayFor: new Set<number>() }]]), gatewayFor: new Set(), rekeyS: 3600, rekeyBlocks: 1000, offerMaxAgeS: 600,
       offerRetryS: 60, handshakesPerMinute: 30,
     });
     const toEight: Uint8Array[] = [];

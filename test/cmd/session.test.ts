@@ -76,7 +76,7 @@ describe('ML-KEM: ACVP encapDecap (all groups)', () => {
 
 const seed = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(label).digest());
 const SEEDS = { 1: seed('node 1 identity'), 2: seed('node 2 identity'), 3: seed('node 3 identity') };
-const PUBLIC = new Map([1, 2, 3].map((n) => [n, dsa.publicKey(SEEDS[n as 1 | 2 | 3])]));
+const PEERS = new Map([1, 2, 3].map((n) => [n, { publicKey: dsa.publicKey(SEEDS[n as 1 | 2 | 3]), gatewayFor: new Set(n === 2 ? [100] : []) }]));
 const T0 = 1_900_000_000_000;
 
 interface Endpoint {
@@ -97,7 +97,7 @@ function endpoint(node: 1 | 2 | 3, wall: { ms: number }, dataDir = mkdtempSync(j
   const outbox: Endpoint['outbox'] = [];
   const errors: Error[] = [];
   const keys = new SessionKeys({
-    node, identitySeed: SEEDS[node], peers: PUBLIC, dsa, dataDir, wallMs: () => wall.ms,
+    node, identitySeed: SEEDS[node], peers: PEERS, gatewayFor: new Set(node === 2 ? [100] : []), dsa, dataDir, wallMs: () => wall.ms,
     rekeyMs: 3_600_000, rekeyBlocks: 3, offerMaxAgeMs: 600_000, offerRetryMs: 60_000,
     handshakesPerMinute: over.handshakesPerMinute ?? 600,
     send: async (peer, wire) => void outbox.push({ peer, wire }),
@@ -134,8 +134,9 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     const a = endpoint(1, wall);
     const b = endpoint(2, wall);
     const c = endpoint(3, wall);
-    expect(a.keys.protects(2)).toBe(true);
-    expect(a.keys.protects(1)).toBe(false);
+    // Who opens bundles for a node: the node itself when it is a peer, its gateway peer, or nobody.
+    expect([2, 1, 100, 7].map((n) => a.keys.acceptor(n))).toEqual([2, undefined, 2, undefined]);
+    expect([b.keys.gatewayFor(100), a.keys.gatewayFor(100)]).toEqual([true, false]);
     expect(a.keys.sealFor(2)).toBeUndefined(); // no session yet: an offer goes out
     expect(a.outbox).toHaveLength(1);
     expect(a.keys.sealFor(2)).toBeUndefined(); // not offered again within offerRetryMs

@@ -1,7 +1,8 @@
-// Two bundle agents with real stores and real BPSec session keys (flight/cmd/session.ts), wired
-// as flight/app.ts wires them: bundles for a session peer wait for the handshake (carried in
+// Bundle agents with real stores and real BPSec session keys (flight/cmd/session.ts), wired as
+// flight/app.ts wires them: bundles for a session peer wait for the handshake (carried in
 // bundles between the session endpoints), then leave with the payload under a BCB; the peer
-// opens it at delivery, also after fragmentation and reassembly.
+// opens it at delivery, also after fragmentation and reassembly, or, as the gateway of the
+// destination, before it forwards the bundle on.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,12 +26,15 @@ import { EventLog } from '../../flight/tlm/events.js';
 const silent = createRootLogger({ level: 'silent' });
 const dsa = new NobleMlDsa('ML-DSA-65');
 const seedOf = (node: number): Uint8Array => new Uint8Array(createHash('sha256').update(`tern test node ${node} identity`).digest());
-const PEERS = new Map([1, 2].map((n) => [n, dsa.publicKey(seedOf(n))]));
+/** Nodes 1 and 2 are session peers; node 2 is the gateway of node 3, which is none. */
+const GATEWAY = 2;
+const BEHIND = 3;
+const PEERS = new Map([1, 2].map((n) => [n, { publicKey: dsa.publicKey(seedOf(n)), gatewayFor: new Set(n === GATEWAY ? [BEHIND] : []) }]));
 
 class WireLink implements BundleLink {
   readonly peer: PeerInfo;
   readonly sent: Uint8Array[] = [];
-  constructor(from: number, private readonly to: () => BundleAgent) {
+  constructor(from: number, private readonly to: () => { accept(bytes: Uint8Array, from: PeerInfo): Promise<void> }) {
     this.peer = { cla: 'tcp', address: '127.0.0.1', port: from, nodeId: `ipn:${from}.0` };
   }
   async send(bytes: Uint8Array): Promise<void> {
@@ -53,18 +57,25 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-async function node(id: number, peer: () => Node, maxBundleBytes: number): Promise<Node> {
+/** Node `id` (1 or 2), linked to the other; node 2 also to node 3, whose bundles `behind` takes. */
+async function node(id: number, peer: () => Node, maxBundleBytes: number, behind?: WireLink): Promise<Node> {
   const tlm = new TelemetryRegistry();
   const events = new EventLog(silent, () => 0);
   const store = await BundleStore.open({ dir: mkdtempSync(join(tmpdir(), 'tern-bcb-')), capacityBytes: 16 << 20, log: silent, tlm, events });
   stores.push(store);
   const link = new WireLink(id, () => peer().agent);
   const other = id === 1 ? 2 : 1;
-  const links = { link: (n: number): NeighbourLink | undefined => (n === other ? { link, maxBundleBytes } : undefined) };
-  const agent = new BundleAgent({ node: id, store, router: new StaticRouter(new Map(), undefined), links, tlm, events, log: silent, limits: { retryMs: 0 } });
+  const links = {
+    link: (n: number): NeighbourLink | undefined =>
+      n === other ? { link, maxBundleBytes } : n === BEHIND && behind ? { link: behind, maxBundleBytes } : undefined,
+  };
+  // Node 1 reaches node 3 through node 2.
+  const router = new StaticRouter(new Map(id === 1 ? [[BEHIND, GATEWAY]] : []), undefined);
+  const agent = new BundleAgent({ node: id, store, router, links, tlm, events, log: silent, limits: { retryMs: 0 } });
   const def = (name: string) => tlm.define({ name, type: 'u64', units: '', doc: '' });
   const sessions = new SessionKeys({
-    node: id, identitySeed: seedOf(id), peers: PEERS, dsa, dataDir: mkdtempSync(join(tmpdir(), 'tern-bcb-keys-')), wallMs: Date.now,
+    node: id, identitySeed: seedOf(id), peers: PEERS, gatewayFor: new Set(id === GATEWAY ? [BEHIND] : []), dsa,
+    dataDir: mkdtempSync(join(tmpdir(), 'tern-bcb-keys-')), wallMs: Date.now,
     rekeyMs: 3_600_000, rekeyBlocks: 1000, offerMaxAgeMs: 600_000, offerRetryMs: 60_000, handshakesPerMinute: 60,
     send: (to, wire, lifetimeMs) => agent.send({ destination: ipn(to, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
     events, channels: { rekeys: def('rekeys'), offers: def('offers'), rejected: def('rejected'), rateLimited: def('rateLimited') },
@@ -80,10 +91,10 @@ async function node(id: number, peer: () => Node, maxBundleBytes: number): Promi
   return { agent, sessions, link, tasks, received, value: (name) => tlm.get(name)!.value };
 }
 
-async function pair(maxBundleBytes = 1 << 20): Promise<[Node, Node]> {
+async function pair(maxBundleBytes = 1 << 20, behind?: WireLink): Promise<[Node, Node]> {
   const nodes: Node[] = [];
   nodes.push(await node(1, () => nodes[1]!, maxBundleBytes));
-  nodes.push(await node(2, () => nodes[0]!, maxBundleBytes));
+  nodes.push(await node(2, () => nodes[0]!, maxBundleBytes, behind));
   return [nodes[0]!, nodes[1]!];
 }
 
@@ -163,5 +174,22 @@ describe('bundle agent with BPSec session keys', () => {
     await pump([two], () => two.value('dtn.agent.deliveryFailures') === 2);
     expect(two.value('dtn.reject.confidentiality')).toBe(2);
     expect(two.received).toEqual(['real']);
+  });
+
+  it('seals bundles for a node behind a gateway peer for the gateway, which opens them and forwards them on in clear', async () => {
+    const atThree: Bundle[] = [];
+    const three = new WireLink(GATEWAY, () => ({ accept: async (bytes: Uint8Array) => void atThree.push(decodeBundle(bytes)) }));
+    const [one, two] = await pair(1 << 20, three);
+    await one.agent.send({ destination: ipn(BEHIND, 2), service: 2, payload: new TextEncoder().encode('downlink'), lifetimeMs: 60_000 });
+    await pump([one, two], () => atThree.length === 1);
+    const [crossed] = toService(decoded(one.link), 2);
+    expect(eidToString(crossed!.security.find((s) => s.block.type === BlockType.confidentiality)!.asb!.source)).toBe('ipn:1.0');
+    expect(atThree[0]!.encrypted.size).toBe(0);
+    expect(new TextDecoder().decode(payloadBlock(atThree[0]!).data)).toBe('downlink');
+    // A bundle for node 3 sealed under a key the gateway does not hold is deleted, not forwarded.
+    const plain = createBundle({ source: ipn(1, 2), destination: ipn(BEHIND, 2), creationTime: dtnNow(), sequence: 9, lifetime: 60_000, payload: new Uint8Array(4) });
+    await two.agent.accept(encryptBundle(plain, { key: { alg: 'dir', enc: 'A256GCM', key: randomBytes(32) }, source: ipn(1, 0), targets: [1] }).bytes, one.link.peer);
+    await pump([two], () => two.value('dtn.reject.confidentiality') === 1);
+    expect(atThree).toHaveLength(1);
   });
 });

@@ -38,8 +38,11 @@ it('runs the local mission that npm start starts, and stops it cleanly on SIGINT
     const response = await mission.waitForLine((l) => l.kind === 'rsp' && l.status === 'executed' && l.node === node, 30_000);
     expect(response).toMatchObject({ command: 'PING', result: { token } });
   }
-  // The station made a session with each satellite before it sent their commands on.
-  for (const peer of [20, 21]) await mission.waitForLine((l) => l.kind === 'evt' && l.node === 10 && l.name === 'CMD_SESSION_REKEYED' && (l.args as { peer?: number })?.peer === peer, 5_000);
+  // The station made a session with each satellite before it sent their commands on, and each
+  // satellite one with the station, the console's gateway, for what it sends down.
+  const rekeyed = (node: number, peer: number) => (l: Record<string, unknown>) =>
+    l.kind === 'evt' && l.node === node && l.name === 'CMD_SESSION_REKEYED' && (l.args as { peer?: number; use?: string }).peer === peer && (l.args as { use?: string }).use === 'sealing';
+  for (const [node, peer] of [[10, 20], [10, 21], [20, 10], [21, 10]] as const) await mission.waitForLine(rekeyed(node, peer), 5_000);
 
   mission.child.kill('SIGINT');
   expect(await mission.exited).toEqual({ code: 0, signal: null });
