@@ -31,4 +31,5 @@ export const AGENT_EVENTS = {
   expired: { id: 0x0363, name: 'DTN_BUNDLES_EXPIRED', severity: 'activity', format: '{count} bundle(s) reached the end of their lifetime' },
   storeFault: { id: 0x0364, name: 'DTN_STORE_FAULT', severity: 'error', format: 'Bundle store: {operation} failed: {error}' },
   recovered: { id: 0x0365, name: 'DTN_RECOVERED', severity: 'activity', format: 'Resumed {count} stored bundle(s) after start', throttle: 0 },
+  dispatchFault: { id: 0x0366, name: 'DTN_DISPATCH_FAULT', severity: 'error', format: 'Dispatching {bundle} failed unexpectedly: {error}; it stays stored' },
 } as const satisfies Record<string, EventDef>;

@@ -436,10 +436,18 @@ export class BundleAgent implements BundleSink {
         queue.delete(id);
         this.busy.add(id);
         started++;
-        this.dispatchOne(id).finally(() => {
-          this.busy.delete(id);
-          this.updateCounts();
-        });
+        this.dispatchOne(id)
+          .catch((error: Error) => {
+            // A bug, not bad input (that is handled where it is met): the bundle stays stored and
+            // is tried again after retryMs, and the node keeps running.
+            this.events.emit(AGENT_EVENTS.dispatchFault, { bundle: id, error: error.message });
+            this.log.error({ err: error, bundle: id }, 'dispatch failed');
+            this.retry(id, this.store.meta(id)?.priority ?? 'normal');
+          })
+          .finally(() => {
+            this.busy.delete(id);
+            this.updateCounts();
+          });
       }
     }
     this.updateCounts();
@@ -593,13 +601,13 @@ export class BundleAgent implements BundleSink {
         }
       }
     }
-    const outgoing = this.protect(this.prepareForward(inbound, expiryMs, this.now()), to);
-    if (!outgoing) {
-      this.ch.awaitingSession.add();
-      this.retry(id, priority);
-      return;
-    }
     try {
+      const outgoing = this.protect(this.prepareForward(inbound, expiryMs, this.now()), to);
+      if (!outgoing) {
+        this.ch.awaitingSession.add();
+        this.retry(id, priority);
+        return;
+      }
       if (outgoing.bytes.length <= neighbour.maxBundleBytes) {
         await neighbour.link.send(outgoing.bytes);
       } else {
@@ -609,7 +617,7 @@ export class BundleAgent implements BundleSink {
       }
     } catch (error) {
       if (error instanceof BundleError) {
-        // Cannot be made to fit (must-not-fragment, or blocks too large): no retry will help.
+        // Cannot be made to fit (must-not-fragment, or blocks too large) or sealed: no retry will help.
         this.bundleTlm.rejected(error);
         await this.store.delete(id, StatusReason.transmissionCanceled).catch((e: Error) => this.storeFault('delete', e));
         this.report(bundle, 'deleted', StatusReason.transmissionCanceled);
@@ -628,8 +636,9 @@ export class BundleAgent implements BundleSink {
   /**
    * The bundle as it leaves for a session peer (or a node behind one): its payload under a BCB
    * for that peer with this node as the security source, sealed again at every send (a fresh IV
-   * each time) while the stored copy stays as it came. Undefined while the session is being made: the bundle waits rather than go out in
-   * clear. A payload already under a BCB (its source or an earlier node sealed it) goes as it is;
+   * each time) while the stored copy stays as it came. Undefined while the session is being
+   * made: the bundle waits rather than go out in clear. A payload already under a BCB (its
+   * source or an earlier node sealed it) goes as it is;
    * so do fragments (a waypoint cannot seal a part of a payload the destination reassembles) and
    * a payload whose BIB also covers other blocks (encrypting the BIB would hide those blocks'
    * protection): both counted in dtn.bcb.clear.

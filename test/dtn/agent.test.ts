@@ -18,7 +18,7 @@ import { decodeStatusReport } from '../../flight/dtn/status-report.js';
 import { BundleStore } from '../../flight/dtn/store/store.js';
 import type { Task } from '../../flight/exec/task.js';
 import { createRootLogger } from '../../flight/log.js';
-import { StaticRouter } from '../../flight/route/router.js';
+import { StaticRouter, type Router } from '../../flight/route/router.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
 
@@ -42,6 +42,8 @@ interface Setup {
   store: BundleStore;
   tlm: TelemetryRegistry;
   link: FakeLink;
+  /** Names of the events emitted. */
+  events: string[];
   run(name: string): void;
   value(name: string): number;
 }
@@ -49,16 +51,18 @@ interface Setup {
 let store: BundleStore | undefined;
 afterEach(async () => store?.close());
 
-async function setup(limits = {}, now: () => number = Date.now, keys: SecurityKey[] = []): Promise<Setup> {
+async function setup(limits = {}, now: () => number = Date.now, keys: SecurityKey[] = [], router: Router = new StaticRouter(new Map([[3, 2]]), undefined)): Promise<Setup> {
   const tlm = new TelemetryRegistry();
   const events = new EventLog(silent, () => 0);
   store = await BundleStore.open({ dir: mkdtempSync(join(tmpdir(), 'tern-agent-')), capacityBytes: 64 << 20, log: silent, tlm, events });
   const link = new FakeLink();
   const links = { link: (node: number): NeighbourLink | undefined => (node === 2 && link.up ? { link, maxBundleBytes: 1 << 20 } : undefined) };
-  const agent = new BundleAgent({ node: 1, store, router: new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent, limits: { retryMs: 0, ...limits }, now, keys });
+  const agent = new BundleAgent({ node: 1, store, router, links, tlm, events, log: silent, limits: { retryMs: 0, ...limits }, now, keys });
   const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));
   const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
-  return { agent, store, tlm, link, run: (name) => tasks.get(name)!.run(frame), value: (name) => tlm.get(name)!.value };
+  const seen: string[] = [];
+  events.onEvent((e) => seen.push(e.name));
+  return { agent, store, tlm, link, events: seen, run: (name) => tasks.get(name)!.run(frame), value: (name) => tlm.get(name)!.value };
 }
 
 function bundle(destination: number, service: number, seq: number, payload = 'hello'): Bundle {
@@ -99,6 +103,21 @@ describe('bundle agent', () => {
     await settle();
     expect(s.link.sent).toHaveLength(1);
     expect(s.store.list()).toHaveLength(0);
+  });
+
+  it('keeps running when dispatch meets a bug: the bundle stays stored, an error event says so, and it is tried again', async () => {
+    let broken = true;
+    const router: Router = { nextHop: () => { if (broken) throw new Error('router bug'); return 2; } };
+    const s = await setup({}, Date.now, [], router);
+    await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
+    s.run('dtn.dispatch');
+    await settle();
+    expect(s.events).toContain('DTN_DISPATCH_FAULT');
+    expect(s.store.list()).toHaveLength(1);
+    broken = false;
+    s.run('dtn.dispatch');
+    await settle();
+    expect(s.link.sent).toHaveLength(1);
   });
 
   it('holds bundles without a route, and for a service that has not registered yet', async () => {
