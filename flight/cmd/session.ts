@@ -18,6 +18,7 @@
 // epoch's and the one before, per peer) and the highest epoch accepted, so bundles sealed before
 // its reboot still open after it and an offer captured before it is still a replay.
 import { createHash, hkdfSync } from 'node:crypto';
+import { join } from 'node:path';
 import { Encoder } from 'cbor-x';
 import type { SecurityKey } from '../dtn/keys.js';
 import type { SessionPeer } from './config.js';
@@ -145,7 +146,7 @@ export class SessionKeys {
   private openingKeyList: SecurityKey[] = [];
 
   constructor(private readonly o: SessionOptions) {
-    this.record = new RecordFile(`${o.dataDir}/sessions.rec`);
+    this.record = new RecordFile(join(o.dataDir, 'sessions.rec'));
     this.handshakes = new TokenBucket(() => o.handshakesPerMinute / 60, () => Math.max(1, Math.ceil(o.handshakesPerMinute / 6)), o.wallMs());
     this.load();
   }

@@ -5,12 +5,10 @@
 // peer of the test), are relayed by the station, run or are refused on the satellite, and the
 // satellite's responses come back down through the station to the console, whose JSON lines the
 // test reads. Keys are made by `tern gse keygen` in a fresh temp directory.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Encoder } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyDigest, encodeBody, signEnvelope } from '../../flight/cmd/envelope.js';
@@ -22,14 +20,13 @@ import { createBundle } from '../../flight/dtn/codec.js';
 import { ipn } from '../../flight/dtn/eid.js';
 import type { TcpclSession } from '../../flight/cla/tcpcl-session.js';
 import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
-import { startTern, TERN, type TernProcess } from '../support/node-process.js';
+import { killAll, runTern, startTern, type TernProcess } from '../support/node-process.js';
 
 const GROUND = 100;
 /** The raw peer's node: not 100, or the station would hand it the console's telemetry. */
 const TEST_PEER = 101;
 const STATION = 10;
 const SAT = 20;
-const run = promisify(execFile);
 const dsa = new NobleMlDsa('ML-DSA-65');
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
 
@@ -47,14 +44,8 @@ let satStartedMs = 0;
 
 type Line = Record<string, unknown>;
 
-async function tern(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [TERN, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function tern(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runTern(args, dir);
 }
 
 /** `tern gse send 20 ...` through the ground station; returns the body digest the CLI printed. */
@@ -148,7 +139,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const n of [...nodes, consoleProc]) if (n && n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+  killAll([...nodes, consoleProc]);
   await peer?.close();
 });
 

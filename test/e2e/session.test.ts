@@ -6,11 +6,9 @@
 // command on with its payload under a BCB; the satellite opens it and runs it, also after a
 // restart, and rekeys replace the keys without losing a command. The satellite seals what it
 // sends down for the station, the gateway of the ground console, which opens it for the console.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Encoder } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerInfo } from '../../flight/cla/cla.js';
@@ -20,13 +18,12 @@ import { BlockType, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js
 import { decodeBundle } from '../../flight/dtn/codec.js';
 import { eidToString } from '../../flight/dtn/eid.js';
 import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
-import { startTern, TERN, type TernProcess } from '../support/node-process.js';
+import { killAll, runTern, startTern, type TernProcess } from '../support/node-process.js';
 
 const GROUND = 100;
 const STATION = 10;
 const SAT = 20;
 const RELAY = 21;
-const run = promisify(execFile);
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
 
 /** Node 21: forwards every bundle to the other side as it came, keeping a copy of each. */
@@ -65,14 +62,8 @@ let consoleProc: TernProcess;
 const nodes: TernProcess[] = [];
 let relay: Relay;
 
-async function tern(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [TERN, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function tern(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runTern(args, dir);
 }
 
 /** `tern gse send 20 PING token` through the station; resolves with the executed response line. */
@@ -125,7 +116,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const n of [...nodes, consoleProc]) if (n && n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+  killAll([...nodes, consoleProc]);
   await relay?.close();
 });
 

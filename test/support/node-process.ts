@@ -1,7 +1,8 @@
 // Runs the real `tern` command line as a child process, as an operator or systemd would.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const TERN = `${REPO}dist/gse/tern.js`;
@@ -42,4 +43,20 @@ export function startTern(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REP
       check();
     });
   return { child, lines, stderr, waitForLine, exited };
+}
+
+/** Runs `tern ARGS` in `cwd` to the end: its exit code and output, whatever the code. */
+export async function runTern(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [TERN, ...args], { cwd });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** SIGKILLs every process of a test that is still running. */
+export function killAll(processes: ReadonlyArray<TernProcess | undefined>): void {
+  for (const p of processes) if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
 }
