@@ -270,6 +270,7 @@ export class FlightNode {
     this.watchdog.stopping();
     await this.downlink?.close();
     await this.neighbours.stop();
+    await this.commanding?.close();
     await this.store.close();
     const final = this.housekeeping.record(this.tlm.get('exec.frames')!.value, this.exec.modeName);
     writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(final)}\n`);

@@ -2,6 +2,7 @@
 // fsync the directory, so that after a power loss the target holds either the old or the new
 // contents, never a torn mix.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function fsyncDirectory(dir: string): void {
@@ -24,4 +25,26 @@ export function writeFileDurable(path: string, data: Uint8Array | string): void 
   }
   renameSync(temporary, path);
   fsyncDirectory(dirname(path));
+}
+
+/**
+ * The same replacement without blocking the event loop, for writes made between frames by code
+ * that can wait for them (a session key that must be durable before its accept leaves).
+ */
+export async function writeFileDurableAsync(path: string, data: Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}`;
+  const file = await open(temporary, 'w', 0o644);
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, path);
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }

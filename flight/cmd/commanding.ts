@@ -22,6 +22,7 @@ import { ReplayGuard } from './replay.js';
 import { readKeyFile } from './keyfile.js';
 import { Sequencer } from './sequence.js';
 import { SessionKeys } from './session.js';
+import { WorkerCrypto, type HandshakeCrypto } from './handshake-crypto.js';
 
 export interface CommandingOptions {
   readonly node: number;
@@ -41,6 +42,8 @@ export interface CommandingOptions {
    * when the config has a `session` section.
    */
   readonly sendHandshake?: (peer: number, wire: Uint8Array, lifetimeMs: number) => Promise<unknown>;
+  /** Where the handshake's ML-KEM and ML-DSA run: a worker thread unless given (unit tests run them in-thread). */
+  readonly handshakeCrypto?: (dsa: MlDsa, identitySeed: Uint8Array) => HandshakeCrypto;
 }
 
 export class Commanding {
@@ -102,10 +105,9 @@ export class Commanding {
     const log = subsystemLogger(o.log, 'session');
     return new SessionKeys({
       node: o.node,
-      identitySeed: readKeyFile(session.identityKeyFile, this.dsa).seed,
+      crypto: (o.handshakeCrypto ?? ((dsa, seed) => new WorkerCrypto(dsa, seed)))(this.dsa, readKeyFile(session.identityKeyFile, this.dsa).seed),
       peers: session.peers,
       gatewayFor: session.gatewayFor,
-      dsa: this.dsa,
       dataDir: o.dataDir,
       wallMs,
       rekeyMs: session.rekeyS * 1000,
@@ -158,6 +160,11 @@ export class Commanding {
     const message = new Uint8Array(64);
     const context = new TextEncoder().encode('tern-cmd-warm-up');
     for (let i = 0; i < 3; i++) this.dsa.verify(publicKey, message, this.dsa.sign(seed, message, context), context);
+  }
+
+  /** Stops what runs beside the frames (the session handshake's worker thread). */
+  async close(): Promise<void> {
+    await this.sessions?.close();
   }
 
   /** An envelope from a command bundle; false if dropped (queue full). */

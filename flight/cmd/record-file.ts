@@ -7,7 +7,7 @@
 // Layout of each copy: "TREC" | u32 BE payload length | payload | u32 BE CRC-32C of all before.
 import { existsSync, readFileSync } from 'node:fs';
 import { core } from '../core/wasm.js';
-import { writeFileDurable } from '../durable.js';
+import { writeFileDurable, writeFileDurableAsync } from '../durable.js';
 
 const MAGIC = Uint8Array.of(0x54, 0x52, 0x45, 0x43); // "TREC"
 const HEADER = 8;
@@ -54,6 +54,13 @@ export class RecordFile {
     const framed = frameRecord(payload);
     writeFileDurable(this.path, framed);
     writeFileDurable(this.backup, framed);
+  }
+
+  /** write() without blocking the event loop: for records written between frames. */
+  async writeAsync(payload: Uint8Array): Promise<void> {
+    const framed = frameRecord(payload);
+    await writeFileDurableAsync(this.path, framed);
+    await writeFileDurableAsync(this.backup, framed);
   }
 
   private readCopy(path: string): Uint8Array | string {

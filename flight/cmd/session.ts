@@ -27,8 +27,7 @@ import { TernError } from '../errors.js';
 import type { Channel } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { CMD_EVENTS } from './dictionary.js';
-import type { MlDsa } from './mldsa.js';
-import { MlKem } from './mlkem.js';
+import type { HandshakeCrypto } from './handshake-crypto.js';
 import { RecordFile } from './record-file.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -96,13 +95,12 @@ export interface SessionChannels {
 
 export interface SessionOptions {
   readonly node: number;
-  /** This node's ML-DSA-65 identity key seed. */
-  readonly identitySeed: Uint8Array;
+  /** ML-KEM and ML-DSA (with this node's identity key), off the frame thread in flight. */
+  readonly crypto: HandshakeCrypto;
   /** Peers (their ML-DSA-65 identity public keys, the nodes they are gateways for), by node number. */
   readonly peers: ReadonlyMap<number, SessionPeer>;
   /** Nodes this node is the gateway for. */
   readonly gatewayFor: ReadonlySet<number>;
-  readonly dsa: MlDsa;
   /** Where the opening keys persist (sessions.rec and its backup). */
   readonly dataDir: string;
   readonly wallMs: () => number;
@@ -137,9 +135,12 @@ interface Opening {
 }
 
 export class SessionKeys {
-  private readonly kem = new MlKem('ML-KEM-768');
   private readonly sealing = new Map<number, SealingSession>();
   private readonly offers = new Map<number, Offer>();
+  /** Peers an offer is being made for (its key generation and signature run off-thread). */
+  private readonly offering = new Set<number>();
+  /** Received messages are handled one at a time, in order: each may change a peer's state. */
+  private received: Promise<void> = Promise.resolve();
   private readonly opening = new Map<number, Opening>();
   private readonly record: RecordFile;
   private readonly handshakes: TokenBucket;
@@ -177,7 +178,7 @@ export class SessionKeys {
     const now = this.o.wallMs();
     const due = !current || now - current.establishedMs >= this.o.rekeyMs || current.blocksSealed >= this.o.rekeyBlocks;
     const pending = this.offers.get(peer);
-    if (due && (!pending || now - pending.madeMs >= this.o.offerRetryMs)) this.sendOffer(peer);
+    if (due && !this.offering.has(peer) && (!pending || now - pending.madeMs >= this.o.offerRetryMs)) this.sendOffer(peer);
     return current;
   }
 
@@ -186,19 +187,29 @@ export class SessionKeys {
     return this.openingKeyList;
   }
 
-  /** A handshake message from a peer's session endpoint: an offer is answered, an accept completes. */
-  async receive(wire: Uint8Array): Promise<void> {
+  /**
+   * A handshake message from a peer's session endpoint: an offer is answered, an accept
+   * completes. Messages over the rate limit are refused before any signature is checked.
+   */
+  receive(wire: Uint8Array): Promise<void> {
     if (!this.handshakes.take(this.o.wallMs())) {
       this.o.channels.rateLimited.add();
-      throw new SessionRejected(`more than ${this.o.handshakesPerMinute} handshake messages a minute`);
+      return Promise.reject(new SessionRejected(`more than ${this.o.handshakesPerMinute} handshake messages a minute`));
     }
+    const handled = this.received.then(() => this.handle(wire));
+    // The chain only orders the messages; each caller gets its own message's outcome.
+    this.received = handled.then(() => undefined, () => undefined);
+    return handled;
+  }
+
+  private async handle(wire: Uint8Array): Promise<void> {
     try {
-      const { body, fields } = this.verified(wire);
+      const { body, fields } = await this.verified(wire);
       if (fields[0] === 'offer') {
-        const { peer, reply } = this.accept(body, fields);
+        const { peer, reply } = await this.accept(body, fields);
         await this.o.send(peer, reply, this.o.offerMaxAgeMs);
       } else {
-        this.complete(body, fields);
+        await this.complete(body, fields);
       }
     } catch (error) {
       if (error instanceof SessionRejected) this.o.channels.rejected.add();
@@ -207,48 +218,61 @@ export class SessionKeys {
   }
 
   /** Initiator: a signed offer with a fresh ML-KEM-768 key for `peer`. */
-  offer(peer: number): Uint8Array {
+  async offer(peer: number): Promise<Uint8Array> {
     this.peerKey(peer);
     const nowMs = this.o.wallMs();
     // Epochs grow with the clock, so they keep growing across a reboot without being stored.
     const epoch = Math.max(nowMs, (this.offers.get(peer)?.epoch ?? this.sealing.get(peer)?.epoch ?? 0) + 1);
-    const { encapsulationKey, decapsulationKey } = this.kem.keygen();
+    const { encapsulationKey, decapsulationKey } = await this.o.crypto.keygen();
     const body = cbor.encode(['offer', VERSION, this.o.node, peer, epoch, nowMs, encapsulationKey]);
+    const wire = await this.signed(body, peer);
     this.offers.set(peer, { epoch, body, decapsulationKey, madeMs: nowMs });
     this.o.channels.offers.add();
-    return this.signed(body, peer);
+    return wire;
   }
 
   private sendOffer(peer: number): void {
-    let wire: Uint8Array;
-    try {
-      wire = this.offer(peer);
-    } catch (error) {
-      this.o.onError(error as Error);
-      return;
-    }
-    this.o.send(peer, wire, this.o.offerMaxAgeMs).catch((error: Error) => this.o.onError(error));
+    this.offering.add(peer);
+    this.offer(peer)
+      .then((wire) => this.o.send(peer, wire, this.o.offerMaxAgeMs))
+      .catch((error: Error) => this.o.onError(error))
+      .finally(() => this.offering.delete(peer));
+  }
+
+  /** Releases the worker thread of the handshake crypto. */
+  close(): Promise<void> {
+    return this.o.crypto.close();
   }
 
   /** Responder: checks an offer, keeps the key it gives, and answers it. */
-  private accept(offerBody: Uint8Array, fields: unknown[]): { peer: number; reply: Uint8Array } {
+  private async accept(offerBody: Uint8Array, fields: unknown[]): Promise<{ peer: number; reply: Uint8Array }> {
     const [, , from, , epoch, issuedMs, encapsulationKey] = fields as [string, number, number, number, number, number, Uint8Array];
     if (!Number.isSafeInteger(issuedMs) || !(encapsulationKey instanceof Uint8Array)) throw new SessionRejected('malformed offer');
     const opening = this.opening.get(from) ?? { lastEpoch: 0, keys: [] };
     if (epoch <= opening.lastEpoch) throw new SessionRejected(`offer epoch ${epoch} from node ${from} is not newer than ${opening.lastEpoch} (replay?)`);
     if (Math.abs(this.o.wallMs() - issuedMs) > this.o.offerMaxAgeMs) throw new SessionRejected(`offer issued at ${issuedMs} is outside ${this.o.offerMaxAgeMs} ms of now`);
-    const { ciphertext, sharedSecret } = this.kem.encapsulate(encapsulationKey);
+    let encapsulated: { ciphertext: Uint8Array; sharedSecret: Uint8Array };
+    try {
+      encapsulated = await this.o.crypto.encapsulate(encapsulationKey);
+    } catch (error) {
+      throw new SessionRejected(`offer's encapsulation key: ${(error as Error).message}`);
+    }
+    const { ciphertext, sharedSecret } = encapsulated;
     const acceptBody = cbor.encode(['accept', VERSION, this.o.node, from, epoch, sha256(offerBody), ciphertext]);
+    const reply = await this.signed(acceptBody, from);
+    // Checked again: another offer from this peer may have been accepted while this one was signed.
+    const latest = this.opening.get(from) ?? opening;
+    if (epoch <= latest.lastEpoch) throw new SessionRejected(`offer epoch ${epoch} from node ${from} is not newer than ${latest.lastEpoch} (replay?)`);
     const key = deriveKey(sharedSecret, offerBody, acceptBody, from, this.o.node, epoch);
-    this.opening.set(from, { lastEpoch: epoch, keys: [key, ...opening.keys].slice(0, OPENING_KEYS) });
+    this.opening.set(from, { lastEpoch: epoch, keys: [key, ...latest.keys].slice(0, OPENING_KEYS) });
     // Durable before the accept leaves: the initiator seals as soon as it has it.
-    this.save();
+    await this.save();
     this.established(from, epoch, 'opening');
-    return { peer: from, reply: this.signed(acceptBody, from) };
+    return { peer: from, reply };
   }
 
   /** Initiator: checks the answer to its outstanding offer and seals under the new key from now on. */
-  private complete(acceptBody: Uint8Array, fields: unknown[]): void {
+  private async complete(acceptBody: Uint8Array, fields: unknown[]): Promise<void> {
     const [, , from, , epoch, offerDigest, ciphertext] = fields as [string, number, number, number, number, Uint8Array, Uint8Array];
     const offer = this.offers.get(from);
     if (!offer || offer.epoch !== epoch) throw new SessionRejected(`no outstanding offer to node ${from} for epoch ${epoch}`);
@@ -256,7 +280,13 @@ export class SessionKeys {
       throw new SessionRejected('accept answers another offer');
     }
     if (!(ciphertext instanceof Uint8Array)) throw new SessionRejected('malformed accept');
-    const sharedSecret = this.kem.decapsulate(ciphertext, offer.decapsulationKey);
+    let sharedSecret: Uint8Array;
+    try {
+      sharedSecret = await this.o.crypto.decapsulate(ciphertext, offer.decapsulationKey);
+    } catch (error) {
+      throw new SessionRejected(`accept's ciphertext: ${(error as Error).message}`);
+    }
+    if (this.offers.get(from) !== offer) throw new SessionRejected(`offer to node ${from} for epoch ${epoch} was replaced meanwhile`);
     this.offers.delete(from);
     const key = deriveKey(sharedSecret, offer.body, acceptBody, this.o.node, from, epoch);
     this.sealing.set(from, new SealingSession(from, epoch, key, this.o.wallMs()));
@@ -268,12 +298,12 @@ export class SessionKeys {
     this.o.events.emit(CMD_EVENTS.sessionRekeyed, { peer, epoch, use });
   }
 
-  private signed(body: Uint8Array, to: number): Uint8Array {
-    return cbor.encode([body, this.o.dsa.sign(this.o.identitySeed, body, sessionContext(to))]);
+  private async signed(body: Uint8Array, to: number): Promise<Uint8Array> {
+    return cbor.encode([body, await this.o.crypto.sign(body, sessionContext(to))]);
   }
 
   /** Decodes a handshake message, checks its shape, addressee and sender signature. */
-  private verified(wire: Uint8Array): { body: Uint8Array; fields: unknown[] } {
+  private async verified(wire: Uint8Array): Promise<{ body: Uint8Array; fields: unknown[] }> {
     let outer: unknown;
     let fields: unknown;
     try {
@@ -290,7 +320,7 @@ export class SessionKeys {
     if (to !== this.o.node) throw new SessionRejected(`${String(kind)} addressed to node ${String(to)}`);
     if (!Number.isSafeInteger(epoch)) throw new SessionRejected(`${String(kind)} epoch is not an integer`);
     const [body, signature] = outer as [Uint8Array, Uint8Array];
-    if (!this.o.dsa.verify(this.peerKey(from), body, signature, sessionContext(this.o.node))) {
+    if (!(await this.o.crypto.verify(this.peerKey(from), body, signature, sessionContext(this.o.node)))) {
       throw new SessionRejected(`${String(kind)} signature of node ${String(from)} does not verify`);
     }
     return { body, fields };
@@ -305,10 +335,10 @@ export class SessionKeys {
   // ---- Persistence of the opening side ------------------------------------------------------
   // sessions.rec payload: CBOR [1, [* [peer, lastEpoch, [* key]]]]
 
-  private save(): void {
+  private async save(): Promise<void> {
     const peers = [...this.opening].map(([peer, o]) => [peer, o.lastEpoch, o.keys]);
-    this.record.write(cbor.encode([VERSION, peers]));
     this.listOpeningKeys();
+    await this.record.writeAsync(cbor.encode([VERSION, peers]));
   }
 
   private listOpeningKeys(): void {

@@ -3,11 +3,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Commanding } from '../../flight/cmd/commanding.js';
 import type { CmdConfig } from '../../flight/cmd/config.js';
 import { CMD_EVENTS } from '../../flight/cmd/dictionary.js';
 import { readDictionary, writeDictionary } from '../../flight/cmd/export.js';
+import { InThreadCrypto } from '../../flight/cmd/handshake-crypto.js';
 import { writeKeyFiles } from '../../flight/cmd/keyfile.js';
 import { VirtualClock } from '../../flight/exec/clock.js';
 import { EXEC_EVENTS } from '../../flight/exec/dictionary.js';
@@ -31,6 +32,7 @@ function commanding(node: number, dataDir: string, session?: CmdConfig['session'
   const c = new Commanding({
     node, dataDir, config, tlm, events: new EventLog(log, () => 0), log, clock: new VirtualClock(), wallMs: () => 1_900_000_000_000,
     sendHandshake: async (_peer, wire) => void outbox.push(wire),
+    handshakeCrypto: (dsa, seed) => new InThreadCrypto(dsa, seed),
   });
   return { c, tlm };
 }
@@ -70,6 +72,7 @@ describe('commanding composition', () => {
     const seven = commanding(7, join(dir, 'n7'), session('node-7.key', 8, B.publicKey), toEight);
     const eight = commanding(8, join(dir, 'n8'), session('node-8.key', 7, A.publicKey), toSeven);
     expect(seven.c.sessions!.sealFor(8)).toBeUndefined();
+    await vi.waitUntil(() => toEight.length === 1);
     await eight.c.sessions!.receive(toEight.pop()!);
     await seven.c.sessions!.receive(toSeven.pop()!);
     const key = seven.c.sessions!.sealFor(8)!.key;

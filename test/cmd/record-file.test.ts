@@ -1,7 +1,7 @@
 // Record files on a real file system: two CRC-32C copies, repaired from each other.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { frameRecord, RecordFile, unframeRecord } from '../../flight/cmd/record-file.js';
 
@@ -26,6 +26,16 @@ describe('record file', () => {
     const read = file.read();
     expect(read.status).toBe('ok');
     expect(Buffer.from((read as { payload: Uint8Array }).payload).toString()).toBe('parameters, keys, replay windows');
+  });
+
+  it('writes the same two copies without blocking the event loop (writeAsync), leaving no temporary file', async () => {
+    const sync = fresh();
+    const async = fresh();
+    sync.write(payload);
+    await async.writeAsync(payload);
+    expect(readFileSync(async.path)).toEqual(readFileSync(sync.path));
+    expect(readFileSync(async.backup)).toEqual(readFileSync(sync.backup));
+    expect(readdirSync(dirname(async.path)).sort()).toEqual(['thing.rec', 'thing.rec.bak']);
   });
 
   it('restores a corrupt primary from the backup and rewrites it', () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MlKem, type MlKemParameterSet } from '../../flight/cmd/mlkem.js';
+import { InThreadCrypto } from '../../flight/cmd/handshake-crypto.js';
 import { SessionKeys, SessionRejected, type SealingSession } from '../../flight/cmd/session.js';
 import { decryptBundle, encryptBundle } from '../../flight/dtn/bpsec.js';
 import { payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
@@ -97,7 +98,7 @@ function endpoint(node: 1 | 2 | 3, wall: { ms: number }, dataDir = mkdtempSync(j
   const outbox: Endpoint['outbox'] = [];
   const errors: Error[] = [];
   const keys = new SessionKeys({
-    node, identitySeed: SEEDS[node], peers: PEERS, gatewayFor: new Set(node === 2 ? [100] : []), dsa, dataDir, wallMs: () => wall.ms,
+    node, crypto: new InThreadCrypto(dsa, SEEDS[node]), peers: PEERS, gatewayFor: new Set(node === 2 ? [100] : []), dataDir, wallMs: () => wall.ms,
     rekeyMs: 3_600_000, rekeyBlocks: 3, offerMaxAgeMs: 600_000, offerRetryMs: 60_000,
     handshakesPerMinute: over.handshakesPerMinute ?? 600,
     send: async (peer, wire) => void outbox.push({ peer, wire }),
@@ -108,10 +109,17 @@ function endpoint(node: 1 | 2 | 3, wall: { ms: number }, dataDir = mkdtempSync(j
   return { keys, outbox, channel: (name) => tlm.get(name)!.value, events: seen, errors };
 }
 
+/** Waits until `e` has sent a handshake message (its crypto runs asynchronously), and takes it. */
+async function sent(e: Endpoint): Promise<{ peer: number; wire: Uint8Array }> {
+  for (let i = 0; i < 100 && e.outbox.length === 0; i++) await new Promise((r) => setImmediate(r));
+  expect(e.outbox).toHaveLength(1);
+  return e.outbox.pop()!;
+}
+
 /** Runs the handshake `from` starts for `to` (sealFor asks for it) to the end. */
 async function handshake(from: Endpoint, to: Endpoint, toNode: number): Promise<SealingSession> {
   from.keys.sealFor(toNode);
-  const offer = from.outbox.pop()!;
+  const offer = await sent(from);
   expect(offer.peer).toBe(toNode);
   await to.keys.receive(offer.wire);
   await from.keys.receive(to.outbox.pop()!.wire);
@@ -137,11 +145,13 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     // Who opens bundles for a node: the node itself when it is a peer, its gateway peer, or nobody.
     expect([2, 1, 100, 7].map((n) => a.keys.acceptor(n))).toEqual([2, undefined, 2, undefined]);
     expect([b.keys.gatewayFor(100), a.keys.gatewayFor(100)]).toEqual([true, false]);
-    expect(a.keys.sealFor(2)).toBeUndefined(); // no session yet: an offer goes out
-    expect(a.outbox).toHaveLength(1);
-    expect(a.keys.sealFor(2)).toBeUndefined(); // not offered again within offerRetryMs
-    expect(a.outbox).toHaveLength(1);
-    await b.keys.receive(a.outbox.pop()!.wire);
+    expect(a.keys.sealFor(2)).toBeUndefined(); // no session yet: an offer is made
+    expect(a.keys.sealFor(2)).toBeUndefined(); // not a second one while it is being made ...
+    const offer = await sent(a);
+    expect(a.keys.sealFor(2)).toBeUndefined(); // ... nor within offerRetryMs
+    await new Promise((r) => setImmediate(r));
+    expect(a.outbox).toHaveLength(0);
+    await b.keys.receive(offer.wire);
     expect(b.outbox[0]!.peer).toBe(1);
     // B holds the opening key from here on; A seals only once the accept reached it.
     expect(b.keys.openingKeys().map((k) => k.kid)).toEqual(['ipn:1.0']);
@@ -180,7 +190,7 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     // Three blocks sealed = rekeyBlocks: the next sealFor offers again and keeps sealing under the old key meanwhile.
     wall.ms += 1;
     expect(a.keys.sealFor(2)).toBe(first);
-    await b.keys.receive(a.outbox.pop()!.wire);
+    await b.keys.receive((await sent(a)).wire);
     await a.keys.receive(b.outbox.pop()!.wire);
     const second = a.keys.sealFor(2)!;
     expect(second.epoch).toBeGreaterThan(first.epoch);
@@ -190,7 +200,7 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     // Time also rekeys.
     wall.ms += 3_600_000;
     a.keys.sealFor(2);
-    expect(a.outbox).toHaveLength(1);
+    await sent(a);
   });
 
   it('the opening side survives a restart: keys and the last epoch persist, so old bundles open and old offers are replays', async () => {
@@ -200,8 +210,7 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     const b = endpoint(2, wall, dir);
     const session = await handshake(a, b, 2);
     const sealed = seal(bundleFrom(1, 2, 'sealed before the reboot'), session, 1);
-    a.keys.sealFor(2);
-    const captured = a.keys.offer(2); // an offer an attacker recorded
+    const captured = await a.keys.offer(2); // an offer an attacker recorded
     const rebooted = endpoint(2, wall, dir);
     expect(text(decryptBundle(sealed, rebooted.keys.openingKeys()).bundle)).toBe('sealed before the reboot');
     await rebooted.keys.receive(captured); // newer than the last accepted epoch: fine
@@ -223,22 +232,22 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     const a = endpoint(1, wall);
     const b = endpoint(2, wall);
     const c = endpoint(3, wall);
-    const offer = a.keys.offer(2);
+    const offer = (await a.keys.offer(2));
     await b.keys.receive(offer);
     await expect(b.keys.receive(offer)).rejects.toThrow(/not newer .* \(replay\?\)/);
-    await expect(c.keys.receive(a.keys.offer(2))).rejects.toThrow(/addressed to node 2/);
+    await expect(c.keys.receive((await a.keys.offer(2)))).rejects.toThrow(/addressed to node 2/);
     // Node 3 signs an offer claiming to be node 1.
     const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
-    const [body] = cbor.decode(a.keys.offer(2)) as [Uint8Array, Uint8Array];
+    const [body] = cbor.decode((await a.keys.offer(2))) as [Uint8Array, Uint8Array];
     const forged = cbor.encode([body, dsa.sign(SEEDS[3], body, new TextEncoder().encode('tern-session-v1:2'))]);
     await expect(b.keys.receive(forged)).rejects.toThrow(/signature of node 1 does not verify/);
-    const stale = a.keys.offer(2);
+    const stale = (await a.keys.offer(2));
     wall.ms += 600_001;
     await expect(b.keys.receive(stale)).rejects.toThrow(/outside 600000 ms/);
     await expect(b.keys.receive(Uint8Array.of(1, 2, 3))).rejects.toThrow(SessionRejected);
-    expect(() => a.keys.offer(9)).toThrow(/node 9 is not a known peer/);
+    await expect(a.keys.offer(9)).rejects.toThrow(/node 9 is not a known peer/);
     // An accept for an offer never made (a fresh endpoint 1 made none).
-    await b.keys.receive(a.keys.offer(2));
+    await b.keys.receive((await a.keys.offer(2)));
     const d = endpoint(1, wall);
     await expect(d.keys.receive(b.outbox.pop()!.wire)).rejects.toThrow(/no outstanding offer/);
     expect(b.channel('rejected')).toBe(4); // replay, forged, stale, garbage
@@ -257,7 +266,7 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     ]);
     expect(b.channel('rateLimited')).toBe(4);
     wall.ms += 10_000; // one more token
-    await b.keys.receive(a.keys.offer(2));
+    await b.keys.receive((await a.keys.offer(2)));
     expect(b.outbox).toHaveLength(1);
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BundleLink, PeerInfo } from '../../flight/cla/cla.js';
 import { NobleMlDsa } from '../../flight/cmd/mldsa.js';
+import { InThreadCrypto } from '../../flight/cmd/handshake-crypto.js';
 import { SessionKeys } from '../../flight/cmd/session.js';
 import { BundleAgent, SERVICE, type NeighbourLink } from '../../flight/dtn/agent.js';
 import { encryptBundle } from '../../flight/dtn/bpsec.js';
@@ -74,7 +75,7 @@ async function node(id: number, peer: () => Node, maxBundleBytes: number, behind
   const agent = new BundleAgent({ node: id, store, router, links, tlm, events, log: silent, limits: { retryMs: 0 } });
   const def = (name: string) => tlm.define({ name, type: 'u64', units: '', doc: '' });
   const sessions = new SessionKeys({
-    node: id, identitySeed: seedOf(id), peers: PEERS, gatewayFor: new Set(id === GATEWAY ? [BEHIND] : []), dsa,
+    node: id, crypto: new InThreadCrypto(dsa, seedOf(id)), peers: PEERS, gatewayFor: new Set(id === GATEWAY ? [BEHIND] : []),
     dataDir: mkdtempSync(join(tmpdir(), 'tern-bcb-keys-')), wallMs: Date.now,
     rekeyMs: 3_600_000, rekeyBlocks: 1000, offerMaxAgeMs: 600_000, offerRetryMs: 60_000, handshakesPerMinute: 60,
     send: (to, wire, lifetimeMs) => agent.send({ destination: ipn(to, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
