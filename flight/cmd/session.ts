@@ -16,7 +16,8 @@
 // The sealing side keeps its key in memory only: after a reboot it makes a new offer, so its
 // 96-bit counter IV never repeats under one key. The opening side persists its keys (this
 // epoch's and the one before, per peer) and the highest epoch accepted, so bundles sealed before
-// its reboot still open after it and an offer captured before it is still a replay.
+// its reboot still open after it and an offer captured before it is still a replay. ML-KEM and
+// ML-DSA run through HandshakeCrypto, in a worker thread on a flight node (handshake-crypto.ts).
 import { createHash, hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import { Encoder } from 'cbor-x';
@@ -260,11 +261,9 @@ export class SessionKeys {
     const { ciphertext, sharedSecret } = encapsulated;
     const acceptBody = cbor.encode(['accept', VERSION, this.o.node, from, epoch, sha256(offerBody), ciphertext]);
     const reply = await this.signed(acceptBody, from);
-    // Checked again: another offer from this peer may have been accepted while this one was signed.
-    const latest = this.opening.get(from) ?? opening;
-    if (epoch <= latest.lastEpoch) throw new SessionRejected(`offer epoch ${epoch} from node ${from} is not newer than ${latest.lastEpoch} (replay?)`);
+    // Received messages are handled one at a time (receive()): `opening` has not changed meanwhile.
     const key = deriveKey(sharedSecret, offerBody, acceptBody, from, this.o.node, epoch);
-    this.opening.set(from, { lastEpoch: epoch, keys: [key, ...latest.keys].slice(0, OPENING_KEYS) });
+    this.opening.set(from, { lastEpoch: epoch, keys: [key, ...opening.keys].slice(0, OPENING_KEYS) });
     // Durable before the accept leaves: the initiator seals as soon as it has it.
     await this.save();
     this.established(from, epoch, 'opening');
@@ -286,6 +285,7 @@ export class SessionKeys {
     } catch (error) {
       throw new SessionRejected(`accept's ciphertext: ${(error as Error).message}`);
     }
+    // sealFor() may have made a newer offer while this one decapsulated: that one is answered next.
     if (this.offers.get(from) !== offer) throw new SessionRejected(`offer to node ${from} for epoch ${epoch} was replaced meanwhile`);
     this.offers.delete(from);
     const key = deriveKey(sharedSecret, offer.body, acceptBody, this.o.node, from, epoch);
