@@ -119,6 +119,7 @@ export class Commanding {
       events: o.events,
       channels: {
         rekeys: this.channels.sessionRekeys,
+        rekeyRequests: this.channels.sessionRekeyRequests,
         offers: this.channels.sessionOffers,
         rejected: this.channels.sessionRejected,
         rateLimited: this.channels.sessionRateLimited,

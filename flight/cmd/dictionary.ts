@@ -44,6 +44,7 @@ export const CMD_CHANNELS = {
   sessionRekeys: { name: 'cmd.session.rekeys', type: 'u64', units: 'sessions', doc: 'BPSec session keys established (as initiator or responder)' },
   sessionOffers: { name: 'cmd.session.offers', type: 'u64', units: 'offers', doc: 'Session offers made (new sessions, rekeys, retries)' },
   sessionRejected: { name: 'cmd.session.rejected', type: 'u64', units: 'messages', yellow: { high: 0 }, doc: 'Handshake messages refused (forged, replayed, stale, misaddressed, malformed)' },
+  sessionRekeyRequests: { name: 'cmd.session.rekeyRequests', type: 'u64', units: 'messages', yellow: { high: 0 }, doc: 'Rekey requests sent: a peer sealed under keys this node does not hold (lost or too old)' },
   sessionRateLimited: { name: 'cmd.session.rateLimited', type: 'u64', units: 'messages', yellow: { high: 0 }, doc: 'Handshake messages dropped unverified: over the per-minute limit' },
 } as const satisfies Record<string, ChannelDef>;
 
@@ -84,6 +85,7 @@ export const CMD_EVENTS = {
   seqDone: { id: 0x0510, name: 'CMD_SEQ_DONE', severity: 'activity', format: 'Sequence slot {slot} {outcome} after {steps} step(s)', throttle: 0 },
   sessionRekeyed: { id: 0x0511, name: 'CMD_SESSION_REKEYED', severity: 'activity', format: 'BPSec session with node {peer}: epoch {epoch} keys in use for {use}' },
   countersCleared: { id: 0x0512, name: 'CMD_COUNTERS_CLEARED', severity: 'activity', format: 'Command counters cleared', throttle: 0 },
+  sessionUnreadable: { id: 0x0514, name: 'CMD_SESSION_UNREADABLE', severity: 'warning', format: 'A BCB from node {peer} opens under no key held here: asked node {peer} for new keys' },
   started: { id: 0x0513, name: 'CMD_STARTED', severity: 'activity', format: 'Commanding up: {operators} operator(s), k={k}, ML-DSA backend {backend}', throttle: 0 },
 } as const satisfies Record<string, EventDef>;
 

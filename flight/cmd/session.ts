@@ -4,6 +4,7 @@
 //
 //   offer  = [ "offer", 1, from, to, epoch, issuedMs, ek ]          ek: fresh ML-KEM-768 key
 //   accept = [ "accept", 1, from, to, epoch, SHA-256(offer), c ]    c: ML-KEM-768 ciphertext to ek
+//   rekey  = [ "rekey", 1, from, to, issuedMs ]                     "what you seal for me does not open"
 //   wire   = [ body: bstr, ML-DSA-65 signature over body, context "tern-session-v1:<to>" ]
 //
 // Both ends derive, with HKDF-SHA256 (salt = SHA-256(offer body || accept body), info naming the
@@ -16,7 +17,10 @@
 // The sealing side keeps its key in memory only: after a reboot it makes a new offer, so its
 // 96-bit counter IV never repeats under one key. The opening side persists its keys (this
 // epoch's and the one before, per peer) and the highest epoch accepted, so bundles sealed before
-// its reboot still open after it and an offer captured before it is still a replay. ML-KEM and
+// its reboot still open after it and an offer captured before it is still a replay. A node whose
+// keys are gone all the same (a new data directory, both record copies lost) asks the peer to
+// rekey as soon as one of its BCBs does not open, rather than losing its bundles until the next
+// scheduled rekey. ML-KEM and
 // ML-DSA run through HandshakeCrypto, in a worker thread on a flight node (handshake-crypto.ts).
 import { createHash, hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
@@ -37,6 +41,8 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 /** Opening keys kept per peer: the current epoch's and the one before (bundles in flight across a rekey). */
 const OPENING_KEYS = 2;
+/** Fields of each handshake message. */
+const MESSAGE_FIELDS: Readonly<Record<string, number>> = { offer: 7, accept: 7, rekey: 5 };
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
 export class SessionRejected extends TernError {
@@ -89,6 +95,7 @@ export class SealingSession {
 
 export interface SessionChannels {
   readonly rekeys: Channel;
+  readonly rekeyRequests: Channel;
   readonly offers: Channel;
   readonly rejected: Channel;
   readonly rateLimited: Channel;
@@ -140,6 +147,8 @@ export class SessionKeys {
   private readonly offers = new Map<number, Offer>();
   /** Peers an offer is being made for (its key generation and signature run off-thread). */
   private readonly offering = new Set<number>();
+  /** When this node last asked each peer to rekey (wall ms). */
+  private readonly rekeyAsked = new Map<number, number>();
   /** Received messages are handled one at a time, in order: each may change a peer's state. */
   private received: Promise<void> = Promise.resolve();
   private readonly opening = new Map<number, Opening>();
@@ -149,7 +158,8 @@ export class SessionKeys {
 
   constructor(private readonly o: SessionOptions) {
     this.record = new RecordFile(join(o.dataDir, 'sessions.rec'));
-    this.handshakes = new TokenBucket(() => o.handshakesPerMinute / 60, () => Math.max(1, Math.ceil(o.handshakesPerMinute / 6)), o.wallMs());
+    // A minute's worth at once: a node that starts (or restarts) handshakes with every peer together.
+    this.handshakes = new TokenBucket(() => o.handshakesPerMinute / 60, () => o.handshakesPerMinute, o.wallMs());
     this.load();
   }
 
@@ -209,8 +219,10 @@ export class SessionKeys {
       if (fields[0] === 'offer') {
         const { peer, reply } = await this.accept(body, fields);
         await this.o.send(peer, reply, this.o.offerMaxAgeMs);
-      } else {
+      } else if (fields[0] === 'accept') {
         await this.complete(body, fields);
+      } else {
+        this.rekeyRequested(fields);
       }
     } catch (error) {
       if (error instanceof SessionRejected) this.o.channels.rejected.add();
@@ -238,6 +250,39 @@ export class SessionKeys {
       .then((wire) => this.o.send(peer, wire, this.o.offerMaxAgeMs))
       .catch((error: Error) => this.o.onError(error))
       .finally(() => this.offering.delete(peer));
+  }
+
+  /**
+   * A BCB that `peer` sealed opens under no key held here (they were lost, or are older than the
+   * two kept): asks the peer, at most once per offerRetryMs, to drop its session and make a new
+   * one, so that only the bundles already sealed under the lost keys are lost.
+   */
+  unreadable(peer: number): void {
+    if (!this.o.peers.has(peer) || peer === this.o.node) return;
+    const now = this.o.wallMs();
+    const asked = this.rekeyAsked.get(peer);
+    if (asked !== undefined && now - asked < this.o.offerRetryMs) return;
+    this.rekeyAsked.set(peer, now);
+    this.o.channels.rekeyRequests.add();
+    this.o.events.emit(CMD_EVENTS.sessionUnreadable, { peer });
+    this.signed(cbor.encode(['rekey', VERSION, this.o.node, peer, now]), peer)
+      .then((wire) => this.o.send(peer, wire, this.o.offerMaxAgeMs))
+      .catch((error: Error) => this.o.onError(error));
+  }
+
+  /**
+   * Sealing side: the peer cannot open what this node seals. The session is dropped (bundles for
+   * the peer wait, instead of going out under a key it lacks) and an offer goes out, unless the
+   * session already is newer than the request.
+   */
+  private rekeyRequested(fields: unknown[]): void {
+    const [, , from, , issuedMs] = fields as [string, number, number, number, number];
+    if (Math.abs(this.o.wallMs() - issuedMs) > this.o.offerMaxAgeMs) throw new SessionRejected(`rekey request issued at ${issuedMs} is outside ${this.o.offerMaxAgeMs} ms of now`);
+    const current = this.sealing.get(from);
+    if (current && current.establishedMs > issuedMs) return;
+    this.sealing.delete(from);
+    // An offer already out makes keys the peer will hold just as well as a new one would.
+    if (!this.offering.has(from) && !this.offers.has(from)) this.sendOffer(from);
   }
 
   /** Releases the worker thread of the handshake crypto. */
@@ -313,12 +358,14 @@ export class SessionKeys {
     } catch (error) {
       throw new SessionRejected(`malformed handshake message: ${(error as Error).message}`);
     }
-    if (!Array.isArray(fields) || fields.length !== 7 || (fields[0] !== 'offer' && fields[0] !== 'accept') || fields[1] !== VERSION) {
-      throw new SessionRejected(`not a version ${VERSION} offer or accept`);
+    const length = Array.isArray(fields) ? MESSAGE_FIELDS[String(fields[0])] : undefined;
+    if (!Array.isArray(fields) || length === undefined || fields.length !== length || fields[1] !== VERSION) {
+      throw new SessionRejected(`not a version ${VERSION} offer, accept or rekey request`);
     }
     const [kind, , from, to, epoch] = fields as unknown[];
     if (to !== this.o.node) throw new SessionRejected(`${String(kind)} addressed to node ${String(to)}`);
-    if (!Number.isSafeInteger(epoch)) throw new SessionRejected(`${String(kind)} epoch is not an integer`);
+    // The epoch of an offer or accept, the issue time of a rekey request.
+    if (!Number.isSafeInteger(epoch)) throw new SessionRejected(`${String(kind)} epoch or time is not an integer`);
     const [body, signature] = outer as [Uint8Array, Uint8Array];
     if (!(await this.o.crypto.verify(this.peerKey(from), body, signature, sessionContext(this.o.node)))) {
       throw new SessionRejected(`${String(kind)} signature of node ${String(from)} does not verify`);

@@ -74,6 +74,8 @@ export interface BcbSessions {
   sealFor(peer: number): { readonly key: SecurityKey; nextIv(): Uint8Array } | undefined;
   /** Keys that open the BCBs peers add (security source ipn:P.0). */
   openingKeys(): readonly SecurityKey[];
+  /** A BCB `peer` added opened under none of them: the peer is asked for new keys. */
+  unreadable(peer: number): void;
 }
 
 /** A local service's handler; the bundle is removed from the store once it resolves. */
@@ -567,13 +569,26 @@ export class BundleAgent implements BundleSink {
   private opened(bundle: Bundle): Bundle {
     if (bundle.encrypted.size === 0) return bundle;
     const keys = this.sessions ? [...this.keys, ...this.sessions.openingKeys()] : this.keys;
-    const { bundle: plain, results } = decryptBundle(bundle, keys);
-    this.bundleTlm.security(results);
-    const payload = payloadBlock(plain).number;
-    if (plain.encrypted.has(payload)) {
-      throw new BundleError('BPSEC_CONFIDENTIALITY', 'payload', `no key held opens the BCB over the payload (security source ${results.find((r) => r.target === payload)?.source ?? 'unknown'})`);
+    const payload = payloadBlock(bundle).number;
+    try {
+      const { bundle: plain, results } = decryptBundle(bundle, keys);
+      this.bundleTlm.security(results);
+      if (plain.encrypted.has(payload)) {
+        throw new BundleError('BPSEC_CONFIDENTIALITY', 'payload', `no key held opens the BCB over the payload (security source ${results.find((r) => r.target === payload)?.source ?? 'unknown'})`);
+      }
+      return plain;
+    } catch (error) {
+      if (error instanceof BundleError && error.code === 'BPSEC_CONFIDENTIALITY') this.askForKeys(bundle, payload);
+      throw error;
     }
-    return plain;
+  }
+
+  /** Session peers whose BCB over the payload did not open here are asked for new keys. */
+  private askForKeys(bundle: Bundle, payload: number): void {
+    for (const { block, asb } of bundle.security) {
+      if (block.type !== BlockType.confidentiality || !asb?.targets.includes(payload)) continue;
+      if (asb.source.scheme === 'ipn' && asb.source.service === 0) this.sessions?.unreadable(asb.source.node);
+    }
   }
 
   private rememberDelivered(id: string): void {

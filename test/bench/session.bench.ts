@@ -38,7 +38,7 @@ function endpoint(node: number, outbox: Uint8Array[], crypto: HandshakeCrypto = 
     wallMs: Date.now, rekeyMs: 3_600_000, rekeyBlocks: 0xffff_fff0, offerMaxAgeMs: 600_000, offerRetryMs: 0, handshakesPerMinute: 6000,
     send: async (_peer, wire) => void outbox.push(wire),
     events: new EventLog(createRootLogger({ level: 'silent' }), () => 0),
-    channels: { rekeys: def('r'), offers: def('o'), rejected: def('j'), rateLimited: def('l') },
+    channels: { rekeys: def('r'), rekeyRequests: def('q'), offers: def('o'), rejected: def('j'), rateLimited: def('l') },
     onError: (error) => {
       throw error;
     },

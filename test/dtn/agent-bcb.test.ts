@@ -79,7 +79,7 @@ async function node(id: number, peer: () => Node, maxBundleBytes: number, behind
     dataDir: mkdtempSync(join(tmpdir(), 'tern-bcb-keys-')), wallMs: Date.now,
     rekeyMs: 3_600_000, rekeyBlocks: 1000, offerMaxAgeMs: 600_000, offerRetryMs: 60_000, handshakesPerMinute: 60,
     send: (to, wire, lifetimeMs) => agent.send({ destination: ipn(to, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
-    events, channels: { rekeys: def('rekeys'), offers: def('offers'), rejected: def('rejected'), rateLimited: def('rateLimited') },
+    events, channels: { rekeys: def('rekeys'), rekeyRequests: def('rekeyRequests'), offers: def('offers'), rejected: def('rejected'), rateLimited: def('rateLimited') },
     onError: (error) => {
       throw error;
     },

@@ -4,9 +4,10 @@
 // station; the station makes a session with the satellite (ML-KEM-768 offer and accept, signed
 // with the nodes' ML-DSA-65 identity keys, carried in bundles through the relay), then sends the
 // command on with its payload under a BCB; the satellite opens it and runs it, also after a
-// restart, and rekeys replace the keys without losing a command. The satellite seals what it
+// restart, and rekeys replace the keys without losing a command; a satellite that lost its keys
+// gets new ones at its first unreadable command. The satellite seals what it
 // sends down for the station, the gateway of the ground console, which opens it for the console.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Encoder } from 'cbor-x';
@@ -42,7 +43,7 @@ class Relay extends GroundPeer {
   }
 
   /** Handshake messages of this kind seen going to node `node`'s session endpoint. */
-  handshakes(node: number, kind: 'offer' | 'accept'): Bundle[] {
+  handshakes(node: number, kind: 'offer' | 'accept' | 'rekey'): Bundle[] {
     return this.to(node, 3).filter((b) => {
       const [body] = cbor.decode(payloadBlock(b).data) as [Uint8Array];
       return (cbor.decode(body) as unknown[])[0] === kind;
@@ -171,5 +172,26 @@ describe('BPSec session keys between real nodes, through a relay that sees the l
     expect(ivs.map((iv) => parseInt(iv, 16))).toEqual([1, 2, 3, 1, 2]);
     expect(relay.handshakes(SAT, 'offer')).toHaveLength(2);
     expect(relay.handshakes(STATION, 'accept')).toHaveLength(2);
+  });
+
+  it('a satellite that lost its keys asks the station for new ones: one command is lost, the next runs', async () => {
+    const sat = nodes.find((n) => n.child.exitCode === null && n !== nodes[0])!;
+    sat.child.kill('SIGTERM');
+    await sat.exited;
+    relay.toSat = undefined;
+    for (const copy of ['sessions.rec', 'sessions.rec.bak']) rmSync(join(dir, `data-${SAT}`, 'cmd', copy));
+    await startSat();
+    relay.toSat = await relay.tcp.connect('127.0.0.1', ports.sat, `ipn:${SAT}.0`);
+    const offers = relay.handshakes(SAT, 'offer').length;
+    // Sealed under keys the satellite no longer has: not delivered, and the satellite asks.
+    const lost = await tern(['gse', 'send', String(SAT), 'PING', '6', '--key', 'alice.key', '--via', `127.0.0.1:${ports.station}`]);
+    expect(lost.code, lost.stderr).toBe(0);
+    await consoleProc.waitForLine((l) => l.kind === 'evt' && l.node === SAT && l.name === 'CMD_SESSION_UNREADABLE', 30_000);
+    // The station drops the session the satellite cannot read; the next command waits for the
+    // new one (the offer the station had just made for its rekeyBlocks serves) and runs.
+    expect(await ping(7)).toMatchObject({ result: { token: 7 } });
+    expect(relay.handshakes(STATION, 'rekey')).toHaveLength(1);
+    expect(relay.handshakes(SAT, 'offer')).toHaveLength(offers + 1);
+    expect(consoleProc.lines.some((l) => l.kind === 'rsp' && l.status === 'executed' && (l.result as { token?: number })?.token === 6)).toBe(false);
   });
 });
