@@ -10,7 +10,6 @@ import { writeSync } from 'node:fs';
 import type { BundleSink, PeerInfo } from '../flight/cla/cla.js';
 import { BundleRefusedError } from '../flight/cla/errors.js';
 import { TcpCla } from '../flight/cla/tcpcl.js';
-import { REFUSE_REASON } from '../flight/cla/tcpcl-wire.js';
 import { UdpCla, MAX_UDP_PAYLOAD } from '../flight/cla/udp.js';
 import { SERVICE } from '../flight/dtn/agent.js';
 import { hopCountBlock } from '../flight/dtn/blocks.js';
@@ -114,7 +113,7 @@ export async function transmit(envelope: Uint8Array, target: number, options: Tr
   const via = options.via;
   if (!via) throw new NoTransport();
   const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs);
-  const refuse: BundleSink = { accept: () => Promise.reject(new BundleRefusedError(REFUSE_REASON.NOT_ACCEPTABLE, 'a sending ground tool takes no bundles')) };
+  const refuse: BundleSink = { accept: () => Promise.reject(new BundleRefusedError('not-acceptable', 'a sending ground tool takes no bundles')) };
   // Not ipn:<from>.0: the station would take this short session for the ground console's (same
   // node) and try to hand it telemetry. A dtn name that no route leads to keeps them apart.
   const { tcp, udp } = clas(`dtn://ground-${options.from ?? GROUND_NODE}/send`, refuse);
@@ -163,7 +162,7 @@ export async function listenAsGround(node: number, at: Address, onPayload: Paylo
         why = `undecodable bundle: ${(error as Error).message}`;
       }
       onRefused(why);
-      return Promise.reject(new BundleRefusedError(REFUSE_REASON.NOT_ACCEPTABLE, why));
+      return Promise.reject(new BundleRefusedError('not-acceptable', why));
     },
   };
   const { tcp, udp } = clas(`ipn:${node}.0`, sink);

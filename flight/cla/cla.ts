@@ -4,7 +4,7 @@
 // Inbound, the CLA hands each received bundle to the agent's sink. The sink's promise is the
 // agent's verdict: it resolves once the bundle is durable in the store (TCPCLv4 then sends the
 // XFER_ACK of the transfer's last segment), and rejects when the bundle is refused (TCPCLv4
-// then sends XFER_REFUSE; a BundleRefusedError chooses the reason code).
+// then sends XFER_REFUSE; a BundleRefusedError's RefusalReason chooses the reason code).
 //
 // Outbound, a link to one neighbour sends one bundle per call; see BundleLink for what its
 // promise means on each CLA.
@@ -20,6 +20,14 @@ export interface PeerInfo {
   /** TCPCL: the node ID (an EID such as `ipn:2.0`) from the peer's SESS_INIT. UDP has none. */
   readonly nodeId?: string;
 }
+
+/**
+ * Why a receiver refuses a bundle, in terms every convergence layer can carry (TCPCLv4 maps it
+ * to an XFER_REFUSE reason code; UDP cannot tell the sender). 'no-resources': not now (a queue or
+ * the store is full), a later attempt may succeed. 'not-acceptable': never (the bundle is
+ * malformed or fails policy), resending it is pointless.
+ */
+export type RefusalReason = 'no-resources' | 'not-acceptable';
 
 export interface BundleSink {
   /** Resolves when the bundle is durable (the agent decides); rejects when it is refused. */

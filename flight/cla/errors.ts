@@ -2,6 +2,7 @@
 // subclass of ClaProtocolError; the outcomes of a send (refused, timed out, session gone) have
 // their own classes so the agent can decide per cause whether to retry, reroute or drop.
 import { TernError } from '../errors.js';
+import type { RefusalReason } from './cla.js';
 
 /** A peer broke the UDPCL or TCPCLv4 rules. Counted per `code` by the CLA that saw it. */
 export abstract class ClaProtocolError extends TernError {}
@@ -167,13 +168,13 @@ export class SessionClosedError extends TernError {
 }
 
 /**
- * Thrown (as a rejection) by a bundle sink that refuses a bundle. `reason` is an RFC 9174
- * XFER_REFUSE reason code (REFUSE_REASON in tcpcl-wire.ts); any other rejection is sent as
+ * Thrown (as a rejection) by a bundle sink that refuses a bundle, with a reason any convergence
+ * layer can carry; TCPCLv4 sends it as an XFER_REFUSE reason code, and any other rejection as
  * "Unknown".
  */
 export class BundleRefusedError extends TernError {
   readonly code = 'CLA_BUNDLE_REFUSED';
-  constructor(readonly reason: number, readonly why: string) {
+  constructor(readonly reason: RefusalReason, readonly why: string) {
     super(`bundle refused: ${why}`);
     this.name = 'BundleRefusedError';
   }

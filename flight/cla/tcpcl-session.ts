@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import type { Channel } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
-import type { BundleLink, BundleSink, PeerInfo } from './cla.js';
+import type { BundleLink, BundleSink, PeerInfo, RefusalReason } from './cla.js';
 import { CLA_EVENTS, type TCPCL_CHANNELS } from './dictionary.js';
 import {
   BundleRefusedError,
@@ -98,6 +98,12 @@ export interface SessionHost {
 
 export type SessionRole = 'active' | 'passive';
 export type SessionState = 'contact' | 'init' | 'established' | 'ending' | 'closed';
+
+/** The XFER_REFUSE reason code of each refusal a sink can give. */
+const WIRE_REFUSAL: Readonly<Record<RefusalReason, number>> = {
+  'no-resources': REFUSE_REASON.NO_RESOURCES,
+  'not-acceptable': REFUSE_REASON.NOT_ACCEPTABLE,
+};
 
 /** Largest extension item list accepted in SESS_INIT or a START segment. */
 const MAX_EXTENSION_BYTES = 64 * 1024;
@@ -494,7 +500,7 @@ export class TcpclSession implements BundleLink {
         this.settled();
       },
       (error: unknown) => {
-        const reason = error instanceof BundleRefusedError ? error.reason : REFUSE_REASON.UNKNOWN;
+        const reason = error instanceof BundleRefusedError ? WIRE_REFUSAL[error.reason] : REFUSE_REASON.UNKNOWN;
         slot.bytes = xferRefuse(reason, id);
         this.host.channels.refusalsSent.add();
         this.host.events.emit(CLA_EVENTS.tcpRefusedInbound, {

@@ -83,7 +83,7 @@ describe('TCPCLv4 sessions', () => {
   });
 
   it('rejects the send with the reason the receiving agent gave', async () => {
-    const sink = new TestSink(() => Promise.reject(new BundleRefusedError(REFUSE_REASON.NO_RESOURCES, 'store full')));
+    const sink = new TestSink(() => Promise.reject(new BundleRefusedError('no-resources', 'store full')));
     const { one, two, out } = await pair({}, { sink });
     const error = await out.send(pattern(100, 1)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransferRefusedError);
@@ -91,6 +91,9 @@ describe('TCPCLv4 sessions', () => {
     expect((error as TransferRefusedError).message).toMatch(/NO_RESOURCES/);
     expect(two.value('cla.tcp.refusalsSent')).toBe(1);
     expect(one.value('cla.tcp.refusalsReceived')).toBe(1);
+    two.sink.mode = () => Promise.reject(new BundleRefusedError('not-acceptable', 'fails policy'));
+    const never = await out.send(pattern(100, 4)).catch((e: unknown) => e);
+    expect((never as TransferRefusedError).reason).toBe(REFUSE_REASON.NOT_ACCEPTABLE);
     // Any other rejection is refused as "Unknown"; the session goes on.
     two.sink.mode = () => Promise.reject(new Error('disk on fire'));
     const unknown = await out.send(pattern(100, 2)).catch((e: unknown) => e);
