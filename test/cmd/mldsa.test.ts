@@ -87,6 +87,42 @@ describe('noble backend: ACVP ML-DSA sigVer (all groups)', () => {
   }
 });
 
+
+/**
+ * The valid pure external vectors, each also with its context made one byte too long (256) and
+ * very long: FIPS 204 ML-DSA.Verify returns false for a context over 255 bytes (Wycheproof's
+ * InvalidContext cases; their files are not in ../shared, so the ACVP signatures are reused).
+ */
+function invalidContextCases(): Array<{ set: MlDsaParameterSet; pk: Uint8Array; message: Uint8Array; signature: Uint8Array; context: Uint8Array }> {
+  return GROUPS.filter((g) => g.info.signatureInterface === 'external' && g.info.preHash === 'pure')
+    .flatMap((g) => g.tests.filter((t) => t.expected.testPassed === true).map((t) => ({
+      set: g.info.parameterSet as MlDsaParameterSet, pk: hex(t.pk), message: hex(t.message!), signature: hex(t.signature), context: hex(t.context!),
+    })));
+}
+
+function checkInvalidContexts(make: (set: MlDsaParameterSet) => MlDsa): void {
+  const cases = invalidContextCases();
+  // The boundary is exercised: some vectors carry a context of exactly 255 bytes.
+  expect(cases.some((c) => c.context.length === 255)).toBe(true);
+  for (const c of cases) {
+    const dsa = make(c.set);
+    expect(dsa.verify(c.pk, c.message, c.signature, c.context)).toBe(true);
+    for (const context of [Buffer.concat([c.context, new Uint8Array(256 - c.context.length)]), new Uint8Array(70_000)]) {
+      let verdict: boolean | Error;
+      try {
+        verdict = dsa.verify(c.pk, c.message, c.signature, context);
+      } catch (error) {
+        verdict = error as Error;
+      }
+      expect(verdict).toBe(false);
+    }
+  }
+}
+
+describe('noble backend: a context over 255 bytes', () => {
+  it('is an invalid signature (false), never an exception', () => checkInvalidContexts((set) => new NobleMlDsa(set)));
+});
+
 const runNode = nodeHasMlDsa() || REQUIRE_NODE;
 
 describe.runIf(runNode)(`${NODE_NAME}: ACVP ML-DSA sigVer`, () => {
@@ -99,6 +135,7 @@ describe.runIf(runNode)(`${NODE_NAME}: ACVP ML-DSA sigVer`, () => {
   it('covers the pure external group of every parameter set', () => {
     expect(expressible.map((g) => g.info.parameterSet).sort()).toEqual(['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87']);
   });
+  it('a context over 255 bytes is an invalid signature (false), never an exception', () => checkInvalidContexts((set) => new NodeMlDsa(set)));
   for (const group of expressible) {
     const name = `${groupName(group.info)}: ${group.tests.length} tests`;
     it(name, () => {
@@ -164,11 +201,12 @@ describe.runIf(!runNode)(`Node 24 child for the node:crypto tests (this runtime,
       const skipped = tests.filter((t) => t.status === 'skipped' || t.status === 'pending').map((t) => t.title);
       console.log(`Node 24 child: ${passed.length} passed, ${skipped.length} skipped`);
       expect(result.numFailedTests).toBe(0);
-      // Available + coverage + 3 pure ACVP groups + 3 cross tests, nothing skipped.
+      // Available + coverage + invalid contexts + 3 pure ACVP groups + 3 cross tests, nothing skipped.
       expect(passed.filter((t) => t.includes('external pure'))).toHaveLength(3);
       expect(passed.filter((t) => t.includes('same seed'))).toHaveLength(3);
       expect(passed).toContain('is available in this runtime');
       expect(passed).toContain('covers the pure external group of every parameter set');
+      expect(passed).toContain('a context over 255 bytes is an invalid signature (false), never an exception');
       expect(skipped).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
