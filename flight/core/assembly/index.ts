@@ -1,5 +1,5 @@
 // Entry of the Tern WASM core. Every kernel works on byte ranges of linear memory that the
-// TypeScript side (flight/core/wasm.ts) reserved once with `alloc`, so no call crosses the
+// TypeScript side (flight/core/instance.ts) reserved once with `alloc`, so no call crosses the
 // boundary per byte and steady state allocates nothing.
 export { alloc } from "./memory";
 export { crc32cUpdate, crc16X25Update } from "./crc";
