@@ -8,7 +8,7 @@
 //   }
 import { resolve } from 'node:path';
 import { Fields, join } from '../config/fields.js';
-import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.js';
+import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent/limits.js';
 import { parseStoreConfig, type StoreConfig } from './store/config.js';
 
 export interface DtnConfig {

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BundleLink, PeerInfo } from '../../flight/cla/cla.js';
 import { BundleRefusedError } from '../../flight/cla/errors.js';
-import { REFUSE_REASON } from '../../flight/cla/tcpcl-wire.js';
 import { BundleAgent, SERVICE, type NeighbourLink } from '../../flight/dtn/agent.js';
 import { hopCountBlock } from '../../flight/dtn/blocks.js';
 import { BundleFlag, dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
@@ -221,7 +220,7 @@ describe('bundle agent', () => {
     bad[bad.length - 3]! ^= 0x40; // inside the payload block's CRC-protected bytes
     const refusal = await s.agent.accept(bad, FROM).catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(BundleRefusedError);
-    expect((refusal as BundleRefusedError).reason).toBe(REFUSE_REASON.NOT_ACCEPTABLE);
+    expect((refusal as BundleRefusedError).reason).toBe('not-acceptable');
     expect(s.value('dtn.reject.crc')).toBe(1);
     expect(s.store.list()).toHaveLength(1);
   });
@@ -258,7 +257,7 @@ describe('bundle agent', () => {
     s.run('dtn.ingest');
     const outcome = await Promise.all(results);
     expect(outcome.filter((r) => r === 'ok')).toHaveLength(12);
-    expect(outcome.filter((r) => r === REFUSE_REASON.NO_RESOURCES)).toHaveLength(8);
+    expect(outcome.filter((r) => r === 'no-resources')).toHaveLength(8);
   });
 
   it('survives 20,000 mutated bundles with typed refusals and leaves what it stored intact', async () => {

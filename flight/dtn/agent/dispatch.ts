@@ -1,0 +1,121 @@
+// Dispatch: the dtn.dispatch slot starts at most `dispatchPerSlot` forwards or deliveries, with
+// at most `inFlight` under way. What happens to a bundle is decided from the store's metadata
+// before it is read (a store full of bundles waiting for a contact must not be read from disk at
+// every retry): deliver, forward, wait for a service, a route or a contact, or delete it expired.
+// Sends, disk reads and fdatasyncs complete between frames, on the event loop.
+import { AGENT_EVENTS } from '../agent-dictionary.js';
+import type { Bundle } from '../bundle.js';
+import { StatusReason } from '../bundle-error.js';
+import { decodeBundle } from '../codec.js';
+import type { Priority } from '../store/meta.js';
+import { storeFault, type AgentContext } from './context.js';
+import type { Delivery } from './deliver.js';
+import type { Forwarder } from './forward.js';
+import type { DispatchQueues } from './queues.js';
+import type { FragmentHold } from './reassemble.js';
+import type { StatusReporter } from './report.js';
+
+/** An ipn destination as the store records it (eidToString): node and service. */
+const IPN = /^ipn:(\d+)\.(\d+)$/;
+
+export class Dispatcher {
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly queues: DispatchQueues,
+    private readonly forwarder: Forwarder,
+    private readonly delivery: Delivery,
+    private readonly fragments: FragmentHold,
+    private readonly reporter: StatusReporter,
+  ) {}
+
+  /** The dtn.dispatch slot. */
+  slot(): void {
+    const now = this.ctx.now();
+    const { limits } = this.ctx;
+    this.fragments.expire(now);
+    if (this.queues.limboAge(now) >= limits.limboMs) this.queues.releaseLimbo(now);
+    let started = 0;
+    this.queues.drain(
+      now,
+      () => started < limits.dispatchPerSlot && this.busy.size < limits.inFlight,
+      (id) => {
+        this.busy.add(id);
+        started++;
+        this.dispatchOne(id)
+          .catch((error: Error) => {
+            // A bug, not bad input (that is handled where it is met): the bundle stays stored and
+            // is tried again after retryMs, and the node keeps running.
+            this.ctx.events.emit(AGENT_EVENTS.dispatchFault, { bundle: id, error: error.message });
+            this.ctx.log.error({ err: error, bundle: id }, 'dispatch failed');
+            this.retry(id, this.ctx.store.meta(id)?.priority ?? 'normal');
+          })
+          .finally(() => {
+            this.busy.delete(id);
+            this.publish();
+          });
+      },
+    );
+    this.publish();
+  }
+
+  retry(id: string, priority: Priority): void {
+    this.queues.retryAt(id, priority, this.ctx.now() + this.ctx.limits.retryMs);
+  }
+
+  private publish(): void {
+    this.ctx.ch.inFlight.set(this.busy.size);
+  }
+
+  private async dispatchOne(id: string): Promise<void> {
+    const { ctx } = this;
+    const meta = ctx.store.meta(id);
+    if (!meta) return; // deleted meanwhile (expired, evicted)
+    const destination = IPN.exec(meta.destination);
+    const node = destination ? Number(destination[1]) : undefined;
+    const service = destination ? Number(destination[2]) : undefined;
+    const local = node === ctx.node;
+    const expired = ctx.now() > meta.expiryMs;
+    const route = expired || local || node === undefined ? undefined : this.forwarder.route(node);
+    if (!expired && local && !this.delivery.serves(service!)) {
+      this.retry(id, meta.priority); // held until its service registers
+      return;
+    }
+    if (!expired && !local && !route) {
+      ctx.ch.noRoute.add();
+      this.queues.park(id, meta.priority);
+      return;
+    }
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await ctx.store.get(id);
+    } catch (error) {
+      storeFault(ctx, 'read', error as Error);
+      return;
+    }
+    if (!bytes) return;
+    let bundle: Bundle;
+    try {
+      bundle = decodeBundle(bytes);
+    } catch (error) {
+      // The store checks its CRC on every read, so this is a bundle stored by an older
+      // codec that this one refuses: count it and drop it rather than retry forever.
+      ctx.bundleTlm.rejected(error);
+      await ctx.store.delete(id, StatusReason.blockUnintelligible).catch((e: Error) => storeFault(ctx, 'delete', e));
+      return;
+    }
+    if (expired) {
+      ctx.ch.expired.add();
+      await ctx.store.delete(id, StatusReason.lifetimeExpired).catch((e: Error) => storeFault(ctx, 'delete', e));
+      this.reporter.report(bundle, 'deleted', StatusReason.lifetimeExpired);
+      return;
+    }
+    if (local) {
+      await this.delivery.deliver(id, bundle, service!);
+      return;
+    }
+    const outcome = await this.forwarder.forward(id, meta.expiryMs, bundle, { node: node!, service: service! }, route!);
+    if (outcome === 'retry') this.retry(id, meta.priority);
+  }
+}

@@ -1,0 +1,97 @@
+// Where stored bundles wait between dispatches, one queue per priority class of each kind:
+// ready (the next dtn.dispatch slot takes them), later (a retry due at a given time) and limbo
+// (no route or link: untouched until a contact begins, or limboMs passed).
+import type { Channel } from '../../tlm/channels.js';
+import { PRIORITIES, type Priority } from '../store/meta.js';
+
+export class DispatchQueues {
+  /** A Set keeps insertion order. */
+  private readonly ready: Array<Set<string>> = PRIORITIES.map(() => new Set());
+  /**
+   * id -> time of the retry. Always appended with the same delay ahead, so each map is in time
+   * order and a slot looks only at the retries that are due, however many bundles wait.
+   */
+  private readonly later: Array<Map<string, number>> = PRIORITIES.map(() => new Map());
+  private readonly limbo: Array<Set<string>> = PRIORITIES.map(() => new Set());
+  private limboSince = 0;
+
+  constructor(private readonly pending: Channel) {}
+
+  enqueue(id: string, priority: Priority): void {
+    this.ready[PRIORITIES.indexOf(priority)]!.add(id);
+    this.publish();
+  }
+
+  /** Due at `due`; the caller keeps the delay the same for every retry of a class (time order). */
+  retryAt(id: string, priority: Priority, due: number): void {
+    const waiting = this.later[PRIORITIES.indexOf(priority)]!;
+    waiting.delete(id); // re-appended, so the map stays in time order
+    waiting.set(id, due);
+    this.publish();
+  }
+
+  park(id: string, priority: Priority): void {
+    this.limbo[PRIORITIES.indexOf(priority)]!.add(id);
+    this.publish();
+  }
+
+  /** A contact began: everything in limbo is ready again. */
+  releaseLimbo(now: number): void {
+    this.limbo.forEach((parked, p) => {
+      for (const id of parked) this.ready[p]!.add(id);
+      parked.clear();
+    });
+    this.limboSince = now;
+  }
+
+  limboAge(now: number): number {
+    return now - this.limboSince;
+  }
+
+  /** Every retry is ready now (a service registered that bundles may wait for). */
+  releaseLater(): void {
+    this.later.forEach((waiting, p) => {
+      for (const id of waiting.keys()) this.ready[p]!.add(id);
+      waiting.clear();
+    });
+  }
+
+  /**
+   * Hands ready bundles to `start`, expedited first, then normal, then bulk (RFC 9171 leaves
+   * the order to the node), while `hasRoom()`; the retries due by `now` join their class first.
+   */
+  drain(now: number, hasRoom: () => boolean, start: (id: string) => void): void {
+    try {
+      for (let p = PRIORITIES.length - 1; p >= 0; p--) {
+        const queue = this.ready[p]!;
+        const waiting = this.later[p]!;
+        for (const [id, due] of waiting) {
+          if (due > now) break;
+          waiting.delete(id);
+          queue.add(id);
+        }
+        for (const id of queue) {
+          if (!hasRoom()) return;
+          queue.delete(id);
+          start(id);
+        }
+      }
+    } finally {
+      this.publish();
+    }
+  }
+
+  /** Bundles that left the store (the store's expiry sweep). */
+  remove(id: string, priority: Priority): void {
+    const p = PRIORITIES.indexOf(priority);
+    this.ready[p]!.delete(id);
+    this.later[p]!.delete(id);
+    this.limbo[p]!.delete(id);
+  }
+
+  publish(): void {
+    let pending = 0;
+    for (let p = 0; p < PRIORITIES.length; p++) pending += this.ready[p]!.size + this.later[p]!.size + this.limbo[p]!.size;
+    this.pending.set(pending);
+  }
+}
