@@ -9,7 +9,7 @@
 import { GenericGF, ReedSolomonDecoder, ReedSolomonEncoder } from '@zxing/library';
 import { expect, it } from 'vitest';
 import { Core, type RsCode } from '../../flight/core/wasm.js';
-import { Prng } from '../core/prng.js';
+import { Prng } from '../support/prng.js';
 import { writeResult } from './results.js';
 import { compare, settings } from './throughput.js';
 

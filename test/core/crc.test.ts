@@ -1,26 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../flight/core/wasm.js';
-
-// Plain-TS bitwise references, written from the CRC definitions (reflected, init all ones,
-// final XOR all ones), so the WASM tables are checked against something that shares no code.
-function crc32cReference(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function crc16X25Reference(data: Uint8Array): number {
-  let crc = 0xffff;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x8408 : crc >>> 1;
-  }
-  return (crc ^ 0xffff) & 0xffff;
-}
+import { crc16X25Reference, crc32cReference } from '../support/crc-reference.js';
 
 const CHECK = new TextEncoder().encode('123456789');
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FecInputError } from '../../flight/core/errors.js';
 import { Core, type Bytes, type CoreBuffer } from '../../flight/core/wasm.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
-import { Prng } from './prng.js';
+import { Prng } from '../support/prng.js';
 import { mul, pow } from './rs-reference.js';
 
 /** Parity straight from the definition: parity_i = sum_j data_j (k xor j) / ((k + i) xor j), bit-by-bit

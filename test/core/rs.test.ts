@@ -5,7 +5,7 @@ import { Core, rsBlockLength, rsDataLength, type RsBasis, type RsCode } from '..
 import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { createRootLogger } from '../../flight/log.js';
-import { Prng } from './prng.js';
+import { Prng } from '../support/prng.js';
 import * as reference from './rs-reference.js';
 
 interface VectorCase {

@@ -4,7 +4,7 @@ import { Core, type SecdedError } from '../../flight/core/wasm.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
 import { createRootLogger } from '../../flight/log.js';
-import { Prng } from './prng.js';
+import { Prng } from '../support/prng.js';
 
 // The parity-check matrix as flight/core/DESIGN.md documents it (the stored format): data bit
 // 8b + j has column 0x80 | U[b] << 3 | j, and C = (s & 0x7f) | parity(s) << 7.

@@ -20,23 +20,12 @@ import { BundleTelemetry } from '../../flight/dtn/telemetry.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
+import { prngBelow as prng } from '../support/prng.js';
 import { T0, hex, payloadOf, sampleBundle } from './helpers.js';
 import { rfc9173Vectors } from './vectors.js';
 
 const N = Number(process.env.TERN_FUZZ_N ?? 100_000);
 const SEED = Number(process.env.TERN_FUZZ_SEED ?? 0x7e54);
-
-/** mulberry32: small, seedable, good enough to pick mutations. */
-function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
-}
 
 /** Offsets of CBOR item heads in `bytes` (bundle structure, and CBOR inside byte strings). */
 function heads(bytes: Uint8Array, start = 0, end = bytes.length, out: number[] = []): number[] {

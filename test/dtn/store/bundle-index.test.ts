@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BundleIndex, bytesHash } from '../../../flight/dtn/store/bundle-index.js';
-import { prng } from './support.js';
+import { prng } from '../../support/prng.js';
 
 describe('BundleIndex', () => {
   it('agrees with a Map through 50,000 random adds and removes, across growth, slot reuse and arena compaction', () => {

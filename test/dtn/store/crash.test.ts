@@ -9,7 +9,8 @@ import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bundleBytes, openStore, prng, tempDir } from './support.js';
+import { prng } from '../../support/prng.js';
+import { bundleBytes, openStore, tempDir } from './support.js';
 
 const KILLS = Number(process.env.TERN_STORE_CRASH_KILLS ?? 30);
 const WRITER = fileURLToPath(new URL('./store-writer.mjs', import.meta.url));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BundleIndex } from '../../../flight/dtn/store/bundle-index.js';
 import { ExpiryHeap } from '../../../flight/dtn/store/expiry-heap.js';
-import { prng } from './support.js';
+import { prng } from '../../support/prng.js';
 
 describe('ExpiryHeap', () => {
   it('always yields the earliest expiry, through random pushes, bulk loads and removals from the middle', () => {

@@ -68,16 +68,6 @@ export function bundleBytes(id: string, size: number): Uint8Array {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) so a failure replays. */
-export function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Cuts the summary and trailer off a segment sealed by close(), leaving it as a process that
  * died before closing would have: recovery then scans it record by record.

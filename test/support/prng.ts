@@ -1,5 +1,6 @@
-// A seeded generator (mulberry32) so randomized tests are reproducible: a failing seed is in the
-// test name or message, and the same seed replays the same inputs.
+// The tests' one seeded generator (mulberry32), so randomized tests are reproducible: a failing
+// seed is in the test name or message, and the same seed replays the same inputs. Not for keys
+// or nonces (those come from node:crypto).
 export class Prng {
   constructor(private state: number) {}
 
@@ -17,6 +18,11 @@ export class Prng {
     return this.u32() % n;
   }
 
+  /** Number in [0, 1). */
+  float(): number {
+    return this.u32() / 2 ** 32;
+  }
+
   bytes(n: number): Uint8Array {
     return Uint8Array.from({ length: n }, () => this.u32() & 0xff);
   }
@@ -31,4 +37,16 @@ export class Prng {
   pick<T>(items: readonly T[]): T {
     return items[this.below(items.length)]!;
   }
+}
+
+/** The generator as a function: each call a number in [0, 1). */
+export function prng(seed: number): () => number {
+  const generator = new Prng(seed);
+  return () => generator.float();
+}
+
+/** The generator as a function: each call an integer in [0, n). */
+export function prngBelow(seed: number): (n: number) => number {
+  const generator = new Prng(seed);
+  return (n) => generator.below(n);
 }
