@@ -1,0 +1,68 @@
+// Everything protected memory tells the ground: telemetry channels and events. Event ids are the
+// ecc range 0x06xx above the core's 0x0601..0x060f. Each region and TMR bank also gets its own
+// counters, named from regionChannels / tmrChannels.
+import type { ChannelDef } from '../tlm/channels.js';
+import type { EventDef } from '../tlm/events.js';
+
+export const ECC_CHANNELS = {
+  scrubBytes: { name: 'ecc.scrub.bytes', type: 'u64', units: 'bytes', doc: 'Protected bytes scrubbed since start (data, not check bytes)' },
+  scrubPasses: { name: 'ecc.scrub.passes', type: 'u64', units: 'passes', doc: 'Complete passes of the scrubber over every registered region' },
+  scrubPeriodS: {
+    name: 'ecc.scrub.periodS', type: 'f64', units: 's', yellow: { high: 600 },
+    doc: 'Full scrub period that follows from the byte budget and the schedule of the current mode',
+  },
+  scrubLastPassS: { name: 'ecc.scrub.lastPassS', type: 'f64', units: 's', doc: 'Duration of the last complete scrub pass (frame deadlines)' },
+  protectedBytes: { name: 'ecc.protectedBytes', type: 'u64', units: 'bytes', doc: 'Bytes held in registered protected regions' },
+} as const satisfies Record<string, ChannelDef>;
+
+/** Counters of one protected region, `ecc.region.<name>.*`. */
+export function regionChannels(region: string) {
+  return {
+    corrected: { name: `ecc.region.${region}.corrected`, type: 'u64', units: 'words', doc: 'Single-bit errors corrected (data or check bits), by reads and scrubs' },
+    uncorrectable: {
+      name: `ecc.region.${region}.uncorrectable`, type: 'u64', units: 'words', yellow: { high: 0 },
+      doc: 'Words found with a double-bit or worse error, or in a block failing its CRC-32C',
+    },
+    reloads: { name: `ecc.region.${region}.reloads`, type: 'u32', units: 'reloads', yellow: { high: 0 }, doc: 'Reloads from the golden copy after an uncorrectable word' },
+    lost: { name: `ecc.region.${region}.lost`, type: 'u32', units: 'events', red: { high: 0 }, doc: 'Uncorrectable errors that no golden copy could repair' },
+  } as const satisfies Record<string, ChannelDef>;
+}
+
+/** Counters of one bank of TMR scalars, `ecc.tmr.<bank>.*`. */
+export function tmrChannels(bank: string) {
+  return {
+    corrected: { name: `ecc.tmr.${bank}.corrected`, type: 'u64', units: 'copies', doc: 'TMR copies outvoted and repaired on read' },
+    noMajority: { name: `ecc.tmr.${bank}.noMajority`, type: 'u32', units: 'reads', red: { high: 0 }, doc: 'TMR reads where all three copies differed' },
+  } as const satisfies Record<string, ChannelDef>;
+}
+
+export const ECC_EVENTS = {
+  uncorrectable: {
+    id: 0x0610, name: 'ECC_UNCORRECTABLE', severity: 'error',
+    format: 'Region {region}: {words} uncorrectable word(s) in block {block} ({kind}), found by {by}',
+  },
+  reloaded: {
+    id: 0x0611, name: 'ECC_REGION_RELOADED', severity: 'warning',
+    format: 'Region {region} reloaded from its golden copy ({symbols} RS symbols corrected in the file)',
+  },
+  reloadFailed: {
+    id: 0x0612, name: 'ECC_RELOAD_FAILED', severity: 'error', throttle: 0,
+    format: 'Region {region} cannot be reloaded: {reason}',
+  },
+  goSafe: {
+    id: 0x0613, name: 'ECC_GO_SAFE', severity: 'fatal', throttle: 0,
+    format: 'Critical region {region} lost: requesting SAFE',
+  },
+  goldenRepaired: {
+    id: 0x0614, name: 'ECC_GOLDEN_REPAIRED', severity: 'warning',
+    format: 'Golden copy of {region} had {symbols} damaged RS symbols: rewritten',
+  },
+  tmrCorrected: {
+    id: 0x0615, name: 'ECC_TMR_CORRECTED', severity: 'activity',
+    format: 'TMR scalar {cell}: copy {copy} outvoted and repaired',
+  },
+  tmrNoMajority: {
+    id: 0x0616, name: 'ECC_TMR_NO_MAJORITY', severity: 'error', throttle: 0,
+    format: 'TMR scalar {cell}: the three copies all differ',
+  },
+} as const satisfies Record<string, EventDef>;
