@@ -4,11 +4,12 @@
 //
 //   "cla": {
 //     "udp": { "listen": "127.0.0.1:4556", "maxDatagramBytes": 65507 },
-//     "tcp": { "listen": "127.0.0.1:4556", "keepaliveS": 15, "segmentMru": 1048576 },
+//     "tcp": { "listen": "127.0.0.1:4556", "keepaliveS": 15, "segmentMru": 1048576, "contactTimeoutMs": 2000 },
 //     "neighbours": { "2": { "cla": "tcp", "address": "127.0.0.1:4557" } }
 //   }
 import { isIP } from 'node:net';
 import { Fields, join } from '../config/fields.js';
+import type { AdmissionLimits } from './tcpcl-admission.js';
 import type { SessionConfig } from './tcpcl-session.js';
 import { MAX_UDP_PAYLOAD } from './udp.js';
 
@@ -24,11 +25,23 @@ export interface UdpClaConfig {
   readonly maxInboundPending: number;
 }
 
-export interface TcpClaConfig extends Omit<SessionConfig, 'localNodeId'> {
+export interface TcpClaConfig extends Omit<SessionConfig, 'localNodeId'>, AdmissionLimits {
   /** Absent: this node only opens active sessions. */
   readonly listen?: Endpoint;
-  readonly maxSessions: number;
 }
+
+/**
+ * The listener's defences, also used by a TcpCla built without a config (ground tools, tests).
+ * A contact header comes at once from any real peer, so 2 s is generous even on a loaded link;
+ * a pending connection costs a socket and at most one SESS_INIT, so 256 stay far below the
+ * process's descriptor limit, and one address may hold half of them.
+ */
+export const TCP_ADMISSION_DEFAULTS = {
+  contactTimeoutMs: 2000,
+  maxSessions: 16,
+  maxPendingConnections: 256,
+  maxPendingPerAddress: 128,
+} as const;
 
 export interface Neighbour {
   /** ipn node number. */
@@ -72,7 +85,8 @@ function optionalInteger(f: Fields, value: unknown, field: string, fallback: num
 const UDP_FIELDS = ['listen', 'maxDatagramBytes', 'maxInboundPending'] as const;
 const TCP_FIELDS = [
   'listen', 'keepaliveS', 'segmentMru', 'transferMru', 'maxInboundPending', 'maxSessions',
-  'handshakeTimeoutMs', 'transferTimeoutMs', 'closeTimeoutMs',
+  'contactTimeoutMs', 'handshakeTimeoutMs', 'transferTimeoutMs', 'closeTimeoutMs', 'maxPendingConnections',
+  'maxPendingPerAddress',
 ] as const;
 
 function parseUdp(f: Fields, raw: unknown, field: string): UdpClaConfig {
@@ -89,14 +103,22 @@ function parseTcp(f: Fields, raw: unknown, field: string): TcpClaConfig {
   const o = f.object(raw, field, TCP_FIELDS);
   const listen = parseListen(f, o.listen, join(field, 'listen'));
   const segmentMru = optionalInteger(f, o.segmentMru, join(field, 'segmentMru'), 1 << 20, 1, Number.MAX_SAFE_INTEGER);
+  const handshakeTimeoutMs = optionalInteger(f, o.handshakeTimeoutMs, join(field, 'handshakeTimeoutMs'), 10_000, 100, 600_000);
+  const maxPendingConnections = optionalInteger(f, o.maxPendingConnections, join(field, 'maxPendingConnections'),
+    TCP_ADMISSION_DEFAULTS.maxPendingConnections, 1, 65_536);
   return {
     ...(listen ? { listen } : {}),
     keepaliveS: optionalInteger(f, o.keepaliveS, join(field, 'keepaliveS'), 15, 0, 65_535),
     segmentMru,
     transferMru: optionalInteger(f, o.transferMru, join(field, 'transferMru'), 16 << 20, segmentMru, Number.MAX_SAFE_INTEGER),
     maxInboundPending: optionalInteger(f, o.maxInboundPending, join(field, 'maxInboundPending'), 4, 1, 1024),
-    maxSessions: optionalInteger(f, o.maxSessions, join(field, 'maxSessions'), 16, 1, 4096),
-    handshakeTimeoutMs: optionalInteger(f, o.handshakeTimeoutMs, join(field, 'handshakeTimeoutMs'), 10_000, 100, 600_000),
+    maxSessions: optionalInteger(f, o.maxSessions, join(field, 'maxSessions'), TCP_ADMISSION_DEFAULTS.maxSessions, 1, 4096),
+    maxPendingConnections,
+    maxPendingPerAddress: optionalInteger(f, o.maxPendingPerAddress, join(field, 'maxPendingPerAddress'),
+      Math.min(TCP_ADMISSION_DEFAULTS.maxPendingPerAddress, maxPendingConnections), 1, maxPendingConnections),
+    handshakeTimeoutMs,
+    contactTimeoutMs: optionalInteger(f, o.contactTimeoutMs, join(field, 'contactTimeoutMs'),
+      Math.min(TCP_ADMISSION_DEFAULTS.contactTimeoutMs, handshakeTimeoutMs), 100, handshakeTimeoutMs),
     transferTimeoutMs: optionalInteger(f, o.transferTimeoutMs, join(field, 'transferTimeoutMs'), 60_000, 100, 86_400_000),
     closeTimeoutMs: optionalInteger(f, o.closeTimeoutMs, join(field, 'closeTimeoutMs'), 5_000, 100, 600_000),
   };

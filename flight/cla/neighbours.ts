@@ -42,7 +42,9 @@ export class Neighbours {
     const { config, sink, tlm, events, log } = options;
     this.byNode = new Map(config.neighbours.map((n) => [n.node, n]));
     const onSession = options.onContact && ((): void => options.onContact!());
-    this.tcp = config.tcp && new TcpCla({ ...config.tcp, localNodeId: nodeId(options.node), sink, tlm, events, log, ...(onSession ? { onSession } : {}) });
+    // Every configured neighbour has a passive session slot reserved, whatever CLA it is listed under.
+    const neighbours = config.neighbours.map((n) => nodeId(n.node));
+    this.tcp = config.tcp && new TcpCla({ ...config.tcp, localNodeId: nodeId(options.node), neighbours, sink, tlm, events, log, ...(onSession ? { onSession } : {}) });
     this.udp = config.udp && new UdpCla({ ...config.udp, sink, tlm, events, log });
   }
 

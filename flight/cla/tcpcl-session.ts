@@ -75,6 +75,8 @@ export interface SessionConfig {
   readonly transferMru: number;
   /** Complete transfers that may await the sink before the session stops reading. */
   readonly maxInboundPending: number;
+  /** A passive session closes a connection that sent no contact header within this time. */
+  readonly contactTimeoutMs: number;
   /** Contact header and SESS_INIT must be exchanged within this time. */
   readonly handshakeTimeoutMs: number;
   /** An outbound transfer not fully acknowledged within this time fails with TransferTimeoutError. */
@@ -92,6 +94,8 @@ export interface SessionHost {
   readonly log: Logger;
   /** Counts a typed error by code (and as a protocol error when it is one). */
   recordError(error: Error, session: TcpclSession): void;
+  /** A passive session's peer sent SESS_INIT (peer.nodeId is set): false answers SESS_TERM Busy. */
+  admit(session: TcpclSession): boolean;
   sessionUp(session: TcpclSession): void;
   sessionDown(session: TcpclSession): void;
 }
@@ -214,6 +218,7 @@ export class TcpclSession implements BundleLink {
   private lastReceived = performance.now();
   private lastSent = performance.now();
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private contactTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private resolveEstablished!: () => void;
@@ -224,7 +229,7 @@ export class TcpclSession implements BundleLink {
     private readonly host: SessionHost,
     private readonly socket: Socket,
     readonly role: SessionRole,
-    private readonly options: { expectedNodeId?: string; busy?: boolean } = {},
+    private readonly expectedNodeId?: string,
   ) {
     this.peer = { cla: 'tcp', address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
     this.decoder = new TcpclDecoder({ segmentMru: host.config.segmentMru, maxExtensionBytes: MAX_EXTENSION_BYTES });
@@ -246,8 +251,14 @@ export class TcpclSession implements BundleLink {
     });
     socket.on('close', () => this.onClose());
 
-    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(), host.config.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(host.config.handshakeTimeoutMs), host.config.handshakeTimeoutMs);
     this.handshakeTimer.unref();
+    if (role === 'passive') {
+      // Any real peer sends its contact header at once; an idle connection must not hold a
+      // place for long.
+      this.contactTimer = setTimeout(() => this.onHandshakeTimeout(host.config.contactTimeoutMs), host.config.contactTimeoutMs);
+      this.contactTimer.unref();
+    }
     // RFC 9174 4.2: the active entity sends its contact header at once; the passive one waits.
     if (role === 'active') this.write(contactHeader());
   }
@@ -304,6 +315,12 @@ export class TcpclSession implements BundleLink {
     this.maybeFinish();
   }
 
+  /** Closes the connection at once, without SESS_TERM: for connections refused before a session. */
+  abort(why: string): void {
+    this.closeReason ||= why;
+    this.socket.destroy();
+  }
+
   // ---- inbound bytes ------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
@@ -355,7 +372,8 @@ export class TcpclSession implements BundleLink {
       case MSG.XFER_REFUSE:
         return this.onRefuse(item);
       case MSG.KEEPALIVE:
-        return; // its arrival already counted as activity
+        this.host.channels.keepalivesReceived.add(); // its arrival already counted as activity
+        return;
       case MSG.SESS_TERM:
         return this.onSessTerm(item);
       case MSG.MSG_REJECT:
@@ -372,12 +390,9 @@ export class TcpclSession implements BundleLink {
   }
 
   private onContactHeader(): void {
+    clearTimeout(this.contactTimer);
     if (this.role === 'passive') this.write(contactHeader());
     this.state = 'init';
-    if (this.options.busy) {
-      this.terminate(TERM_REASON.BUSY, 'busy: session limit reached');
-      return;
-    }
     // Tern never sets CAN_TLS, so the negotiated Enable TLS is false whatever the peer says.
     if (this.role === 'active') this.sendSessInit();
   }
@@ -394,14 +409,21 @@ export class TcpclSession implements BundleLink {
     }
     if (m.nodeId.length === 0) throw new MalformedMessageError('SESS_INIT', 'node ID', 'empty');
     if (m.segmentMru === 0) throw new MalformedMessageError('SESS_INIT', 'segment MRU', 'zero: no segment could ever be sent');
-    const expected = this.options.expectedNodeId;
+    const expected = this.expectedNodeId;
     if (expected !== undefined && m.nodeId !== expected) throw new NodeIdMismatchError(expected, m.nodeId);
-    // The passive entity answers the active one's SESS_INIT.
-    if (this.role === 'passive') this.sendSessInit();
+    this.peer = { ...this.peer, nodeId: m.nodeId };
+    if (this.role === 'passive') {
+      // Admission needs the node ID, so Busy is said here rather than after the contact header.
+      if (!this.host.admit(this)) {
+        this.terminate(TERM_REASON.BUSY, 'busy: session limit reached');
+        return;
+      }
+      // The passive entity answers the active one's SESS_INIT.
+      this.sendSessInit();
+    }
     this.keepaliveS = Math.min(this.host.config.keepaliveS, m.keepaliveS);
     this.peerSegmentMru = m.segmentMru;
     this.peerTransferMru = m.transferMru;
-    this.peer = { ...this.peer, nodeId: m.nodeId };
     this.state = 'established';
     this.wasEstablished = true;
     clearTimeout(this.handshakeTimer);
@@ -685,10 +707,10 @@ export class TcpclSession implements BundleLink {
 
   // ---- timers -------------------------------------------------------------------------------
 
-  private onHandshakeTimeout(): void {
+  private onHandshakeTimeout(timeoutMs: number): void {
     if (this.state !== 'contact' && this.state !== 'init') return;
     const stage = this.state === 'contact' ? 'contact header' : 'SESS_INIT';
-    this.host.recordError(new HandshakeTimeoutError(this.host.config.handshakeTimeoutMs, stage), this);
+    this.host.recordError(new HandshakeTimeoutError(timeoutMs, stage), this);
     this.closeReason ||= `handshake timeout (${stage})`;
     this.socket.destroy();
   }
@@ -753,6 +775,7 @@ export class TcpclSession implements BundleLink {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.contactTimer);
     clearTimeout(this.closeTimer);
     clearInterval(this.ticker);
     this.closeReason ||= 'connection closed by peer';

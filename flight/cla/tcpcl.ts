@@ -1,18 +1,23 @@
 // The TCPCLv4 convergence layer of one node: a listener for passive sessions, active connects
 // to neighbours, the set of live sessions, and the telemetry they share. TLS is not offered yet
 // (CAN_TLS is always clear); RFC 9174 lets a session run without it when both sides agree.
+// Which passive connections the listener keeps is Admission's call (tcpcl-admission.ts).
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import type { BundleSink } from './cla.js';
+import { TCP_ADMISSION_DEFAULTS } from './config.js';
 import { CLA_EVENTS, TCPCL_CHANNELS } from './dictionary.js';
-import { ClaProtocolError, SessionClosedError } from './errors.js';
+import { ClaProtocolError, HandshakeTimeoutError, SessionClosedError } from './errors.js';
+import { Admission, type AdmissionLimits } from './tcpcl-admission.js';
 import { TcpclSession, type SessionConfig, type SessionHost } from './tcpcl-session.js';
 
-export interface TcpClaOptions extends SessionConfig {
-  /** Sessions (both roles) beyond which new connections get SESS_TERM Busy. */
-  readonly maxSessions: number;
+export interface TcpClaOptions extends Omit<SessionConfig, 'contactTimeoutMs'>, Partial<AdmissionLimits> {
+  /** Absent: the default, or handshakeTimeoutMs if that is shorter. */
+  readonly contactTimeoutMs?: number;
+  /** Node IDs of the configured neighbours (`ipn:2.0`): each has a passive session slot reserved. */
+  readonly neighbours?: readonly string[];
   readonly sink: BundleSink;
   readonly tlm: TelemetryRegistry;
   readonly events: EventLog;
@@ -30,10 +35,17 @@ export class TcpCla implements SessionHost {
   /** Errors seen, by code: the detail behind `cla.tcp.protocolErrors`. */
   readonly errorCounts = new Map<string, number>();
   private readonly live = new Set<TcpclSession>();
+  private readonly admission: Admission<TcpclSession>;
   private server: Server | undefined;
 
   constructor(private readonly options: TcpClaOptions) {
-    this.config = options;
+    this.config = { ...options, contactTimeoutMs: options.contactTimeoutMs ?? Math.min(TCP_ADMISSION_DEFAULTS.contactTimeoutMs, options.handshakeTimeoutMs) };
+    const maxPendingConnections = options.maxPendingConnections ?? TCP_ADMISSION_DEFAULTS.maxPendingConnections;
+    this.admission = new Admission({
+      maxSessions: options.maxSessions ?? TCP_ADMISSION_DEFAULTS.maxSessions,
+      maxPendingConnections,
+      maxPendingPerAddress: options.maxPendingPerAddress ?? Math.min(TCP_ADMISSION_DEFAULTS.maxPendingPerAddress, maxPendingConnections),
+    }, new Set(options.neighbours));
     this.sink = options.sink;
     this.events = options.events;
     this.log = options.log;
@@ -74,7 +86,7 @@ export class TcpCla implements SessionHost {
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);
-        const session = this.start(socket, 'active', { expectedNodeId });
+        const session = this.start(socket, 'active', expectedNodeId);
         session.established.then(
           () => resolve(session),
           (error: Error) => {
@@ -115,6 +127,9 @@ export class TcpCla implements SessionHost {
     const code = (error as { code?: unknown }).code;
     const key = typeof code === 'string' ? code : error.name;
     this.errorCounts.set(key, (this.errorCounts.get(key) ?? 0) + 1);
+    if (error instanceof HandshakeTimeoutError) {
+      (error.stage === 'contact header' && session.role === 'passive' ? this.channels.contactTimeouts : this.channels.handshakeTimeouts).add();
+    }
     if (error instanceof ClaProtocolError) {
       this.channels.protocolErrors.add();
       this.events.emit(CLA_EVENTS.tcpProtocolError, { peer: session.peerName, code: key, error: error.message });
@@ -122,7 +137,20 @@ export class TcpCla implements SessionHost {
     this.log.debug({ peer: session.peerName, code: key, err: error }, 'TCPCL error');
   }
 
+  admit(session: TcpclSession): boolean {
+    const nodeId = session.peer.nodeId!;
+    const slot = this.admission.claim(session, nodeId);
+    if (slot === undefined) {
+      this.channels.sessionsBusy.add();
+      this.events.emit(CLA_EVENTS.tcpBusy, { nodeId, peer: session.peerName, sessions: this.admission.generalInUse });
+      return false;
+    }
+    this.channels.sessionsReserved.set(this.admission.reservedInUse);
+    return true;
+  }
+
   sessionUp(session: TcpclSession): void {
+    this.leavePending(session);
     this.channels.sessionsOpened.add();
     this.channels.sessionsActive.add(1);
     this.events.emit(CLA_EVENTS.tcpSessionUp, {
@@ -145,21 +173,36 @@ export class TcpCla implements SessionHost {
   // ---- internals ----------------------------------------------------------------------------
 
   private adopt(socket: Socket): void {
-    const busy = this.live.size >= this.options.maxSessions;
-    if (busy) {
-      this.channels.sessionsBusy.add();
-      this.events.emit(CLA_EVENTS.tcpBusy, { peer: `${socket.remoteAddress}:${socket.remotePort}`, sessions: this.live.size });
+    const session = this.start(socket, 'passive');
+    const entry = this.admission.enter(session, session.peer.address);
+    if (!entry.admitted) {
+      this.refuse(session, this.channels.refusedPerAddress, 'per-address limit');
+      return;
     }
-    this.start(socket, 'passive', { busy });
+    if (entry.evict !== undefined) this.refuse(entry.evict, this.channels.evictedPending, 'evicted: pending pool full');
+    this.channels.pendingConnections.set(this.admission.pending);
+    void session.closed.then(() => {
+      this.leavePending(session);
+      this.admission.release(session, session.peer.nodeId);
+      this.channels.sessionsReserved.set(this.admission.reservedInUse);
+    });
   }
 
-  private start(socket: Socket, role: 'active' | 'passive', options: { expectedNodeId?: string; busy?: boolean }): TcpclSession {
-    const session = new TcpclSession(this, socket, role, options);
-    // A busy session only says Busy and goes; it does not count against the limit.
-    if (!options.busy) {
-      this.live.add(session);
-      void session.closed.then(() => this.live.delete(session));
-    }
+  private refuse(session: TcpclSession, counter: Channel, reason: string): void {
+    counter.add();
+    this.events.emit(CLA_EVENTS.tcpConnectionRefused, { peer: session.peerName, reason, pending: this.admission.pending });
+    session.abort(reason);
+  }
+
+  private leavePending(session: TcpclSession): void {
+    this.admission.leavePending(session);
+    this.channels.pendingConnections.set(this.admission.pending);
+  }
+
+  private start(socket: Socket, role: 'active' | 'passive', expectedNodeId?: string): TcpclSession {
+    const session = new TcpclSession(this, socket, role, expectedNodeId);
+    this.live.add(session);
+    void session.closed.then(() => this.live.delete(session));
     return session;
   }
 }

@@ -13,6 +13,7 @@ describe('cla config section', () => {
       tcp: {
         listen: { host: '127.0.0.1', port: 4556 },
         keepaliveS: 15, segmentMru: 1 << 20, transferMru: 16 << 20, maxInboundPending: 4, maxSessions: 16,
+        maxPendingConnections: 256, maxPendingPerAddress: 128, contactTimeoutMs: 2000,
         handshakeTimeoutMs: 10_000, transferTimeoutMs: 60_000, closeTimeoutMs: 5_000,
       },
       neighbours: [],
@@ -29,6 +30,10 @@ describe('cla config section', () => {
     expect(config.udp).toEqual({ maxDatagramBytes: 1500, maxInboundPending: 64 });
     expect(config.tcp?.listen).toEqual({ host: '::1', port: 4557 });
     expect(config.tcp?.keepaliveS).toBe(0);
+    // Limits that would exceed the one they live within default to it.
+    expect(parse({ tcp: { handshakeTimeoutMs: 1000, maxPendingConnections: 8 } }).tcp).toMatchObject({
+      contactTimeoutMs: 1000, maxPendingConnections: 8, maxPendingPerAddress: 8,
+    });
     expect(config.neighbours).toEqual([
       { node: 2, cla: 'tcp', host: '127.0.0.1', port: 4558 },
       { node: 17, cla: 'udp', host: '::1', port: 4556 },
@@ -47,6 +52,10 @@ describe('cla config section', () => {
       [{ tcp: {}, neighbours: { 2: { cla: 'ltp', address: '127.0.0.1:1' } } }, 'cla.neighbours.2.cla: expected one of udp, tcp'],
       [{ tcp: {}, neighbours: { 2: { cla: 'tcp', address: '127.0.0.1:0' } } }, 'cla.neighbours.2.address: expected an IP address and port'],
       [{ bluetooth: {} }, 'cla.bluetooth: expected a known field'],
+      [{ tcp: { contactTimeoutMs: 50 } }, 'cla.tcp.contactTimeoutMs: expected an integer in [100, 10000]'],
+      [{ tcp: { handshakeTimeoutMs: 1000, contactTimeoutMs: 2000 } }, 'cla.tcp.contactTimeoutMs: expected an integer in [100, 1000]'],
+      [{ tcp: { maxPendingConnections: 0 } }, 'cla.tcp.maxPendingConnections: expected an integer in [1, 65536]'],
+      [{ tcp: { maxPendingConnections: 16, maxPendingPerAddress: 17 } }, 'cla.tcp.maxPendingPerAddress: expected an integer in [1, 16]'],
     ];
     for (const [raw, message] of cases) {
       expect(() => parse(raw)).toThrow(ConfigError);
