@@ -10,6 +10,7 @@ import { TcpclDecoder, type ContactHeader, type Message } from '../../flight/cla
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
+import { DEFAULT_WAIT_MS, until } from '../support/wait.js';
 
 export const silent = createRootLogger({ level: 'silent' });
 
@@ -34,7 +35,6 @@ export class TestSink implements BundleSink {
   /** Bundles handed over and not settled yet; the maximum seen is the backpressure bound. */
   pending = 0;
   maxPending = 0;
-  private waiters: Array<() => void> = [];
 
   constructor(public mode: 'auto' | 'hold' | ((bytes: Uint8Array) => Promise<void>) = 'auto') {}
 
@@ -54,20 +54,12 @@ export class TestSink implements BundleSink {
     } else {
       promise = new Promise<void>((resolve, reject) => this.accepted.push({ bytes, from, resolve, reject }));
     }
-    for (const wake of this.waiters.splice(0)) wake();
     return promise.finally(done);
   }
 
   /** Resolves once `n` bundles have arrived in total. */
-  async waitFor(n: number, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.accepted.length < n) {
-      if (Date.now() > deadline) throw new Error(`sink: ${this.accepted.length} of ${n} bundles after ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
+  waitFor(n: number, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    return until(() => this.accepted.length >= n, `${n} bundles at the sink`, timeoutMs);
   }
 }
 
@@ -125,17 +117,6 @@ export async function tcpNode(options: TcpNodeOptions = {}): Promise<TcpNode> {
   });
   const port = options.listen === false ? 0 : (await cla.listen('127.0.0.1', 0)).port;
   return { ...node, cla, sink, port };
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `predicate` until it holds; throws with `what` after the timeout. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /**
@@ -200,11 +181,11 @@ export class RawPeer {
     return this.messages.filter((m) => m.type === type) as Array<Extract<Message, { type: T }>>;
   }
 
-  waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  waitFor(what: string, predicate: () => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
     return until(predicate, what, timeoutMs);
   }
 
-  waitClosed(timeoutMs = 5000): Promise<void> {
+  waitClosed(timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
     return until(() => this.closed, 'the connection to close', timeoutMs);
   }
 

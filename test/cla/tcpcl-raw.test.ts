@@ -3,7 +3,8 @@
 // each with a typed error and a counter, and keep serving well-behaved peers.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MSG, REFUSE_REASON, REJECT_REASON, TERM_REASON, XFER_END, XFER_START } from '../../flight/cla/tcpcl-wire.js';
-import { RawPeer, rfc9173Bundles, sleep, tcpNode, TestSink, until, type TcpNode, type TcpNodeOptions } from './support.js';
+import { until } from '../support/wait.js';
+import { RawPeer, rfc9173Bundles, tcpNode, TestSink, type TcpNode, type TcpNodeOptions } from './support.js';
 
 const CONTACT = '6474 6e21 04 00';
 /** SESS_INIT from "ipn:9.0" proposing keepalive `k` s, segment MRU 64 KiB, transfer MRU 1 MiB. */
@@ -52,6 +53,16 @@ async function established(port = server.port, keepaliveS = 60): Promise<RawPeer
   return peer;
 }
 
+/**
+ * Sends an XFER_ACK for no transfer and waits for the MSG_REJECT it earns, which the listener
+ * writes at once: whatever it wrote while handling the bytes before it has arrived by then.
+ */
+async function barrier(peer: RawPeer): Promise<void> {
+  const rejects = peer.of(MSG.MSG_REJECT).length;
+  peer.write(`02 01 ${u64(0xffff)} ${u64(1)}`);
+  await peer.waitFor('the barrier MSG_REJECT', () => peer.of(MSG.MSG_REJECT).length === rejects + 1);
+}
+
 /** A well-behaved node still gets its bundle through the same listener. */
 async function listenerStillServes(): Promise<void> {
   const other = await tcpNode({ localNodeId: 'ipn:5.0', listen: false });
@@ -67,8 +78,8 @@ describe('TCPCLv4 handshake on the wire', () => {
     const peer = await raw();
     peer.write(CONTACT);
     // The passive entity answers the contact header, and sends SESS_INIT only after the active one's.
+    // Were SESS_INIT sent with it, both would leave in the same corked write.
     await peer.waitFor('contact header', () => peer.received.length >= 6);
-    await sleep(50);
     expect(peer.received.toString('hex')).toBe('64746e210400');
     peer.write(sessInitHex(60));
     await peer.waitFor('SESS_INIT', () => peer.received.length >= 6 + 25 + 7);
@@ -114,7 +125,7 @@ describe('TCPCLv4 acknowledgement: durable before acknowledged', () => {
     ]));
     await server.sink.waitFor(1);
     await peer.waitFor('two intermediate acks', () => peer.of(MSG.XFER_ACK).length === 2);
-    await sleep(300);
+    await barrier(peer);
     // The bundle is with the agent but not durable yet: no final XFER_ACK.
     expect(peer.of(MSG.XFER_ACK).map((a) => [a.flags, a.transferId, a.acknowledged])).toEqual([[XFER_START, 7n, 1000], [0, 7n, 2000]]);
     server.sink.accepted[0]!.resolve();
@@ -141,7 +152,7 @@ describe('TCPCLv4 acknowledgement: durable before acknowledged', () => {
     peer.write(Buffer.concat([segment(XFER_START | XFER_END, 1, Buffer.from('one')), segment(XFER_START | XFER_END, 2, Buffer.from('two'))]));
     await server.sink.waitFor(2);
     server.sink.accepted[1]!.resolve();
-    await sleep(100);
+    await barrier(peer);
     expect(peer.of(MSG.XFER_ACK)).toHaveLength(0);
     server.sink.accepted[0]!.resolve();
     await peer.waitFor('both acks', () => peer.of(MSG.XFER_ACK).length === 2);
@@ -180,11 +191,10 @@ describe('TCPCLv4 acknowledgement: durable before acknowledged', () => {
     // 16 MiB of transfers, written as fast as the socket takes them.
     const flood = Buffer.concat(Array.from({ length: 64 }, (_, i) => segment(XFER_START | XFER_END, i, bundle)));
     for (let i = 0; i < 64; i++) peer.socket.write(flood);
-    await server.sink.waitFor(2);
-    await sleep(500);
     const session = server.cla.sessions()[0]!;
+    await until(() => session.load.paused, 'the session to stop reading');
+    await until(() => peer.socket.writableLength > 0, 'the flood to back up into its sender');
     expect(server.sink.accepted).toHaveLength(2);
-    expect(session.load.paused).toBe(true);
     // Decoder buffer: at most the rest of the chunks read before the pause.
     expect(session.load.buffered).toBeLessThan(1 << 20);
     // The rest waits in the flooder's own socket buffer: TCP flow control holds it back.
@@ -347,7 +357,7 @@ describe('TCPCLv4 broken peers', () => {
   it('ends a session whose peer falls silent, after twice the keepalive interval', async () => {
     const peer = await established(server.port, 1);
     const start = Date.now();
-    await peer.waitFor('SESS_TERM idle timeout', () => peer.of(MSG.SESS_TERM).length === 1, 5000);
+    await peer.waitFor('SESS_TERM idle timeout', () => peer.of(MSG.SESS_TERM).length === 1);
     const elapsed = Date.now() - start;
     expect(peer.of(MSG.SESS_TERM)[0]).toMatchObject({ flags: 0, reason: TERM_REASON.IDLE_TIMEOUT });
     // Its own KEEPALIVEs went out meanwhile (it sends one per interval when otherwise idle).
@@ -355,15 +365,17 @@ describe('TCPCLv4 broken peers', () => {
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(server.value('cla.tcp.keepaliveTimeouts')).toBe(1);
     expect(server.events.some((e) => e.name === 'CLA_TCP_KEEPALIVE_TIMEOUT')).toBe(true);
-    await peer.waitClosed(3000); // closed at the latest after closeTimeoutMs
+    await peer.waitClosed(); // closed at the latest after closeTimeoutMs
   });
 
   it('drops a connection that never completes the handshake', async () => {
     await server.cla.close();
     server = await listener({ handshakeTimeoutMs: 200 });
     const peer = await raw();
-    peer.write('6474'); // half a magic, then nothing
-    await peer.waitClosed(3000);
+    peer.write(CONTACT); // and then no SESS_INIT
+    await peer.waitClosed();
+    expect(peer.messages).toEqual([{ type: 'contact', version: 4, flags: 0 }]);
     expect(server.cla.errorCounts.get('TCPCL_HANDSHAKE_TIMEOUT')).toBe(1);
+    expect(server.value('cla.tcp.handshakeTimeouts')).toBe(1);
   });
 });

@@ -10,7 +10,8 @@ import {
 } from '../../flight/cla/errors.js';
 import type { TcpclSession } from '../../flight/cla/tcpcl-session.js';
 import { REFUSE_REASON } from '../../flight/cla/tcpcl-wire.js';
-import { rfc9173Bundles, sleep, tcpNode, TestSink, until, type TcpNode, type TcpNodeOptions } from './support.js';
+import { until } from '../support/wait.js';
+import { rfc9173Bundles, tcpNode, TestSink, type TcpNode, type TcpNodeOptions } from './support.js';
 
 const nodes: TcpNode[] = [];
 afterEach(async () => {
@@ -117,8 +118,7 @@ describe('TCPCLv4 sessions', () => {
     out.terminate();
     // Ending: no new transfers, but the one in flight completes once the agent accepts it.
     await expect(out.send(pattern(10, 0))).rejects.toBeInstanceOf(SessionClosedError);
-    await sleep(100);
-    expect(back.state).toBe('ending');
+    await until(() => back.state === 'ending', 'the passive end to be ending');
     sink.accepted[0]!.resolve();
     await inFlight;
     await Promise.all([out.closed, back.closed]);
@@ -130,9 +130,11 @@ describe('TCPCLv4 sessions', () => {
   });
 
   it('keeps an idle session alive with KEEPALIVEs', async () => {
-    const { out, back } = await pair({ keepaliveS: 1 }, { keepaliveS: 1 });
-    await sleep(2600); // past twice the interval with no bundle traffic
+    const { one, two, out, back } = await pair({ keepaliveS: 1 }, { keepaliveS: 1 });
+    // Three KEEPALIVEs each way take more than twice the interval, with no bundle traffic.
+    await until(() => one.value('cla.tcp.keepalivesReceived') >= 3 && two.value('cla.tcp.keepalivesReceived') >= 3, 'three KEEPALIVEs each way');
     expect([out.state, back.state]).toEqual(['established', 'established']);
+    expect(one.value('cla.tcp.keepaliveTimeouts') + two.value('cla.tcp.keepaliveTimeouts')).toBe(0);
     await out.send(pattern(10, 0));
   });
 
@@ -141,11 +143,9 @@ describe('TCPCLv4 sessions', () => {
     const { two, out, back } = await pair({}, { sink, maxInboundPending: 2 });
     const bundles = Array.from({ length: 8 }, (_, i) => pattern(1024, i));
     const sends = bundles.map((b) => out.send(b));
-    await sink.waitFor(2);
-    await sleep(200);
+    await until(() => back.load.paused, 'the session to stop reading');
     // Only two complete transfers wait for the agent; the session stopped reading.
     expect(sink.accepted).toHaveLength(2);
-    expect(back.load.paused).toBe(true);
     expect(two.value('cla.tcp.backpressurePauses')).toBeGreaterThanOrEqual(1);
     expect(two.value('cla.tcp.inboundPending')).toBe(2);
     for (let i = 0; i < bundles.length; i++) {

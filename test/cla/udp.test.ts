@@ -4,7 +4,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatagramTooLargeError, EmptyBundleError } from '../../flight/cla/errors.js';
 import { UdpCla, type UdpClaOptions } from '../../flight/cla/udp.js';
-import { rfc9173Bundles, silent, sleep, testNode, TestSink, until, type TestNode } from './support.js';
+import { until } from '../support/wait.js';
+import { rfc9173Bundles, silent, testNode, TestSink, type TestNode } from './support.js';
 
 interface UdpNode extends TestNode {
   cla: UdpCla;
@@ -69,7 +70,7 @@ describe('UDPCL', () => {
     sender.send(Buffer.alloc(1500, 7), a.port, '127.0.0.1');
     sender.send(Buffer.alloc(1000, 8), a.port, '127.0.0.1');
     await a.sink.waitFor(1);
-    await sleep(50);
+    await until(() => a.value('cla.udp.oversize') === 2, 'both oversize datagrams counted');
     expect(a.sink.accepted.map((x) => x.bytes.length)).toEqual([1000]);
     expect(a.value('cla.udp.oversize')).toBe(2);
     expect(a.cla.errorCounts.get('UDPCL_DATAGRAM_TOO_LARGE')).toBe(2);
