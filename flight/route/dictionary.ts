@@ -1,0 +1,19 @@
+// Everything routing tells the ground: contact plans loaded and refused, and how CGR decides.
+// Event ids 0x0801..0x08ff are route's (flight/tlm/dictionary.ts).
+import type { ChannelDef } from '../tlm/channels.js';
+import type { EventDef } from '../tlm/events.js';
+
+export const ROUTE_CHANNELS = {
+  plansLoaded: { name: 'route.plansLoaded', type: 'u64', units: 'plans', doc: 'Contact plans validated and accepted' },
+  plansRejected: { name: 'route.plansRejected', type: 'u64', units: 'plans', yellow: { high: 0 }, doc: 'Contact plans refused as invalid (the previous plan stays)' },
+  planContacts: { name: 'route.planContacts', type: 'u32', units: 'contacts', doc: 'Contacts in the plan in use' },
+  decisions: { name: 'route.decisions', type: 'u64', units: 'bundles', doc: 'Bundles given a next hop and a contact by CGR' },
+  noRoute: { name: 'route.noRoute', type: 'u64', units: 'bundles', doc: 'Route requests with no usable route (the bundle waits in limbo)' },
+  routeLists: { name: 'route.routeLists', type: 'u64', units: 'lists', doc: 'Route lists computed (cache misses: plan change, a contact ended, first use)' },
+  routesSkippedVolume: { name: 'route.routesSkippedVolume', type: 'u64', units: 'routes', doc: 'Routes passed over because a contact on them had too little residual volume' },
+} as const satisfies Record<string, ChannelDef>;
+
+export const ROUTE_EVENTS = {
+  planLoaded: { id: 0x0801, name: 'ROUTE_PLAN_LOADED', severity: 'activity', format: 'contact plan {source} loaded: {contacts} contacts between {nodes} nodes' },
+  planRejected: { id: 0x0802, name: 'ROUTE_PLAN_REJECTED', severity: 'warning', format: 'contact plan refused: {error}' },
+} as const satisfies Record<string, EventDef>;

@@ -1,0 +1,36 @@
+// Typed errors of flight/route. A contact plan, orbital elements or a station file that is wrong
+// is refused whole with an error naming where (file, line or field) and what was expected, so an
+// operator can fix the file; `code` is the telemetry counter key.
+import { describe, TernError } from '../errors.js';
+
+function render(got: unknown): string {
+  return typeof got === 'string' ? (got.length > 60 ? `${got.slice(0, 57)}...` : got) : describe(got);
+}
+
+/** A contact plan is invalid: `where` is "line N" (ION) or a field path such as "contacts[3].end". */
+export class ContactPlanError extends TernError {
+  readonly code = 'ROUTE_PLAN_INVALID';
+  constructor(
+    readonly source: string,
+    readonly where: string,
+    readonly expected: string,
+    readonly got?: unknown,
+  ) {
+    super(`${source}: ${where}: expected ${expected}` + (got === undefined ? '' : `, got ${render(got)}`));
+    this.name = 'ContactPlanError';
+  }
+}
+
+/** Orbital elements (TLE, OMM) or ground stations that cannot be used for prediction. */
+export class OrbitInputError extends TernError {
+  readonly code = 'ROUTE_ORBIT_INVALID';
+  constructor(
+    readonly source: string,
+    readonly where: string,
+    readonly expected: string,
+    readonly got?: unknown,
+  ) {
+    super(`${source}: ${where}: expected ${expected}` + (got === undefined ? '' : `, got ${render(got)}`));
+    this.name = 'OrbitInputError';
+  }
+}
