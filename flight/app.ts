@@ -15,6 +15,7 @@ import { CORE_EVENTS } from './core/dictionary.js';
 import { core } from './core/wasm.js';
 import { AGENT_EVENTS } from './dtn/agent-dictionary.js';
 import { BundleAgent, SERVICE } from './dtn/agent.js';
+import { CreationClock } from './dtn/creation.js';
 import { ipn } from './dtn/eid.js';
 import { payloadBlock } from './dtn/bundle.js';
 import { DTN_EVENTS } from './dtn/dictionary.js';
@@ -126,6 +127,7 @@ export class FlightNode {
       events,
       log: subsystemLogger(log, 'dtn'),
       limits: config.dtn.agent,
+      creation: CreationClock.persistent(join(config.dataDir, 'creation.seq')),
       ...(config.dtn.keysFile ? { keys: loadKeys(config.dtn.keysFile) } : {}),
     });
 

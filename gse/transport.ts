@@ -13,8 +13,9 @@ import { TcpCla } from '../flight/cla/tcpcl.js';
 import { UdpCla, MAX_UDP_PAYLOAD } from '../flight/cla/udp.js';
 import { SERVICE } from '../flight/dtn/agent.js';
 import { hopCountBlock } from '../flight/dtn/blocks.js';
-import { dtnNow, payloadBlock } from '../flight/dtn/bundle.js';
+import { payloadBlock } from '../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../flight/dtn/codec.js';
+import { CreationClock } from '../flight/dtn/creation.js';
 import { eidToString, ipn } from '../flight/dtn/eid.js';
 import { writeFileDurable } from '../flight/durable.js';
 import { TernError } from '../flight/errors.js';
@@ -90,13 +91,21 @@ function clas(localNodeId: string, sink: BundleSink): { tcp: TcpCla; udp: UdpCla
   return { tcp, udp };
 }
 
+/**
+ * Creation timestamps of this process's bundles. Every ground tool sending as the ground node is
+ * a process of its own, perhaps on another machine, so no counter on disk is shared by them all:
+ * each starts at a random sequence number (creation.ts says how unlikely a collision is).
+ */
+const groundClock = CreationClock.randomStart();
+
 /** The command bundle: ground -> ipn:<target>.1, living until the command expires. */
 export function commandBundle(envelope: Uint8Array, target: number, from: number, expiryMs: number, now = Date.now()): Uint8Array {
+  const created = groundClock.stamp(now);
   return createBundle({
     destination: ipn(target, SERVICE.command),
     source: ipn(from, SERVICE.command),
-    creationTime: dtnNow(now),
-    sequence: 0,
+    creationTime: created.time,
+    sequence: created.sequence,
     lifetime: Math.max(1, expiryMs - now),
     blocks: [hopCountBlock({ limit: 32, count: 0 })],
     payload: envelope,

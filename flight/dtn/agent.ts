@@ -17,6 +17,7 @@ import type { TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { AGENT_CHANNELS, AGENT_EVENTS } from './agent-dictionary.js';
 import { payloadBlock } from './bundle.js';
+import type { CreationClock } from './creation.js';
 import type { SecurityKey } from './keys.js';
 import type { StoredBundle } from './store/meta.js';
 import type { BundleStore } from './store/store.js';
@@ -50,6 +51,8 @@ export interface AgentOptions {
   keys?: readonly SecurityKey[];
   /** Wall clock, Unix ms (DTN time is derived from it). */
   now?: () => number;
+  /** Creation timestamps of the bundles this node makes (its mark kept in the node's data dir). */
+  creation: CreationClock;
 }
 
 export class BundleAgent implements BundleSink {
@@ -81,7 +84,7 @@ export class BundleAgent implements BundleSink {
     const keys = options.keys ?? [];
     this.ctx = ctx;
     this.queues = new DispatchQueues(ctx.ch.pending);
-    this.originator = new Originator(ctx, this.queues);
+    this.originator = new Originator(ctx, this.queues, options.creation);
     const reporter = new StatusReporter(ctx, this.originator);
     this.sealing = new Sealing(ctx, keys);
     const fragments = new FragmentHold(ctx);

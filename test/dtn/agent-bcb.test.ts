@@ -16,6 +16,7 @@ import { BundleAgent, SERVICE, type NeighbourLink } from '../../flight/dtn/agent
 import { encryptBundle } from '../../flight/dtn/bpsec.js';
 import { BlockType, dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
+import { CreationClock } from '../../flight/dtn/creation.js';
 import { eidToString, ipn } from '../../flight/dtn/eid.js';
 import { BundleStore } from '../../flight/dtn/store/store.js';
 import type { Task } from '../../flight/exec/task.js';
@@ -23,6 +24,7 @@ import { createRootLogger } from '../../flight/log.js';
 import { StaticRouter } from '../../flight/route/router.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
+import { until } from '../support/wait.js';
 
 const silent = createRootLogger({ level: 'silent' });
 const dsa = new NobleMlDsa('ML-DSA-65');
@@ -72,7 +74,8 @@ async function node(id: number, peer: () => Node, maxBundleBytes: number, behind
   };
   // Node 1 reaches node 3 through node 2.
   const router = new StaticRouter(new Map(id === 1 ? [[BEHIND, GATEWAY]] : []), undefined);
-  const agent = new BundleAgent({ node: id, store, router, links, tlm, events, log: silent, limits: { retryMs: 0 } });
+  const creation = CreationClock.persistent(join(mkdtempSync(join(tmpdir(), 'tern-bcb-seq-')), 'creation.seq'));
+  const agent = new BundleAgent({ node: id, store, router, links, tlm, events, log: silent, limits: { retryMs: 0 }, creation });
   const def = (name: string) => tlm.define({ name, type: 'u64', units: '', doc: '' });
   const sessions = new SessionKeys({
     node: id, crypto: new InThreadCrypto(dsa, seedOf(id)), peers: PEERS, gatewayFor: new Set(id === GATEWAY ? [BEHIND] : []),
@@ -99,17 +102,17 @@ async function pair(maxBundleBytes = 1 << 20, behind?: WireLink): Promise<[Node,
   return [nodes[0]!, nodes[1]!];
 }
 
-/** Runs both agents' tasks until `done` holds (at most 200 rounds). */
+/** Runs both agents' tasks, a round per poll, until `done` holds. */
 async function pump(nodes: readonly Node[], done: () => boolean): Promise<void> {
   const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
-  for (let round = 0; round < 200 && !done(); round++) {
+  await until(() => {
+    if (done()) return true;
     for (const n of nodes) {
       n.tasks.get('dtn.ingest')!.run(frame);
       n.tasks.get('dtn.dispatch')!.run(frame);
     }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  expect(done()).toBe(true);
+    return false;
+  }, 'the agents to finish the exchange');
 }
 
 const decoded = (link: WireLink): Bundle[] => link.sent.map((bytes) => decodeBundle(bytes));

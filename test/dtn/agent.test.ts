@@ -1,77 +1,20 @@
 // The bundle agent in process, with a real bundle store on disk and links the test controls.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BundleLink, PeerInfo } from '../../flight/cla/cla.js';
 import { BundleRefusedError } from '../../flight/cla/errors.js';
-import { BundleAgent, SERVICE, type NeighbourLink } from '../../flight/dtn/agent.js';
+import { SERVICE } from '../../flight/dtn/agent.js';
 import { hopCountBlock } from '../../flight/dtn/blocks.js';
-import { BundleFlag, dtnNow, payloadBlock, type Bundle } from '../../flight/dtn/bundle.js';
+import { BundleFlag, dtnNow, payloadBlock } from '../../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { eidToString, ipn } from '../../flight/dtn/eid.js';
 import { signBundle } from '../../flight/dtn/bpsec.js';
 import { fragmentBundle } from '../../flight/dtn/fragment.js';
-import { parseKeys, type SecurityKey } from '../../flight/dtn/keys.js';
+import { parseKeys } from '../../flight/dtn/keys.js';
 import { decodeStatusReport } from '../../flight/dtn/status-report.js';
-import { BundleStore } from '../../flight/dtn/store/store.js';
-import type { Task } from '../../flight/exec/task.js';
-import { createRootLogger } from '../../flight/log.js';
-import { StaticRouter, type Router } from '../../flight/route/router.js';
-import { TelemetryRegistry } from '../../flight/tlm/channels.js';
-import { EventLog } from '../../flight/tlm/events.js';
+import type { Router } from '../../flight/route/router.js';
+import { until } from '../support/wait.js';
+import { FROM, bundle, closeStores, setup } from './agent-harness.js';
 
-const FROM: PeerInfo = { cla: 'tcp', address: '127.0.0.1', port: 1, nodeId: 'ipn:5.0' };
-const silent = createRootLogger({ level: 'silent' });
-
-class FakeLink implements BundleLink {
-  readonly peer = FROM;
-  sent: Uint8Array[] = [];
-  fail = false;
-  /** Whether there is a contact with node 2 now. */
-  up = true;
-  async send(bytes: Uint8Array): Promise<void> {
-    if (this.fail) throw new Error('session lost');
-    this.sent.push(bytes);
-  }
-}
-
-interface Setup {
-  agent: BundleAgent;
-  store: BundleStore;
-  tlm: TelemetryRegistry;
-  link: FakeLink;
-  /** Names of the events emitted. */
-  events: string[];
-  run(name: string): void;
-  value(name: string): number;
-}
-
-let store: BundleStore | undefined;
-afterEach(async () => store?.close());
-
-async function setup(limits = {}, now: () => number = Date.now, keys: SecurityKey[] = [], router: Router = new StaticRouter(new Map([[3, 2]]), undefined)): Promise<Setup> {
-  const tlm = new TelemetryRegistry();
-  const events = new EventLog(silent, () => 0);
-  store = await BundleStore.open({ dir: mkdtempSync(join(tmpdir(), 'tern-agent-')), capacityBytes: 64 << 20, log: silent, tlm, events });
-  const link = new FakeLink();
-  const links = { link: (node: number): NeighbourLink | undefined => (node === 2 && link.up ? { link, maxBundleBytes: 1 << 20 } : undefined) };
-  const agent = new BundleAgent({ node: 1, store, router, links, tlm, events, log: silent, limits: { retryMs: 0, ...limits }, now, keys });
-  const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));
-  const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
-  const seen: string[] = [];
-  events.onEvent((e) => seen.push(e.name));
-  return { agent, store, tlm, link, events: seen, run: (name) => tasks.get(name)!.run(frame), value: (name) => tlm.get(name)!.value };
-}
-
-function bundle(destination: number, service: number, seq: number, payload = 'hello'): Bundle {
-  return createBundle({
-    destination: ipn(destination, service), source: ipn(5, 1), creationTime: dtnNow(), sequence: seq, lifetime: 60_000,
-    blocks: [hopCountBlock({ limit: 4, count: 0 })], payload: new TextEncoder().encode(payload),
-  });
-}
-
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+afterEach(closeStores);
 
 describe('bundle agent', () => {
   it('acknowledges a bundle only once it is in the store, and forwards it with one more hop', async () => {
@@ -79,8 +22,7 @@ describe('bundle agent', () => {
     const b = bundle(3, 1, 0);
     await s.agent.accept(b.bytes, FROM);
     expect(s.store.list().map((x) => x.destination)).toEqual(['ipn:3.1']);
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.link.sent).toHaveLength(1);
     const sent = decodeBundle(s.link.sent[0]!);
     expect(sent.hopCount).toEqual({ limit: 4, count: 1 });
@@ -93,13 +35,11 @@ describe('bundle agent', () => {
     const s = await setup();
     s.link.fail = true;
     await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.value('dtn.agent.forwardFailures')).toBe(1);
     expect(s.store.list()).toHaveLength(1);
     s.link.fail = false;
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.link.sent).toHaveLength(1);
     expect(s.store.list()).toHaveLength(0);
   });
@@ -107,15 +47,13 @@ describe('bundle agent', () => {
   it('keeps running when dispatch meets a bug: the bundle stays stored, an error event says so, and it is tried again', async () => {
     let broken = true;
     const router: Router = { nextHop: () => { if (broken) throw new Error('router bug'); return 2; } };
-    const s = await setup({}, Date.now, [], router);
+    const s = await setup({ router });
     await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.events).toContain('DTN_DISPATCH_FAULT');
     expect(s.store.list()).toHaveLength(1);
     broken = false;
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.link.sent).toHaveLength(1);
   });
 
@@ -123,14 +61,12 @@ describe('bundle agent', () => {
     const s = await setup();
     await s.agent.accept(bundle(9, 1, 0).bytes, FROM); // no route to node 9
     await s.agent.accept(bundle(1, 42, 1, 'for 42').bytes, FROM);
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.store.list()).toHaveLength(2);
     expect(s.value('dtn.agent.noRoute')).toBe(1);
     const got: string[] = [];
     s.agent.register(42, (b) => void got.push(new TextDecoder().decode(payloadBlock(b).data)));
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(got).toEqual(['for 42']);
     expect(s.store.list().map((x) => x.destination)).toEqual(['ipn:9.1']);
   });
@@ -144,13 +80,11 @@ describe('bundle agent', () => {
     const fragments = fragmentBundle(whole, 160);
     expect(fragments.length).toBeGreaterThan(2);
     for (const f of fragments.slice(1)) await s.agent.accept(f.bytes, FROM);
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(got).toEqual([]);
     expect(s.store.list()).toHaveLength(fragments.length - 1); // held, not lost
     await s.agent.accept(fragments[0]!.bytes, FROM);
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(got.map((p) => new TextDecoder().decode(p))).toEqual([text]);
     expect(s.store.list()).toEqual([]);
   });
@@ -160,34 +94,31 @@ describe('bundle agent', () => {
     s.link.up = false;
     await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
     for (let slot = 0; slot < 5; slot++) {
-      s.run('dtn.dispatch');
-      await settle();
+      await s.dispatch();
     }
     expect(s.value('dtn.agent.noRoute')).toBe(1); // looked at once, then left alone
     expect(s.value('dtn.agent.pending')).toBe(1);
     s.link.up = true;
     s.agent.contact();
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.link.sent).toHaveLength(1);
     expect(s.store.list()).toEqual([]);
   });
 
   it('deletes a bundle that expired waiting for a contact, with the status report it asked for', async () => {
     let clock = Date.now();
-    const s = await setup({ limboMs: 1000 }, () => clock);
+    const s = await setup({ limits: { limboMs: 1000 }, now: () => clock });
     s.link.up = false;
     const doomed = createBundle({
       destination: ipn(3, 1), source: ipn(5, 1), flags: BundleFlag.reportDeletion, creationTime: dtnNow(clock),
       lifetime: 500, payload: Uint8Array.of(9),
     });
     await s.agent.accept(doomed.bytes, FROM);
-    s.run('dtn.dispatch'); // no contact: limbo
-    await settle();
+    await s.dispatch(); // no contact: limbo
     clock += 1500; // expired, and the limbo period is over
-    s.run('dtn.dispatch');
-    await settle();
+    await s.dispatch();
     expect(s.value('dtn.agent.expired')).toBe(1);
+    await until(() => s.store.list().some((b) => b.source === 'ipn:1.0'), 'the status report to be stored');
     const left = s.store.list();
     expect(left.map((b) => [b.source, b.destination])).toEqual([['ipn:1.0', 'ipn:5.1']]); // only the report
     const report = decodeStatusReport(decodeBundle((await s.store.get(left[0]!.id))!));
@@ -201,10 +132,8 @@ describe('bundle agent', () => {
     s.agent.registerEcho();
     const back = createBundle({ destination: ipn(1, SERVICE.echo), source: ipn(3, 9), creationTime: dtnNow(), lifetime: 60_000, payload: Uint8Array.of(1, 2, 3) });
     await s.agent.accept(back.bytes, FROM);
-    s.run('dtn.dispatch');
-    await settle();
-    s.run('dtn.dispatch'); // the reply, stored by the echo service, goes out via node 2
-    await settle();
+    await s.dispatch();
+    await s.dispatch(); // the reply, stored by the echo service, goes out via node 2
     const reply = decodeBundle(s.link.sent[0]!);
     expect(eidToString(reply.primary.destination)).toBe('ipn:3.9');
     expect([...payloadBlock(reply).data]).toEqual([1, 2, 3]);
@@ -227,7 +156,7 @@ describe('bundle agent', () => {
 
   it('verifies BIBs with the keys it holds: a tampered payload is refused, an intact one stored', async () => {
     const keys = parseKeys([{ kty: 'oct', kid: 'ipn:5.0', alg: 'HS256', k: Buffer.alloc(32, 7).toString('base64url') }], 'test');
-    const s = await setup({}, Date.now, keys);
+    const s = await setup({ keys });
     // No CRCs: the BIB alone protects the primary block and the payload (RFC 9171 4.3.1 allows it).
     const plain = createBundle({
       destination: ipn(9, 1), source: ipn(5, 1), creationTime: dtnNow(), lifetime: 60_000, crcType: 0,
@@ -247,9 +176,9 @@ describe('bundle agent', () => {
   });
 
   it('bounds a flood: a credit of validations per slot, a bounded queue, refusals beyond it', async () => {
-    const s = await setup({ ingestPerSlot: 4, inboundQueue: 8 });
+    const s = await setup({ limits: { ingestPerSlot: 4, inboundQueue: 8 } });
     const results = Array.from({ length: 20 }, (_, i) => s.agent.accept(bundle(9, 1, i).bytes, FROM).then(() => 'ok', (e: BundleRefusedError) => e.reason));
-    await settle();
+    await until(() => s.store.list().length >= 4, 'the credit of this slot to be stored');
     expect(s.store.list()).toHaveLength(4); // the credit of this slot
     expect(s.value('dtn.agent.inboundQueued')).toBe(8);
     expect(s.value('dtn.agent.queueFull')).toBe(8);
@@ -261,7 +190,7 @@ describe('bundle agent', () => {
   });
 
   it('survives 20,000 mutated bundles with typed refusals and leaves what it stored intact', async () => {
-    const s = await setup({ ingestPerSlot: 1_000_000, inboundQueue: 1_000_000 });
+    const s = await setup({ limits: { ingestPerSlot: 1_000_000, inboundQueue: 1_000_000 } });
     const kept = [bundle(9, 1, 0, 'keep me'), bundle(9, 1, 1, 'and me')];
     for (const b of kept) await s.agent.accept(b.bytes, FROM);
     let seed = 1;

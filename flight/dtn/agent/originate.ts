@@ -1,8 +1,9 @@
 // Bundles this node creates: a local service's (send) and the agent's own (status reports).
 // They are stored like received ones and queued for dispatch.
 import { hopCountBlock } from '../blocks.js';
-import { bundleKey, dtnNow, type Bundle } from '../bundle.js';
+import { bundleKey, type Bundle } from '../bundle.js';
 import { createBundle } from '../codec.js';
+import type { CreationClock, CreationStamp } from '../creation.js';
 import { ipn, type Eid } from '../eid.js';
 import { metaOf, type AgentContext } from './context.js';
 import type { DispatchQueues } from './queues.js';
@@ -20,22 +21,17 @@ export interface Outgoing {
 }
 
 export class Originator {
-  private lastCreation = -1;
-  private sequence = 0;
-
-  constructor(private readonly ctx: AgentContext, private readonly queues: DispatchQueues) {}
+  constructor(private readonly ctx: AgentContext, private readonly queues: DispatchQueues, private readonly clock: CreationClock) {}
 
   /** Creates a bundle from a local service; resolves with its id once it is durable. */
   async send(out: Outgoing): Promise<string> {
-    const created = dtnNow(out.createdAt ?? this.ctx.now());
-    this.sequence = created === this.lastCreation ? this.sequence + 1 : 0;
-    this.lastCreation = created;
+    const created = this.clock.stamp(out.createdAt ?? this.ctx.now());
     const bundle = createBundle({
       destination: out.destination,
       source: ipn(this.ctx.node, out.service),
       flags: out.flags ?? 0,
-      creationTime: created,
-      sequence: this.sequence,
+      creationTime: created.time,
+      sequence: created.sequence,
       lifetime: out.lifetimeMs,
       blocks: [hopCountBlock({ limit: this.ctx.limits.hopLimit, count: 0 })],
       payload: out.payload,
@@ -43,9 +39,9 @@ export class Originator {
     return this.originate(bundle);
   }
 
-  /** The sequence number of a status report created now. */
-  nextReportSequence(): number {
-    return ++this.sequence;
+  /** The creation timestamp of a bundle the agent makes now (a status report). */
+  stamp(): CreationStamp {
+    return this.clock.stamp(this.ctx.now());
   }
 
   async originate(bundle: Bundle): Promise<string> {

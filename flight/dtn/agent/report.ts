@@ -1,5 +1,5 @@
 // RFC 9171 6.1 status reports the agent sends about the bundles it handles, when they ask.
-import { dtnNow, type Bundle } from '../bundle.js';
+import type { Bundle } from '../bundle.js';
 import { ipn } from '../eid.js';
 import { createStatusReport, type StatusKind } from '../status-report.js';
 import { SERVICE, storeFault, type AgentContext } from './context.js';
@@ -11,11 +11,18 @@ export class StatusReporter {
   /** Sends the status report `subject` asked for, if it asked; failures are counted, not thrown. */
   report(subject: Bundle, kind: StatusKind, reason: number): void {
     let report: Bundle | undefined;
+    let created;
+    try {
+      created = this.originator.stamp();
+    } catch (error) {
+      storeFault(this.ctx, 'status report', error as Error);
+      return;
+    }
     try {
       report = createStatusReport(subject, [kind], reason, {
         source: ipn(this.ctx.node, SERVICE.admin),
-        now: dtnNow(this.ctx.now()),
-        sequence: this.originator.nextReportSequence(),
+        now: created.time,
+        sequence: created.sequence,
         lifetime: subject.primary.lifetime,
       });
     } catch (error) {
