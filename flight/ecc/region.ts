@@ -186,11 +186,18 @@ export class ProtectedRegion implements UpsetTarget {
     else this.checkView(b)[w]! ^= 1 << (bit - 64);
   }
 
-  /** The stored data bytes as they are, errors included (campaigns compare them to a reference). */
-  unverifiedCopy(): Uint8Array {
-    const out = new Uint8Array(this.codewords * 8);
-    for (let b = 0; b < this.blocks; b++) out.set(this.dataView(b), b * this.blockBytes);
-    return out.subarray(0, this.size);
+  /** Stored data bytes as they are, errors included (campaigns compare them to a reference). */
+  unverified(offset = 0, length = this.size - offset): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length;) {
+      const at = offset + done;
+      const b = Math.floor(at / this.blockBytes);
+      const view = this.dataView(b);
+      const n = Math.min(view.length - (at - b * this.blockBytes), length - done);
+      out.set(view.subarray(at - b * this.blockBytes, at - b * this.blockBytes + n), done);
+      done += n;
+    }
+    return out;
   }
 
   // ----- internals -----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // cursor, at most `budgetBytes` per slot, correcting single-bit errors in place and checking
 // each block's CRC-32C (the region counts, reports and reloads). One pass over everything takes
 // the scrub period, which follows from the budget and from how often the mode's schedule runs
-// the task; it is published as telemetry whenever the mode or the set of regions changes.
+// the task; it is published as telemetry whenever the mode or the set of regions changes. At the
+// end of each pass every TMR scalar is voted too.
 import type { Criticality, FrameInfo, Task } from '../exec/task.js';
 import { RegionLostError } from './errors.js';
 import type { ProtectedMemory } from './memory.js';
@@ -108,6 +109,7 @@ export class Scrubber implements Task {
         this.block = 0;
         if (++this.region === regions.length) {
           this.region = 0;
+          for (const bank of this.memory.banks) bank.scrub();
           ch.scrubPasses.add(1);
           ch.scrubLastPassS.set((frame.deadlineUs - this.passStartUs) / 1e6);
           this.passStartUs = frame.deadlineUs;

@@ -55,6 +55,19 @@ export class TmrBank implements UpsetTarget {
     return cell;
   }
 
+  /** Votes every scalar (the scrubber calls this once per pass), so that upsets in two copies
+   *  of one scalar do not accumulate between reads. A scalar without majority has been counted,
+   *  reported and signalled; the others are still voted. */
+  scrub(): void {
+    for (const cell of this.cells) {
+      try {
+        cell.get();
+      } catch (error) {
+        if (!(error instanceof TmrDisagreementError)) throw error;
+      }
+    }
+  }
+
   /** Flips bit `bit` (0..191: copy bit >> 6, bit bit & 63 of it) of scalar `index`. */
   flip(index: number, bit: number): void {
     this.check();

@@ -47,7 +47,7 @@ describe('protected region', () => {
       r.flip(word, q);
       expect(r.read(word * 8, 8), `bit ${q}`).toEqual(data.subarray(word * 8, word * 8 + 8));
     }
-    expect(r.unverifiedCopy()).toEqual(data);
+    expect(r.unverified()).toEqual(data);
     expect(r.counts).toEqual({ corrected: 72, uncorrectable: 0, reloads: 0, lost: 0 });
     expect(h.value('ecc.region.keys.corrected')).toBe(72);
   });
@@ -76,7 +76,7 @@ describe('protected region', () => {
     r.flip(200, 70);
     r.flip(10, 9); // a single-bit error elsewhere: the reload repairs it too
     expect(r.read(1600, 8)).toEqual(data.subarray(1600, 1608));
-    expect(r.unverifiedCopy()).toEqual(data);
+    expect(r.unverified()).toEqual(data);
     expect(r.counts).toEqual({ corrected: 0, uncorrectable: 1, reloads: 1, lost: 0 });
     expect(h.named('ECC_REGION_RELOADED')[0]!.args).toEqual({ region: 'schedule', symbols: 0, uncommittedWritesLost: false });
   });
@@ -119,7 +119,7 @@ describe('protected region', () => {
     r.flip(100, 13);
     r.write(0, Uint8Array.of(0xaa));
     data[0] = 0xaa;
-    expect(r.unverifiedCopy()).toEqual(data);
+    expect(r.unverified()).toEqual(data);
     expect(r.counts.corrected).toBe(1);
   });
 
@@ -140,7 +140,7 @@ describe('protected region', () => {
     for (const q of [8, 9, 10, 11]) r.flip(100, q);
     r.scrubBlock(Math.floor((100 * 8) / 512));
     expect(h.named('ECC_UNCORRECTABLE')[1]!.args).toMatchObject({ kind: 'crc', by: 'scrub', block: 1 });
-    expect(r.unverifiedCopy()).toEqual(data);
+    expect(r.unverified()).toEqual(data);
     expect(r.counts.reloads).toBe(2);
   });
 
