@@ -72,7 +72,7 @@ async function ping(token: number): Promise<Record<string, unknown>> {
   const sent = await tern(['gse', 'send', String(SAT), 'PING', String(token), '--key', 'alice.key', '--via', `127.0.0.1:${ports.station}`]);
   expect(sent.code, sent.stderr).toBe(0);
   const digest = /digest ([0-9a-f]{16})/.exec(sent.stdout)![1]!;
-  return consoleProc.waitForLine((l) => l.kind === 'rsp' && l.digest === digest && l.status === 'executed', 30_000);
+  return consoleProc.waitForLine((l) => l.kind === 'rsp' && l.digest === digest && l.status === 'executed');
 }
 
 const operators = [{ id: 1, name: 'alice', roles: ['operate', 'approve'], publicKeyFile: 'alice.key.pub.json' }];
@@ -186,7 +186,7 @@ describe('BPSec session keys between real nodes, through a relay that sees the l
     // Sealed under keys the satellite no longer has: not delivered, and the satellite asks.
     const lost = await tern(['gse', 'send', String(SAT), 'PING', '6', '--key', 'alice.key', '--via', `127.0.0.1:${ports.station}`]);
     expect(lost.code, lost.stderr).toBe(0);
-    await consoleProc.waitForLine((l) => l.kind === 'evt' && l.node === SAT && l.name === 'CMD_SESSION_UNREADABLE', 30_000);
+    await consoleProc.waitForLine((l) => l.kind === 'evt' && l.node === SAT && l.name === 'CMD_SESSION_UNREADABLE');
     // The station drops the session the satellite cannot read; the next command waits for the
     // new one (the offer the station had just made for its rekeyBlocks serves) and runs.
     expect(await ping(7)).toMatchObject({ result: { token: 7 } });

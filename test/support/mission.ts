@@ -1,7 +1,8 @@
 // Mission configs for multi-node tests, and a "ground" peer that speaks UDPCL or TCPCLv4 from
 // the test process itself, so tests can put bundles into a constellation of real node processes
 // and collect what comes back.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { BundleSink, PeerInfo } from '../../flight/cla/cla.js';
@@ -10,9 +11,18 @@ import { UdpCla } from '../../flight/cla/udp.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
+import { DEFAULT_WAIT_MS, until } from './wait.js';
 
-/** A port that was free a moment ago (bound with port 0, then released). */
-export function freePort(): Promise<number> {
+/** A port free a moment ago for both TCP and UDP on 127.0.0.1 (a node listens on both with
+ *  one number): bound with port 0, then released. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await freeTcpPort();
+    if (await udpPortFree(port)) return port;
+  }
+}
+
+function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -21,6 +31,61 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
+const LOOPBACK_ADDRESS = /^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$/;
+
+/**
+ * Copies the mission in `source` (a folder with mission.json and node configs, such as
+ * flight/config/missions/local) to `target`, with every loopback address in its JSON files
+ * moved to a free port, the same old port to the same new one in every file, so the copy runs
+ * beside the original (`npm start`). Returns each old port with its new one.
+ */
+export async function copyMissionWithFreePorts(source: string, target: string): Promise<Map<number, number>> {
+  cpSync(source, target, { recursive: true });
+  const files = readdirSync(target).filter((name) => name.endsWith('.json')).map((name) => join(target, name));
+  const configs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as unknown);
+  const ports = new Map<number, number>();
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') {
+      const m = LOOPBACK_ADDRESS.exec(value);
+      if (m) ports.set(Number(m[2]), 0);
+    } else if (value !== null && typeof value === 'object') {
+      Object.values(value).forEach(collect);
+    }
+  };
+  configs.forEach(collect);
+  const taken = new Set<number>();
+  for (const old of ports.keys()) {
+    let port = await freePort();
+    while (taken.has(port) || ports.has(port)) port = await freePort();
+    taken.add(port);
+    ports.set(old, port);
+  }
+  const remap = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      const m = LOOPBACK_ADDRESS.exec(value);
+      return m ? `${m[1]}:${ports.get(Number(m[2]))}` : value;
+    }
+    if (Array.isArray(value)) return value.map(remap);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, remap(v)]));
+    }
+    return value;
+  };
+  files.forEach((file, i) => writeFileSync(file, `${JSON.stringify(remap(configs[i]), null, 2)}\n`));
+  return ports;
 }
 
 export interface NodeSpec {
@@ -74,7 +139,6 @@ export class GroundPeer implements BundleSink {
   readonly received: Array<{ bytes: Uint8Array; from: PeerInfo }> = [];
   readonly tcp: TcpCla;
   readonly udp: UdpCla;
-  private waiters: Array<() => void> = [];
 
   constructor(readonly node: number) {
     const log = createRootLogger({ level: 'silent' });
@@ -90,20 +154,12 @@ export class GroundPeer implements BundleSink {
 
   accept(bytes: Uint8Array, from: PeerInfo): Promise<void> {
     this.received.push({ bytes, from });
-    for (const w of this.waiters.splice(0)) w();
     return Promise.resolve();
   }
 
-  /** Resolves once `count` bundles have arrived (or rejects after `timeoutMs`). */
-  async waitFor(count: number, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < count) {
-      if (Date.now() > deadline) throw new Error(`ground peer got ${this.received.length} of ${count} bundles`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
+  /** Resolves once `count` bundles have arrived (or rejects at the deadline). */
+  waitFor(count: number, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    return until(() => this.received.length >= count, `${count} bundles at ground peer ${this.node}`, timeoutMs);
   }
 
   async close(): Promise<void> {

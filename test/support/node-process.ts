@@ -3,6 +3,7 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { DEFAULT_WAIT_MS, eventually } from './wait.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const TERN = `${REPO}dist/gse/tern.js`;
@@ -12,7 +13,8 @@ export interface TernProcess {
   /** Parsed NDJSON log lines from stdout so far. */
   lines: Array<Record<string, unknown>>;
   stderr: string[];
-  /** Resolves with the first log line satisfying `match` (already seen or future). */
+  /** Resolves with the first log line satisfying `match` (already seen or future); rejects at the
+   *  deadline, or as soon as the process has ended without printing one. */
   waitForLine(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -21,27 +23,27 @@ export function startTern(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REP
   const child = spawn(process.execPath, [TERN, ...args], { cwd, env: { ...process.env, ...env } });
   const lines: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
-  const listeners: Array<() => void> = [];
+  let ended = false;
   createInterface({ input: child.stdout }).on('line', (text) => {
     lines.push(JSON.parse(text) as Record<string, unknown>); // every stdout line must be NDJSON
-    for (const l of listeners.splice(0)) l();
   });
   createInterface({ input: child.stderr }).on('line', (text) => stderr.push(text));
+  // 'close' comes after the last output line was read, so a line printed before the end is seen.
+  child.on('close', () => (ended = true));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  const waitForLine = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line in ${timeoutMs} ms; stderr: ${stderr.join('\n')}`)), timeoutMs);
-      const check = (): void => {
+  const waitForLine = async (match: (line: Record<string, unknown>) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<Record<string, unknown>> => {
+    try {
+      return await eventually(() => {
         const found = lines.find(match);
-        if (found) {
-          clearTimeout(timer);
-          resolve(found);
-        } else listeners.push(check);
-      };
-      check();
-    });
+        if (!found && ended) throw new Error(`tern ${args.join(' ')} ended (${child.exitCode ?? child.signalCode}) without a matching log line`);
+        return found;
+      }, `a matching log line from tern ${args.join(' ')}`, timeoutMs);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; stderr: ${stderr.join('\n')}`);
+    }
+  };
   return { child, lines, stderr, waitForLine, exited };
 }
 

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { until } from './wait.js';
 
 const RECEIVER = `
 import socket, sys
@@ -28,20 +29,13 @@ export async function notifySocket(): Promise<NotifySocket> {
   const path = join(mkdtempSync(join(tmpdir(), 'tern-notify-')), 'notify.sock');
   const child: ChildProcess = spawn('python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
   const messages: string[] = [];
-  const waiters: Array<() => void> = [];
-  let listening!: () => void;
-  const ready = new Promise<void>((resolve) => (listening = resolve));
+  let listening = false;
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line === 'LISTENING') return listening();
-    if (line === 'BARRIER=1') return;
-    messages.push(line);
-    for (const w of waiters.splice(0)) w();
+    if (line === 'LISTENING') listening = true;
+    else if (line !== 'BARRIER=1') messages.push(line);
   });
-  await ready;
-  const waitFor = async (message: string, count = 1): Promise<void> => {
-    while (messages.filter((m) => m === message).length < count) {
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
+  await until(() => listening, 'the notify socket receiver to bind');
+  const waitFor = (message: string, count = 1): Promise<void> =>
+    until(() => messages.filter((m) => m === message).length >= count, `${count} x ${message} on the notify socket`);
   return { path, messages, waitFor, close: () => child.kill() };
 }
