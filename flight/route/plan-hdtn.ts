@@ -22,7 +22,7 @@ export function parseHdtnPlan(json: unknown, options: BuildOptions): ContactPlan
     const c = raw as Record<string, unknown>;
     const num = (field: string): number => {
       const v = c[field];
-      return typeof v === 'number' ? v : fail(`${where}.${field}`, 'a number', v ?? 'nothing');
+      return typeof v === 'number' ? v : fail(`${where}.${field}`, 'a number', v === undefined ? 'nothing' : JSON.stringify(v));
     };
     return {
       where,

@@ -129,9 +129,7 @@ export function formatIonPlan(plan: ContactPlan): string {
   for (const c of plan.contacts) {
     out.push(`a contact ${ionTime(c.start)} ${ionTime(c.end)} ${c.from} ${c.to} ${Math.round(c.rate)}${c.confidence === 1 ? '' : ` ${c.confidence}`}`);
   }
-  const ranges = plan.ranges.length > 0
-    ? plan.ranges
-    : plan.contacts.map((c) => ({ from: c.from, to: c.to, start: c.start, end: c.end, owlt: c.owlt }));
-  for (const r of ranges) out.push(`a range ${ionTime(r.start)} ${ionTime(r.end)} ${r.from} ${r.to} ${r.owlt}`);
+  // One range per contact with the contact's one-way light time (the largest of its ranges).
+  for (const c of plan.contacts) out.push(`a range ${ionTime(c.start)} ${ionTime(c.end)} ${c.from} ${c.to} ${c.owlt}`);
   return `${out.join('\n')}\n`;
 }

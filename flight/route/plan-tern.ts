@@ -44,7 +44,7 @@ export function parseTernPlan(json: unknown, options: BuildOptions): ContactPlan
         get: (k: string, optional = false) => {
           const v = o[k];
           if (v === undefined && optional) return undefined;
-          return typeof v === 'number' ? v : fail(`${where}.${k}`, 'a number', v ?? 'nothing');
+          return typeof v === 'number' ? v : fail(`${where}.${k}`, 'a number', v === undefined ? 'nothing' : JSON.stringify(v));
         },
       };
     });
