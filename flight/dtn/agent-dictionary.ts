@@ -20,6 +20,7 @@ export const AGENT_CHANNELS = {
   awaitingSession: { name: 'dtn.bcb.awaitingSession', type: 'u64', units: 'attempts', doc: 'Sends to a session peer held back until the session is made' },
   bcbClear: { name: 'dtn.bcb.clear', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles to a session peer sent without a BCB: fragments, or a BIB over the payload and other blocks' },
   bcbUnopened: { name: 'dtn.bcb.unopened', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Sealed fragments a gateway forwarded unopened: their payload opens only whole' },
+  readFaults: { name: 'dtn.agent.readFaults', type: 'u64', units: 'attempts', yellow: { high: 0 }, doc: 'Reads of a stored bundle that failed (not corruption) and will be retried with backoff' },
   pending: { name: 'dtn.agent.pending', type: 'u32', units: 'bundles', doc: 'Stored bundles waiting for a contact, a route or a service' },
   inFlight: { name: 'dtn.agent.inFlight', type: 'u32', units: 'bundles', doc: 'Bundles being sent or delivered now' },
 } as const satisfies Record<string, ChannelDef>;
@@ -32,4 +33,5 @@ export const AGENT_EVENTS = {
   storeFault: { id: 0x0364, name: 'DTN_STORE_FAULT', severity: 'error', format: 'Bundle store: {operation} failed: {error}' },
   recovered: { id: 0x0365, name: 'DTN_RECOVERED', severity: 'activity', format: 'Resumed {count} stored bundle(s) after start', throttle: 0 },
   dispatchFault: { id: 0x0366, name: 'DTN_DISPATCH_FAULT', severity: 'error', format: 'Dispatching {bundle} failed unexpectedly: {error}; it stays stored' },
+  readFault: { id: 0x0367, name: 'DTN_READ_FAULT', severity: 'warning', format: 'Reading stored bundle {bundle} failed: {error}; retry {attempt} in {delayMs} ms' },
 } as const satisfies Record<string, EventDef>;

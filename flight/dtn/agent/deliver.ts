@@ -67,7 +67,7 @@ export class Delivery {
     }
     for (const delivered of ids) {
       this.remember(delivered);
-      await ctx.store.markDelivered(delivered).catch((e: Error) => storeFault(ctx, 'delete', e));
+      await ctx.store.markDelivered(delivered).catch((e: Error) => storeFault(ctx, 'markDelivered', e));
     }
     ctx.ch.delivered.add();
     this.reporter.report(bundle, 'delivered', StatusReason.noInformation);

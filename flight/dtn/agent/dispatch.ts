@@ -7,6 +7,7 @@ import { AGENT_EVENTS } from '../agent-dictionary.js';
 import type { Bundle } from '../bundle.js';
 import { StatusReason } from '../bundle-error.js';
 import { decodeBundle } from '../codec.js';
+import { StoreClosedError, StoreCorruptError } from '../store/errors.js';
 import type { Priority } from '../store/meta.js';
 import { storeFault, type AgentContext } from './context.js';
 import type { Delivery } from './deliver.js';
@@ -15,11 +16,15 @@ import type { DispatchQueues } from './queues.js';
 import type { FragmentHold } from './reassemble.js';
 import type { StatusReporter } from './report.js';
 
+/** The longest wait between reads of a bundle whose reads keep failing. */
+const READ_BACKOFF_MAX_MS = 60_000;
 /** An ipn destination as the store records it (eidToString): node and service. */
 const IPN = /^ipn:(\d+)\.(\d+)$/;
 
 export class Dispatcher {
   private readonly busy = new Set<string>();
+  /** Failed reads in a row, by bundle: the backoff of its next read. */
+  private readonly readFailures = new Map<string, number>();
 
   constructor(
     private readonly ctx: AgentContext,
@@ -60,6 +65,25 @@ export class Dispatcher {
     this.publish();
   }
 
+  /**
+   * Only corruption deletes a bundle (the store did, and said so); a closed store is shutting
+   * down. Anything else (EMFILE, EIO on one read) may pass: the bundle stays stored and is read
+   * again after retryMs, doubling per failure up to READ_BACKOFF_MAX_MS.
+   */
+  private readFailed(id: string, priority: Priority, error: Error): void {
+    if (error instanceof StoreCorruptError || error instanceof StoreClosedError) {
+      storeFault(this.ctx, 'read', error);
+      return;
+    }
+    const attempt = (this.readFailures.get(id) ?? 0) + 1;
+    this.readFailures.set(id, attempt);
+    const delayMs = Math.min(READ_BACKOFF_MAX_MS, Math.max(1, this.ctx.limits.retryMs) * 2 ** (attempt - 1));
+    this.ctx.ch.readFaults.add();
+    this.ctx.events.emit(AGENT_EVENTS.readFault, { bundle: id, error: error.message, attempt, delayMs });
+    this.ctx.log.warn({ err: error, bundle: id, attempt, delayMs }, 'stored bundle read failed; retrying');
+    this.queues.backOff(id, priority, this.ctx.now() + delayMs);
+  }
+
   retry(id: string, priority: Priority): void {
     this.queues.retryAt(id, priority, this.ctx.now() + this.ctx.limits.retryMs);
   }
@@ -71,7 +95,10 @@ export class Dispatcher {
   private async dispatchOne(id: string): Promise<void> {
     const { ctx } = this;
     const meta = ctx.store.meta(id);
-    if (!meta) return; // deleted meanwhile (expired, evicted)
+    if (!meta) {
+      this.readFailures.delete(id);
+      return; // deleted meanwhile (expired, evicted)
+    }
     const destination = IPN.exec(meta.destination);
     const node = destination ? Number(destination[1]) : undefined;
     const service = destination ? Number(destination[2]) : undefined;
@@ -91,9 +118,10 @@ export class Dispatcher {
     try {
       bytes = await ctx.store.get(id);
     } catch (error) {
-      storeFault(ctx, 'read', error as Error);
+      this.readFailed(id, meta.priority, error as Error);
       return;
     }
+    this.readFailures.delete(id);
     if (!bytes) return;
     let bundle: Bundle;
     try {

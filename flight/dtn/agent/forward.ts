@@ -81,7 +81,7 @@ export class Forwarder {
       ctx.events.emit(AGENT_EVENTS.forwardFailed, { bundle: id, nextHop: route.hop, error: (error as Error).message });
       return 'retry';
     }
-    await ctx.store.markForwarded(id).catch((e: Error) => storeFault(ctx, 'delete', e));
+    await ctx.store.markForwarded(id).catch((e: Error) => storeFault(ctx, 'markForwarded', e));
     ctx.ch.forwarded.add();
     this.reporter.report(bundle, 'forwarded', StatusReason.noInformation);
     return 'done';

@@ -1,6 +1,7 @@
 // Where stored bundles wait between dispatches, one queue per priority class of each kind:
 // ready (the next dtn.dispatch slot takes them), later (a retry due at a given time) and limbo
-// (no route or link: untouched until a contact begins, or limboMs passed).
+// (no route or link: untouched until a contact begins, or limboMs passed). Bundles whose read
+// failed wait in `backoff`, in order of their due time (their delays differ).
 import type { Channel } from '../../tlm/channels.js';
 import { PRIORITIES, type Priority } from '../store/meta.js';
 
@@ -14,6 +15,8 @@ export class DispatchQueues {
   private readonly later: Array<Map<string, number>> = PRIORITIES.map(() => new Map());
   private readonly limbo: Array<Set<string>> = PRIORITIES.map(() => new Set());
   private limboSince = 0;
+  /** Ascending by due time; few entries (reads that failed), so an ordered insert is cheap. */
+  private readonly backoff: Array<{ id: string; priority: Priority; due: number }> = [];
 
   constructor(private readonly pending: Channel) {}
 
@@ -27,6 +30,14 @@ export class DispatchQueues {
     const waiting = this.later[PRIORITIES.indexOf(priority)]!;
     waiting.delete(id); // re-appended, so the map stays in time order
     waiting.set(id, due);
+    this.publish();
+  }
+
+  /** Due at `due`, whatever the delays of the others. */
+  backOff(id: string, priority: Priority, due: number): void {
+    let at = this.backoff.length;
+    while (at > 0 && this.backoff[at - 1]!.due > due) at--;
+    this.backoff.splice(at, 0, { id, priority, due });
     this.publish();
   }
 
@@ -61,6 +72,9 @@ export class DispatchQueues {
    * the order to the node), while `hasRoom()`; the retries due by `now` join their class first.
    */
   drain(now: number, hasRoom: () => boolean, start: (id: string) => void): void {
+    let due = 0;
+    while (due < this.backoff.length && this.backoff[due]!.due <= now) due++;
+    for (const { id, priority } of this.backoff.splice(0, due)) this.ready[PRIORITIES.indexOf(priority)]!.add(id);
     try {
       for (let p = PRIORITIES.length - 1; p >= 0; p--) {
         const queue = this.ready[p]!;
@@ -87,10 +101,12 @@ export class DispatchQueues {
     this.ready[p]!.delete(id);
     this.later[p]!.delete(id);
     this.limbo[p]!.delete(id);
+    const waiting = this.backoff.findIndex((b) => b.id === id);
+    if (waiting >= 0) this.backoff.splice(waiting, 1);
   }
 
   publish(): void {
-    let pending = 0;
+    let pending = this.backoff.length;
     for (let p = 0; p < PRIORITIES.length; p++) pending += this.ready[p]!.size + this.later[p]!.size + this.limbo[p]!.size;
     this.pending.set(pending);
   }

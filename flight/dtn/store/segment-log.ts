@@ -352,8 +352,14 @@ export class SegmentLog {
   }
 
   private handleOf(segment: Segment): Promise<FileHandle> {
-    segment.handle ??= open(segment.path, 'r');
-    return segment.handle;
+    if (segment.handle) return segment.handle;
+    const opening = open(segment.path, 'r');
+    segment.handle = opening;
+    // A failed open (EMFILE, ENFILE) is that read's failure, not the segment's: the next read opens again.
+    opening.catch(() => {
+      if (segment.handle === opening) segment.handle = undefined;
+    });
+    return opening;
   }
 
   private async closeSegment(segment: Segment): Promise<void> {
