@@ -6,3 +6,5 @@ export { crc32cUpdate, crc16X25Update } from "./crc";
 export { rsEncode, rsDecode } from "./rs";
 export { erasureParityMatrix, erasureRebuildMatrix, erasureApply } from "./erasure";
 export { secdedEncode, secdedScan } from "./secded";
+export { inferConv2d, inferDepthwiseConv2d } from "./infer/conv";
+export { inferPool, inferAddMul, inferSoftmax, inferLogistic, inferQuantize, inferDequantize } from "./infer/elementwise";
