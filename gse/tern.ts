@@ -29,9 +29,17 @@ const COMMANDS: Record<string, Command> = {
     summary: 'CCSDS RS(255,223) on hex: tern fec rs-encode|rs-decode [HEX] [--basis B] [--interleave I] [--fill Q] [--erasures i,j]',
     run: async (argv) => (await import('../flight/core/fec-cli.js')).runFec(argv),
   },
+  seu: {
+    summary: 'SEU campaigns on protected memory, upsets in stored files: tern seu campaign --upsets N [--rate R] [--pattern P] [--seed S] | flip FILE --offset O',
+    run: async (argv) => (await import('./seu-cli.js')).runSeu(argv),
+  },
   bundle: {
     summary: 'decode a BPv7 bundle and print it as JSON: tern bundle inspect FILE|- [--hex] [--keys JWK-FILE]',
     run: async (argv) => (await import('../flight/dtn/inspect.js')).runBundle(argv),
+  },
+  infer: {
+    summary: 'onboard inference: tern infer import MODEL.tflite --out MODEL.tern | run --model M (--bmp F | --raw F) [--build simd|scalar]',
+    run: async (argv) => (await import('./infer-cli.js')).runInfer(argv),
   },
   gse: {
     summary: 'ground tools: tern gse keygen|send|tlm|dict (signed commands, telemetry, dictionary)',
