@@ -2,9 +2,11 @@
 // approval window closed, (2) examines a bounded number of inbound envelopes, (3) runs a bounded
 // number of accepted commands. Checks run cheapest first (shape, target, expiry, opcode,
 // arguments, operator, replay) so junk costs microseconds; ML-DSA verification (milliseconds)
-// runs only behind a token bucket and a per-slot cap, so a flood of signed-looking envelopes
-// cannot starve the frame: the excess is counted and dropped. Every envelope ends in a counter
-// and, rate limits allowing, a response record for the ground.
+// runs only behind token buckets and a per-slot cap, so a flood of signed-looking envelopes
+// cannot starve the frame: the excess is counted and dropped. Envelopes wait in one queue per
+// source (source-queues.ts), sealed sources first, and each source may take only a share of the
+// verifications: a flood from one source cannot starve the genuine commands of another. Every
+// envelope ends in a counter and, rate limits allowing, a response record for the ground.
 import type { Clock } from '../exec/clock.js';
 import type { FrameInfo, Task } from '../exec/task.js';
 import { TernError } from '../errors.js';
@@ -17,13 +19,20 @@ import type { BoundCommand, CommandContext, CommandRegistry, CommandResult } fro
 import { CMD_CHANNELS, CMD_EVENTS, CMD_PARAMS, REJECT_CHANNEL } from './dictionary.js';
 import { bodyDigest, decodeEnvelope, type Envelope, type Signature } from './envelope.js';
 import {
-  BadSignature, CommandRejected, Expired, LifetimeExceeded, MissingApprovals, NotAuthorized, QueueFull, RateLimited,
-  UnknownOpcode, WrongTarget,
+  BadSignature, CommandRejected, EnvelopeOutOfBounds, Expired, LifetimeExceeded, MissingApprovals, NotAuthorized, QueueFull,
+  RateLimited, UnknownOpcode, WrongTarget,
 } from './errors.js';
 import type { Operator, OperatorKeys } from './operators.js';
 import type { ParameterStore } from './params.js';
 import type { ReplayGuard } from './replay.js';
+import { SourceQueues, type Origin } from './source-queues.js';
 import { TokenBucket } from './token-bucket.js';
+
+/**
+ * The share of the verification rate (cmd.verifyPerSecond) one source may take: a flooding
+ * source leaves the other half to the rest.
+ */
+export const SOURCE_SHARE = 0.5;
 
 export type ResponseStatus = 'accepted' | 'pending' | 'rejected' | 'executed' | 'failed';
 
@@ -92,7 +101,9 @@ export class Dispatcher implements Task {
   readonly name = 'cmd.dispatch';
   readonly criticality = 'normal';
   readonly budgetUs: number;
-  private readonly inbound: Uint8Array[] = [];
+  private readonly inbound: SourceQueues<Uint8Array>;
+  /** Per source: at most CLEAR_QUEUES + 1 clear ones, and the session peers. */
+  private readonly sourceBuckets = new Map<string, TokenBucket>();
   private readonly ready: Accepted[] = [];
   private readonly approvals: PendingApprovals;
   private readonly verifyBucket: TokenBucket;
@@ -105,6 +116,7 @@ export class Dispatcher implements Task {
     this.budgetUs = o.budgetUs;
     this.ch = o.channels;
     this.approvals = new PendingApprovals(o.limits.pendingApprovals);
+    this.inbound = new SourceQueues(o.limits.queue);
     const param = (name: string) => () => o.params.get(name);
     const nowMs = this.monotonicMs();
     this.verifyBucket = new TokenBucket(param(CMD_PARAMS.verifyPerSecond.name), param(CMD_PARAMS.verifyBurst.name), nowMs);
@@ -117,18 +129,16 @@ export class Dispatcher implements Task {
   }
 
   /**
-   * Takes an envelope from the link (called between frames by the bundle agent). Returns false
-   * if it was dropped because the queue is full.
+   * Takes an envelope from the link (called between frames by the bundle agent), queued by its
+   * origin. Returns false if this envelope was dropped because the queues are full (another
+   * source's newest envelope may be dropped instead: its queue is longer).
    */
-  submit(envelope: Uint8Array): boolean {
+  submit(envelope: Uint8Array, origin: Origin = {}): boolean {
     this.ch.received.add();
-    if (this.inbound.length >= this.o.limits.queue) {
-      this.reject(new QueueFull('command queue', this.o.limits.queue), {});
-      return false;
-    }
-    this.inbound.push(envelope);
-    this.ch.queueDepth.set(this.inbound.length);
-    return true;
+    const dropped = this.inbound.push(envelope, origin);
+    if (dropped) this.reject(new QueueFull('command queue', this.o.limits.queue), {});
+    this.ch.queueDepth.set(this.inbound.size);
+    return dropped !== envelope;
   }
 
   run(_frame: FrameInfo): void {
@@ -141,11 +151,12 @@ export class Dispatcher implements Task {
     this.ch.pendingApprovals.set(this.approvals.size);
 
     this.verificationsLeft = this.o.limits.verificationsPerSlot;
-    for (let n = 0; n < this.o.limits.envelopesPerSlot && this.inbound.length > 0; n++) {
-      if (this.examine(this.inbound[0]!, nowMs) === DEFER) break;
-      this.inbound.shift();
+    for (let n = 0; n < this.o.limits.envelopesPerSlot; n++) {
+      const next = this.inbound.peek();
+      if (!next || this.examine(next.item, next.source, nowMs) === DEFER) break;
+      this.inbound.take();
     }
-    this.ch.queueDepth.set(this.inbound.length);
+    this.ch.queueDepth.set(this.inbound.size);
 
     for (let n = 0; n < this.o.limits.executionsPerSlot && this.ready.length > 0; n++) {
       const next = this.ready.shift()!;
@@ -201,8 +212,8 @@ export class Dispatcher implements Task {
     };
   }
 
-  /** Checks one envelope; returns DEFER if it must wait for the next slot's verification cap. */
-  private examine(bytes: Uint8Array, nowMs: number): typeof DEFER | void {
+  /** Checks one envelope; returns DEFER if it must wait for a later slot's verifications. */
+  private examine(bytes: Uint8Array, source: string, nowMs: number): typeof DEFER | void {
     let envelope: Envelope | undefined;
     let digest: string | undefined;
     let command: BoundCommand | undefined;
@@ -232,7 +243,14 @@ export class Dispatcher implements Task {
         // Never deferred forever: a slot's cap always admits an envelope with the most signatures.
         if (this.verificationsLeft < this.o.limits.verificationsPerSlot) return DEFER;
       }
-      if (toVerify.length > 0 && !this.verifyBucket.take(this.monotonicMs(), toVerify.length)) throw new RateLimited();
+      if (toVerify.length > 0) {
+        // The node's budget is spent: the envelope waits at the head of its queue, where it
+        // keeps its place in the round. Its source's share is spent: it is dropped.
+        const now = this.monotonicMs();
+        if (!this.verifyBucket.has(now, toVerify.length)) return DEFER;
+        if (!this.sourceBucket(source, now).take(now, toVerify.length)) throw new RateLimited(source);
+        this.verifyBucket.take(now, toVerify.length);
+      }
       this.verificationsLeft -= toVerify.length;
       for (const { signature, operator } of toVerify) this.verifySignature(signature, operator, envelope);
       if (!pending) this.o.replay.commit(body.operator, body.seq);
@@ -281,6 +299,17 @@ export class Dispatcher implements Task {
     }
   }
 
+  private sourceBucket(source: string, nowMs: number): TokenBucket {
+    let bucket = this.sourceBuckets.get(source);
+    if (!bucket) {
+      // The whole burst, so an envelope with every approval still passes; a share of the rate.
+      const rate = () => this.o.params.get(CMD_PARAMS.verifyPerSecond.name) * SOURCE_SHARE;
+      bucket = new TokenBucket(rate, () => this.o.params.get(CMD_PARAMS.verifyBurst.name), nowMs);
+      this.sourceBuckets.set(source, bucket);
+    }
+    return bucket;
+  }
+
   private verifySignature(signature: Signature, operator: Operator, envelope: Envelope): void {
     const start = this.o.clock.nowUs();
     const ok = this.o.keys.verify(signature, envelope.bodyBytes, envelope.body.target);
@@ -298,6 +327,7 @@ export class Dispatcher implements Task {
   private reject(error: CommandRejected, meta: Partial<CommandResponse>): void {
     this.ch.rejected.add();
     this.ch[REJECT_CHANNEL[error.code]].add();
+    if (error instanceof EnvelopeOutOfBounds) this.ch.rejOutOfBounds.add();
     if (error.code === 'CMD_RATE_LIMITED' || error.code === 'CMD_QUEUE_FULL') {
       // Flood drops: counted, one throttled event, no response each (that would flood the downlink).
       this.o.events.emit(CMD_EVENTS.rateLimited, { dropped: this.ch.rejRateLimited.value + this.ch.rejQueueFull.value });

@@ -4,6 +4,7 @@
 //
 //   item = [ "rsp", response ] / [ "hk", housekeeping ] / [ "evt", event ]
 import { Encoder } from 'cbor-x';
+import { checkCborBounds, type CborBounds } from '../dtn/cbor.js';
 import { TernError } from '../errors.js';
 import type { HousekeepingRecord } from '../tlm/housekeeping.js';
 import type { EventRecord } from '../tlm/events.js';
@@ -16,6 +17,11 @@ export type DownlinkItem =
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 const KINDS = new Set(['rsp', 'hk', 'evt']);
+/**
+ * A downlink payload, checked before cbor-x decodes it (the console and the archive read what
+ * any sender put on the link): records are maps; a response's result may nest a few levels.
+ */
+const DOWNLINK_BOUNDS: CborBounds = { maxDepth: 8, maxItems: 1 << 16, maxStringBytes: 1 << 16, maps: true, maxTopItems: 1 << 16 };
 
 export class MalformedDownlink extends TernError {
   readonly code = 'CMD_DOWNLINK_MALFORMED';
@@ -35,6 +41,7 @@ export function decodeDownlink(bytes: Uint8Array): DownlinkItem[] {
   if (bytes.length === 0) return items;
   let values: unknown[];
   try {
+    checkCborBounds(bytes, DOWNLINK_BOUNDS);
     values = cbor.decodeMultiple(bytes) as unknown[];
   } catch (error) {
     throw new MalformedDownlink(0, `not a CBOR sequence: ${(error as Error).message}`);

@@ -12,7 +12,8 @@
 // recognized without trying it.
 import { Encoder } from 'cbor-x';
 import { createHash } from 'node:crypto';
-import { CosignRefused, MalformedEnvelope } from './errors.js';
+import { checkCborBounds, CborRefused, type CborBounds } from '../dtn/cbor.js';
+import { CosignRefused, EnvelopeOutOfBounds, MalformedEnvelope } from './errors.js';
 import type { MlDsa } from './mldsa.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -20,6 +21,11 @@ export const ENVELOPE_VERSION = 1;
 export const MAX_ENVELOPE_BYTES = 48 * 1024;
 export const MAX_SIGNATURES = 8;
 export const KEY_ID_BYTES = 8;
+/**
+ * What the envelope and its body may hold, checked before cbor-x decodes either: arrays (the
+ * envelope, its signatures, the body and its arguments), numbers and strings; no map, no tag.
+ */
+export const ENVELOPE_BOUNDS: CborBounds = { maxDepth: 3, maxItems: 128, maxStringBytes: MAX_ENVELOPE_BYTES, maps: false };
 
 // Plain arrays, maps and byte strings only: no cbor-x record extension, no tag 64 on bytes.
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -116,6 +122,12 @@ function uint(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): num
 }
 
 function decodeCbor(bytes: Uint8Array, what: string): unknown {
+  try {
+    checkCborBounds(bytes, ENVELOPE_BOUNDS);
+  } catch (error) {
+    if (error instanceof CborRefused) throw new EnvelopeOutOfBounds(what, error.message);
+    throw error;
+  }
   try {
     return cbor.decode(bytes);
   } catch (error) {

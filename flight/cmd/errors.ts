@@ -36,6 +36,17 @@ export class MalformedEnvelope extends CommandRejected {
   }
 }
 
+/**
+ * An envelope refused by the CBOR bounds check before decoding (a tag such as a bignum, nesting,
+ * item count or string size): malformed, and counted apart as the mark of a hostile sender.
+ */
+export class EnvelopeOutOfBounds extends MalformedEnvelope {
+  constructor(what: string, detail: string) {
+    super(`${what}: ${detail}`);
+    this.name = 'EnvelopeOutOfBounds';
+  }
+}
+
 export class WrongTarget extends CommandRejected {
   readonly code = 'CMD_WRONG_TARGET';
   constructor(readonly target: number, readonly node: number) {
@@ -122,8 +133,8 @@ export class BadSignature extends CommandRejected {
 /** Dropped before verification: the verification token bucket was empty. */
 export class RateLimited extends CommandRejected {
   readonly code = 'CMD_RATE_LIMITED';
-  constructor() {
-    super('verification rate limit reached: envelope dropped');
+  constructor(source: string) {
+    super(`verification rate limit of ${source} reached: envelope dropped`);
     this.name = 'RateLimited';
   }
 }

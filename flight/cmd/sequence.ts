@@ -10,6 +10,7 @@
 // A failed step stops the sequence unless onFailure is "continue". Steps run with the authority
 // of the upload: a step that is critical when it runs needs an upload that k operators approved.
 import { Encoder } from 'cbor-x';
+import { checkCborBounds, type CborBounds } from '../dtn/cbor.js';
 import { join } from 'node:path';
 import type { FrameInfo, Task } from '../exec/task.js';
 import type { EventLog } from '../tlm/events.js';
@@ -24,6 +25,8 @@ import { RecordFile } from './record-file.js';
 export const SEQUENCE_VERSION = 1;
 export const SEQUENCE_SLOTS = CMD_COMMANDS.seqStart.args[0].max + 1;
 export const MAX_STEPS = 256;
+/** A sequence, checked before cbor-x decodes it: [version, onFailure, [+ [timing, timeMs, opcode, [args]]]]. */
+const SEQUENCE_BOUNDS: CborBounds = { maxDepth: 4, maxItems: 4 + MAX_STEPS * 16, maxStringBytes: 16_384, maps: false };
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 /** Commands a sequence may not hold: no sequences of sequences, no key changes off-line. */
@@ -53,9 +56,11 @@ export function encodeSequence(onFailure: 'stop' | 'continue', steps: ReadonlyAr
 export function decodeSequence(bytes: Uint8Array, registry: CommandRegistry): Sequence {
   let raw: unknown;
   try {
+    // Before the upload's signature is checked (SEQ_UPLOAD's criticality depends on its steps).
+    checkCborBounds(bytes, SEQUENCE_BOUNDS);
     raw = cbor.decode(bytes);
   } catch (error) {
-    throw new SequenceInvalid(`not one well-formed CBOR item (${(error as Error).message})`);
+    throw new SequenceInvalid(`not one well-formed CBOR item within bounds (${(error as Error).message})`);
   }
   if (!Array.isArray(raw) || raw.length !== 3) throw new SequenceInvalid('must be an array of 3');
   if (raw[0] !== SEQUENCE_VERSION) throw new SequenceInvalid(`version ${String(raw[0])} unsupported`);

@@ -25,6 +25,7 @@
 import { createHash, hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import { Encoder } from 'cbor-x';
+import { checkCborBounds, type CborBounds } from '../dtn/cbor.js';
 import type { SecurityKey } from '../dtn/keys.js';
 import type { SessionPeer } from './config.js';
 import { ipn, eidToString } from '../dtn/eid.js';
@@ -44,6 +45,8 @@ const OPENING_KEYS = 2;
 /** Fields of each handshake message. */
 const MESSAGE_FIELDS: Readonly<Record<string, number>> = { offer: 7, accept: 7, rekey: 5 };
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+/** A handshake message and its body, checked before cbor-x decodes them: flat arrays of numbers, strings and keys. */
+const HANDSHAKE_BOUNDS: CborBounds = { maxDepth: 1, maxItems: 16, maxStringBytes: 8192, maps: false };
 
 export class SessionRejected extends TernError {
   readonly code = 'CMD_SESSION_REJECTED';
@@ -352,8 +355,10 @@ export class SessionKeys {
     let outer: unknown;
     let fields: unknown;
     try {
+      checkCborBounds(wire, HANDSHAKE_BOUNDS);
       outer = cbor.decode(wire);
       if (!Array.isArray(outer) || outer.length !== 2 || !(outer[0] instanceof Uint8Array) || !(outer[1] instanceof Uint8Array)) throw new Error('not [body, signature]');
+      checkCborBounds(outer[0], HANDSHAKE_BOUNDS);
       fields = cbor.decode(outer[0]);
     } catch (error) {
       throw new SessionRejected(`malformed handshake message: ${(error as Error).message}`);

@@ -5,7 +5,10 @@
 // both to a JS number and runs tag extensions, which is attack surface on a link), and name the
 // field a malformed item belongs to. The reader accepts preferred (shortest) serialization only,
 // so the bytes received are the canonical form BPSec hashes (RFC 9172 section 4).
+// Last, the bounds check every cbor-x decode of link input runs first (commands, session
+// handshakes, downlink): cbor-x is fast on what Tern writes and slow on what an attacker can.
 import { Encoder } from 'cbor-x';
+import { TernError } from '../errors.js';
 import { BundleError, type BlockRef, type BundleErrorCode } from './bundle-error.js';
 
 /** Values the writer accepts. Integers must be safe integers; `uint()` prepares large ones. */
@@ -295,4 +298,93 @@ export class CborReader {
   done(field: string): void {
     if (this.pos !== this.end) this.fail('BUNDLE_CBOR', field, `${this.end - this.pos} unexpected trailing byte(s)`);
   }
+}
+
+/**
+ * What a generic decoder (cbor-x) may be given from a link, checked by `checkCborBounds` before
+ * it runs. cbor-x does work no byte count bounds: tags 2 and 3 become bigints (quadratic in the
+ * string's length: 40 KB took 120 ms), other tags run its extensions. So no tag passes, nor an
+ * indefinite length or an unassigned simple value, and depth, items and string sizes have limits.
+ */
+export interface CborBounds {
+  /** Deepest nesting of arrays and maps; an array of scalars is depth 1. */
+  readonly maxDepth: number;
+  /** Items in all: every container and element (a map entry counts as two). */
+  readonly maxItems: number;
+  /** Longest byte or text string. */
+  readonly maxStringBytes: number;
+  /** Whether maps may occur (cbor-x builds an object or a Map from each). */
+  readonly maps: boolean;
+  /** Top-level items: 1 (the default) for one CBOR item, more for a CBOR sequence (RFC 8742). */
+  readonly maxTopItems?: number;
+}
+
+/** CBOR outside the bounds its decoder accepts: refused before anything decodes it. */
+export class CborRefused extends TernError {
+  readonly code = 'CBOR_REFUSED';
+  constructor(readonly offset: number, readonly reason: string) {
+    super(`CBOR refused at byte ${offset}: ${reason}`);
+    this.name = 'CborRefused';
+  }
+}
+
+/**
+ * Walks the item heads of `bytes` (strings are stepped over, never read) and throws CborRefused
+ * at the first thing outside `bounds`. Costs at most `maxItems` steps whatever the input, and
+ * no allocation beyond one counter per open container.
+ */
+export function checkCborBounds(bytes: Uint8Array, bounds: CborBounds): void {
+  const end = bytes.length;
+  const maxTop = bounds.maxTopItems ?? 1;
+  /** Elements still to come in each open container, outermost first. */
+  const open: number[] = [];
+  let pos = 0;
+  let items = 0;
+  let top = 0;
+  const refuse = (reason: string): never => {
+    throw new CborRefused(pos, reason);
+  };
+  if (end === 0) refuse('no item');
+  while (pos < end) {
+    if (open.length === 0 && ++top > maxTop) refuse(maxTop === 1 ? 'bytes after the item' : `more than ${maxTop} items in the sequence`);
+    if (++items > bounds.maxItems) refuse(`more than ${bounds.maxItems} items`);
+    const initial = bytes[pos]!;
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    if (major === 6) refuse(`a tag (${describeTag(bytes, pos)}): none is accepted here`);
+    if (info === 31) refuse(initial === 0xff ? 'a break outside an indefinite-length item' : 'an indefinite length');
+    const width = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : -1;
+    if (width < 0) refuse(`reserved additional information ${info}`);
+    if (pos + 1 + width > end) refuse('truncated head');
+    if (major === 7 && (info < 20 || info === 24)) refuse(`an unassigned simple value`);
+    let argument = info < 24 ? info : 0;
+    for (let i = 1; i <= width; i++) argument = argument * 256 + bytes[pos + i]!;
+    pos += 1 + width;
+    let complete = true;
+    if (major === 2 || major === 3) {
+      if (argument > bounds.maxStringBytes) refuse(`a string of ${argument} bytes (at most ${bounds.maxStringBytes})`);
+      if (argument > end - pos) refuse(`a string of ${argument} bytes runs past the end`);
+      pos += argument;
+    } else if (major === 4 || major === 5) {
+      if (major === 5 && !bounds.maps) refuse('a map: none is accepted here');
+      if (open.length + 1 > bounds.maxDepth) refuse(`nesting deeper than ${bounds.maxDepth}`);
+      const elements = major === 5 ? argument * 2 : argument;
+      // Every element takes a byte at least, and counts as an item.
+      if (elements > end - pos || items + elements > bounds.maxItems) refuse(`a container of ${elements} elements exceeds the bytes or items left`);
+      if (elements > 0) {
+        open.push(elements);
+        complete = false;
+      }
+    }
+    if (complete) {
+      while (open.length > 0 && --open[open.length - 1]! === 0) open.pop();
+    }
+  }
+  if (open.length > 0) refuse('truncated: a container ends early');
+}
+
+function describeTag(bytes: Uint8Array, pos: number): string {
+  const info = bytes[pos]! & 0x1f;
+  if (info < 24) return info === 2 || info === 3 ? `${info}, a bignum` : String(info);
+  return info === 24 && pos + 1 < bytes.length ? String(bytes[pos + 1]) : 'a long tag number';
 }

@@ -1,10 +1,12 @@
 // The envelope codec: round trip, and every malformed input ends in MalformedEnvelope (a fuzz
-// of random and truncated inputs never throws anything else); co-signing an existing envelope.
+// of random and truncated inputs never throws anything else); CBOR outside the envelope's bounds
+// (a bignum, any tag, a map, nesting, items) is refused before cbor-x decodes it; co-signing an
+// existing envelope.
 import { randomBytes } from 'node:crypto';
-import { Encoder } from 'cbor-x';
-import { describe, expect, it } from 'vitest';
+import { Decoder, Encoder } from 'cbor-x';
+import { describe, expect, it, vi } from 'vitest';
 import { commandContext, cosignEnvelope, decodeEnvelope, encodeBody, keyId, MAX_ENVELOPE_BYTES, MAX_SIGNATURES } from '../../flight/cmd/envelope.js';
-import { CosignRefused, MalformedEnvelope } from '../../flight/cmd/errors.js';
+import { CosignRefused, EnvelopeOutOfBounds, MalformedEnvelope } from '../../flight/cmd/errors.js';
 import { dsa, envelope, NODE, T0_MS, testOperator } from './support/harness.js';
 
 const A = testOperator(1);
@@ -65,10 +67,55 @@ describe('command envelope', () => {
       [cbor.encode([cbor.encode([1, NODE, 1, 2 ** 64, T0_MS, 0x501, []]), [sig]]), /seq must be an unsigned integer/],
       [cbor.encode([cbor.encode([1, NODE, 1, 1, T0_MS, 0x10000, []]), [sig]]), /opcode/],
       [cbor.encode([cbor.encode([1, NODE, 1, 1, T0_MS, 0x501, 'x']), [sig]]), /args must be an array/],
-      [Uint8Array.of(...cbor.encode([body, [sig]]), 0x00), /not one well-formed CBOR item/],
+      [Uint8Array.of(...cbor.encode([body, [sig]]), 0x00), /bytes after the item/],
     ];
     for (const [bytes, message] of cases) {
       expect(() => decodeEnvelope(bytes)).toThrow(message);
+    }
+  });
+
+  it('the 40 KB bignum of issue 9 (c2 59 9c40, then 40,000 bytes of ff) is refused before cbor-x decodes anything', () => {
+    const bignum = Uint8Array.of(0xc2, 0x59, 0x9c, 0x40, ...new Uint8Array(40_000).fill(0xff));
+    // Inside a well-formed envelope too, as the argument of a PING.
+    const [body, signatures] = cbor.decode(envelope({ command: 'PING', args: [7], seq: 3, signers: [A] })) as [Uint8Array, unknown[]];
+    const inArgs = cbor.encode([Uint8Array.of(...body.subarray(0, body.length - 2), 0x81, ...bignum), signatures]);
+    const decode = vi.spyOn(Decoder.prototype, 'decode');
+    try {
+      expect(() => decodeEnvelope(bignum)).toThrow(EnvelopeOutOfBounds);
+      expect(() => decodeEnvelope(bignum)).toThrow(/a tag \(2, a bignum\)/);
+      expect(decode).not.toHaveBeenCalled();
+      expect(() => decodeEnvelope(inArgs)).toThrow(EnvelopeOutOfBounds);
+      // Only the outer envelope (within its bounds) reached cbor-x, never the body.
+      expect(decode).toHaveBeenCalledTimes(1);
+    } finally {
+      decode.mockRestore();
+    }
+  });
+
+  it('refuses what no envelope holds, before decoding: tags, maps, indefinite lengths, nesting, too many items', () => {
+    const sig = [1, new Uint8Array(8), new Uint8Array(3309)];
+    const body = encodeBody({ target: NODE, operator: 1, seq: 1, expiryMs: T0_MS, opcode: 0x501, args: [] });
+    const withArgs = (args: Uint8Array): Uint8Array => cbor.encode([Uint8Array.of(...body.subarray(0, body.length - 1), ...args), [sig]]);
+    const cases: Array<[Uint8Array, RegExp]> = [
+      [Uint8Array.of(0xc3, 0x41, 0x01), /a tag \(3, a bignum\)/],
+      [withArgs(Uint8Array.of(0x81, 0xc1, 0x00)), /a tag \(1\)/],
+      [withArgs(Uint8Array.of(0x81, 0xd8, 0x40, 0x40)), /a tag \(64\)/],
+      [withArgs(Uint8Array.of(0x81, 0xa1, 0x00, 0x00)), /a map/],
+      [withArgs(Uint8Array.of(0x9f, 0xff)), /an indefinite length/],
+      [withArgs(Uint8Array.of(0x81, 0x81, 0x81, 0x00)), /nesting deeper than 3/],
+      [withArgs(Uint8Array.of(0x98, 200, ...new Uint8Array(200))), /exceeds the bytes or items left/],
+      [withArgs(Uint8Array.of(0x81, 0xf0)), /unassigned simple value/],
+      [withArgs(Uint8Array.of(0x81, 0x7a, 0xff, 0xff, 0xff, 0xff)), /a string of 4294967295 bytes/],
+    ];
+    for (const [bytes, reason] of cases) {
+      let caught: unknown;
+      try {
+        decodeEnvelope(bytes);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, String(reason)).toBeInstanceOf(EnvelopeOutOfBounds);
+      expect((caught as Error).message).toMatch(reason);
     }
   });
 

@@ -2,12 +2,12 @@
 // signed handshake between two endpoints, the BCBs sealed and opened with its keys (RFC 9173
 // BCB-AES-GCM through flight/dtn/bpsec.ts), rekeying, persistence of the opening side and every
 // refusal.
-import { Encoder } from 'cbor-x';
+import { Decoder, Encoder } from 'cbor-x';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MlKem, type MlKemParameterSet } from '../../flight/cmd/mlkem.js';
 import { InThreadCrypto } from '../../flight/cmd/handshake-crypto.js';
 import { SessionKeys, SessionRejected, type SealingSession } from '../../flight/cmd/session.js';
@@ -284,6 +284,24 @@ describe('BPSec session keys (ML-KEM-768 + ML-DSA-65 + HKDF + AES-256-GCM)', () 
     await expect(d.keys.receive(b.outbox.pop()!.wire)).rejects.toThrow(/no outstanding offer/);
     expect(b.channel('rejected')).toBe(4); // replay, forged, stale, garbage
     expect(c.channel('rejected') + d.channel('rejected')).toBe(2);
+  });
+
+  it('refuses a bignum, in place of the message or of its body, before cbor-x decodes it (counted)', async () => {
+    const wall = { ms: T0 };
+    const b = endpoint(2, wall);
+    const bignum = Uint8Array.of(0xc2, 0x59, 0x1f, 0x40, ...new Uint8Array(8000).fill(0xff));
+    const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
+    const inBody = cbor.encode([bignum, new Uint8Array(3309)]);
+    const decode = vi.spyOn(Decoder.prototype, 'decode');
+    try {
+      await expect(b.keys.receive(bignum)).rejects.toThrow(/malformed handshake message: CBOR refused at byte 0: a tag \(2, a bignum\)/);
+      expect(decode).not.toHaveBeenCalled();
+      await expect(b.keys.receive(inBody)).rejects.toThrow(/a tag \(2, a bignum\)/);
+      expect(decode).toHaveBeenCalledTimes(1); // the outer [body, signature], not the body
+    } finally {
+      decode.mockRestore();
+    }
+    expect(b.channel('rejected')).toBe(2);
   });
 
   it('verifies at most handshakesPerMinute messages; the rest are dropped unverified and counted', async () => {
