@@ -1,7 +1,7 @@
 // Everything the convergence layers tell the ground: telemetry channels per CLA and the events
 // of the 0x04xx range. A flight engineer should be able to tell a flood, a slow store, a broken
 // peer and a dead link apart from these alone.
-import type { ChannelDef } from '../tlm/channels.js';
+import type { Channel, ChannelDef } from '../tlm/channels.js';
 import type { EventDef } from '../tlm/events.js';
 
 export const UDPCL_CHANNELS = {
@@ -44,6 +44,8 @@ export const TCPCL_CHANNELS = {
   inboundPending: { name: 'cla.tcp.inboundPending', type: 'u32', units: 'bundles', doc: 'Complete transfers handed to the agent and not yet settled' },
   backpressurePauses: { name: 'cla.tcp.backpressurePauses', type: 'u64', units: 'pauses', doc: 'Times a session stopped reading because maxInboundPending transfers awaited the agent' },
 } as const satisfies Record<string, ChannelDef>;
+
+export type TcpclChannels = Record<keyof typeof TCPCL_CHANNELS, Channel>;
 
 export const CLA_EVENTS = {
   udpListening: { id: 0x0401, name: 'CLA_UDP_LISTENING', severity: 'activity', format: 'UDPCL listening on {address}:{port}', throttle: 0 },

@@ -8,7 +8,7 @@ import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import type { BundleSink } from './cla.js';
 import { TCP_ADMISSION_DEFAULTS } from './config.js';
-import { CLA_EVENTS, TCPCL_CHANNELS } from './dictionary.js';
+import { CLA_EVENTS, TCPCL_CHANNELS, type TcpclChannels } from './dictionary.js';
 import { ClaProtocolError, HandshakeTimeoutError, SessionClosedError } from './errors.js';
 import { Admission, type AdmissionLimits } from './tcpcl-admission.js';
 import { TcpclSession, type SessionConfig, type SessionHost } from './tcpcl-session.js';
@@ -29,7 +29,7 @@ export interface TcpClaOptions extends Omit<SessionConfig, 'contactTimeoutMs'>, 
 export class TcpCla implements SessionHost {
   readonly config: SessionConfig;
   readonly sink: BundleSink;
-  readonly channels: Record<keyof typeof TCPCL_CHANNELS, Channel>;
+  readonly channels: TcpclChannels;
   readonly events: EventLog;
   readonly log: Logger;
   /** Errors seen, by code: the detail behind `cla.tcp.protocolErrors`. */

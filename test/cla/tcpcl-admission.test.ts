@@ -87,7 +87,7 @@ describe('TCPCLv4 listener under a flood of idle connections', () => {
     // is a port nothing listens on: node 2 cannot reach it, so node 3 must get in by itself.
     const server = testNode();
     const section = {
-      tcp: { listen: '127.0.0.1:0', maxSessions: 1, contactTimeoutMs: 300 },
+      tcp: { listen: '127.0.0.1:0', maxSessions: 1, contactTimeoutMs: 1000 },
       neighbours: { 3: { cla: 'tcp', address: `127.0.0.1:${await closedPort()}` } },
     };
     const config = parseClaConfig(new Fields('mission.json'), section, 'cla');

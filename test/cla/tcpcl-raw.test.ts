@@ -112,6 +112,41 @@ describe('TCPCLv4 handshake on the wire', () => {
   });
 });
 
+describe('TCPCLv4 bytes on the wire', () => {
+  // Tern interoperates with HDTN over TCPCLv4: these are the exact bytes a whole session puts on
+  // the wire, written out by hand from RFC 9174, so no change to the code may alter them.
+  it('sends exactly these bytes over a whole session: handshake, acks, a segmented transfer, SESS_TERM', async () => {
+    const peer = await raw();
+    peer.write(CONTACT + sessInitHex(0)); // keepalive 0: no KEEPALIVE can slip in
+    await peer.waitFor('contact header and SESS_INIT', () => peer.messages.length === 2);
+    const inbound = Buffer.alloc(3000, 0x33);
+    peer.write(Buffer.concat([
+      segment(XFER_START, 7, inbound.subarray(0, 1000), `00 0001 0008 ${u64(3000)}`),
+      segment(0, 7, inbound.subarray(1000, 2000)),
+      segment(XFER_END, 7, inbound.subarray(2000)),
+    ]));
+    await peer.waitFor('three acks', () => peer.of(MSG.XFER_ACK).length === 3);
+    const outbound = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 13) & 0xff));
+    const sent = server.cla.sessions()[0]!.send(outbound);
+    await peer.waitFor('three segments', () => peer.of(MSG.XFER_SEGMENT).length === 3);
+    peer.write(`02 01 ${u64(0)} ${u64(10_000)}`);
+    await sent;
+    peer.write('05 00 00');
+    await peer.waitClosed();
+    const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
+    const expected = Buffer.concat([
+      hex('64746e21 04 00'),
+      hex('07 001e 0000000000001000 0000000000004000 0007 69706e3a322e30 00000000'),
+      hex(`02 02 ${u64(7)} ${u64(1000)}  02 00 ${u64(7)} ${u64(2000)}  02 01 ${u64(7)} ${u64(3000)}`),
+      hex(`01 02 ${u64(0)} 0000000d 00 0001 0008 ${u64(10_000)} ${u64(4096)}`), outbound.subarray(0, 4096),
+      hex(`01 00 ${u64(0)} ${u64(4096)}`), outbound.subarray(4096, 8192),
+      hex(`01 01 ${u64(0)} ${u64(1808)}`), outbound.subarray(8192),
+      hex('05 01 00'),
+    ]);
+    expect(peer.received.toString('hex')).toBe(expected.toString('hex'));
+  });
+});
+
 describe('TCPCLv4 acknowledgement: durable before acknowledged', () => {
   it('acks intermediate segments at once and the last one only when the agent accepted', async () => {
     await server.cla.close();
