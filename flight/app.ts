@@ -215,9 +215,11 @@ export class FlightNode {
         return { total: all.length, offset, bundles: page.map((b) => ({ id: b.id, source: b.source, destination: b.destination, state: b.state, size: b.size })) };
       },
     });
-    this.agent.register(SERVICE.command, (bundle) => {
+    this.agent.register(SERVICE.command, (bundle, arrival) => {
       // A full queue is a reject the dispatcher counts and answers; the bundle is consumed either way.
-      commanding.submit(payloadBlock(bundle).data);
+      // Queued by how it came: the session peer that sealed it, else the source node it claims.
+      const source = bundle.primary.source;
+      commanding.submit(payloadBlock(bundle).data, { ...arrival, ...(source.scheme === 'ipn' ? { sourceNode: source.node } : {}) });
     });
     if (this.downlink) {
       const downlink = this.downlink;

@@ -22,6 +22,7 @@ import { ReplayGuard } from './replay.js';
 import { readKeyFile } from './keyfile.js';
 import { Sequencer } from './sequence.js';
 import { SessionKeys } from './session.js';
+import type { Origin } from './source-queues.js';
 import { WorkerCrypto, type HandshakeCrypto } from './handshake-crypto.js';
 
 export interface CommandingOptions {
@@ -168,9 +169,9 @@ export class Commanding {
     await this.sessions?.close();
   }
 
-  /** An envelope from a command bundle; false if dropped (queue full). */
-  submit(envelope: Uint8Array): boolean {
-    return this.dispatcher.submit(envelope);
+  /** An envelope from a command bundle, queued by how it arrived; false if dropped (queues full). */
+  submit(envelope: Uint8Array, origin?: Origin): boolean {
+    return this.dispatcher.submit(envelope, origin);
   }
 
   onResponse(listener: (response: CommandResponse) => void): void {

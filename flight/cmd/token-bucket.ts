@@ -17,11 +17,16 @@ export class TokenBucket {
 
   /** Takes `n` tokens if there are that many (after refilling up to `nowMs`). */
   take(nowMs: number, n = 1): boolean {
+    if (!this.has(nowMs, n)) return false;
+    this.tokens -= n;
+    return true;
+  }
+
+  /** Whether `n` tokens are there (after refilling up to `nowMs`), taking none. */
+  has(nowMs: number, n = 1): boolean {
     const elapsed = Math.max(0, nowMs - this.lastMs);
     this.lastMs = Math.max(this.lastMs, nowMs);
     this.tokens = Math.min(this.burst(), this.tokens + (elapsed * this.rate()) / 1000);
-    if (this.tokens < n) return false;
-    this.tokens -= n;
-    return true;
+    return this.tokens >= n;
   }
 }

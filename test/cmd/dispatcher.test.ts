@@ -40,9 +40,11 @@ describe('dispatcher: accepted commands', () => {
 });
 
 describe('dispatcher: every reject path has a typed code, a counter and a response', () => {
-  const cases: Array<{ name: string; code: string; channel: string; bytes: () => Uint8Array }> = [
-    { name: 'not CBOR', code: 'CMD_MALFORMED', channel: 'malformed', bytes: () => new Uint8Array([0xff, 0x00, 0x13]) },
-    { name: 'CBOR of the wrong shape', code: 'CMD_MALFORMED', channel: 'malformed', bytes: () => cbor.encode({ hello: 'world' }) },
+  // outOfBounds: refused by the CBOR bounds check before decoding (a break where no item may be, a map).
+  const cases: Array<{ name: string; code: string; channel: string; outOfBounds?: true; bytes: () => Uint8Array }> = [
+    { name: 'not CBOR', code: 'CMD_MALFORMED', channel: 'malformed', outOfBounds: true, bytes: () => new Uint8Array([0xff, 0x00, 0x13]) },
+    { name: 'CBOR of the wrong shape', code: 'CMD_MALFORMED', channel: 'malformed', outOfBounds: true, bytes: () => cbor.encode({ hello: 'world' }) },
+    { name: 'CBOR of the wrong shape within bounds', code: 'CMD_MALFORMED', channel: 'malformed', bytes: () => cbor.encode([1, 2, 3]) },
     {
       name: 'an unsupported version', code: 'CMD_MALFORMED', channel: 'malformed',
       bytes: () => signEnvelope(dsa, cbor.encode([2, NODE, 1, 1, T0_MS + 60_000, 0x0501, []]), NODE, [A]),
@@ -87,8 +89,20 @@ describe('dispatcher: every reject path has a typed code, a counter and a respon
       expect(h.value('cmd.rejected')).toBe(1);
       expect(h.value('cmd.executed')).toBe(0);
       expect(h.events.find((e) => e.name === 'CMD_REJECTED')?.args.reason).toBe(c.code);
+      expect(h.value('cmd.rejected.outOfBounds')).toBe(c.outOfBounds ? 1 : 0);
     });
   }
+
+  it('CMD_MALFORMED for the 40 KB bignum of issue 9, counted as out of bounds; the next command runs in the same slot', () => {
+    const h = harness({ operators: OPERATORS });
+    h.commanding.submit(Uint8Array.of(0xc2, 0x59, 0x9c, 0x40, ...new Uint8Array(40_000).fill(0xff)), { sourceNode: 100 });
+    h.commanding.submit(envelope({ command: 'NOOP', seq: 1, signers: [A] }), { sourceNode: 100 });
+    h.run();
+    expect(statuses(h.responses)).toEqual(['rejected:CMD_MALFORMED', 'accepted', 'executed']);
+    expect(h.responses[0]!.detail).toMatch(/a tag \(2, a bignum\)/);
+    expect(h.value('cmd.rejected.malformed')).toBe(1);
+    expect(h.value('cmd.rejected.outOfBounds')).toBe(1);
+  });
 });
 
 describe('dispatcher: anti-replay', () => {
@@ -198,7 +212,7 @@ describe('dispatcher: k-of-n approval of critical commands', () => {
 });
 
 describe('dispatcher: flood protection', () => {
-  it('verifies at most the token bucket allows; the excess is counted and dropped without responses', () => {
+  it('verifies at most the token buckets allow: a source past its share is dropped without responses, the node past its budget waits', () => {
     const h = harness({ operators: OPERATORS, dispatch: { queue: 256, envelopesPerSlot: 256, verificationsPerSlot: 256 } });
     // Signed-looking envelopes from a known operator with fresh numbers: each would need a verification.
     const good = cbor.decode(envelope({ command: 'NOOP', seq: 1, signers: [A] })) as [Uint8Array, [[number, Uint8Array, Uint8Array]]];
@@ -207,18 +221,27 @@ describe('dispatcher: flood protection', () => {
       return cbor.encode([body, good[1]]);
     };
     // The signature is the one of sequence number 1, so every forged body (2..201) fails verification.
-    for (let seq = 2; seq <= 201; seq++) expect(h.commanding.submit(forged(seq))).toBe(true);
+    for (let seq = 2; seq <= 201; seq++) expect(h.commanding.submit(forged(seq), { sourceNode: 100 })).toBe(true);
     h.run();
-    // cmd.verifyBurst = 10 tokens; the rest are dropped before any verification.
+    // cmd.verifyBurst = 10 tokens, for the node and for one source; the node's budget is spent,
+    // so the rest wait in their queue (nothing dropped yet).
     expect(h.value('cmd.verifications')).toBe(10);
     expect(h.value('cmd.rejected.badSignature')).toBe(10);
+    expect(h.value('cmd.queueDepth')).toBe(190);
+    // 50 ms later the node has a token again (cmd.verifyPerSecond = 20), the source half of one
+    // (its share, SOURCE_SHARE x 20/s): the source is past its share, and its queue is dropped.
+    h.wall.ms += 50;
+    h.clock.advance(50_000);
+    h.run();
+    expect(h.value('cmd.verifications')).toBe(10);
     expect(h.value('cmd.rejected.rateLimited')).toBe(190);
+    expect(h.value('cmd.queueDepth')).toBe(0);
     const responses = h.responses.filter((r) => r.status === 'rejected');
-    expect(responses.every((r) => r.reason === 'CMD_BAD_SIGNATURE')).toBe(true);
-    // A second later the bucket has refilled (cmd.verifyPerSecond = 20, capped at the burst of 10).
-    h.wall.ms += 1000;
-    h.clock.advance(1_000_000);
-    expect(statuses(h.send(envelope({ command: 'NOOP', seq: 500, signers: [A] })))).toEqual(['accepted', 'executed']);
+    expect(responses.map((r) => r.reason)).toEqual(Array(10).fill('CMD_BAD_SIGNATURE'));
+    // Another source finds its own share and the node's token.
+    h.commanding.submit(envelope({ command: 'NOOP', seq: 500, signers: [A] }, h.wall.ms), { sourceNode: 101 });
+    h.run();
+    expect(statuses(h.responses.slice(-2))).toEqual(['accepted', 'executed']);
   });
 
   it('caps verifications per slot, leaving the rest queued for the next slot', () => {

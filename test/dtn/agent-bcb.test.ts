@@ -53,6 +53,8 @@ interface Node {
   tasks: Map<string, Task>;
   value(name: string): number;
   received: string[];
+  /** What delivery told service 42 about each bundle: the peer that sealed it. */
+  arrivals: Array<{ sealedBy?: number }>;
 }
 
 const stores: BundleStore[] = [];
@@ -90,9 +92,13 @@ async function node(id: number, peer: () => Node, maxBundleBytes: number, behind
   agent.protectWith(sessions);
   agent.register(SERVICE.session, (bundle) => sessions.receive(payloadBlock(bundle).data));
   const received: string[] = [];
-  agent.register(42, (bundle) => void received.push(new TextDecoder().decode(payloadBlock(bundle).data)));
+  const arrivals: Array<{ sealedBy?: number }> = [];
+  agent.register(42, (bundle, arrival) => {
+    received.push(new TextDecoder().decode(payloadBlock(bundle).data));
+    arrivals.push(arrival);
+  });
   const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));
-  return { agent, sessions, link, tasks, received, value: (name) => tlm.get(name)!.value };
+  return { agent, sessions, link, tasks, received, arrivals, value: (name) => tlm.get(name)!.value };
 }
 
 async function pair(maxBundleBytes = 1 << 20, behind?: WireLink): Promise<[Node, Node]> {
@@ -125,6 +131,8 @@ describe('bundle agent with BPSec session keys', () => {
     await one.agent.send({ destination: ipn(2, 42), service: 42, payload: new TextEncoder().encode(secret), lifetimeMs: 60_000 });
     await pump([one, two], () => two.received.length === 1);
     expect(two.received).toEqual([secret]);
+    // The service hears which peer sealed it (commands are queued by it, flight/cmd/source-queues.ts).
+    expect(two.arrivals).toEqual([{ sealedBy: 1 }]);
     expect(one.value('dtn.bcb.awaitingSession')).toBeGreaterThan(0);
     expect(one.value('dtn.bcb.sealed')).toBe(1);
 
@@ -142,6 +150,7 @@ describe('bundle agent with BPSec session keys', () => {
     await two.agent.send({ destination: ipn(1, 42), service: 42, payload: new TextEncoder().encode('back to 1'), lifetimeMs: 60_000 });
     await pump([one, two], () => one.received.length === 1);
     expect(one.received).toEqual(['back to 1']);
+    expect(one.arrivals).toEqual([{ sealedBy: 2 }]);
     expect(toService(decoded(two.link), 42)[0]!.encrypted.size).toBe(1);
   });
 
@@ -178,6 +187,10 @@ describe('bundle agent with BPSec session keys', () => {
     await pump([two], () => two.value('dtn.agent.deliveryFailures') === 2);
     expect(two.value('dtn.reject.confidentiality')).toBe(2);
     expect(two.received).toEqual(['real']);
+    // A bundle in clear reaches the service too, with no peer named as its sealer.
+    await two.agent.accept(createBundle({ source: ipn(1, 42), destination: ipn(2, 42), creationTime: dtnNow(), sequence: 2, lifetime: 60_000, payload: new TextEncoder().encode('clear') }).bytes, one.link.peer);
+    await pump([two], () => two.received.length === 2);
+    expect(two.arrivals).toEqual([{ sealedBy: 1 }, {}]);
   });
 
   it('seals bundles for a node behind a gateway peer for the gateway, which opens them and forwards them on in clear', async () => {

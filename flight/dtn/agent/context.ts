@@ -57,8 +57,14 @@ export interface BcbSessions {
   unreadable(peer: number): void;
 }
 
+/** How a bundle reached this node, told to the service it is delivered to. */
+export interface Arrival {
+  /** The session peer whose BCB over the payload opened here: the last hop is authenticated. */
+  readonly sealedBy?: number;
+}
+
 /** A local service's handler; the bundle is removed from the store once it resolves. */
-export type ServiceHandler = (bundle: Bundle) => void | Promise<void>;
+export type ServiceHandler = (bundle: Bundle, arrival: Arrival) => void | Promise<void>;
 
 export type AgentChannels = Record<keyof typeof AGENT_CHANNELS, Channel>;
 

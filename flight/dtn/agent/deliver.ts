@@ -54,7 +54,9 @@ export class Delivery {
       ids = whole.ids;
     }
     try {
-      await handler(this.sealing.open(bundle));
+      const plain = this.sealing.open(bundle);
+      const sealedBy = plain === bundle ? undefined : this.sealing.sealer(bundle);
+      await handler(plain, sealedBy === undefined ? {} : { sealedBy });
     } catch (error) {
       ctx.ch.deliveryFailures.add();
       if (error instanceof BundleError) ctx.bundleTlm.rejected(error);

@@ -68,6 +68,19 @@ export class Sealing {
     }
   }
 
+  /**
+   * The node of the BCB over the payload whose security source is a node's administrative
+   * endpoint (ipn:P.0, as session peers seal): once open() succeeded, P sealed it.
+   */
+  sealer(bundle: Bundle): number | undefined {
+    const payload = payloadBlock(bundle).number;
+    for (const { block, asb } of bundle.security) {
+      if (block.type !== BlockType.confidentiality || !asb?.targets.includes(payload)) continue;
+      if (asb.source.scheme === 'ipn' && asb.source.service === 0) return asb.source.node;
+    }
+    return undefined;
+  }
+
   /** Session peers whose BCB over the payload did not open here are asked for new keys. */
   private askForKeys(bundle: Bundle, payload: number): void {
     for (const { block, asb } of bundle.security) {
