@@ -41,10 +41,6 @@ const COMMANDS: Record<string, Command> = {
     summary: 'onboard inference: tern infer import MODEL.tflite --out MODEL.tern | run --model M (--bmp F | --raw F) [--build simd|scalar]',
     run: async (argv) => (await import('./infer-cli.js')).runInfer(argv),
   },
-  infer: {
-    summary: 'onboard inference: tern infer import MODEL.tflite --out MODEL.tern | run --model M (--bmp F | --raw F) [--build simd|scalar]',
-    run: async (argv) => (await import('./infer-cli.js')).runInfer(argv),
-  },
   gse: {
     summary: 'ground tools: tern gse keygen|send|tlm|dict (signed commands, telemetry, dictionary)',
     run: async (argv) => (await import('./cli.js')).runGse(argv),
