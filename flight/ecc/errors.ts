@@ -39,3 +39,12 @@ export class TmrDisagreementError extends TernError {
     this.name = 'TmrDisagreementError';
   }
 }
+
+/** A campaign or injection option is malformed: names it and what was expected. */
+export class SeuInputError extends TernError {
+  readonly code = 'SEU_BAD_INPUT';
+  constructor(readonly field: string, readonly expected: string, readonly got: unknown) {
+    super(`${field}: expected ${expected}, got ${JSON.stringify(got)}`);
+    this.name = 'SeuInputError';
+  }
+}

@@ -2,7 +2,8 @@
 // PRNG so that a run is reproducible. Upsets land uniformly over the bits of all targets (a
 // bigger region is hit more often), or on one named target.
 //   single  one bit of one codeword
-//   double  two distinct bits of one codeword (what SEC-DED must detect)
+//   double  two distinct bits of one word: a region's 72-bit codeword (what SEC-DED must
+//           detect), or one copy of a TMR scalar (which the vote outvotes)
 //   burst   2..8 adjacent bits of one 64-bit segment (a multiple-cell upset)
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import type { UpsetTarget } from './target.js';
@@ -58,20 +59,21 @@ export class SeuInjector {
 
   /** Picks a target weighted by its bits, a codeword and bits by `pattern`, and flips them. */
   inject(targets: readonly UpsetTarget[], pattern: UpsetPattern): Upset {
+    return this.injectInto(this.pick(targets), pattern);
+  }
+
+  /** A target drawn with probability proportional to its bits. */
+  pick(targets: readonly UpsetTarget[]): UpsetTarget {
     let total = 0;
     for (const t of targets) total += t.codewords * t.bitsPerCodeword;
     if (total === 0) throw new Error('SEU injector: no target bits');
     let pick = this.prng.below(total);
-    let target = targets[0]!;
     for (const t of targets) {
       const bits = t.codewords * t.bitsPerCodeword;
-      if (pick < bits) {
-        target = t;
-        break;
-      }
+      if (pick < bits) return t;
       pick -= bits;
     }
-    return this.injectInto(target, pattern);
+    throw new Error('SEU injector: unreachable');
   }
 
   /** As inject(), on one target. */
@@ -86,9 +88,11 @@ export class SeuInjector {
     const n = target.bitsPerCodeword;
     if (pattern === 'single') return [this.prng.below(n)];
     if (pattern === 'double') {
-      const first = this.prng.below(n);
-      const second = (first + 1 + this.prng.below(n - 1)) % n;
-      return [first, second];
+      // One word: a region's whole 72-bit codeword, or one 64-bit copy of a TMR scalar.
+      const span = target.segments > 1 ? 64 : n;
+      const base = target.segments > 1 ? this.prng.below(target.segments) * 64 : 0;
+      const first = this.prng.below(span);
+      return [base + first, base + ((first + 1 + this.prng.below(span - 1)) % span)];
     }
     const length = 2 + this.prng.below(7);
     const start = this.prng.below(target.segments) * 64 + this.prng.below(64 - length + 1);
