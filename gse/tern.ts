@@ -45,6 +45,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'ground tools: tern gse keygen|send|tlm|dict (signed commands, telemetry, dictionary)',
     run: async (argv) => (await import('./cli.js')).runGse(argv),
   },
+  route: {
+    summary: 'contact plans and CGR: tern route query|tree|plan|walker (routes, earliest arrivals, plans from orbits)',
+    run: async (argv) => (await import('./route-cli.js')).runRoute(argv),
+  },
 };
 
 function usage(): string {
