@@ -34,3 +34,16 @@ export class OrbitInputError extends TernError {
     this.name = 'OrbitInputError';
   }
 }
+
+/** A command-line argument to `tern route` is missing or malformed. */
+export class RouteArgumentError extends TernError {
+  readonly code = 'ROUTE_BAD_ARGUMENT';
+  constructor(
+    readonly option: string,
+    readonly expected: string,
+    readonly got?: unknown,
+  ) {
+    super(`--${option}: expected ${expected}` + (got === undefined ? '' : `, got ${render(got)}`));
+    this.name = 'RouteArgumentError';
+  }
+}

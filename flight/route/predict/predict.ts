@@ -1,0 +1,253 @@
+// Contact prediction from orbits: propagates every satellite with SGP4 over a time grid and
+// turns line of sight into contacts. A ContactPredictor is a cursor over the grid, so a node's
+// executive task can run it in budgeted slices (advance(n) steps per slot); the CLI runs it whole.
+//
+// ISL windows: line of sight clearing the Earth by the grazing altitude, within the maximum range,
+// on a terminal the pairing policy (planes.ts) gives the link; ISL windows open and close on the
+// grid. Ground passes: elevation above the station's mask, their start and end refined by
+// bisection to within `refineS` between grid points. Each window becomes two directed contacts
+// with the rate of its link class, and ranges piecewise every `rangePieceS` seconds, each with
+// the largest one-way light time over its piece.
+import { ContactPlanError } from '../errors.js';
+import { buildPlan, type ContactDraft, type ContactPlan, type RangeDraft } from '../plan.js';
+import type { Satellite } from './elements.js';
+import { clearsEarth, distance, gmstAt, LIGHT_KM_PER_S, look, positionAt, stationFrame, type StationFrame } from './geometry.js';
+import { layPlanes, type PlaneLayout } from './planes.js';
+import type { GroundStation } from './stations.js';
+
+export interface PredictOptions {
+  /** Unix ms: plan time 0. */
+  startMs: number;
+  durationS: number;
+  stepS?: number;
+  maxRangeKm?: number;
+  /** ISL terminals per satellite (default 4: two in-plane, two cross-plane). */
+  islPerSat?: number;
+  /** Line of sight must clear the Earth's surface by this much (default 80 km). */
+  grazingKm?: number;
+  /** Overrides every station's own mask. */
+  minElevationDeg?: number;
+  /** Bytes/s by link class. */
+  islRate?: number;
+  groundRate?: number;
+  rangePieceS?: number;
+  refineS?: number;
+}
+
+interface OpenWindow {
+  start: number;
+  pieceStart: number;
+  pieceMaxKm: number;
+  pieces: Array<{ start: number; end: number; km: number }>;
+}
+
+interface Link {
+  kind: 'isl' | 'ground';
+  a: number; // node numbers
+  b: number;
+  w: OpenWindow;
+}
+
+export class ContactPredictor {
+  readonly stepS: number;
+  private readonly steps: number;
+  private k = 0;
+  /** The grid point before the current one: the last time a window that closes now was seen open. */
+  private previousT = 0;
+  private readonly pos: Float64Array;
+  private readonly alive: Uint8Array;
+  private layout: PlaneLayout | undefined;
+  private readonly frames: StationFrame[];
+  private readonly freeTerminals: Int32Array;
+  private readonly isl = new Map<number, Link>(); // key i * n + j, i < j
+  private readonly ground = new Map<number, Link>(); // key station * n + sat
+  private readonly contacts: ContactDraft[] = [];
+  private readonly ranges: RangeDraft[] = [];
+  private readonly o: Required<Omit<PredictOptions, 'minElevationDeg'>>;
+
+  constructor(
+    private readonly sats: readonly Satellite[],
+    private readonly stations: readonly GroundStation[],
+    options: PredictOptions,
+  ) {
+    this.o = {
+      stepS: 10, maxRangeKm: 5000, islPerSat: 4, grazingKm: 80, islRate: 1_250_000, groundRate: 250_000,
+      rangePieceS: 300, refineS: 1, ...options,
+    };
+    this.stepS = this.o.stepS;
+    this.steps = Math.ceil(this.o.durationS / this.stepS);
+    this.pos = new Float64Array(3 * sats.length);
+    this.alive = new Uint8Array(sats.length);
+    this.freeTerminals = new Int32Array(sats.length);
+    this.frames = stations.map((s) => stationFrame(s, options.minElevationDeg ?? s.minElevationDeg));
+    const satNodes = new Set(sats.map((s) => s.node));
+    if (satNodes.size !== sats.length) throw new ContactPlanError('prediction', 'satellites', 'one node number per satellite', 'a node number twice');
+    for (const s of stations) {
+      if (satNodes.has(s.node)) throw new ContactPlanError('prediction', `station ${s.name}`, 'a node number no satellite has', s.node);
+    }
+  }
+
+  get done(): boolean {
+    return this.k > this.steps;
+  }
+
+  /** Grid points processed so far, of totalSteps. */
+  get progress(): { step: number; totalSteps: number } {
+    return { step: this.k, totalSteps: this.steps + 1 };
+  }
+
+  /** Processes up to `maxSteps` grid points; true once the whole span is done. */
+  advance(maxSteps: number): boolean {
+    for (let n = 0; n < maxSteps && !this.done; n++, this.k++) this.stepAt(Math.min(this.k * this.stepS, this.o.durationS));
+    return this.done;
+  }
+
+  /** The predicted plan; call once advance() has returned true. */
+  plan(): ContactPlan {
+    if (!this.done) throw new Error('prediction not finished');
+    return buildPlan(this.contacts, this.ranges, { source: 'prediction', epochMs: this.o.startMs });
+  }
+
+  private stepAt(t: number): void {
+    const ms = this.o.startMs + t * 1000;
+    this.sats.forEach((s, i) => {
+      this.alive[i] = positionAt(s.satrec, s.epochMs, ms, this.pos, 3 * i) ? 1 : 0;
+    });
+    this.layout ??= layPlanes(this.sats, this.o.startMs, this.pos, this.o.islPerSat);
+    const last = t >= this.o.durationS;
+    this.islStep(t, last);
+    this.groundStep(t, ms, last);
+    this.previousT = t;
+  }
+
+  private islStep(t: number, last: boolean): void {
+    const { pos, alive, sats, layout } = this;
+    const n = sats.length;
+    const usable = (i: number, j: number): number => {
+      if (!alive[i] || !alive[j]) return -1;
+      const d = distance(pos, 3 * i, 3 * j);
+      return d <= this.o.maxRangeKm && clearsEarth(pos, 3 * i, 3 * j, this.o.grazingKm) ? d : -1;
+    };
+    const up = new Map<number, number>(); // key -> range km this step
+    this.freeTerminals.fill(this.o.islPerSat);
+    for (const [i, j] of layout!.inPlane) {
+      this.freeTerminals[i]!--;
+      this.freeTerminals[j]!--;
+      const d = usable(i, j);
+      if (d >= 0) up.set(i * n + j, d);
+    }
+    // Cross-plane links already up stay while they can.
+    for (const key of this.isl.keys()) {
+      const i = Math.floor(key / n), j = key % n;
+      if (layout!.plane[i] === layout!.plane[j]) continue;
+      const d = usable(i, j);
+      if (d >= 0 && this.freeTerminals[i]! > 0 && this.freeTerminals[j]! > 0) {
+        up.set(key, d);
+        this.freeTerminals[i]!--;
+        this.freeTerminals[j]!--;
+      }
+    }
+    // Free terminals take the nearest satellites of the neighbouring planes.
+    const candidates: Array<[number, number, number]> = [];
+    for (let i = 0; i < n; i++) {
+      if (this.freeTerminals[i]! <= 0) continue;
+      for (const q of layout!.neighbours[layout!.plane[i]!]!) {
+        for (let j = i + 1; j < n; j++) {
+          if (layout!.plane[j] !== q || this.freeTerminals[j]! <= 0 || up.has(i * n + j)) continue;
+          const d = usable(i, j);
+          if (d >= 0) candidates.push([d, i, j]);
+        }
+      }
+    }
+    candidates.sort((x, y) => x[0] - y[0]);
+    for (const [d, i, j] of candidates) {
+      if (this.freeTerminals[i]! <= 0 || this.freeTerminals[j]! <= 0) continue;
+      up.set(i * n + j, d);
+      this.freeTerminals[i]!--;
+      this.freeTerminals[j]!--;
+    }
+    this.update(this.isl, up, t, last, (key) => ({ kind: 'isl', a: sats[Math.floor(key / n)]!.node, b: sats[key % n]!.node }));
+  }
+
+  private groundStep(t: number, ms: number, last: boolean): void {
+    const n = this.sats.length;
+    const gmst = gmstAt(ms);
+    const up = new Map<number, number>();
+    this.frames.forEach((f, s) => {
+      for (let i = 0; i < n; i++) {
+        if (!this.alive[i]) continue;
+        const { sinEl, rangeKm } = look(f, this.pos, 3 * i, gmst);
+        if (sinEl >= f.sinMask) up.set(s * n + i, rangeKm);
+      }
+    });
+    const edge = (key: number, opening: boolean): number => this.refinePass(key, t, opening);
+    this.update(this.ground, up, t, last, (key) => ({ kind: 'ground', a: this.stations[Math.floor(key / n)]!.node, b: this.sats[key % n]!.node }), edge);
+  }
+
+  /** The time between the previous grid point and t where pass `key` crosses its station's mask. */
+  private refinePass(key: number, t: number, opening: boolean): number {
+    const n = this.sats.length;
+    const f = this.frames[Math.floor(key / n)]!;
+    const sat = this.sats[key % n]!;
+    const p = new Float64Array(3);
+    const above = (time: number): boolean => {
+      const ms = this.o.startMs + time * 1000;
+      return positionAt(sat.satrec, sat.epochMs, ms, p, 0) && look(f, p, 0, gmstAt(ms)).sinEl >= f.sinMask;
+    };
+    // Invariant: above(lo) !== opening, above(hi) === opening.
+    let lo = Math.max(0, t - this.stepS);
+    let hi = t;
+    while (hi - lo > this.o.refineS) {
+      const mid = (lo + hi) / 2;
+      if (above(mid) === opening) hi = mid;
+      else lo = mid;
+    }
+    return Math.round((opening ? hi : lo) * 1000) / 1000;
+  }
+
+  private update(
+    open: Map<number, Link>,
+    up: Map<number, number>,
+    t: number,
+    last: boolean,
+    make: (key: number) => Omit<Link, 'w'>,
+    edge?: (key: number, opening: boolean) => number,
+  ): void {
+    for (const [key, km] of up) {
+      let link = open.get(key);
+      if (!link) {
+        const start = t === 0 || !edge ? t : edge(key, true);
+        link = { ...make(key), w: { start, pieceStart: start, pieceMaxKm: 0, pieces: [] } };
+        open.set(key, link);
+      }
+      const w = link.w;
+      w.pieceMaxKm = Math.max(w.pieceMaxKm, km);
+      if (t - w.pieceStart >= this.o.rangePieceS) {
+        w.pieces.push({ start: w.pieceStart, end: t, km: w.pieceMaxKm });
+        w.pieceStart = t;
+        w.pieceMaxKm = km;
+      }
+    }
+    for (const [key, link] of open) {
+      const closing = !up.has(key);
+      if (!closing && !last) continue;
+      // A pass ends where it crosses the mask; an ISL at the last grid point it was seen up.
+      this.close(link, !closing ? t : edge ? edge(key, false) : this.previousT);
+      open.delete(key);
+    }
+  }
+
+  private close(link: Link, end: number): void {
+    const w = link.w;
+    if (!(end > w.start)) return; // shorter than the refinement: no usable window
+    if (end > w.pieceStart) w.pieces.push({ start: w.pieceStart, end, km: w.pieceMaxKm });
+    const rate = link.kind === 'isl' ? this.o.islRate : this.o.groundRate;
+    for (const [from, to] of [[link.a, link.b], [link.b, link.a]] as const) {
+      const where = `${link.kind} ${from} -> ${to} at ${w.start}`;
+      this.contacts.push({ where, from, to, start: w.start, end, rate });
+      for (const piece of w.pieces) {
+        this.ranges.push({ where, from, to, start: piece.start, end: piece.end, owlt: Math.round((piece.km / LIGHT_KM_PER_S) * 1e6) / 1e6 });
+      }
+    }
+  }
+}
