@@ -1,13 +1,16 @@
-// TCPCLv4 throughput on loopback, as ratios against a baseline measured in the same run: the
+// TCPCLv4 on loopback. Throughput, as ratios against a baseline measured in the same run: the
 // same bytes over a bare TCP connection with the least framing that still acknowledges each
 // bundle (u32 length prefix, one ack byte back per bundle), with the same window of bundles in
 // flight. Both ends of both run in this one process, so both pay for two event loops' work on
-// one. TERN_BENCH_SCALE multiplies the bundle counts (default 1: a few seconds in all).
+// one. And a configured neighbour's contacts while 100 idle connections flood the listener,
+// against the same contacts on the quiet listener just before. TERN_BENCH_SCALE multiplies the
+// bundle and contact counts (default 1: a few seconds in all).
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { TcpCla } from '../../flight/cla/tcpcl.js';
-import { writeResult } from './results.js';
-import { silent, testNode } from '../cla/support.js';
+import { percentile, writeResult } from './results.js';
+import { IdleFlood, silent, testNode } from '../cla/support.js';
+import { until } from '../support/wait.js';
 
 const SCALE = Number(process.env.TERN_BENCH_SCALE ?? 1);
 const WINDOW = 64;
@@ -149,4 +152,83 @@ it('TCPCLv4 throughput on loopback vs bare TCP with per-bundle acks', async () =
     bundles1MiB: { tcpcl: largeCl, bareTcp: largeBase, ratio: ratio(largeCl, largeBase), segmentMru: 64 << 10 },
   });
   expect(smallCl.bundles).toBe(small.count);
+});
+
+/**
+ * One configured neighbour's contacts, one after another: connect, one 1 KiB bundle acked,
+ * SESS_TERM; at least `contacts` of them, and on until `enough()`. Returns the milliseconds from
+ * connect to the ack, sorted.
+ */
+async function neighbourContacts(port: number, contacts: number, enough = (): boolean => true): Promise<number[]> {
+  const node = testNode();
+  const neighbour = new TcpCla({
+    localNodeId: 'ipn:3.0', keepaliveS: 30, segmentMru: 1 << 16, transferMru: 1 << 20, maxInboundPending: 4,
+    handshakeTimeoutMs: 5000, transferTimeoutMs: 60_000, closeTimeoutMs: 2000,
+    sink: { accept: () => Promise.resolve() }, tlm: node.tlm, events: node.eventLog, log: silent,
+  });
+  const bundle = new Uint8Array(1024).fill(0x42);
+  const times: number[] = [];
+  for (let i = 0; i < contacts || !enough(); i++) {
+    const t0 = performance.now();
+    const session = await neighbour.connect('127.0.0.1', port, 'ipn:2.0');
+    await session.send(bundle);
+    times.push(performance.now() - t0);
+    session.terminate();
+    await session.closed;
+  }
+  await neighbour.close();
+  return times.sort((a, b) => a - b);
+}
+
+it('TCPCLv4 neighbour contacts during a flood of idle connections vs a quiet listener', async () => {
+  const FLOOD = 100;
+  const CONTACTS = 200 * SCALE;
+  const node = testNode();
+  const listener = new TcpCla({
+    localNodeId: 'ipn:2.0', keepaliveS: 30, segmentMru: 1 << 16, transferMru: 1 << 20, maxInboundPending: 4,
+    handshakeTimeoutMs: 5000, transferTimeoutMs: 60_000, closeTimeoutMs: 2000,
+    // One general slot, held by a stranger below: the neighbour gets through on its reserved slot.
+    maxSessions: 1, contactTimeoutMs: 250, neighbours: ['ipn:3.0'],
+    sink: { accept: () => Promise.resolve() }, tlm: node.tlm, events: node.eventLog, log: silent,
+  });
+  const { port } = await listener.listen('127.0.0.1', 0);
+  const strangerNode = testNode();
+  const stranger = new TcpCla({
+    localNodeId: 'ipn:5.0', keepaliveS: 30, segmentMru: 1 << 16, transferMru: 1 << 20, maxInboundPending: 4,
+    handshakeTimeoutMs: 5000, transferTimeoutMs: 60_000, closeTimeoutMs: 2000,
+    sink: { accept: () => Promise.resolve() }, tlm: strangerNode.tlm, events: strangerNode.eventLog, log: silent,
+  });
+  await stranger.connect('127.0.0.1', port);
+  await neighbourContacts(port, 20); // warm-up
+  const quiet = await neighbourContacts(port, CONTACTS);
+  const flood = new IdleFlood(port, FLOOD);
+  // Measured once every flood connection has been timed out and reopened at least once.
+  await until(() => flood.closedByPeer >= FLOOD, 'the flood to churn');
+  const contactTimeoutsBefore = listener.channels.contactTimeouts.value;
+  const t0 = performance.now();
+  // Contacts go on through at least two rounds of the flood being timed out and reopened.
+  const closedBefore = flood.closedByPeer;
+  const flooded = await neighbourContacts(port, CONTACTS, () => flood.closedByPeer - closedBefore >= 2 * FLOOD);
+  const floodSeconds = (performance.now() - t0) / 1000;
+  const churn = listener.channels.contactTimeouts.value - contactTimeoutsBefore;
+  flood.stop();
+  await stranger.close();
+  await listener.close();
+  const summary = (times: number[]): { p50Ms: number; p99Ms: number; maxMs: number } => ({
+    p50Ms: Math.round(percentile(times, 0.5) * 100) / 100,
+    p99Ms: Math.round(percentile(times, 0.99) * 100) / 100,
+    maxMs: Math.round(times.at(-1)! * 100) / 100,
+  });
+  writeResult('tcpcl-admission', {
+    command: 'TERN_BENCH_SCALE=1 npx vitest run --config test/bench/vitest.config.ts test/bench/tcpcl.bench.ts',
+    floodConnections: FLOOD,
+    contactTimeoutMs: 250,
+    quiet: { contacts: quiet.length, ...summary(quiet) },
+    flooded: { contacts: flooded.length, seconds: Math.round(floodSeconds * 100) / 100, ...summary(flooded) },
+    p50Ratio: Math.round((percentile(flooded, 0.5) / percentile(quiet, 0.5)) * 100) / 100,
+    floodConnectionsClosedPerSecond: Math.round(churn / floodSeconds),
+  });
+  // Every contact went through (neighbourContacts throws on the first Busy) while the flood churned.
+  expect(flooded.length).toBeGreaterThanOrEqual(CONTACTS);
+  expect(churn).toBeGreaterThanOrEqual(2 * FLOOD);
 });

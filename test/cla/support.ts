@@ -1,6 +1,6 @@
 // Shared by the CLA tests: a node's worth of telemetry around a CLA, a sink whose verdicts the
-// test controls, a raw TCP peer that speaks hand-built bytes, and the RFC 9173 bundles as
-// realistic opaque payloads.
+// test controls, a raw TCP peer that speaks hand-built bytes, a flood of idle connections, and
+// the RFC 9173 bundles as realistic opaque payloads.
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -191,5 +191,42 @@ export class RawPeer {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * `count` connections that never send a byte; each one the far end closes is opened again, as
+ * an attacker would. A connection that could not be made is not retried (the listener is gone).
+ */
+export class IdleFlood {
+  opened = 0;
+  closedByPeer = 0;
+  private readonly sockets = new Set<Socket>();
+  private running = true;
+
+  constructor(private readonly port: number, count: number) {
+    for (let i = 0; i < count; i++) this.open();
+  }
+
+  private open(): void {
+    const socket = connect({ host: '127.0.0.1', port: this.port });
+    this.sockets.add(socket);
+    let connected = false;
+    socket.on('connect', () => {
+      connected = true;
+      this.opened++;
+    });
+    socket.on('error', () => undefined); // resets are what it provokes; 'close' follows
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      if (!this.running || !connected) return;
+      this.closedByPeer++;
+      this.open();
+    });
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const socket of this.sockets) socket.destroy();
   }
 }

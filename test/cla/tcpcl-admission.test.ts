@@ -1,7 +1,7 @@
 // The TCPCLv4 listener under a flood of idle connections: configured neighbours still get a
 // session, every connection it refuses or closes is counted by reason. Real sockets on
 // 127.0.0.1; the flood reopens each connection the listener closes, as an attacker would.
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseClaConfig } from '../../flight/cla/config.js';
 import { Neighbours } from '../../flight/cla/neighbours.js';
@@ -10,37 +10,7 @@ import { MSG, TERM_REASON } from '../../flight/cla/tcpcl-wire.js';
 import { Fields } from '../../flight/config/fields.js';
 import { SessionClosedError } from '../../flight/cla/errors.js';
 import { until } from '../support/wait.js';
-import { RawPeer, rfc9173Bundles, silent, tcpNode, testNode, TestSink, type TcpNode, type TcpNodeOptions } from './support.js';
-
-/** `count` connections that never send a byte; each one the far end closes is opened again. */
-class IdleFlood {
-  opened = 0;
-  closedByPeer = 0;
-  private readonly sockets = new Set<Socket>();
-  private running = true;
-
-  constructor(private readonly port: number, count: number) {
-    for (let i = 0; i < count; i++) this.open();
-  }
-
-  private open(): void {
-    const socket = connect({ host: '127.0.0.1', port: this.port });
-    this.sockets.add(socket);
-    socket.on('connect', () => this.opened++);
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      if (!this.running) return;
-      this.closedByPeer++;
-      this.open();
-    });
-  }
-
-  stop(): void {
-    this.running = false;
-    for (const socket of this.sockets) socket.destroy();
-  }
-}
+import { IdleFlood, RawPeer, rfc9173Bundles, silent, tcpNode, testNode, TestSink, type TcpNode, type TcpNodeOptions } from './support.js';
 
 const floods: IdleFlood[] = [];
 const nodes: TcpNode[] = [];
