@@ -22,6 +22,13 @@ describe('TMR scalars', () => {
     expect(bank.counts.corrected).toBe(192);
     frames.set(12);
     expect(frames.get()).toBe(12);
+    // Each repair is real: damage to copy 0, then (after a read) to copy 1, still has a majority.
+    for (const [first, second] of [[3, 64 + 5], [40, 128 + 33], [130, 20]]) {
+      bank.flip(1, first!);
+      expect(frames.get()).toBe(12);
+      bank.flip(1, second!);
+      expect(frames.get()).toBe(12);
+    }
   });
 
   it('raises a typed error, a counter, an event and SAFE when all three copies differ', () => {
