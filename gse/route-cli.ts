@@ -62,6 +62,9 @@ function loadPlan(file: string | undefined): ContactPlan {
   return plan;
 }
 
+/** Plan seconds to the microsecond, without binary floating-point tails in the JSON. */
+const micro = (t: number): number => Math.round(t * 1e6) / 1e6;
+
 function query(values: Record<string, string | boolean | undefined>): unknown {
   const plan = loadPlan(values.plan as string | undefined);
   const from = node(values.from as string | undefined, 'from');
@@ -79,7 +82,7 @@ function query(values: Record<string, string | boolean | undefined>): unknown {
     const fits = r.contacts.every((c, h) => volumes.residual(c, 0, h === 0 ? at : r.arrivals[h - 1]!) >= size);
     if (!fits) continue;
     routes.push({
-      arrival: r.arrival,
+      arrival: micro(r.arrival),
       hops: r.hops,
       nextHop: r.nextHop,
       contacts: r.contacts.map((c) => {
@@ -98,7 +101,9 @@ function tree(values: Record<string, string | boolean | undefined>): unknown {
   const g = new ContactGraph(plan);
   const source = g.indexOf(from);
   if (source < 0) return { earliest_arrival: {} };
-  return { earliest_arrival: arrivalsByNode(g, earliestArrivals(g, source, at), source) };
+  const arrivals = arrivalsByNode(g, earliestArrivals(g, source, at), source);
+  for (const node of Object.keys(arrivals)) arrivals[node] = micro(arrivals[node]!);
+  return { earliest_arrival: arrivals };
 }
 
 type Values = Record<string, string | boolean | undefined>;
