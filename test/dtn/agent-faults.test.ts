@@ -1,11 +1,17 @@
 // The agent when the store fails under it: a read that fails for a while (the bundle is read
 // again with backoff, not stranded), and a disk that fills and frees (agent-disk-full.test.ts).
-import { renameSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BundleRefusedError } from '../../flight/cla/errors.js';
 import { segmentFileName } from '../../flight/dtn/store/format.js';
+import { StoreMaintenanceTask } from '../../flight/dtn/store/maintenance-task.js';
+import type { FrameInfo } from '../../flight/exec/task.js';
 import { until } from '../support/wait.js';
-import { FROM, bundle, closeStores, setup } from './agent-harness.js';
+import { FROM, bundle, closeStores, setup, silent } from './agent-harness.js';
+import { fillDevice, smallFilesystem } from './store/support.js';
+
+const frame: FrameInfo = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
 
 afterEach(closeStores);
 
@@ -35,6 +41,40 @@ describe('bundle agent, store faults', () => {
       return s.link.sent.length === 1;
     }, 'the bundle to be read again and forwarded');
     expect(s.store.list().some((x) => x.destination === 'ipn:3.1')).toBe(false); // acknowledged by the next hop
+    expect(s.value('dtn.agent.forwarded')).toBe(1);
+  });
+});
+
+describe('bundle agent on a full device (a real 2 MiB tmpfs)', () => {
+  let fs: { dir: string; unmount(): void };
+  beforeAll(() => {
+    fs = smallFilesystem(2 << 20);
+  });
+  afterAll(async () => {
+    await closeStores();
+    fs?.unmount();
+  });
+
+  it('starts on a full device, refuses bundles as depleted storage, and takes them again once space returns', async () => {
+    const filler = join(fs.dir, 'filler');
+    fillDevice(filler);
+    const s = await setup({ dir: join(fs.dir, 'bundles'), markPath: join(fs.dir, 'creation.seq') });
+    expect(s.store.outOfSpace).toBe(true);
+    const maintenance = new StoreMaintenanceTask(s.store, { nowMs: () => 0, onExpired: () => undefined, log: silent, probeEveryMs: 0 });
+    const refused = await s.agent.accept(bundle(3, 1, 0).bytes, FROM).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(BundleRefusedError);
+    expect((refused as BundleRefusedError).reason).toBe('no-resources');
+    expect(s.value('dtn.agent.refusedFull')).toBe(1);
+    expect(s.events).toContain('DTN_BUNDLE_REFUSED');
+    maintenance.run(frame); // still full: a probe, nothing else
+    rmSync(filler);
+    await until(() => {
+      maintenance.run(frame);
+      return !s.store.outOfSpace;
+    }, 'the store to find space again');
+    await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
+    await s.dispatch();
+    expect(s.link.sent).toHaveLength(1);
     expect(s.value('dtn.agent.forwarded')).toBe(1);
   });
 });

@@ -13,7 +13,7 @@ import { decodeBundle } from '../codec.js';
 import { verifyIntegrity } from '../bpsec.js';
 import type { SecurityKey } from '../keys.js';
 import { checkHopLimit, checkLifetime, checkValidity, processUnknownBlocks } from '../policy.js';
-import { StoreDuplicateError, StoreRefusedError } from '../store/errors.js';
+import { StoreDuplicateError, StoreNoSpaceError, StoreRefusedError } from '../store/errors.js';
 import { describePeer, metaOf, storeFault, type AgentContext } from './context.js';
 import type { DispatchQueues } from './queues.js';
 import type { StatusReporter } from './report.js';
@@ -110,7 +110,8 @@ export class Ingress {
           item.resolve();
           return;
         }
-        if (error instanceof StoreRefusedError) {
+        if (error instanceof StoreRefusedError || error instanceof StoreNoSpaceError) {
+          // Full: the store's capacity, or the device itself (refused until space returns).
           ctx.ch.refusedFull.add();
           this.reporter.report(bundle, 'deleted', StatusReason.depletedStorage);
         } else {

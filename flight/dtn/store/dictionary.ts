@@ -25,7 +25,10 @@ export const STORE_CHANNELS = {
   compactedBytes: { name: 'dtn.store.compactedBytes', type: 'u64', units: 'bytes', doc: 'Bytes of live records copied by compaction' },
   segmentsReclaimed: { name: 'dtn.store.segmentsReclaimed', type: 'u64', units: 'files', doc: 'Segment files deleted by compaction' },
   recoveryMs: { name: 'dtn.store.recoveryMs', type: 'f64', units: 'ms', doc: 'Time the last open() spent rebuilding the index' },
-  ioErrors: { name: 'dtn.store.ioErrors', type: 'u32', units: 'errors', red: { high: 0 }, doc: 'Failed writes or fsyncs; the store refuses writes until reopened' },
+  ioErrors: { name: 'dtn.store.ioErrors', type: 'u32', units: 'errors', red: { high: 0 }, doc: 'Failed writes or fsyncs other than a full device; the store refuses writes until reopened' },
+  noSpace: { name: 'dtn.store.noSpace', type: 'u32', units: 'flag', red: { high: 0 }, doc: '1 while the device is full and writes are refused; 0 once a probe found space again' },
+  noSpaceFaults: { name: 'dtn.store.noSpaceFaults', type: 'u32', units: 'faults', yellow: { high: 0 }, doc: 'Times a write found the device full' },
+  spaceProbes: { name: 'dtn.store.spaceProbes', type: 'u64', units: 'probes', doc: 'Probes for free space while the device was full' },
 } as const satisfies Record<string, ChannelDef>;
 
 export const STORE_EVENTS = {
@@ -37,5 +40,7 @@ export const STORE_EVENTS = {
   evicted: { id: 0x0345, name: 'STORE_EVICTED', severity: 'activity', format: 'Evicted {count} lower-priority bundle(s), {bytes} bytes, to store {priority} bundle {id}' },
   ioFailed: { id: 0x0346, name: 'STORE_IO_FAILED', severity: 'error', throttle: 0, format: 'Store {operation} failed: {error}; writes refused until the store is reopened' },
   segmentReclaimed: { id: 0x0347, name: 'STORE_SEGMENT_RECLAIMED', severity: 'diagnostic', format: 'Segment {segment} reclaimed ({copied} bytes copied forward)' },
+  noSpace: { id: 0x0349, name: 'STORE_NO_SPACE', severity: 'warning', throttle: 0, format: 'Store {operation}: the device is full ({error}); bundles refused until space returns' },
+  spaceReturned: { id: 0x034a, name: 'STORE_SPACE_RETURNED', severity: 'activity', throttle: 0, format: 'Space returned ({probeBytes} bytes probed): the store takes bundles again' },
   skippedCompaction: { id: 0x0348, name: 'STORE_COMPACTION_SKIPPED', severity: 'error', format: 'Segment {segment} still holds {bytes} live bytes after compaction: kept' },
 } as const satisfies Record<string, EventDef>;

@@ -1,6 +1,7 @@
 // Typed errors of the bundle store. Refusals carry the RFC 9171 status report reason code the
 // agent puts in its "deleted" report; corruption names the file and offset; an I/O failure
-// leaves the store refusing writes until it is reopened (recovery then tells the truth).
+// leaves the store refusing writes until it is reopened (recovery then tells the truth), a full
+// device until space returns.
 import { TernError } from '../../errors.js';
 
 /**
@@ -90,9 +91,9 @@ export class StoreLockedError extends TernError {
   }
 }
 
-/** A write or fsync failed; the store refuses writes until reopened. */
+/** A write or fsync failed; the store refuses writes until reopened (StoreNoSpaceError: until space returns). */
 export class StoreIoError extends TernError {
-  readonly code = 'STORE_IO';
+  readonly code: 'STORE_IO' | 'STORE_NO_SPACE' = 'STORE_IO';
   constructor(
     readonly operation: string,
     cause: unknown,
@@ -100,6 +101,26 @@ export class StoreIoError extends TernError {
     super(`bundle store ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StoreIoError';
   }
+}
+
+/**
+ * The device is full (ENOSPC, EDQUOT): writes are refused, as after any I/O failure, until
+ * space returns; then the store's maintenance probes for it and resumes by itself (resume()).
+ */
+export class StoreNoSpaceError extends StoreIoError {
+  override readonly code = 'STORE_NO_SPACE';
+  /** RFC 9171 reason code for the "deleted" status report of a bundle refused meanwhile. */
+  readonly reason = StoreReason.depletedStorage;
+  constructor(operation: string, cause: unknown) {
+    super(operation, cause);
+    this.name = 'StoreNoSpaceError';
+  }
+}
+
+/** Whether `error` says the device (or the user's quota) is full. */
+export function isNoSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** The store was closed. */

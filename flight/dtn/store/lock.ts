@@ -1,7 +1,12 @@
-// One writer per store: a LOCK file naming the writer's pid, created exclusively. A lock whose
-// process is gone (the node was killed) is stale and taken over. Readers (`tern store ls`)
-// never look at it, so they neither wait for nor block the running node.
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+// One writer per store: a LOCK naming the writer's pid, created exclusively. A lock whose process
+// is gone (the node was killed) is stale and taken over. Readers (`tern store ls`) never look at
+// it, so they neither wait for nor block the running node.
+//
+// The LOCK is a symbolic link whose target is the pid: creating it is as exclusive as creating a
+// file, and a short link target lives in the inode, so taking the lock needs no free data block
+// and a node restarts on a full device. LOCK files of older versions (a regular file holding the
+// pid) are still read.
+import { lstatSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreLockedError } from './errors.js';
 
@@ -14,23 +19,28 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** The pid a LOCK names; undefined if it went away meanwhile. */
+function holder(path: string): number | undefined {
+  try {
+    const text = lstatSync(path).isSymbolicLink() ? readlinkSync(path) : readFileSync(path, 'utf8');
+    return Number(text.trim());
+  } catch (gone) {
+    if ((gone as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // released meanwhile
+    throw gone;
+  }
+}
+
 /** Takes the lock of the store in `dir`; returns the path to release. Throws StoreLockedError. */
 export function acquireLock(dir: string): string {
   const path = join(dir, 'LOCK');
   for (;;) {
     try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      symlinkSync(String(process.pid), path);
       return path;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (gone) {
-        if ((gone as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
-        throw gone;
-      }
-      const pid = Number(text.trim());
+      const pid = holder(path);
+      if (pid === undefined) continue;
       if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new StoreLockedError(dir, pid);
       unlinkSync(path);
     }

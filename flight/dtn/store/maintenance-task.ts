@@ -3,10 +3,12 @@
 // of a run is the index work of expire() (at most expirePerRun bundles) and the choice of a
 // compaction victim; reading, copying and fsyncing complete through the event loop between
 // frames. Expired bundles go to the agent, which sends their "deleted, lifetime expired" status
-// reports.
+// reports. While the device is full the task probes for space every `probeEveryMs` instead, and
+// the store takes writes again once there is some (BundleStore.resume()).
 import type { FrameInfo, Task } from '../../exec/task.js';
 import type { Logger } from '../../log.js';
 import type { StoredBundle } from './meta.js';
+import { StoreClosedError } from './errors.js';
 import type { BundleStore } from './store.js';
 
 export interface StoreMaintenanceOptions {
@@ -20,6 +22,10 @@ export interface StoreMaintenanceOptions {
   onExpired: (bundles: StoredBundle[]) => void;
   log: Logger;
   budgetUs?: number;
+  /** How often to probe for free space while the device is full (default 1000 ms). */
+  probeEveryMs?: number;
+  /** Wall clock for the probe interval, Unix ms (default Date.now). */
+  wallMs?: () => number;
 }
 
 export class StoreMaintenanceTask implements Task {
@@ -28,7 +34,11 @@ export class StoreMaintenanceTask implements Task {
   readonly budgetUs: number;
   private expiring = false;
   private compacting = false;
+  private probing = false;
+  private lastProbe = -Infinity;
   private stopped = false;
+  /** A failure was logged: said once until the store works again. */
+  private failing = false;
   private readonly expirePerRun: number;
   private readonly compactBytesPerRun: number;
 
@@ -43,6 +53,10 @@ export class StoreMaintenanceTask implements Task {
 
   run(_frame: FrameInfo): void {
     if (this.stopped) return;
+    if (this.store.outOfSpace) {
+      this.probe();
+      return;
+    }
     if (!this.expiring) {
       this.expiring = true;
       void this.sweep();
@@ -57,8 +71,9 @@ export class StoreMaintenanceTask implements Task {
     try {
       const expired = await this.store.expire(this.options.nowMs(), this.expirePerRun);
       if (expired.length > 0) this.options.onExpired(expired);
+      this.failing = false;
     } catch (error) {
-      this.stop('expiry', error);
+      this.failed('expiry', error);
     } finally {
       this.expiring = false;
     }
@@ -68,19 +83,41 @@ export class StoreMaintenanceTask implements Task {
     try {
       await this.store.compact(this.compactBytesPerRun);
     } catch (error) {
-      this.stop('compaction', error);
+      this.failed('compaction', error);
     } finally {
       this.compacting = false;
     }
   }
 
+  /** One probe at a time, at most every probeEveryMs. */
+  private probe(): void {
+    const now = (this.options.wallMs ?? Date.now)();
+    if (this.probing || now - this.lastProbe < (this.options.probeEveryMs ?? 1000)) return;
+    this.probing = true;
+    this.lastProbe = now;
+    this.store.resume().then(
+      (resumed) => {
+        if (resumed) this.failing = false;
+      },
+      (error: unknown) => this.failed('space probe', error),
+    ).finally(() => {
+      this.probing = false;
+    });
+  }
+
   /**
-   * A failed sweep or step means a failed or closed store (which has counted and evented an
-   * I/O failure itself): say so once and stop, rather than fail again every frame.
+   * A closed store stops the task (said once). Any other failure (the store has counted and
+   * evented it) is logged once until the store works again; a full device is probed for space,
+   * and other I/O failures leave the store refusing writes until it is reopened.
    */
-  private stop(what: string, error: unknown): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.options.log.error({ err: error }, `bundle store ${what} failed; store maintenance stopped`);
+  private failed(what: string, error: unknown): void {
+    if (error instanceof StoreClosedError) {
+      if (!this.stopped) this.options.log.error({ err: error }, `bundle store ${what} failed; store maintenance stopped`);
+      this.stopped = true;
+      return;
+    }
+    if (this.failing) return;
+    this.failing = true;
+    this.options.log.error({ err: error }, `bundle store ${what} failed`);
   }
 }

@@ -5,14 +5,17 @@
 // is sealed (summary + trailer, fdatasync'd) and a new one created (header fdatasync'd,
 // directory fsync'd) before the batch goes in. Any failed write or sync fails the log for good:
 // after a failed fsync the kernel may have dropped the dirty pages, so only a reopen (recovery
-// reading what is really on disk) can say what survived.
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+// reading what is really on disk) can say what survived. A full device is the exception: what
+// failed was never acknowledged, and every acknowledged batch was fdatasync'd before it, so once
+// a probe shows space again, cutting the active segment back to its last durable batch and
+// fdatasyncing it is all a resume needs (resume()).
+import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Channel } from '../../tlm/channels.js';
 import type { EventLog } from '../../tlm/events.js';
 import type { StoreConfig } from './config.js';
 import { STORE_EVENTS } from './dictionary.js';
-import { StoreIoError } from './errors.js';
+import { StoreIoError, StoreNoSpaceError, isNoSpace } from './errors.js';
 import { SEGMENT_HEADER_BYTES, placeHead, segmentFileName, segmentHeader, summaryHead, trailer, voidRecordHead } from './format.js';
 import type { RecoveredSegment } from './recovery.js';
 import { HeadLog, readFully } from './segment-reader.js';
@@ -46,7 +49,10 @@ export interface QueuedRecord {
   failed(error: Error): void;
 }
 
-type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes', Channel>;
+type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes' | 'noSpace' | 'noSpaceFaults' | 'spaceProbes', Channel>;
+
+/** The file a space probe writes and removes, beside the segments (recovery reads only *.seg). */
+const PROBE_FILE = 'space.probe';
 
 /** flight/durable.ts's fsyncDirectory, but off the event loop: it runs in the flush path. */
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -86,7 +92,10 @@ export class SegmentLog {
   /** Ascending by number (insertion order), so the first is the oldest. */
   readonly segments = new Map<number, Segment>();
   failure: StoreIoError | undefined;
+  /** Where batches go; undefined when its creation failed for lack of space (the next batch creates it). */
   private active: Segment | undefined;
+  /** A segment being created: if that fails, a resume removes what was made of it. */
+  private creating: Segment | undefined;
   private activeHeads = new HeadLog();
   /** The active segment still ends with the summary and trailer a clean close wrote. */
   private unsealOnWrite = false;
@@ -147,15 +156,72 @@ export class SegmentLog {
       }
       this.activeHeads.append(last.heads!);
       this.active = segment;
-    } else if (last && !last.headerValid && !last.sealed && last.recordsEnd === SEGMENT_HEADER_BYTES) {
-      // Its creation was cut short and it holds nothing: start it again.
-      this.segments.delete(last.segment);
-      await unlink(last.path);
-      await this.create(last.segment);
     } else {
-      await this.create((last?.segment ?? 0) + 1);
+      let next = (last?.segment ?? 0) + 1;
+      if (last && !last.headerValid && !last.sealed && last.recordsEnd === SEGMENT_HEADER_BYTES) {
+        // Its creation was cut short and it holds nothing: start it again.
+        this.segments.delete(last.segment);
+        await unlink(last.path);
+        next = last.segment;
+      }
+      try {
+        await this.create(next);
+      } catch (error) {
+        // A store opened on a full device serves what it holds and refuses writes until space returns.
+        if (!isNoSpace(error)) throw error;
+        this.fail('segment create', error);
+        await this.dropCreating();
+      }
     }
     this.ch.segments.set(this.segments.size);
+  }
+
+  /**
+   * After a full device: probes for `probeBytes` of space (a file written, fdatasync'd and
+   * removed) and, if they are there, cuts the active segment back to its last durable batch,
+   * removes a segment whose creation failed, and takes writes again. False while the device is
+   * still full; throws on any other failure. Does nothing unless the log failed for lack of space.
+   */
+  async resume(probeBytes: number): Promise<boolean> {
+    if (!(this.failure instanceof StoreNoSpaceError) || this.flushing) return false;
+    this.ch.spaceProbes.add();
+    const probe = join(this.dir, PROBE_FILE);
+    try {
+      const handle = await open(probe, 'w');
+      try {
+        await writeAll(handle, [Buffer.alloc(probeBytes)], 0);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if (isNoSpace(error)) return false;
+      throw error;
+    } finally {
+      await rm(probe, { force: true });
+    }
+    await this.dropCreating();
+    const active = this.active;
+    if (active && !active.sealed && !this.unsealOnWrite) {
+      const handle = await active.handle!;
+      await handle.truncate(active.size);
+      await handle.datasync();
+    }
+    this.failure = undefined;
+    this.ch.noSpace.set(0);
+    this.events.emit(STORE_EVENTS.spaceReturned, { probeBytes });
+    return true;
+  }
+
+  /** Removes what a failed create() left: the file and its place in the segment map. */
+  private async dropCreating(): Promise<void> {
+    const segment = this.creating;
+    if (!segment) return;
+    this.creating = undefined;
+    this.segments.delete(segment.number);
+    this.ch.segments.set(this.segments.size);
+    await this.closeSegment(segment);
+    await rm(segment.path, { force: true });
   }
 
   isOldest(segment: Segment): boolean {
@@ -222,7 +288,15 @@ export class SegmentLog {
   async close(): Promise<void> {
     try {
       const active = this.active;
-      if (active && !this.failure && !active.sealed && !this.unsealOnWrite && active.size > SEGMENT_HEADER_BYTES) await this.seal(active);
+      if (active && !this.failure && !active.sealed && !this.unsealOnWrite && active.size > SEGMENT_HEADER_BYTES) {
+        try {
+          await this.seal(active);
+        } catch (error) {
+          // On a full device the segment stays unsealed, as after a crash: the next open scans it.
+          if (!isNoSpace(error)) throw error;
+          this.fail('seal', error);
+        }
+      }
     } finally {
       await this.closeFiles();
     }
@@ -281,15 +355,16 @@ export class SegmentLog {
   private async writeBatch(batch: QueuedRecord[]): Promise<void> {
     let bytes = 0;
     for (const record of batch) bytes += record.length;
-    let segment = this.active!;
-    if (this.unsealOnWrite) {
+    let segment = this.active;
+    if (segment && this.unsealOnWrite) {
       await (await segment.handle!).truncate(segment.size);
       this.unsealOnWrite = false;
     }
-    if (segment.size > SEGMENT_HEADER_BYTES && segment.size + bytes > this.config.segmentBytes) {
+    if (segment && !segment.sealed && segment.size > SEGMENT_HEADER_BYTES && segment.size + bytes > this.config.segmentBytes) {
       await this.seal(segment);
-      segment = await this.create(segment.number + 1);
     }
+    // No active segment (its creation found the device full) or one sealed before that happened.
+    if (!segment || segment.sealed) segment = await this.create(this.nextSegmentNumber());
     const batchOffset = segment.size;
     const buffers: Uint8Array[] = [];
     const offsets: number[] = [];
@@ -315,11 +390,24 @@ export class SegmentLog {
 
   private fail(operation: string, error: unknown): StoreIoError {
     if (!this.failure) {
-      this.failure = new StoreIoError(operation, error);
-      this.ch.ioErrors.add();
-      this.events.emit(STORE_EVENTS.ioFailed, { operation, error: this.failure.message });
+      if (isNoSpace(error)) {
+        this.failure = new StoreNoSpaceError(operation, error);
+        this.ch.noSpaceFaults.add();
+        this.ch.noSpace.set(1);
+        this.events.emit(STORE_EVENTS.noSpace, { operation, error: (error as Error).message });
+      } else {
+        this.failure = new StoreIoError(operation, error);
+        this.ch.ioErrors.add();
+        this.events.emit(STORE_EVENTS.ioFailed, { operation, error: this.failure.message });
+      }
     }
     return this.failure;
+  }
+
+  private nextSegmentNumber(): number {
+    let highest = 0;
+    for (const number of this.segments.keys()) highest = Math.max(highest, number);
+    return highest + 1;
   }
 
   /** Ends the active segment with its summary and trailer, durably. */
@@ -344,9 +432,11 @@ export class SegmentLog {
     };
     this.segments.set(number, segment);
     this.ch.segments.set(this.segments.size);
+    this.creating = segment;
     await writeAll(handle, [segmentHeader(number)], 0);
     await handle.datasync();
     await fsyncDirectory(this.dir);
+    this.creating = undefined;
     this.active = segment;
     return segment;
   }

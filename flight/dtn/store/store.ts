@@ -14,7 +14,9 @@ import type { EventLog } from '../../tlm/events.js';
 import { BundleIndex, bytesHash } from './bundle-index.js';
 import { parseStoreConfig, type StoreConfig } from './config.js';
 import { STORE_CHANNELS, STORE_EVENTS } from './dictionary.js';
-import { StoreClosedError, StoreCorruptError, StoreDuplicateError, StoreMetaError, StoreReason, StoreRefusedError } from './errors.js';
+import {
+  StoreClosedError, StoreCorruptError, StoreDuplicateError, StoreMetaError, StoreNoSpaceError, StoreReason, StoreRefusedError,
+} from './errors.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import {
   Disposition, HEAD_BYTES, RecordKind, RecordView, SEGMENT_HEADER_BYTES, bundleHead, crc32c, newBundleFields, newHead, tombstoneHead,
@@ -311,6 +313,29 @@ export class BundleStore {
     }
   }
 
+  /** Whether writes are refused because the device is full (resume() probes for space). */
+  get outOfSpace(): boolean {
+    return this.segmentLog.failure instanceof StoreNoSpaceError;
+  }
+
+  /**
+   * After the device filled: probes for room for a batch and a new segment and, if it is there,
+   * takes writes again (STORE_SPACE_RETURNED). False while the device is still full or the store
+   * did not fail for lack of space. The maintenance task calls it.
+   */
+  async resume(): Promise<boolean> {
+    if (this.closed || !this.outOfSpace) return false;
+    return this.segmentLog.resume(this.config.maxBatchBytes + SEGMENT_HEADER_BYTES);
+  }
+
+  /**
+   * Resolves once what is queued is written: the node's health monitor (flight/exec/health.ts)
+   * pings the flush path with it, so a flush that hangs stops the watchdog's kicks.
+   */
+  flushed(): Promise<void> {
+    return this.segmentLog.drain();
+  }
+
   /** Writes what is queued, waits for it, closes the files and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -499,7 +524,7 @@ export class BundleStore {
       job.cursor += entry.length;
       covered += entry.length + head.dataLength;
       if (head.kind === RecordKind.tombstone && keepTombstones) {
-        job.copies.push(this.appendTombstone(Buffer.from(entry)));
+        job.copies.push(handled(this.appendTombstone(Buffer.from(entry))));
       } else if (head.kind === RecordKind.bundle && job.heads.bundleFields(at, head.metaLength, fields)) {
         const slot = this.index.findBytes(heads, fields.idStart, fields.idLength, bytesHash(heads, fields.idStart, fields.idLength));
         if (slot >= 0 && this.index.instance[slot] === fields.instance && !this.index.pending[slot]
@@ -523,7 +548,7 @@ export class BundleStore {
           this.corruptBundle(slot, instance, victim, offset, problem);
           continue;
         }
-        job.copies.push(this.appendCopy(record, slot, instance, victim, offset));
+        job.copies.push(handled(this.appendCopy(record, slot, instance, victim, offset)));
         job.copiedBytes += length;
       }
     }
@@ -621,6 +646,16 @@ export class BundleStore {
       superseded: recovery.superseded, ms,
     }, 'bundle store recovered');
   }
+}
+
+/**
+ * A copy the job awaits only when its segment is done: if the log fails meanwhile (a full
+ * device) it rejects before anything listens, which must not count as an unhandled rejection.
+ * The job's final await still sees the failure.
+ */
+function handled(copy: Promise<void>): Promise<void> {
+  copy.catch(() => undefined);
+  return copy;
 }
 
 /** Why a record read back from disk is not the bundle the index expects; undefined if it is. */

@@ -1,7 +1,7 @@
 // STORE-013: `tern store ls` as a real child process (node dist/gse/tern.js, after npm run build).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from '../../../flight/dtn/store/format.js';
@@ -69,7 +69,7 @@ describe('tern store ls (child process)', () => {
       await store.delete(`live-${i}`, 6);
       stored.delete(`live-${i}`);
     }
-    const lock = readFileSync(join(dir, 'LOCK'), 'utf8');
+    const lock = readlinkSync(join(dir, 'LOCK'));
     const before = new Set(stored);
     // Keep writing and compacting while ls runs.
     let writing = true;
@@ -91,7 +91,7 @@ describe('tern store ls (child process)', () => {
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of before) expect(ids).toContain(id);
     for (const id of ids) expect(attempted.has(id)).toBe(true);
-    expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe(lock);
+    expect(readlinkSync(join(dir, 'LOCK'))).toBe(lock);
     await store.put(meta('after-ls'), bundleBytes('after-ls', 10));
     expect(store.has('after-ls')).toBe(true);
     await store.close();

@@ -3,11 +3,11 @@ import type { FrameInfo } from '../../../flight/exec/task.js';
 import { createRootLogger } from '../../../flight/log.js';
 import type { StoredBundle } from '../../../flight/dtn/store/meta.js';
 import { StoreMaintenanceTask } from '../../../flight/dtn/store/maintenance-task.js';
+import { until } from '../../support/wait.js';
 import { bundleBytes, meta, openStore, tempDir } from './support.js';
 
 const frame: FrameInfo = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
 const T0 = 1_700_000_000_000;
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('StoreMaintenanceTask', () => {
   it('expires at most expirePerRun bundles per run, hands them to the agent, and compacts in steps', async () => {
@@ -18,11 +18,12 @@ describe('StoreMaintenanceTask', () => {
     const task = new StoreMaintenanceTask(store, {
       expirePerRun: 8, compactBytesPerRun: 4096, nowMs: () => T0 + 1000, onExpired: (b) => batches.push(b), log: createRootLogger({ level: 'silent' }),
     });
-    for (let run = 0; run < 40 && (store.count > 1 || value('segmentsReclaimed') === 0); run++) {
+    await until(() => {
+      if (store.count === 1 && value('segmentsReclaimed') > 0) return true;
       task.run(frame);
       task.run(frame); // a second run while the first is under way starts nothing new
-      await settle();
-    }
+      return false;
+    }, 'the expired bundles to go and a segment to be reclaimed');
     expect(batches.map((b) => b.length)).toEqual([8, 8, 8, 6]);
     expect(batches.flat().map((b) => b.id)).toEqual(Array.from({ length: 30 }, (_, i) => `x${i}`));
     expect(store.list().map((b) => b.id)).toEqual(['keep']);
@@ -36,10 +37,10 @@ describe('StoreMaintenanceTask', () => {
     const log = createRootLogger({ level: 'error', destination: { write: (line: string) => lines.push(line) } });
     const task = new StoreMaintenanceTask(store, { nowMs: () => T0, onExpired: () => undefined, log });
     await store.close();
-    for (let run = 0; run < 5; run++) {
-      task.run(frame);
-      await settle();
-    }
+    task.run(frame);
+    await until(() => lines.length > 0, 'the failure to be logged');
+    for (let run = 0; run < 4; run++) task.run(frame); // stopped: starts nothing, logs nothing
+    await store.close(); // nothing of the store is left in flight
     expect(lines.length).toBe(1);
     expect(lines[0]).toMatch(/store maintenance stopped/);
   });

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -204,9 +204,13 @@ describe('BundleStore basics', () => {
     await expect(openStore(dir)).rejects.toBeInstanceOf(StoreLockedError);
     await store.close();
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(join(dir, 'LOCK'), `${dead.stdout}\n`);
+    writeFileSync(join(dir, 'LOCK'), `${dead.stdout}\n`); // a LOCK file as older versions wrote it
     const again = await openStore(dir);
-    expect(readFileSync(join(dir, 'LOCK'), 'utf8').trim()).toBe(String(process.pid));
+    expect(readlinkSync(join(dir, 'LOCK'))).toBe(String(process.pid));
     await again.store.close();
+    symlinkSync(dead.stdout, join(dir, 'LOCK')); // and as this one does
+    const third = await openStore(dir);
+    expect(readlinkSync(join(dir, 'LOCK'))).toBe(String(process.pid));
+    await third.store.close();
   });
 });

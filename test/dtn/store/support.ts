@@ -1,8 +1,9 @@
 // Shared by the store tests: a store on a fresh temporary directory with its own telemetry and
 // event log, bundle metadata, and bundle bytes that are a pure function of the id (so a test or
 // a crash-test parent can check any bundle byte for byte without keeping a copy).
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -77,4 +78,45 @@ export function unseal(file: string): void {
   const summaryOffset = readTrailer(bytes.subarray(bytes.length - TRAILER_BYTES), Number(basename(file).slice(0, 10)));
   if (summaryOffset < 0) throw new Error(`${file} is not sealed`);
   truncateSync(file, summaryOffset);
+}
+
+/**
+ * A real filesystem of `bytes` (tmpfs mounted with size=), so a test can fill the device and
+ * free it again. Needs root (CI and the development machines run as root): when the mount is
+ * refused the test fails, saying why, rather than skip what it is there to prove.
+ */
+export function smallFilesystem(bytes: number): { dir: string; unmount(): void } {
+  // Not tempDir(): its cleanup must not reach into the mount; unmount() removes the directory.
+  const dir = mkdtempSync(join(tmpdir(), 'tern-small-fs-'));
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    throw new Error(`cannot mount a ${bytes}-byte tmpfs at ${dir} (${mount.error?.message ?? mount.stderr.trim()}): this test needs root to make a device it can fill`);
+  }
+  return {
+    dir,
+    unmount: () => {
+      const done = spawnSync('umount', [dir], { encoding: 'utf8' });
+      if (done.status !== 0) throw new Error(`umount ${dir}: ${done.stderr.trim()}`);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes `file` until the device is full; returns how many bytes it took. */
+export function fillDevice(file: string): number {
+  const fd = openSync(file, 'a');
+  const chunk = Buffer.alloc(4096, 0x5a);
+  let written = 0;
+  try {
+    for (;;) {
+      try {
+        written += writeSync(fd, chunk);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') return written;
+        throw error;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
