@@ -1,0 +1,35 @@
+// Everything onboard inference tells the ground: telemetry channels `infer.*` and events in
+// infer's range 0x07xx (flight/tlm/dictionary.ts).
+import type { ChannelDef } from '../tlm/channels.js';
+import type { EventDef } from '../tlm/events.js';
+
+export const INFER_CHANNELS = {
+  runs: { name: 'infer.runs', type: 'u64', units: 'runs', doc: 'Inferences completed' },
+  slices: { name: 'infer.slices', type: 'u64', units: 'slots', doc: 'Executive slots in which the inference task did work' },
+  work: { name: 'infer.work', type: 'u64', units: 'MAC', doc: 'Work done (multiply-accumulates, elements for element-wise layers)' },
+  lastRunSlots: { name: 'infer.lastRunSlots', type: 'u32', units: 'slots', doc: 'Slots the last inference took from input to result' },
+  queued: { name: 'infer.queued', type: 'u32', units: 'inputs', doc: 'Inputs waiting for the inference task' },
+  inputsRefused: {
+    name: 'infer.inputsRefused', type: 'u64', units: 'inputs', yellow: { high: 0 },
+    doc: 'Inputs refused (wrong size, or the queue full)',
+  },
+  modelsRefused: {
+    name: 'infer.modelsRefused', type: 'u64', units: 'models', yellow: { high: 0 },
+    doc: 'Model files refused (corrupt, unsupported operator, bad quantisation, too large)',
+  },
+} as const satisfies Record<string, ChannelDef>;
+
+export const INFER_EVENTS = {
+  result: {
+    id: 0x0701, name: 'INFER_RESULT', severity: 'activity',
+    format: '{task}: input {tag} scored [{output}] in {slots} slots',
+  },
+  inputRefused: {
+    id: 0x0702, name: 'INFER_INPUT_REFUSED', severity: 'warning',
+    format: '{task}: input {tag} refused: {reason}',
+  },
+  modelRefused: {
+    id: 0x0703, name: 'INFER_MODEL_REFUSED', severity: 'warning',
+    format: 'model {file} refused ({code}): {reason}',
+  },
+} as const satisfies Record<string, EventDef>;
