@@ -56,6 +56,30 @@ export class SessionRejected extends TernError {
   }
 }
 
+/**
+ * The link-input half of receiving a handshake message: bounds, CBOR and shape, no signature.
+ * Throws SessionRejected for anything that is not `[body, signature]` with a version-1 body.
+ */
+export function decodeHandshake(wire: Uint8Array): { body: Uint8Array; signature: Uint8Array; fields: unknown[] } {
+  let outer: unknown;
+  let fields: unknown;
+  try {
+    checkCborBounds(wire, HANDSHAKE_BOUNDS);
+    outer = cbor.decode(wire);
+    if (!Array.isArray(outer) || outer.length !== 2 || !(outer[0] instanceof Uint8Array) || !(outer[1] instanceof Uint8Array)) throw new Error('not [body, signature]');
+    checkCborBounds(outer[0], HANDSHAKE_BOUNDS);
+    fields = cbor.decode(outer[0]);
+  } catch (error) {
+    throw new SessionRejected(`malformed handshake message: ${(error as Error).message}`);
+  }
+  const length = Array.isArray(fields) ? MESSAGE_FIELDS[String(fields[0])] : undefined;
+  if (!Array.isArray(fields) || length === undefined || fields.length !== length || fields[1] !== VERSION) {
+    throw new SessionRejected(`not a version ${VERSION} offer, accept or rekey request`);
+  }
+  const [body, signature] = outer as [Uint8Array, Uint8Array];
+  return { body, signature, fields };
+}
+
 /** A handshake reached a node whose config has no `cmd.session`: it makes no session keys. */
 export class SessionsAbsent extends TernError {
   readonly code = 'CMD_SESSION_NOT_CONFIGURED';
@@ -352,26 +376,11 @@ export class SessionKeys {
 
   /** Decodes a handshake message, checks its shape, addressee and sender signature. */
   private async verified(wire: Uint8Array): Promise<{ body: Uint8Array; fields: unknown[] }> {
-    let outer: unknown;
-    let fields: unknown;
-    try {
-      checkCborBounds(wire, HANDSHAKE_BOUNDS);
-      outer = cbor.decode(wire);
-      if (!Array.isArray(outer) || outer.length !== 2 || !(outer[0] instanceof Uint8Array) || !(outer[1] instanceof Uint8Array)) throw new Error('not [body, signature]');
-      checkCborBounds(outer[0], HANDSHAKE_BOUNDS);
-      fields = cbor.decode(outer[0]);
-    } catch (error) {
-      throw new SessionRejected(`malformed handshake message: ${(error as Error).message}`);
-    }
-    const length = Array.isArray(fields) ? MESSAGE_FIELDS[String(fields[0])] : undefined;
-    if (!Array.isArray(fields) || length === undefined || fields.length !== length || fields[1] !== VERSION) {
-      throw new SessionRejected(`not a version ${VERSION} offer, accept or rekey request`);
-    }
+    const { body, signature, fields } = decodeHandshake(wire);
     const [kind, , from, to, epoch] = fields as unknown[];
     if (to !== this.o.node) throw new SessionRejected(`${String(kind)} addressed to node ${String(to)}`);
     // The epoch of an offer or accept, the issue time of a rekey request.
     if (!Number.isSafeInteger(epoch)) throw new SessionRejected(`${String(kind)} epoch or time is not an integer`);
-    const [body, signature] = outer as [Uint8Array, Uint8Array];
     if (!(await this.o.crypto.verify(this.peerKey(from), body, signature, sessionContext(this.o.node)))) {
       throw new SessionRejected(`${String(kind)} signature of node ${String(from)} does not verify`);
     }
