@@ -128,7 +128,8 @@ describe('TCPCLv4 listener under a flood of idle connections', () => {
   });
 
   it('closes a connection that sends no contact header within contactTimeoutMs', async () => {
-    const server = await node({ localNodeId: 'ipn:2.0', contactTimeoutMs: 200, handshakeTimeoutMs: 60_000 });
+    // 1 s: long enough that a loaded machine cannot stall the second peer past it.
+    const server = await node({ localNodeId: 'ipn:2.0', contactTimeoutMs: 1000, handshakeTimeoutMs: 60_000 });
     const silentPeer = await raw(server.port);
     await silentPeer.waitClosed();
     expect(server.value('cla.tcp.contactTimeouts')).toBe(1);

@@ -405,7 +405,7 @@ describe('TCPCLv4 broken peers', () => {
 
   it('drops a connection that never completes the handshake', async () => {
     await server.cla.close();
-    server = await listener({ handshakeTimeoutMs: 200 });
+    server = await listener({ handshakeTimeoutMs: 1000 });
     const peer = await raw();
     peer.write(CONTACT); // and then no SESS_INIT
     await peer.waitClosed();
