@@ -16,11 +16,12 @@ interface InferExports {
   inferLogistic(p: number, start: number, end: number): void;
   inferQuantize(p: number, start: number, end: number): void;
   inferDequantize(p: number, start: number, end: number): void;
+  inferDotPeak(iterations: number): number;
 }
 
 const KERNEL_NAMES: ReadonlyArray<keyof InferExports> = [
   'inferConv2d', 'inferDepthwiseConv2d', 'inferPool', 'inferAddMul', 'inferSoftmax',
-  'inferLogistic', 'inferQuantize', 'inferDequantize',
+  'inferLogistic', 'inferQuantize', 'inferDequantize', 'inferDotPeak',
 ];
 
 export type NetKernel =
@@ -163,5 +164,12 @@ export class InferenceCore {
 
   load(plan: NetPlan): CoreNetwork {
     return new CoreNetwork(this.instance, this.kernels, plan);
+  }
+
+  /** Runs the register-only dot-product loop (assembly/infer/peak.ts) for a benchmark's peak;
+   *  returns the multiply-accumulates it did. */
+  dotPeak(iterations: number): number {
+    this.kernels.inferDotPeak(iterations);
+    return iterations * (this.variant === 'simd' ? 64 : 8);
   }
 }

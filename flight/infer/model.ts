@@ -82,6 +82,13 @@ export class LoadedModel {
     return work;
   }
 
+  /** Runs layer `index` whole on the tensors as they are (for benchmarks of one layer). */
+  runLayer(index: number): void {
+    const l = this.plan.layers[index];
+    if (!l) throw new InferInputError('layer', `an index below ${this.plan.layers.length}`, index);
+    this.net.run(index, 0, l.units);
+  }
+
   /** Runs the whole network on the current input. */
   run(): void {
     if (this.done) { this.layer = 0; this.unit = 0; }

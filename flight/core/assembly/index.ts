@@ -8,3 +8,4 @@ export { erasureParityMatrix, erasureRebuildMatrix, erasureApply } from "./erasu
 export { secdedEncode, secdedScan } from "./secded";
 export { inferConv2d, inferDepthwiseConv2d } from "./infer/conv";
 export { inferPool, inferAddMul, inferSoftmax, inferLogistic, inferQuantize, inferDequantize } from "./infer/elementwise";
+export { inferDotPeak } from "./infer/peak";
