@@ -8,9 +8,11 @@ import { setModeBinding } from './cmd/builtins.js';
 import { Commanding } from './cmd/commanding.js';
 import { CMD_EVENTS } from './cmd/dictionary.js';
 import { CommandingAbsent } from './cmd/errors.js';
+import { WorkerCrypto } from './cmd/handshake-crypto.js';
 import { SessionsAbsent } from './cmd/session.js';
 import { writeDictionary } from './cmd/export.js';
 import type { MissionConfig } from './config/mission.js';
+import { STORE_UPKEEP_BUDGET_US } from './config/tasks.js';
 import { CORE_EVENTS } from './core/dictionary.js';
 import { core } from './core/wasm.js';
 import { AGENT_EVENTS } from './dtn/agent-dictionary.js';
@@ -28,9 +30,11 @@ import { monotonicClock, type Clock } from './exec/clock.js';
 import { EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
 import { FrameTimer } from './exec/frame-timer.js';
-import { parseSchedule } from './exec/schedule.js';
+import { HealthMonitor } from './exec/health.js';
+import { bindTasks } from './exec/schedule.js';
 import type { Task } from './exec/task.js';
 import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
+import { ConfigError } from './errors.js';
 import { createRootLogger, subsystemLogger, type Logger } from './log.js';
 import { TelemetryRegistry } from './tlm/channels.js';
 import { TLM_EVENTS } from './tlm/dictionary.js';
@@ -62,10 +66,14 @@ export class FlightNode {
   readonly commanding: Commanding | undefined;
   /** Absent without `tlm.downlink`. */
   readonly downlink: Downlink | undefined;
+  /** Pings the work the node depends on; the watchdog is kicked only while all of it answers. */
+  readonly health: HealthMonitor;
   /** Where the convergence layers listen (port 0 in the config picks a free one). */
   listening: Listening = {};
   private readonly timer: FrameTimer;
   private readonly watchdog: Watchdog;
+  /** The session handshake worker, when `cmd.session` is configured (health pings it). */
+  private handshakeWorker: WorkerCrypto | undefined;
   private started = false;
 
   /** Opens the bundle store (recovering it), builds the node and starts its frames. */
@@ -84,12 +92,15 @@ export class FlightNode {
       tlm,
       events,
     });
+    let node: FlightNode | undefined;
     try {
-      const node = new FlightNode(options, log, clock, tlm, events, store);
+      node = new FlightNode(options, log, clock, tlm, events, store);
       await node.run();
       return node;
     } catch (error) {
-      await store.close();
+      // Whatever was built is closed, or a worker or socket would keep a failed node alive.
+      if (node) await node.close();
+      else await store.close();
       throw error;
     }
   }
@@ -102,6 +113,7 @@ export class FlightNode {
     this.tlm = tlm;
     this.events = events;
     this.store = store;
+    this.health = new HealthMonitor(clock, tlm, events);
     this.housekeeping = new HousekeepingTask(tlm, events, {
       node: config.node.id,
       summaryEvery: config.tlm.summaryEveryMajorFrames,
@@ -134,6 +146,7 @@ export class FlightNode {
     this.agent.registerEcho();
     // Store upkeep: the expiry backstop and bounded compaction, which reclaims deleted bytes.
     const storeUpkeep = new StoreMaintenanceTask(store, {
+      budgetUs: STORE_UPKEEP_BUDGET_US,
       nowMs: () => Date.now() - this.agent.expiryBackstopMs(),
       onExpired: (bundles) => this.agent.expired(bundles),
       log: subsystemLogger(log, 'store'),
@@ -142,17 +155,29 @@ export class FlightNode {
     this.commanding = this.buildCommanding();
     this.serveSessions();
     const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? [])];
-    const schedule = parseSchedule(config.fields, config.exec, 'exec', tasks);
-    this.exec = new Executive({ schedule, clock, tlm, events });
+    this.exec = new Executive({ schedule: bindTasks(config.exec, tasks), clock, tlm, events });
     // Every channel exists now (the executive's per-task ones last): the ground's dictionary.
     if (this.commanding) writeDictionary(config.dataDir, this.commanding.dictionary(tlm.all().map((c) => c.def), ALL_EVENTS));
     this.timer = new FrameTimer(this.exec, clock);
     this.watchdog = new Watchdog(options.notifyEnv ?? (process.env as NotifyEnv), subsystemLogger(log, 'watchdog'));
+    this.registerHealth();
     this.exec.onMajorFrame(() => {
-      this.watchdog.kick(clock.nowUs());
+      if (this.health.check()) this.watchdog.kick(clock.nowUs());
       // BOOT lasts one major frame: long enough for every subsystem's first slot to run.
       if (this.exec.modeName === 'BOOT') this.exec.requestMode('NOMINAL', 'boot complete');
     });
+  }
+
+  /**
+   * What the node depends on beyond its frames: the store's flush path (a hung fdatasync) and the
+   * session handshake worker. Deadlines are generous against a loaded machine and well inside
+   * systemd's WatchdogSec, so only work that stopped answering stops the kicks.
+   */
+  private registerHealth(): void {
+    const store = this.store;
+    this.health.register({ name: 'dtn.store.flush', deadlineUs: 2_000_000, everyUs: 1_000_000, ping: () => store.flushed() });
+    const worker = this.handshakeWorker;
+    if (worker) this.health.register({ name: 'cmd.session.worker', deadlineUs: 2_000_000, everyUs: 1_000_000, ping: () => worker.ping() });
   }
 
   /** Responses, events and every Nth housekeeping record go to the ground endpoint as bundles. */
@@ -198,6 +223,7 @@ export class FlightNode {
       clock: this.clock,
       sendHandshake: (peer, wire, lifetimeMs) =>
         this.agent.send({ destination: ipn(peer, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
+      handshakeCrypto: (dsa, seed) => (this.handshakeWorker = new WorkerCrypto(dsa, seed)),
     });
     // The executive is built from the tasks, commanding's among them: reached when a command runs.
     const exec = (): Executive => this.exec;
@@ -246,8 +272,16 @@ export class FlightNode {
     this.agent.register(SERVICE.session, (bundle) => sessions.receive(payloadBlock(bundle).data));
   }
 
+  /**
+   * Start-up finishes before frame 0: the links listen, and every component the node depends on
+   * has answered a first ping (the handshake worker has loaded its code, the store's flush path
+   * is open), so none of that lands in the first frames as slips. Only then is t0 taken.
+   */
   private async run(): Promise<void> {
-    this.listening = await this.neighbours.start();
+    this.listening = await this.neighbours.start().catch((error: unknown) => {
+      throw listenError(this.config, error);
+    });
+    await this.health.ready();
     this.agent.resume();
     this.started = true;
     this.timer.start();
@@ -272,14 +306,30 @@ export class FlightNode {
     this.started = false;
     this.timer.stop();
     this.watchdog.stopping();
-    await this.downlink?.close();
-    await this.neighbours.stop();
-    await this.commanding?.close();
-    await this.store.close();
+    await this.close();
     const final = this.housekeeping.record(this.tlm.get('exec.frames')!.value, this.exec.modeName);
     writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(final)}\n`);
     this.log.info({ frames: this.tlm.get('exec.frames')?.value }, 'node stopped');
   }
+
+  /** Closes what was built: downlink, links, commanding (its worker), the store. */
+  private async close(): Promise<void> {
+    await this.downlink?.close();
+    await this.neighbours.stop();
+    await this.commanding?.close();
+    await this.store.close();
+  }
+}
+
+/**
+ * A listen address taken by another process is the config's to fix: one line naming the field
+ * and the address, not a stack trace. TCP listens (syscall listen), UDP binds (syscall bind).
+ */
+function listenError(config: MissionConfig, error: unknown): unknown {
+  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e.code !== 'EADDRINUSE' && e.code !== 'EADDRNOTAVAIL' && e.code !== 'EACCES') return error;
+  const field = e.syscall === 'bind' ? 'cla.udp.listen' : 'cla.tcp.listen';
+  return new ConfigError(config.file, field, 'an address this node may listen on', `${e.address}:${e.port} (${e.code})`);
 }
 
 /** Every event a node can emit, for its ground dictionary. */

@@ -21,24 +21,37 @@ export async function runFlight(argv: string[]): Promise<number> {
     return 2;
   }
   // Listening before start-up, so that a signal during it still ends in an orderly stop.
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  let signalled!: (signal: NodeJS.Signals) => void;
+  const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  process.once('SIGINT', signalled);
+  process.once('SIGTERM', signalled);
   let node: FlightNode;
   try {
     node = await FlightNode.start({ config: loadMission(values.config) });
   } catch (error) {
-    if (error instanceof TernError) {
-      console.error(`tern flight: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    // A node that did not start must not hold on to the signals: the default action ends it.
+    process.off('SIGINT', signalled);
+    process.off('SIGTERM', signalled);
+    const line = startupError(error);
+    if (line === undefined) throw error;
+    console.error(`tern flight: ${line}`);
+    return error instanceof TernError ? 2 : 1;
   }
-  const signal = await signalled;
-  node.log.info({ signal }, 'stopping');
+  node.log.info({ signal: await signal }, 'stopping');
   await node.stop();
   return 0;
+}
+
+/**
+ * The one line an operator sees for a node that could not start: a config error names the file
+ * and field; a system error (a directory it may not write) names its path. Undefined for
+ * anything else, a fault in Tern itself, whose stack trace is worth having.
+ */
+function startupError(error: unknown): string | undefined {
+  if (error instanceof TernError) return error.message;
+  const e = error as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.syscall === 'string') return e.message;
+  return undefined;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

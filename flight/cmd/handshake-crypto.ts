@@ -16,6 +16,8 @@ export interface HandshakeCrypto {
   verify(publicKey: Uint8Array, body: Uint8Array, signature: Uint8Array, context: Uint8Array): Promise<boolean>;
   encapsulate(encapsulationKey: Uint8Array): Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array }>;
   decapsulate(ciphertext: Uint8Array, decapsulationKey: Uint8Array): Promise<Uint8Array>;
+  /** Answers at once: the node's health monitor (flight/exec/health.ts) pings the worker with it. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,8 @@ export class InThreadCrypto implements HandshakeCrypto {
   async decapsulate(ciphertext: Uint8Array, decapsulationKey: Uint8Array): Promise<Uint8Array> {
     return this.kem.decapsulate(ciphertext, decapsulationKey);
   }
+
+  async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
 }
@@ -110,6 +114,10 @@ export class WorkerCrypto implements HandshakeCrypto {
 
   decapsulate(ciphertext: Uint8Array, decapsulationKey: Uint8Array): Promise<Uint8Array> {
     return this.call('decapsulate', [ciphertext, decapsulationKey]);
+  }
+
+  ping(): Promise<void> {
+    return this.call('ping', []);
   }
 
   async close(): Promise<void> {

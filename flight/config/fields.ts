@@ -13,13 +13,22 @@ export function readJsonFile(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, '(file)', `a readable ${what}`, (error as Error).message);
+    throw new ConfigError(file, '(file)', `a readable ${what}`, systemReason(error));
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
     throw new ConfigError(file, '(file)', 'valid JSON', (error as Error).message);
   }
+}
+
+/**
+ * Why a file could not be read, without the path Node appends (the error names the file already,
+ * and a long path would be cut short): "ENOENT: no such file or directory".
+ */
+function systemReason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.syscall ? e.message.replace(new RegExp(`, ${e.syscall} .*$`), '') : e.message;
 }
 
 export class Fields {

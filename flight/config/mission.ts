@@ -1,7 +1,8 @@
 // The mission config: one JSON file per node. This module reads the file and the sections every
 // node has (node identity, data directory, logging, telemetry); each subsystem validates its own
 // section (dtn, cla, routes, cmd, and the executive's schedule tables) with the same Fields
-// reader, so every error names the file, the field and what was expected.
+// reader, so every error names the file, the field and what was expected. The whole file is
+// validated here, before a node builds anything from it.
 //
 //   "tlm": { "summaryEveryMajorFrames": 10,
 //            "downlink": { "endpoint": "ipn:100.2", "housekeepingEvery": 10, "lifetimeS": 3600 } }
@@ -12,8 +13,10 @@ import { parseClaConfig, type ClaConfig } from '../cla/config.js';
 import { parseCmdConfig, type CmdConfig } from '../cmd/config.js';
 import { parseDtnConfig, type DtnConfig } from '../dtn/config.js';
 import { parseEid, type IpnEid } from '../dtn/eid.js';
+import { parseSchedule, type Schedule, type TaskSpec } from '../exec/schedule.js';
 import { parseStaticRoutes, type StaticRouter } from '../route/router.js';
 import { Fields, join, readJsonFile } from './fields.js';
+import { nodeTasks } from './tasks.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -31,7 +34,6 @@ export interface DownlinkConfig {
 
 export interface MissionConfig {
   readonly file: string;
-  readonly fields: Fields;
   readonly node: { readonly id: number; readonly name: string };
   /** Absolute path; relative paths in the file are taken from the working directory. */
   readonly dataDir: string;
@@ -41,8 +43,8 @@ export interface MissionConfig {
   readonly cla: ClaConfig;
   readonly routes: StaticRouter;
   readonly cmd?: CmdConfig;
-  /** Validated by parseSchedule once the node's tasks are known. */
-  readonly exec: unknown;
+  /** The schedule tables, checked against the tasks this config gives the node (config/tasks.ts). */
+  readonly exec: Schedule<TaskSpec>;
 }
 
 export function loadMission(file: string): MissionConfig {
@@ -60,9 +62,10 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
   const log = top.log === undefined ? {} : f.object(top.log, 'log', ['level']);
   const tlm = top.tlm === undefined ? {} : f.object(top.tlm, 'tlm', ['summaryEveryMajorFrames', 'downlink']);
   if (top.exec === undefined) f.fail('exec', 'an object with the schedule tables');
+  const dtn = parseDtnConfig(f, top.dtn, 'dtn');
+  const cmd = top.cmd === undefined ? undefined : parseCmdConfig(f, top.cmd, 'cmd');
   return {
     file,
-    fields: f,
     node: { id, name },
     dataDir,
     log: { level: log.level === undefined ? 'info' : f.oneOf(log.level, join('log', 'level'), LOG_LEVELS) },
@@ -71,11 +74,11 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
         : f.integer(tlm.summaryEveryMajorFrames, 'tlm.summaryEveryMajorFrames', 1, 1_000_000),
       ...(tlm.downlink === undefined ? {} : { downlink: parseDownlink(f, tlm.downlink, 'tlm.downlink') }),
     },
-    dtn: parseDtnConfig(f, top.dtn, 'dtn'),
+    dtn,
     cla: parseClaConfig(f, top.cla, 'cla'),
     routes: parseStaticRoutes(f, top.routes, 'routes'),
-    ...(top.cmd === undefined ? {} : { cmd: parseCmdConfig(f, top.cmd, 'cmd') }),
-    exec: top.exec,
+    ...(cmd ? { cmd } : {}),
+    exec: parseSchedule(f, top.exec, 'exec', nodeTasks(dtn, cmd)),
   };
 }
 

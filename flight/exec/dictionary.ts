@@ -31,4 +31,17 @@ export const EXEC_EVENTS = {
   shed: { id: 0x0106, name: 'EXEC_SHED', severity: 'warning', format: 'Shedding low-criticality tasks for {majorFrames} major frame(s) after {task} overran' },
   taskFailed: { id: 0x0107, name: 'EXEC_TASK_FAILED', severity: 'error', format: 'Task {task} threw: {error}' },
   frameOverrun: { id: 0x0108, name: 'EXEC_FRAME_OVERRUN', severity: 'warning', format: 'Frame {frame} ran {us} us, past its {period} us period' },
+  healthLate: { id: 0x0109, name: 'EXEC_HEALTH_LATE', severity: 'error', format: '{component} has not answered its health ping within {deadlineMs} ms: watchdog kicks stop' },
+  healthFailed: { id: 0x010a, name: 'EXEC_HEALTH_FAILED', severity: 'error', format: '{component} answered its health ping with an error: {error}' },
+  healthAnswered: { id: 0x010b, name: 'EXEC_HEALTH_ANSWERED', severity: 'activity', format: '{component} answers its health ping again' },
 } as const satisfies Record<string, EventDef>;
+
+/** The health monitor's channels (health.ts). */
+export const HEALTH_CHANNELS = {
+  pings: { name: 'exec.health.pings', type: 'u64', units: 'pings', doc: 'Health pings sent to the components the node depends on' },
+  late: { name: 'exec.health.late', type: 'u32', units: 'events', doc: 'Times a component did not answer its ping within the deadline' },
+  unhealthy: {
+    name: 'exec.health.unhealthy', type: 'u32', units: 'components', red: { high: 0 },
+    doc: 'Components now late or failing their ping; while above 0 the watchdog is not kicked',
+  },
+} as const satisfies Record<string, ChannelDef>;

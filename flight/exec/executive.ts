@@ -190,7 +190,7 @@ export class Executive {
       this.ch.tasksSkipped.add(1);
       return;
     }
-    if (task.criticality === 'low' && this.majorFrames < this.shedUntilMajor) {
+    if (this.schedule.criticality[index] === 'low' && this.majorFrames < this.shedUntilMajor) {
       this.ch.tasksShed.add(1);
       return;
     }
@@ -227,7 +227,7 @@ export class Executive {
       this.shedUntilMajor = this.majorFrames + 1 + this.schedule.shedMajorFrames;
       this.events.emit(EXEC_EVENTS.shed, { task: task.name, majorFrames: this.schedule.shedMajorFrames });
     }
-    if (task.criticality === 'critical' && consecutive >= this.schedule.safeAfterOverruns && this.mode.name !== 'SAFE') {
+    if (this.schedule.criticality[index] === 'critical' && consecutive >= this.schedule.safeAfterOverruns && this.mode.name !== 'SAFE') {
       this.consecutiveOverruns[index] = 0;
       this.events.emit(EXEC_EVENTS.safeEntry, { task: task.name, count: consecutive });
       this.requestMode('SAFE', `${task.name} overran ${consecutive} times in a row`);

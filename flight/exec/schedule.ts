@@ -1,13 +1,19 @@
 // Schedule tables: per mode, a major frame of N minor frames of period T, each slot listing the
-// tasks it runs. Tables are data in the mission config; this module validates them against the
-// tasks the node actually has and turns them into the form the executive runs.
+// tasks it runs, and per task its overrun policy and criticality. Tables are data in the mission
+// config; this module validates them against the tasks the node has (their names and budgets,
+// known from the config alone, so a bad table is refused before anything is built) and turns
+// them into the form the executive runs.
 import { Fields, join } from '../config/fields.js';
-import type { Task } from './task.js';
+import type { Criticality, Task } from './task.js';
 
 export const REQUIRED_MODES = ['BOOT', 'NOMINAL', 'SAFE'] as const;
 
 export type OverrunPolicy = 'warn' | 'skip-next' | 'shed-low';
 export const OVERRUN_POLICIES: readonly OverrunPolicy[] = ['warn', 'skip-next', 'shed-low'];
+export const CRITICALITIES: readonly Criticality[] = ['critical', 'normal', 'low'];
+
+/** What the schedule needs of a task: a node's tasks before they are built, or the tasks themselves. */
+export type TaskSpec = Pick<Task, 'name' | 'criticality' | 'budgetUs'>;
 
 export interface ModeTable {
   readonly name: string;
@@ -16,11 +22,14 @@ export interface ModeTable {
   readonly slots: readonly (readonly number[])[];
 }
 
-export interface Schedule {
+export interface Schedule<T extends TaskSpec = Task> {
   readonly modes: ReadonlyMap<string, ModeTable>;
   readonly initialMode: string;
-  readonly tasks: readonly Task[];
+  /** Every task of the node, in first-use order; each is listed by at least one slot. */
+  readonly tasks: readonly T[];
   readonly overrun: readonly OverrunPolicy[];
+  /** Per task: the mission config's `criticality`, else the task's own. */
+  readonly criticality: readonly Criticality[];
   /** Frames run back to back after a lag before yielding to I/O again. */
   readonly catchUpFrames: number;
   /** A lag of more frames than this is not caught up: the executive jumps to the current frame. */
@@ -38,13 +47,13 @@ const EXEC_FIELDS = [
 
 /**
  * Validates the `exec` section of a mission config against the node's tasks.
- * Throws ConfigError naming the field for: a missing mode, a bad period, an unknown task,
- * or slot budgets that exceed the minor frame.
+ * Throws ConfigError naming the field for: a missing mode, a bad period, an unknown task, a
+ * task no slot lists (it would never run), or slot budgets that exceed the minor frame.
  */
-export function parseSchedule(f: Fields, raw: unknown, field: string, available: readonly Task[]): Schedule {
+export function parseSchedule<T extends TaskSpec>(f: Fields, raw: unknown, field: string, available: readonly T[]): Schedule<T> {
   const exec = f.object(raw, field, EXEC_FIELDS);
   const byName = new Map(available.map((t) => [t.name, t] as const));
-  const used: Task[] = [];
+  const used: T[] = [];
   const indexOf = new Map<string, number>();
   const taskIndex = (name: string): number => {
     let i = indexOf.get(name);
@@ -90,15 +99,22 @@ export function parseSchedule(f: Fields, raw: unknown, field: string, available:
     modes.set(name, { name, minorFrameUs, slots });
   }
 
+  const modesListing = `a slot in some mode (${REQUIRED_MODES.join(', ')}, ...) listing it: a task no slot lists never runs`;
+  for (const task of available) {
+    if (!indexOf.has(task.name)) f.fail(join(join(field, 'tasks'), task.name), modesListing, 'listed by no slot');
+  }
+
   const tasksField = join(field, 'tasks');
-  const policiesRaw = exec.tasks === undefined ? {} : f.object(exec.tasks, tasksField);
+  const settingsRaw = exec.tasks === undefined ? {} : f.object(exec.tasks, tasksField);
   const overrun = used.map(() => 'warn' as OverrunPolicy);
-  for (const [name, entry] of Object.entries(policiesRaw)) {
+  const criticality = used.map((task) => task.criticality);
+  for (const [name, entry] of Object.entries(settingsRaw)) {
     const tf = join(tasksField, name);
-    if (!byName.has(name)) f.fail(tf, `a known task (${[...byName.keys()].join(', ')})`, name);
-    const policy = f.oneOf(f.object(entry, tf, ['overrun']).overrun, join(tf, 'overrun'), OVERRUN_POLICIES);
     const i = indexOf.get(name);
-    if (i !== undefined) overrun[i] = policy;
+    if (i === undefined) f.fail(tf, `a known task (${[...byName.keys()].join(', ')})`, name);
+    const settings = f.object(entry, tf, ['overrun', 'criticality']);
+    if (settings.overrun !== undefined) overrun[i] = f.oneOf(settings.overrun, join(tf, 'overrun'), OVERRUN_POLICIES);
+    if (settings.criticality !== undefined) criticality[i] = f.oneOf(settings.criticality, join(tf, 'criticality'), CRITICALITIES);
   }
 
   const initialMode = exec.initialMode === undefined ? 'BOOT'
@@ -111,9 +127,29 @@ export function parseSchedule(f: Fields, raw: unknown, field: string, available:
     initialMode,
     tasks: used,
     overrun,
+    criticality,
     catchUpFrames: int('catchUpFrames', 2, 0, 100),
     lagLimitFrames: int('lagLimitFrames', 10, 1, 100_000),
     safeAfterOverruns: int('safeAfterOverruns', 3, 1, 1000),
     shedMajorFrames: int('shedMajorFrames', 1, 1, 1000),
   };
+}
+
+/**
+ * The schedule read from the config with the node's built tasks in place of their specs. A
+ * built task missing from the specs, or one whose budget or criticality differs, is an error of
+ * composition (config/tasks.ts and the node disagree), not of the config.
+ */
+export function bindTasks(schedule: Schedule<TaskSpec>, built: readonly Task[]): Schedule<Task> {
+  const byName = new Map(built.map((t) => [t.name, t] as const));
+  const tasks = schedule.tasks.map((spec) => {
+    const task = byName.get(spec.name);
+    if (!task || task.budgetUs !== spec.budgetUs || task.criticality !== spec.criticality) {
+      throw new Error(`task ${spec.name}: the node built ${task ? `budget ${task.budgetUs} us, ${task.criticality}` : 'no such task'}, its config declares budget ${spec.budgetUs} us, ${spec.criticality} (flight/config/tasks.ts)`);
+    }
+    byName.delete(spec.name);
+    return task;
+  });
+  if (byName.size > 0) throw new Error(`tasks built but not in flight/config/tasks.ts: ${[...byName.keys()].join(', ')}`);
+  return { ...schedule, tasks };
 }

@@ -1,8 +1,9 @@
 // systemd integration (sd_notify). Node cannot open a unix datagram socket without a native
 // module, so notifications go through systemd-notify(1), which ships with systemd wherever
 // NOTIFY_SOCKET is set; the unit needs NotifyAccess=all because the sender is a child process.
-// The watchdog is kicked only from the executive's major-frame hook: when frames stop
-// completing, the kicks stop and systemd restarts the node.
+// The watchdog is kicked only from the executive's major-frame hook, and only while the health
+// monitor (health.ts) has every component answering: when frames stop completing, or the work
+// the node depends on stops answering, the kicks stop and systemd restarts the node.
 import { execFile } from 'node:child_process';
 import type { Logger } from '../log.js';
 
@@ -16,6 +17,8 @@ export class Watchdog {
   private readonly kickEveryUs: number;
   failures = 0;
   sent = 0;
+  /** WATCHDOG=1 notifications started (sent counts those systemd-notify delivered). */
+  kicks = 0;
 
   constructor(
     private readonly env: NotifyEnv,
@@ -39,10 +42,11 @@ export class Watchdog {
     this.notify('STOPPING=1');
   }
 
-  /** Called once per completed major frame. */
+  /** Called once per completed major frame while the node is healthy. */
   kick(nowUs: number): void {
     if (!this.enabled || this.kickEveryUs === Infinity || nowUs - this.lastKickUs < this.kickEveryUs) return;
     this.lastKickUs = nowUs;
+    this.kicks++;
     this.notify('WATCHDOG=1');
   }
 

@@ -21,10 +21,12 @@ export interface HousekeepingOptions {
   log: Logger;
 }
 
+export const HOUSEKEEPING_BUDGET_US = 2000;
+
 export class HousekeepingTask implements Task {
   readonly name = 'tlm.housekeeping';
   readonly criticality = 'normal';
-  readonly budgetUs = 2000;
+  readonly budgetUs = HOUSEKEEPING_BUDGET_US;
   private readonly limitStates: LimitState[] = [];
   private readonly listeners: Array<(record: HousekeepingRecord) => void> = [];
   private seq = 0;

@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModeError } from '../../flight/exec/executive.js';
+import { parseMission } from '../../flight/config/mission.js';
+import { VirtualClock } from '../../flight/exec/clock.js';
+import { Executive, ModeError } from '../../flight/exec/executive.js';
+import { bindTasks } from '../../flight/exec/schedule.js';
 import { runVirtual } from '../../flight/exec/virtual.js';
+import { createRootLogger } from '../../flight/log.js';
+import { TelemetryRegistry } from '../../flight/tlm/channels.js';
+import { EventLog } from '../../flight/tlm/events.js';
 import { FakeTask, harness, modes } from '../support/exec.js';
 
 const MS = 1000;
@@ -97,6 +104,31 @@ describe('cyclic executive', () => {
     expect(h.value('exec.modeChanges')).toBe(1);
   });
 
+  it.each(['cmd.dispatch', 'dtn.ingest'])('sends a node on the shipped sat-20 schedule to SAFE after K overruns of %s, critical by its config', (name) => {
+    const file = 'flight/config/missions/local/sat-20.json';
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { exec: { tasks: Record<string, unknown> } };
+    const run = (exec: unknown): { mode: string; reason: unknown } => {
+      const config = parseMission(file, { ...raw, exec });
+      const clock = new VirtualClock();
+      const tasks = config.exec.tasks.map((t) => new FakeTask(t.name, t.criticality, t.budgetUs, clock));
+      const events = new EventLog(createRootLogger({ level: 'silent' }), () => clock.nowUs());
+      let reason: unknown;
+      events.onEvent((e) => { if (e.name === 'EXEC_MODE_CHANGED' && e.args.to === 'SAFE') reason = e.args.reason; });
+      const exec_ = new Executive({ schedule: bindTasks(config.exec, tasks), clock, tlm: new TelemetryRegistry(), events }, 0);
+      exec_.requestMode('NOMINAL', 'boot complete');
+      const task = tasks.find((t) => t.name === name)!;
+      task.runUs = task.budgetUs + 1;
+      // Frame by frame until the task has overrun K times, then the frame where SAFE takes effect.
+      while (task.count < config.exec.safeAfterOverruns) runVirtual(exec_, clock, exec_.nextDeadlineUs());
+      runVirtual(exec_, clock, exec_.nextDeadlineUs());
+      return { mode: exec_.modeName, reason };
+    };
+    expect(run(raw.exec)).toEqual({ mode: 'SAFE', reason: `${name} overran 3 times in a row` });
+    // The same node without the config's criticality: the task is normal, and SAFE never comes.
+    const { [name]: _, ...others } = raw.exec.tasks;
+    expect(run({ ...raw.exec, tasks: others }).mode).toBe('NOMINAL');
+  });
+
   it('counts slips and catches up a short lag a bounded number of frames at a time', () => {
     const plan = [1, 1, 1, 1, 1, 35]; // ms per run; frame 5 runs until 85 ms, then 1 ms each
     const h = harness({ modes: modes(10, [['t.x']]), catchUpFrames: 1, lagLimitFrames: 10 }, (clock) => [
@@ -158,16 +190,15 @@ describe('cyclic executive', () => {
     expect(() => h.exec.requestMode('WARP', 'x')).toThrow(ModeError);
   });
 
-  it('is deterministic on the virtual clock and runs an hour of 100 Hz frames quickly', () => {
-    const run = (): { tlm: Record<string, number>; events: string[]; ms: number } => {
+  it('is deterministic on the virtual clock over an hour of 100 Hz frames', () => {
+    const run = (): { tlm: Record<string, number>; events: string[] } => {
       let n = 0;
       const h = harness({ modes: modes(10, [['t.a'], ['t.b'], ['t.a', 't.b']]), tasks: { 't.b': { overrun: 'skip-next' } } }, (clock) => [
         new FakeTask('t.a', 'critical', 2 * MS, clock, 1 * MS),
         { name: 't.b', criticality: 'low', budgetUs: 3 * MS, run: () => clock.advance((n++ % 97) * 37) },
       ]);
-      const started = performance.now();
       runVirtual(h.exec, h.clock, 3600 * 1000 * MS);
-      return { tlm: h.tlm.snapshot(), events: h.events.map((e) => `${e.timeUs} ${e.message}`), ms: performance.now() - started };
+      return { tlm: h.tlm.snapshot(), events: h.events.map((e) => `${e.timeUs} ${e.message}`) };
     };
     const first = run();
     const second = run();
@@ -175,7 +206,6 @@ describe('cyclic executive', () => {
     expect(second.tlm).toEqual(first.tlm);
     expect(second.events).toEqual(first.events);
     expect(first.tlm['exec.taskOverruns']).toBeGreaterThan(0);
-    expect(first.ms).toBeLessThan(5000); // typically ~100 ms; generous for a loaded CI box
   });
 
   it('allocates nothing per frame in steady state (heap flat over 10,000 frames)', () => {
