@@ -21,6 +21,7 @@ import { ipn } from '../../flight/dtn/eid.js';
 import type { TcpclSession } from '../../flight/cla/tcpcl-session.js';
 import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
 import { killAll, runTern, startTern, type TernProcess } from '../support/node-process.js';
+import { tick } from '../support/wait.js';
 
 const GROUND = 100;
 /** The raw peer's node: not 100, or the station would hand it the console's telemetry. */
@@ -148,10 +149,15 @@ describe('commanding across real nodes: ground CLI -> ground station -> satellit
     const digest = await send('PING', '4242', '--key', 'alice.key');
     const executed = await response(digest, 'executed');
     expect(executed).toMatchObject({ node: SAT, command: 'PING', operator: 1, seq: 1, result: { token: 4242 } });
-    // The satellite's events and housekeeping come down the same way.
+    // The satellite's events and housekeeping come down the same way; the first housekeeping
+    // that counts an executed command counts this PING, the satellite's first command.
     await consoleProc.waitForLine((l) => l.kind === 'evt' && l.node === SAT && l.name === 'CMD_STARTED');
-    const hk = await consoleProc.waitForLine((l) => l.kind === 'hk' && l.node === SAT);
-    expect((hk.channels as Record<string, number>)['cmd.executed']).toBeGreaterThanOrEqual(0);
+    const counts = (l: Line): Record<string, number> => l.channels as Record<string, number>;
+    const hk = counts(await consoleProc.waitForLine((l) => l.kind === 'hk' && l.node === SAT && counts(l)['cmd.executed']! > 0));
+    expect(hk['cmd.executed']).toBe(1);
+    expect(hk['cmd.accepted']).toBe(1);
+    expect(hk['cmd.verifications']).toBe(1);
+    expect(hk['cmd.rejected']).toBe(0);
     // The dictionary the node wrote at start is the one the CLI reads with --from.
     const listed = await tern(['gse', 'dict', '--from', join(dir, `data-${SAT}`), '--list']);
     expect(listed.stdout).toMatch(/0x0301 LIST_BUNDLES/);
@@ -258,7 +264,17 @@ describe('commanding across real nodes: ground CLI -> ground station -> satellit
     expect(failed.error).toMatch(/takes no commands: .*node-10\.json has no cmd section/);
   });
 
-  it('a flood of 1,000 invalid signed commands per second for 2 s: the satellite stays up at 100 Hz, counts the rejects, keeps its frames', async () => {
+  it('a command bundle holding the 40 KB CBOR bignum of issue 9 is refused before decoding: CMD_MALFORMED, counted out of bounds', async () => {
+    await raw(Uint8Array.of(0xc2, 0x59, 0x9c, 0x40, ...new Uint8Array(40_000).fill(0xff)));
+    const refused = await consoleProc.waitForLine((l) => l.kind === 'rsp' && l.node === SAT && l.reason === 'CMD_MALFORMED' && /a tag \(2, a bignum\)/.test(String(l.detail)));
+    expect(refused.status).toBe('rejected');
+    const counts = (l: Line): Record<string, number> => l.channels as Record<string, number>;
+    await consoleProc.waitForLine((l) => l.kind === 'hk' && l.node === SAT && counts(l)['cmd.rejected.outOfBounds'] === 1);
+    // And the satellite goes on taking commands.
+    await response(await send('PING', '76', '--key', 'alice.key'), 'executed');
+  });
+
+  it('a flood of 1,000 invalid signed commands per second for 2 s straight to the satellite: a genuine command sent meanwhile runs, every forgery is counted, none runs', async () => {
     // Forgeries as an attacker who recorded one real command could make them: a known operator,
     // fresh numbers (so every cheap check passes), and that command's signature over another body.
     const [, signatures] = cbor.decode((handBuilt('alice.key', { seq: 5000, opcode: 0x0501, args: [] }).envelope)) as [Uint8Array, unknown[]];
@@ -277,19 +293,25 @@ describe('commanding across real nodes: ground CLI -> ground station -> satellit
         payload: Uint8Array.from(cbor.encode([encodeBody({ target: SAT, operator: 1, seq: 10_000 + i, expiryMs, opcode: 0x0501, args: [] }), signatures])),
       }).bytes);
     const direct = await peer.tcp.connect('127.0.0.1', ports.sat, `ipn:${SAT}.0`);
-    // The satellite's slips so far, from a housekeeping record sent after this point: the flood
-    // is judged on the slips that follow (start-up has its own).
+    // The satellite's counters before the flood, from a housekeeping record sent after this point.
     const seen = consoleProc.lines.length;
     const before = (await consoleProc.waitForLine((l) => consoleProc.lines.indexOf(l) >= seen && l.kind === 'hk' && l.node === SAT)).channels as Record<string, number>;
     const transfers: Array<Promise<boolean>> = [];
+    // A genuine command from the ground (source node 100, through the station) while the test's
+    // peer (node 101) floods: the satellite queues them apart, and the flood has a share only.
+    let genuine: Promise<string> | undefined;
     const start = performance.now();
-    for (let tick = 0; tick < TICKS; tick++) {
-      const due = start + tick * 10 - performance.now();
-      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
-      for (let i = 0; i < PER_TICK; i++) transfers.push(direct.send(flood[tick * PER_TICK + i]!).then(() => true, () => false));
+    for (let t = 0; t < TICKS; t++) {
+      // Pacing the load generator to 1,000 per second, not waiting for a result.
+      const due = start + t * 10 - performance.now();
+      if (due > 0) await tick(due);
+      for (let i = 0; i < PER_TICK; i++) transfers.push(direct.send(flood[t * PER_TICK + i]!).then(() => true, () => false));
+      if (t === TICKS / 4) genuine = send('PING', '78', '--key', 'alice.key');
     }
     const sentMs = performance.now() - start;
     const acked = (await Promise.all(transfers)).filter(Boolean).length;
+    const duringFlood = await response(await genuine!, 'executed');
+    expect(duringFlood.result).toMatchObject({ token: 78 });
 
     // Still commandable right after: a real PING runs.
     const digest = await send('PING', '77', '--key', 'alice.key');
@@ -300,6 +322,7 @@ describe('commanding across real nodes: ground CLI -> ground station -> satellit
     const upS = (Date.now() - satStartedMs) / 1000;
     const c = (JSON.parse(readFileSync(join(dir, `data-${SAT}`, 'housekeeping.json'), 'utf8')) as { channels: Record<string, number> }).channels;
     const rejected = c['cmd.rejected.badSignature']! + c['cmd.rejected.rateLimited']! + c['cmd.rejected.queueFull']!;
+    // Slips are logged, not judged: timing belongs in test/bench/mldsa.bench.ts.
     console.log(JSON.stringify({
       flood: { sent: flood.length, sentMs: Math.round(sentMs), acked },
       satellite: {
@@ -311,16 +334,11 @@ describe('commanding across real nodes: ground CLI -> ground station -> satellit
     }));
     // Every forgery the satellite took in reached commanding and was refused; none ran.
     expect(acked).toBeGreaterThan(flood.length * 0.9);
-    expect(c['cmd.received']).toBeGreaterThanOrEqual(acked);
-    expect(rejected).toBeGreaterThanOrEqual(acked);
-    expect(c['cmd.executed']).toBe(1); // the PING after the flood
+    expect(c['cmd.received']! - before['cmd.received']!).toBeGreaterThanOrEqual(acked + 2);
+    expect(rejected - (before['cmd.rejected.badSignature']! + before['cmd.rejected.rateLimited']! + before['cmd.rejected.queueFull']!)).toBeGreaterThanOrEqual(acked);
+    // Executed since the flood began: the genuine PING sent during it and the one after it.
+    expect(c['cmd.executed']! - before['cmd.executed']!).toBe(2);
     // Verification is rate-limited: the token bucket (burst 10, 20/s) bounds it over the node's life.
     expect(c['cmd.verifications']).toBeLessThanOrEqual(10 + 20 * upS + 5);
-    // Slips while flooded: 0 on a quiet machine; this 2-core machine is shared, and a process
-    // that is not scheduled for a while slips whatever it runs. The bound still tells the
-    // budgeted dispatcher from an unbudgeted one: verifying all 1,000 forgeries a second
-    // (about 2 ms each) would need twice the CPU there is and slip most frames.
-    const framesFlooded = c['exec.frames']! - before['exec.frames']!;
-    expect(c['exec.slips']! - before['exec.slips']!).toBeLessThanOrEqual(Math.ceil(framesFlooded / 10));
   }, 60_000);
 });
