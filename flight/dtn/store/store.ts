@@ -336,14 +336,6 @@ export class BundleStore {
     return this.segmentLog.drain();
   }
 
-  /**
-   * Resolves once what is queued is written: the node's health monitor (flight/exec/health.ts)
-   * pings the flush path with it, so a flush that hangs stops the watchdog's kicks.
-   */
-  flushed(): Promise<void> {
-    return this.segmentLog.drain();
-  }
-
   /** Writes what is queued, waits for it, closes the files and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
