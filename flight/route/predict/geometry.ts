@@ -60,13 +60,20 @@ export function stationFrame(s: GroundStation, minElevationDeg: number): Station
   };
 }
 
-/** Sine of the elevation of ECI point p[o..] seen from station f when sidereal time is gmst, and the range (km). */
-export function look(f: StationFrame, p: Float64Array, o: number, gmst: number): { sinEl: number; rangeKm: number } {
-  const c = Math.cos(gmst), s = Math.sin(gmst);
+/** Sine of the elevation of ECI point p[o..] seen from station f, Greenwich sidereal time given by its cosine and sine. */
+export function sinElevation(f: StationFrame, p: Float64Array, o: number, cosG: number, sinG: number): number {
   const x = p[o]!, y = p[o + 1]!;
-  const ex = x * c + y * s - f.x;
-  const ey = -x * s + y * c - f.y;
+  const ex = x * cosG + y * sinG - f.x;
+  const ey = -x * sinG + y * cosG - f.y;
   const ez = p[o + 2]! - f.z;
-  const rangeKm = Math.sqrt(ex * ex + ey * ey + ez * ez);
-  return { sinEl: (ex * f.ux + ey * f.uy + ez * f.uz) / rangeKm, rangeKm };
+  return (ex * f.ux + ey * f.uy + ez * f.uz) / Math.sqrt(ex * ex + ey * ey + ez * ez);
+}
+
+/** Distance (km) from station f to ECI point p[o..]. */
+export function slantRangeKm(f: StationFrame, p: Float64Array, o: number, cosG: number, sinG: number): number {
+  const x = p[o]!, y = p[o + 1]!;
+  const ex = x * cosG + y * sinG - f.x;
+  const ey = -x * sinG + y * cosG - f.y;
+  const ez = p[o + 2]! - f.z;
+  return Math.sqrt(ex * ex + ey * ey + ez * ez);
 }

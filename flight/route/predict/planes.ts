@@ -15,6 +15,8 @@ export interface PlaneLayout {
   plane: Int32Array;
   /** Planes a satellite may link across to: neighbours[p] lists plane indexes. */
   neighbours: number[][];
+  /** Satellite indexes of each plane. */
+  members: number[][];
   /** In-plane pairs [i, j] (satellite indexes), i < j. */
   inPlane: Array<[number, number]>;
 }
@@ -79,7 +81,7 @@ export function layPlanes(sats: readonly Satellite[], startMs: number, positions
     }
     for (const [a, b] of pairs) inPlane.push(a < b ? [a, b] : [b, a]);
   });
-  return { plane, neighbours, inPlane };
+  return { plane, neighbours, members, inPlane };
 }
 
 function argumentOfLatitude(p: Float64Array, i: number, inc: number, raan: number): number {

@@ -7,11 +7,11 @@
 // grid. Ground passes: elevation above the station's mask, their start and end refined by
 // bisection to within `refineS` between grid points. Each window becomes two directed contacts
 // with the rate of its link class, and ranges piecewise every `rangePieceS` seconds, each with
-// the largest one-way light time over its piece.
+// the largest one-way light time over its piece; the contact's is the largest of its ranges.
 import { ContactPlanError } from '../errors.js';
 import { buildPlan, type ContactDraft, type ContactPlan, type RangeDraft } from '../plan.js';
 import type { Satellite } from './elements.js';
-import { clearsEarth, distance, gmstAt, LIGHT_KM_PER_S, look, positionAt, stationFrame, type StationFrame } from './geometry.js';
+import { clearsEarth, distance, gmstAt, LIGHT_KM_PER_S, positionAt, sinElevation, slantRangeKm, stationFrame, type StationFrame } from './geometry.js';
 import { layPlanes, type PlaneLayout } from './planes.js';
 import type { GroundStation } from './stations.js';
 
@@ -48,6 +48,44 @@ interface Link {
   w: OpenWindow;
 }
 
+/** The links up at one grid point: keys and ranges in order, membership by a per-key stamp. */
+class StepLinks {
+  readonly keys: number[] = [];
+  readonly kms: number[] = [];
+  private readonly stamp: Int32Array;
+  private round = 0;
+
+  constructor(size: number) {
+    this.stamp = new Int32Array(size);
+  }
+
+  begin(): void {
+    this.keys.length = 0;
+    this.kms.length = 0;
+    this.round++;
+  }
+
+  add(key: number, km: number): void {
+    this.stamp[key] = this.round;
+    this.keys.push(key);
+    this.kms.push(km);
+  }
+
+  has(key: number): boolean {
+    return this.stamp[key] === this.round;
+  }
+}
+
+/** Windows open now: by key for lookup, in opening order for closing. */
+class OpenLinks {
+  readonly byKey: Array<Link | undefined>;
+  readonly open = new Set<number>();
+
+  constructor(size: number) {
+    this.byKey = new Array<Link | undefined>(size);
+  }
+}
+
 export class ContactPredictor {
   readonly stepS: number;
   private readonly steps: number;
@@ -59,8 +97,10 @@ export class ContactPredictor {
   private layout: PlaneLayout | undefined;
   private readonly frames: StationFrame[];
   private readonly freeTerminals: Int32Array;
-  private readonly isl = new Map<number, Link>(); // key i * n + j, i < j
-  private readonly ground = new Map<number, Link>(); // key station * n + sat
+  private readonly isl: OpenLinks; // key i * n + j, i < j
+  private readonly ground: OpenLinks; // key station * n + sat
+  private readonly islUp: StepLinks;
+  private readonly groundUp: StepLinks;
   private readonly contacts: ContactDraft[] = [];
   private readonly ranges: RangeDraft[] = [];
   private readonly o: Required<Omit<PredictOptions, 'minElevationDeg'>>;
@@ -79,6 +119,10 @@ export class ContactPredictor {
     this.pos = new Float64Array(3 * sats.length);
     this.alive = new Uint8Array(sats.length);
     this.freeTerminals = new Int32Array(sats.length);
+    this.isl = new OpenLinks(sats.length * sats.length);
+    this.islUp = new StepLinks(sats.length * sats.length);
+    this.ground = new OpenLinks(stations.length * sats.length);
+    this.groundUp = new StepLinks(stations.length * sats.length);
     this.frames = stations.map((s) => stationFrame(s, options.minElevationDeg ?? s.minElevationDeg));
     const satNodes = new Set(sats.map((s) => s.node));
     if (satNodes.size !== sats.length) throw new ContactPlanError('prediction', 'satellites', 'one node number per satellite', 'a node number twice');
@@ -128,21 +172,22 @@ export class ContactPredictor {
       const d = distance(pos, 3 * i, 3 * j);
       return d <= this.o.maxRangeKm && clearsEarth(pos, 3 * i, 3 * j, this.o.grazingKm) ? d : -1;
     };
-    const up = new Map<number, number>(); // key -> range km this step
+    const up = this.islUp;
+    up.begin();
     this.freeTerminals.fill(this.o.islPerSat);
     for (const [i, j] of layout!.inPlane) {
       this.freeTerminals[i]!--;
       this.freeTerminals[j]!--;
       const d = usable(i, j);
-      if (d >= 0) up.set(i * n + j, d);
+      if (d >= 0) up.add(i * n + j, d);
     }
     // Cross-plane links already up stay while they can.
-    for (const key of this.isl.keys()) {
+    for (const key of this.isl.open) {
       const i = Math.floor(key / n), j = key % n;
       if (layout!.plane[i] === layout!.plane[j]) continue;
       const d = usable(i, j);
       if (d >= 0 && this.freeTerminals[i]! > 0 && this.freeTerminals[j]! > 0) {
-        up.set(key, d);
+        up.add(key, d);
         this.freeTerminals[i]!--;
         this.freeTerminals[j]!--;
       }
@@ -152,8 +197,8 @@ export class ContactPredictor {
     for (let i = 0; i < n; i++) {
       if (this.freeTerminals[i]! <= 0) continue;
       for (const q of layout!.neighbours[layout!.plane[i]!]!) {
-        for (let j = i + 1; j < n; j++) {
-          if (layout!.plane[j] !== q || this.freeTerminals[j]! <= 0 || up.has(i * n + j)) continue;
+        for (const j of layout!.members[q]!) {
+          if (j <= i || this.freeTerminals[j]! <= 0 || up.has(i * n + j)) continue;
           const d = usable(i, j);
           if (d >= 0) candidates.push([d, i, j]);
         }
@@ -162,7 +207,7 @@ export class ContactPredictor {
     candidates.sort((x, y) => x[0] - y[0]);
     for (const [d, i, j] of candidates) {
       if (this.freeTerminals[i]! <= 0 || this.freeTerminals[j]! <= 0) continue;
-      up.set(i * n + j, d);
+      up.add(i * n + j, d);
       this.freeTerminals[i]!--;
       this.freeTerminals[j]!--;
     }
@@ -172,12 +217,13 @@ export class ContactPredictor {
   private groundStep(t: number, ms: number, last: boolean): void {
     const n = this.sats.length;
     const gmst = gmstAt(ms);
-    const up = new Map<number, number>();
+    const cosG = Math.cos(gmst);
+    const sinG = Math.sin(gmst);
+    const up = this.groundUp;
+    up.begin();
     this.frames.forEach((f, s) => {
       for (let i = 0; i < n; i++) {
-        if (!this.alive[i]) continue;
-        const { sinEl, rangeKm } = look(f, this.pos, 3 * i, gmst);
-        if (sinEl >= f.sinMask) up.set(s * n + i, rangeKm);
+        if (this.alive[i] && sinElevation(f, this.pos, 3 * i, cosG, sinG) >= f.sinMask) up.add(s * n + i, slantRangeKm(f, this.pos, 3 * i, cosG, sinG));
       }
     });
     const edge = (key: number, opening: boolean): number => this.refinePass(key, t, opening);
@@ -192,7 +238,8 @@ export class ContactPredictor {
     const p = new Float64Array(3);
     const above = (time: number): boolean => {
       const ms = this.o.startMs + time * 1000;
-      return positionAt(sat.satrec, sat.epochMs, ms, p, 0) && look(f, p, 0, gmstAt(ms)).sinEl >= f.sinMask;
+      const g = gmstAt(ms);
+      return positionAt(sat.satrec, sat.epochMs, ms, p, 0) && sinElevation(f, p, 0, Math.cos(g), Math.sin(g)) >= f.sinMask;
     };
     // Invariant: above(lo) !== opening, above(hi) === opening.
     let lo = Math.max(0, t - this.stepS);
@@ -206,34 +253,38 @@ export class ContactPredictor {
   }
 
   private update(
-    open: Map<number, Link>,
-    up: Map<number, number>,
+    links: OpenLinks,
+    up: StepLinks,
     t: number,
     last: boolean,
     make: (key: number) => Omit<Link, 'w'>,
     edge?: (key: number, opening: boolean) => number,
   ): void {
-    for (const [key, km] of up) {
-      let link = open.get(key);
+    for (let x = 0; x < up.keys.length; x++) {
+      const key = up.keys[x]!;
+      const km = up.kms[x]!;
+      let link = links.byKey[key];
       if (!link) {
         const start = t === 0 || !edge ? t : edge(key, true);
         link = { ...make(key), w: { start, pieceStart: start, pieceMaxKm: 0, pieces: [] } };
-        open.set(key, link);
+        links.byKey[key] = link;
+        links.open.add(key);
       }
       const w = link.w;
-      w.pieceMaxKm = Math.max(w.pieceMaxKm, km);
+      if (km > w.pieceMaxKm) w.pieceMaxKm = km;
       if (t - w.pieceStart >= this.o.rangePieceS) {
         w.pieces.push({ start: w.pieceStart, end: t, km: w.pieceMaxKm });
         w.pieceStart = t;
         w.pieceMaxKm = km;
       }
     }
-    for (const [key, link] of open) {
+    for (const key of links.open) {
       const closing = !up.has(key);
       if (!closing && !last) continue;
       // A pass ends where it crosses the mask; an ISL at the last grid point it was seen up.
-      this.close(link, !closing ? t : edge ? edge(key, false) : this.previousT);
-      open.delete(key);
+      this.close(links.byKey[key]!, !closing ? t : edge ? edge(key, false) : this.previousT);
+      links.byKey[key] = undefined;
+      links.open.delete(key);
     }
   }
 
@@ -242,12 +293,12 @@ export class ContactPredictor {
     if (!(end > w.start)) return; // shorter than the refinement: no usable window
     if (end > w.pieceStart) w.pieces.push({ start: w.pieceStart, end, km: w.pieceMaxKm });
     const rate = link.kind === 'isl' ? this.o.islRate : this.o.groundRate;
+    const owlts = w.pieces.map((piece) => Math.round((piece.km / LIGHT_KM_PER_S) * 1e6) / 1e6);
+    const owlt = Math.max(...owlts);
     for (const [from, to] of [[link.a, link.b], [link.b, link.a]] as const) {
       const where = `${link.kind} ${from} -> ${to} at ${w.start}`;
-      this.contacts.push({ where, from, to, start: w.start, end, rate });
-      for (const piece of w.pieces) {
-        this.ranges.push({ where, from, to, start: piece.start, end: piece.end, owlt: Math.round((piece.km / LIGHT_KM_PER_S) * 1e6) / 1e6 });
-      }
+      this.contacts.push({ where, from, to, start: w.start, end, rate, owlt });
+      w.pieces.forEach((piece, k) => this.ranges.push({ where, from, to, start: piece.start, end: piece.end, owlt: owlts[k]! }));
     }
   }
 }
