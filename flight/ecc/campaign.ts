@@ -70,6 +70,8 @@ export interface CampaignResult {
   readonly scrubPeriodS: number;
   readonly scrubPasses: number;
   readonly reloads: number;
+  /** Detections that only the block CRC-32C made (SEC-DED saw a clean or a single-bit word). */
+  readonly caughtByCrc: number;
 }
 
 interface Pending {
@@ -217,6 +219,7 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
     scrubPeriodS: scrubber.periodS('NOMINAL'),
     scrubPasses: passes.value,
     reloads: memory.regions.reduce((n, r) => n + r.counts.reloads, 0),
+    caughtByCrc: memory.regions.reduce((n, r) => n + r.counts.crcMismatches, 0),
   };
 }
 

@@ -23,6 +23,10 @@ export function regionChannels(region: string) {
       name: `ecc.region.${region}.uncorrectable`, type: 'u64', units: 'words', yellow: { high: 0 },
       doc: 'Words found with a double-bit or worse error, or in a block failing its CRC-32C',
     },
+    crcMismatches: {
+      name: `ecc.region.${region}.crcMismatches`, type: 'u32', units: 'blocks', yellow: { high: 0 },
+      doc: 'Blocks whose CRC-32C failed with SEC-DED clean or "corrected": errors of three or more bits in a word',
+    },
     reloads: { name: `ecc.region.${region}.reloads`, type: 'u32', units: 'reloads', yellow: { high: 0 }, doc: 'Reloads from the golden copy after an uncorrectable word' },
     lost: { name: `ecc.region.${region}.lost`, type: 'u32', units: 'events', red: { high: 0 }, doc: 'Uncorrectable errors that no golden copy could repair' },
   } as const satisfies Record<string, ChannelDef>;

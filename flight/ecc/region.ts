@@ -91,8 +91,9 @@ export class ProtectedRegion implements UpsetTarget {
   }
 
   /** Error counters of this region (telemetry values). */
-  get counts(): { corrected: number; uncorrectable: number; reloads: number; lost: number } {
-    return { corrected: this.ch.corrected.value, uncorrectable: this.ch.uncorrectable.value, reloads: this.ch.reloads.value, lost: this.ch.lost.value };
+  get counts(): { corrected: number; uncorrectable: number; crcMismatches: number; reloads: number; lost: number } {
+    const ch = this.ch;
+    return { corrected: ch.corrected.value, uncorrectable: ch.uncorrectable.value, crcMismatches: ch.crcMismatches.value, reloads: ch.reloads.value, lost: ch.lost.value };
   }
 
   /** True after an uncorrectable error that no golden copy repaired, until load() replaces the contents. */
@@ -248,6 +249,7 @@ export class ProtectedRegion implements UpsetTarget {
     } else if (this.ctx.core.crc32c(this.dataView(b)) !== this.crc[b]) {
       kind = 'crc';
       words = 1;
+      this.ch.crcMismatches.add(1);
     }
     if (kind === undefined) return;
     this.ch.uncorrectable.add(words);

@@ -18,6 +18,7 @@ describe('SEU campaign', () => {
     expect(Object.keys(r.regions)).toEqual([...CAMPAIGN_REGIONS.map((d) => d.name), 'critical-scalars']);
     for (const tally of Object.values(r.regions)) expect(tally.injected).toBeGreaterThan(0);
     expect(r.reloads).toBe(0);
+    expect(r.caughtByCrc).toBe(0);
   });
 
   it('detects every double-bit upset in one region word (and the TMR vote outvotes a damaged copy)', () => {
@@ -36,6 +37,8 @@ describe('SEU campaign', () => {
     const r = campaign('burst');
     expect(r.total.silent).toBe(0);
     expect(r.total.corrected + r.total.detected).toBe(UPSETS);
+    // Bursts of three or more bits beat SEC-DED often enough that the CRC has work to do.
+    expect(r.caughtByCrc).toBeGreaterThan(UPSETS / 20);
   });
 
   it('gives the same run for the same seed and another for another seed', () => {
