@@ -140,6 +140,7 @@ export class FlightNode {
       log: subsystemLogger(log, 'dtn'),
       limits: config.dtn.agent,
       creation: CreationClock.persistent(join(config.dataDir, 'creation.seq')),
+      strictBlockNumbers: config.dtn.strictBlockNumbers,
       ...(config.dtn.keysFile ? { keys: loadKeys(config.dtn.keysFile) } : {}),
     });
 

@@ -53,6 +53,8 @@ export interface AgentOptions {
   now?: () => number;
   /** Creation timestamps of the bundles this node makes (its mark kept in the node's data dir). */
   creation: CreationClock;
+  /** Refuse ION's fragments with extension blocks numbered 0 instead of renumbering them. */
+  strictBlockNumbers?: boolean;
 }
 
 export class BundleAgent implements BundleSink {
@@ -91,7 +93,7 @@ export class BundleAgent implements BundleSink {
     this.delivery = new Delivery(ctx, fragments, this.sealing, reporter);
     const forwarder = new Forwarder(ctx, options.router, options.links, this.sealing, reporter);
     this.dispatcher = new Dispatcher(ctx, this.queues, forwarder, this.delivery, fragments, reporter);
-    this.ingress = new Ingress(ctx, keys, this.queues, reporter, (id) => this.delivery.delivered(id));
+    this.ingress = new Ingress(ctx, keys, this.queues, reporter, (id) => this.delivery.delivered(id), options.strictBlockNumbers ?? false);
   }
 
   /** The executive tasks that run the agent. */

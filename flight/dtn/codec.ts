@@ -188,6 +188,16 @@ function readBlock(r: CborReader, at: Cursor, index: number): Block {
  * any malformed input; memory use is bounded by the input size and `limits`.
  */
 export function decodeBundle(bytes: Uint8Array, limits: CodecLimits = DEFAULT_LIMITS): Bundle {
+  const { primary, blocks } = readBlocks(bytes, limits);
+  return finish(primary, blocks, bytes);
+}
+
+/**
+ * The primary block and the blocks of a bundle, each well-formed with its CRC checked, before
+ * the checks across blocks (numbers, layout, extensions, BPSec rules) that decodeBundle adds.
+ * For a repair that must look at a bundle those checks refuse (interop.ts).
+ */
+export function readBlocks(bytes: Uint8Array, limits: CodecLimits = DEFAULT_LIMITS): { primary: PrimaryBlock; blocks: Block[] } {
   if (bytes.length > limits.maxBundleBytes) {
     throw new BundleError('BUNDLE_TOO_LARGE', 'bundle', `${bytes.length} bytes exceed the limit of ${limits.maxBundleBytes}`);
   }
@@ -217,7 +227,7 @@ export function decodeBundle(bytes: Uint8Array, limits: CodecLimits = DEFAULT_LI
   r.pos++;
   r.block = undefined;
   if (r.pos !== bytes.length) r.fail('BUNDLE_STRUCTURE', 'bundle', `${bytes.length - r.pos} byte(s) after the bundle's break`);
-  return finish(primary, blocks, bytes);
+  return { primary, blocks };
 }
 
 // ---------------------------------------------------------------------------------------------

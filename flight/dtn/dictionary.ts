@@ -27,6 +27,7 @@ export const DTN_CHANNELS = {
   rejectKey: { name: 'dtn.reject.key', type: 'u64', units: 'bundles', doc: 'Security operation refused: unusable key' },
   rejectAdminRecord: { name: 'dtn.reject.adminRecord', type: 'u64', units: 'bundles', doc: 'Rejected: malformed administrative record' },
   rejectReassembly: { name: 'dtn.reject.reassembly', type: 'u64', units: 'fragments', doc: 'Fragments refused by reassembly (too large)' },
+  blocksRenumbered: { name: 'dtn.interop.blocksRenumbered', type: 'u64', units: 'bundles', doc: 'Fragments accepted after renumbering extension blocks numbered 0 (ION 4.1.3), see interop.ts' },
   blocksDiscarded: { name: 'dtn.blocksDiscarded', type: 'u64', units: 'blocks', doc: 'Unknown blocks dropped as their flags asked' },
   bibVerified: { name: 'dtn.bpsec.bibVerified', type: 'u64', units: 'targets', doc: 'BIB targets verified' },
   bcbDecrypted: { name: 'dtn.bpsec.bcbDecrypted', type: 'u64', units: 'targets', doc: 'BCB targets decrypted' },

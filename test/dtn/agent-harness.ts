@@ -52,6 +52,9 @@ export interface Setup {
 }
 
 export interface SetupOptions {
+  /** The agent's node number (1 by default). */
+  node?: number;
+  strictBlockNumbers?: boolean;
   limits?: Partial<AgentLimits>;
   now?: () => number;
   keys?: SecurityKey[];
@@ -80,7 +83,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const link = new FakeLink();
   const links = { link: (node: number): NeighbourLink | undefined => (node === 2 && link.up ? { link, maxBundleBytes: 1 << 20 } : undefined) };
   const agent = new BundleAgent({
-    node: 1, store, router: options.router ?? new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent,
+    node: options.node ?? 1, strictBlockNumbers: options.strictBlockNumbers ?? false, store, router: options.router ?? new StaticRouter(new Map([[3, 2]]), undefined), links, tlm, events, log: silent,
     limits: { retryMs: 0, ...options.limits }, now, keys: options.keys ?? [], creation: CreationClock.persistent(markPath, now),
   });
   const tasks = new Map(agent.tasks().map((t): [string, Task] => [t.name, t]));

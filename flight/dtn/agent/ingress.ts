@@ -11,6 +11,7 @@ import { bundleKey, dtnNow, type Bundle } from '../bundle.js';
 import { StatusReason } from '../bundle-error.js';
 import { decodeBundle } from '../codec.js';
 import { verifyIntegrity } from '../bpsec.js';
+import { isZeroBlockNumber, renumberZeroBlocks } from '../interop.js';
 import type { SecurityKey } from '../keys.js';
 import { checkHopLimit, checkLifetime, checkValidity, processUnknownBlocks } from '../policy.js';
 import { StoreDuplicateError, StoreNoSpaceError, StoreRefusedError } from '../store/errors.js';
@@ -37,6 +38,7 @@ export class Ingress {
     private readonly reporter: StatusReporter,
     /** Whether a bundle with this id was delivered here recently (a late duplicate). */
     private readonly delivered: (id: string) => boolean,
+    private readonly strictBlockNumbers: boolean,
   ) {
     this.credit = ctx.limits.ingestPerSlot;
   }
@@ -70,13 +72,26 @@ export class Ingress {
     this.ctx.ch.inboundQueued.set(this.inbound.length);
   }
 
+  /** decodeBundle, with ION's fragments repaired unless the node is strict (interop.ts). */
+  private decode(bytes: Uint8Array): Bundle {
+    try {
+      return decodeBundle(bytes);
+    } catch (error) {
+      if (this.strictBlockNumbers || !isZeroBlockNumber(error)) throw error;
+      const repaired = renumberZeroBlocks(bytes);
+      if (!repaired) throw error;
+      this.ctx.bundleTlm.channels.blocksRenumbered.add();
+      return repaired;
+    }
+  }
+
   private ingestOne(item: Inbound): void {
     const { ctx } = this;
     const nowUnix = ctx.now();
     const nowDtn = dtnNow(nowUnix);
     let bundle: Bundle;
     try {
-      bundle = decodeBundle(item.bytes);
+      bundle = this.decode(item.bytes);
       ctx.bundleTlm.channels.bundlesDecoded.add();
       checkValidity(bundle);
       const unknown = processUnknownBlocks(bundle);
