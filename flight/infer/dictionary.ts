@@ -30,6 +30,10 @@ export const INFER_EVENTS = {
   },
   modelRefused: {
     id: 0x0703, name: 'INFER_MODEL_REFUSED', severity: 'warning',
-    format: 'model {file} refused ({code}): {reason}',
+    format: 'model {file} refused ({code}): {reason}; the running model keeps running',
+  },
+  modelActivated: {
+    id: 0x0704, name: 'INFER_MODEL_ACTIVATED', severity: 'activity',
+    format: 'model {sha256} active ({layers} layers)',
   },
 } as const satisfies Record<string, EventDef>;

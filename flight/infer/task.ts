@@ -54,10 +54,12 @@ export class InferTask implements Task {
   private readonly queueLength: number;
   private readonly queue: { input: Uint8Array; tag: string }[] = [];
   private current: { tag: string; slots: number } | undefined;
+  /** A model activated while a run was in progress: used from the next input on. */
+  private next: LoadedModel | undefined;
   private telemetry: Telemetry | undefined;
 
   constructor(
-    private readonly model: LoadedModel,
+    private model: LoadedModel,
     config: InferTaskConfig,
     private readonly onResult: (result: InferResult) => void,
   ) {
@@ -66,10 +68,22 @@ export class InferTask implements Task {
     this.budgetUs = config.budgetUs;
     this.queueLength = config.queueLength ?? 4;
     this.workPerSlot = Math.floor(config.budgetUs * config.workPerUs);
+    this.accept(model);
+  }
+
+  /** Throws unless `model` can run in this task's slots (its largest unit fits the budget). */
+  accept(model: LoadedModel): void {
     if (!(this.workPerSlot >= model.maxUnitWork)) {
-      const needUs = Math.ceil(model.maxUnitWork / config.workPerUs);
-      throw new InferInputError(`${config.name} budgetUs`, `at least ${needUs} us, the largest work unit of the model (${model.maxUnitWork} MACs)`, config.budgetUs);
+      const needUs = Math.ceil((model.maxUnitWork * this.budgetUs) / Math.max(this.workPerSlot, 1));
+      throw new InferInputError(`${this.name} budgetUs`, `at least ${needUs} us, the largest work unit of the model (${model.maxUnitWork} MACs)`, this.budgetUs);
     }
+  }
+
+  /** Runs `model` from the next input on (a run in progress finishes on the model it began with). */
+  useModel(model: LoadedModel): void {
+    this.accept(model);
+    if (this.current) this.next = model;
+    else this.model = model;
   }
 
   bindTelemetry(tlm: TelemetryRegistry, events: EventLog): void {
@@ -114,6 +128,10 @@ export class InferTask implements Task {
     if (!this.model.done) return;
     const result: InferResult = { tag: this.current.tag, output: this.model.output(), slots: this.current.slots };
     this.current = undefined;
+    if (this.next) {
+      this.model = this.next;
+      this.next = undefined;
+    }
     if (this.telemetry) {
       this.telemetry.channels.runs.add();
       this.telemetry.channels.lastRunSlots.set(result.slots);

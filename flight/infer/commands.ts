@@ -1,0 +1,43 @@
+// Commands of onboard inference: activating an uplinked model and rolling back, both critical
+// (k-of-n operators approve the exact model digest). Declared here as data; the composition
+// root declares them in its registry and binds them with bindInferCommands.
+import { basename, join } from 'node:path';
+import type { CommandDef, CommandRegistry } from '../cmd/commands.js';
+import { InferInputError } from './errors.js';
+import type { ModelManager } from './models.js';
+
+export const INFER_COMMANDS = {
+  activateModel: {
+    name: 'INFER_ACTIVATE_MODEL', opcode: 0x0701, owner: 'infer', criticality: 'critical',
+    doc: 'Verifies a .tern model received as a file and makes it the active model; the active one becomes the rollback model',
+    args: [
+      { name: 'file', type: 'string', maxLength: 128, doc: "File name in the node's incoming model directory" },
+      { name: 'sha256', type: 'string', maxLength: 64, doc: 'SHA-256 of the model body (tern infer import prints it): what the approvers sign' },
+    ],
+  },
+  rollbackModel: {
+    name: 'INFER_ROLLBACK_MODEL', opcode: 0x0702, owner: 'infer', criticality: 'critical', args: [],
+    doc: 'Makes the previous model active again',
+  },
+} as const satisfies Record<string, CommandDef>;
+
+/** Binds the inference commands; `incoming` is where model files arrive. Activation reads the
+ *  file between frames and reports its outcome as INFER_MODEL_ACTIVATED or INFER_MODEL_REFUSED. */
+export function bindInferCommands(registry: CommandRegistry, models: ModelManager, incoming: string): void {
+  registry.bind(INFER_COMMANDS.activateModel.name, {
+    handler: (args) => {
+      const file = String(args.file);
+      if (file !== basename(file) || file.startsWith('.')) throw new InferInputError('file', 'a plain file name in the incoming directory', file);
+      const sha256 = String(args.sha256);
+      // Reported by the manager (event and counter) either way; the command answers now.
+      models.activateFile(join(incoming, file), sha256).catch(() => undefined);
+      return { status: 'activating', file, sha256 };
+    },
+  });
+  registry.bind(INFER_COMMANDS.rollbackModel.name, {
+    handler: () => {
+      const model = models.rollback();
+      return { status: 'active', sha256: models.active, layers: model.plan.layers.length };
+    },
+  });
+}

@@ -1,0 +1,135 @@
+// Model activation and rollback: verified before activation (checksum, approved digest, plan),
+// stored durably with the active/previous record, the running model kept on any failure,
+// recovered at restart; the critical commands that drive it; the infer task switching models
+// between runs.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommandRegistry } from '../../flight/cmd/commands.js';
+import { bindInferCommands, INFER_COMMANDS } from '../../flight/infer/commands.js';
+import { InferInputError, ModelFormatError } from '../../flight/infer/errors.js';
+import { modelDigest, writeTern } from '../../flight/infer/format.js';
+import { importTflite } from '../../flight/infer/importer.js';
+import { ModelManager } from '../../flight/infer/models.js';
+import { InferTask, type InferResult } from '../../flight/infer/task.js';
+import { readGrayBmp } from '../../flight/infer/bmp.js';
+import { createRootLogger } from '../../flight/log.js';
+import { TelemetryRegistry } from '../../flight/tlm/channels.js';
+import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
+import { until } from '../support/wait.js';
+
+const VECTORS = new URL('../../../shared/vectors/tflite/', import.meta.url);
+const tern = (name: string): Uint8Array => writeTern(importTflite(new Uint8Array(readFileSync(new URL(name, VECTORS)))));
+const person = tern('person_detect.tflite');
+const hello = tern('hello_world_int8.tflite');
+const personImage = readGrayBmp(new Uint8Array(readFileSync(new URL('person.bmp', VECTORS)))).pixels;
+const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+function setup(dir = mkdtempSync(join(tmpdir(), 'tern-models-'))) {
+  dirs.push(dir);
+  const tlm = new TelemetryRegistry();
+  const events = new EventLog(createRootLogger({ level: 'silent' }), () => 0);
+  const emitted: EventRecord[] = [];
+  events.onEvent((e) => emitted.push(e));
+  const manager = new ModelManager({ dir: join(dir, 'models') });
+  manager.bindTelemetry(tlm, events);
+  return { dir, manager, tlm, emitted, refused: () => tlm.get('infer.modelsRefused')!.value };
+}
+
+function personOutput(manager: ModelManager): number[] {
+  const model = manager.model!;
+  model.setInput(personImage);
+  model.run();
+  return [...model.output().int8];
+}
+
+describe('model manager', () => {
+  it('activates a verified model, keeps the previous one and rolls back to it', () => {
+    const { manager, emitted } = setup();
+    manager.activate(person, modelDigest(person));
+    expect(personOutput(manager)).toEqual([-113, 113]);
+    manager.activate(hello, modelDigest(hello));
+    expect(manager.active).toBe(modelDigest(hello));
+    expect(manager.previous).toBe(modelDigest(person));
+    manager.rollback();
+    expect(manager.active).toBe(modelDigest(person));
+    expect(personOutput(manager)).toEqual([-113, 113]);
+    expect(emitted.filter((e) => e.name === 'INFER_MODEL_ACTIVATED')).toHaveLength(3);
+  });
+
+  it('refuses a corrupt file, a digest the operators did not approve and a .tflite, and keeps the running model', () => {
+    const { manager, refused, emitted } = setup();
+    manager.activate(person, modelDigest(person));
+    const corrupt = hello.slice();
+    corrupt[200]! ^= 1;
+    expect(() => manager.activate(corrupt, modelDigest(hello))).toThrow(ModelFormatError);
+    expect(() => manager.activate(hello, modelDigest(person))).toThrow(/approved digest/);
+    expect(() => manager.activate(new Uint8Array(readFileSync(new URL('hello_world_int8.tflite', VECTORS))), modelDigest(hello))).toThrow(ModelFormatError);
+    expect(refused()).toBe(3);
+    expect(emitted.filter((e) => e.name === 'INFER_MODEL_REFUSED')).toHaveLength(3);
+    expect(manager.active).toBe(modelDigest(person));
+    expect(personOutput(manager)).toEqual([-113, 113]);
+    expect(() => setup().manager.rollback()).toThrow(ModelFormatError);
+  });
+
+  it('restores the active model at restart, and the previous one if the active file was damaged', () => {
+    const first = setup();
+    first.manager.activate(person, modelDigest(person));
+    first.manager.activate(hello, modelDigest(hello));
+    const again = setup(first.dir);
+    expect(again.manager.open()).toBeDefined();
+    expect(again.manager.active).toBe(modelDigest(hello));
+    // An upset in the stored active model: the node comes up on the previous one, and says so.
+    const stored = join(first.dir, 'models', `${modelDigest(hello)}.tern`);
+    const damaged = readFileSync(stored);
+    damaged[100]! ^= 0x40;
+    writeFileSync(stored, damaged);
+    const third = setup(first.dir);
+    third.manager.open();
+    expect(third.manager.active).toBe(modelDigest(person));
+    expect(personOutput(third.manager)).toEqual([-113, 113]);
+    expect(third.refused()).toBe(1);
+  });
+});
+
+describe('INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL', () => {
+  it('are critical, activate a file from the incoming directory and roll back', async () => {
+    const { dir, manager } = setup();
+    expect(INFER_COMMANDS.activateModel.criticality).toBe('critical');
+    expect(INFER_COMMANDS.rollbackModel.criticality).toBe('critical');
+    const registry = new CommandRegistry();
+    registry.declare(INFER_COMMANDS);
+    bindInferCommands(registry, manager, dir);
+    writeFileSync(join(dir, 'person.tern'), person);
+    writeFileSync(join(dir, 'hello.tern'), hello);
+    const run = (name: string, args: Record<string, string>) => registry.lookup(registry.named(name)!.opcode)!.binding.handler(args, { operator: 1, approvers: [2, 3], source: 'ground', nowMs: 0 });
+    expect(run('INFER_ACTIVATE_MODEL', { file: 'person.tern', sha256: modelDigest(person) })).toMatchObject({ status: 'activating' });
+    await until(() => manager.active === modelDigest(person), 'person_detect active');
+    run('INFER_ACTIVATE_MODEL', { file: 'hello.tern', sha256: modelDigest(hello) });
+    await until(() => manager.active === modelDigest(hello), 'hello_world active');
+    expect(run('INFER_ROLLBACK_MODEL', {})).toMatchObject({ status: 'active', sha256: modelDigest(person) });
+    expect(() => run('INFER_ACTIVATE_MODEL', { file: '../models/models.json', sha256: modelDigest(person) })).toThrow(InferInputError);
+  });
+});
+
+describe('infer task and model changes', () => {
+  it('finishes a run on the model it began with and uses the new one from the next input', () => {
+    const { manager } = setup();
+    const first = manager.activate(person, modelDigest(person));
+    const results: InferResult[] = [];
+    const task = new InferTask(first, { name: 'infer.t', criticality: 'low', budgetUs: 1000, workPerUs: 1000 }, (r) => results.push(r));
+    manager.onActivate((model) => task.useModel(model));
+    task.submit(personImage, 'a');
+    task.run(frame);
+    manager.activate(hello, modelDigest(hello));
+    while (task.pending > 0) task.run(frame);
+    expect(task.submit(new Uint8Array([0]), 'b')).toBe(true);
+    while (task.pending > 0) task.run(frame);
+    expect(results.map((r) => [r.tag, r.output.int8.length])).toEqual([['a', 2], ['b', 1]]);
+    expect(results[0]!.output.int8).toEqual([-113, 113]);
+  });
+});
