@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { TernError } from '../../flight/errors.js';
 import { ModelFormatError, ModelSizeError, QuantisationError, UnsupportedOperatorError } from '../../flight/infer/errors.js';
 import { importTflite } from '../../flight/infer/importer.js';
-import { buildTflite, type TestModel, type TestTensor } from './tflite-builder.js';
+import { buildTflite, type TestModel, type TestTensor } from '../../flight/infer/tflite-writer.js';
 
 const q = (shape: number[], scale = 0.05, zeroPoint = 0): TestTensor => ({ shape, type: 'INT8', scales: [scale], zeroPoints: [zeroPoint] });
 

@@ -8,7 +8,7 @@ import { LoadedModel } from '../../flight/infer/model.js';
 import type { LayerPlan } from '../../flight/infer/plan.js';
 import { outputSize } from '../../flight/infer/quantization.js';
 import * as ref from './reference.js';
-import { buildTflite, type TestModel, type TestTensor } from './tflite-builder.js';
+import { buildTflite, type TestModel, type TestTensor } from '../../flight/infer/tflite-writer.js';
 
 const cores = { simd: new InferenceCore('simd'), scalar: new InferenceCore('scalar') };
 

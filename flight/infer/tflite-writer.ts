@@ -1,6 +1,5 @@
-// Builds small TFLite flatbuffers for tests (one or a few operators, random parameters), with
-// the flatbuffers Builder and the schema's field ids, so the importer and kernels can be tested
-// on layers the three reference models do not contain, and on models that must be refused.
+// Writes TFLite flatbuffers with the flatbuffers Builder and the schema's field ids (as
+// tflite.ts reads them): the anomaly trainer's output, and the tests' single-operator models.
 import { Builder } from 'flatbuffers';
 
 export interface TestTensor {
@@ -34,6 +33,7 @@ export interface TestModel {
   outputs: number[];
   version?: number;
   subgraphs?: number;
+  description?: string;
 }
 
 const TYPE_CODES = { FLOAT32: 0, INT32: 2, UINT8: 3, INT16: 7, INT8: 9 } as const;
@@ -143,10 +143,12 @@ export function buildTflite(model: TestModel): Uint8Array {
   const subgraphs = offsetVector(b, Array.from({ length: model.subgraphs ?? 1 }, graph));
   const opcodeVec = offsetVector(b, opcodes);
   const bufferVec = offsetVector(b, buffers);
+  const description = model.description === undefined ? 0 : b.createString(model.description);
   b.startObject(5);
   b.addFieldInt32(0, model.version ?? 3, 0);
   b.addFieldOffset(1, opcodeVec, 0);
   b.addFieldOffset(2, subgraphs, 0);
+  if (description) b.addFieldOffset(3, description, 0);
   b.addFieldOffset(4, bufferVec, 0);
   b.finish(b.endObject(), 'TFL3');
   return b.asUint8Array().slice();
