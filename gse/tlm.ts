@@ -1,8 +1,47 @@
-// Printing what a node sent down (flight/cmd/downlink.ts): command responses, housekeeping with
-// units, enum labels and limit states from the dictionary, and events.
-import { decodeDownlink, type DownlinkItem } from '../flight/cmd/downlink.js';
+// Decoding and printing what a node sent down (flight/tlm/downlink-items.ts): command responses,
+// housekeeping with units, enum labels and limit states from the dictionary, and events.
+import type { CommandResponse } from '../flight/cmd/dispatcher.js';
 import type { Dictionary } from '../flight/cmd/export.js';
+import { checkCborBounds, type CborBounds } from '../flight/dtn/cbor.js';
+import { TernError } from '../flight/errors.js';
 import { TelemetryRegistry, type Channel } from '../flight/tlm/channels.js';
+import { DOWNLINK_KINDS, downlinkCbor, type DownlinkItem as AnyDownlinkItem } from '../flight/tlm/downlink-items.js';
+
+export type DownlinkItem = AnyDownlinkItem<CommandResponse>;
+
+/**
+ * A downlink payload, checked before cbor-x decodes it (the console and the archive read what
+ * any sender put on the link): records are maps; a response's result may nest a few levels.
+ */
+const DOWNLINK_BOUNDS: CborBounds = { maxDepth: 8, maxItems: 1 << 16, maxStringBytes: 1 << 16, maps: true, maxTopItems: 1 << 16 };
+
+export class MalformedDownlink extends TernError {
+  readonly code = 'GSE_DOWNLINK_MALFORMED';
+  constructor(readonly index: number, detail: string) {
+    super(`downlink item ${index}: ${detail}`);
+    this.name = 'MalformedDownlink';
+  }
+}
+
+/** Decodes a CBOR sequence of downlink items; throws MalformedDownlink at the first bad one. */
+export function decodeDownlink(bytes: Uint8Array): DownlinkItem[] {
+  const items: DownlinkItem[] = [];
+  if (bytes.length === 0) return items;
+  let values: unknown[];
+  try {
+    checkCborBounds(bytes, DOWNLINK_BOUNDS);
+    values = downlinkCbor.decodeMultiple(bytes) as unknown[];
+  } catch (error) {
+    throw new MalformedDownlink(0, `not a CBOR sequence: ${(error as Error).message}`);
+  }
+  for (const [i, value] of values.entries()) {
+    if (!Array.isArray(value) || value.length !== 2 || !DOWNLINK_KINDS.has(value[0] as string) || typeof value[1] !== 'object' || value[1] === null) {
+      throw new MalformedDownlink(i, 'expected ["rsp" / "hk" / "evt", record]');
+    }
+    items.push({ kind: value[0], record: value[1] } as DownlinkItem);
+  }
+  return items;
+}
 
 /** JSON with byte strings as hex (the holder's raw value is read: Buffer.toJSON runs first). */
 function json(value: unknown): string {

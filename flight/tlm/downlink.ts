@@ -1,10 +1,10 @@
 // The node's downlink: command responses, events and housekeeping records for the ground
-// endpoint, as downlink items (flight/cmd/downlink.ts) packed into bundles. Items pushed during
+// endpoint, as downlink items (downlink-items.ts) packed into bundles. Items pushed during
 // one turn of the event loop (a frame's slot) go out together in one bundle, so a slot that
 // rejects a burst of commands costs one store write, not one per response. The queue is bounded:
 // while a bundle is being stored, more items wait, and beyond `maxQueued` they are dropped and
 // counted (a slow disk must not grow memory without bound).
-import { encodeDownlink, type DownlinkItem } from '../cmd/downlink.js';
+import { encodeDownlink, type DownlinkItem } from './downlink-items.js';
 import type { Channel, TelemetryRegistry } from './channels.js';
 import { TLM_CHANNELS, TLM_EVENTS } from './dictionary.js';
 import type { EventLog } from './events.js';
@@ -62,7 +62,11 @@ export class Downlink {
     if (this.queued.length === 0) return;
     const items = this.queued.splice(0, this.maxItemsPerBundle);
     this.sending = this.options.send(Buffer.concat(items)).then(
-      () => this.ch.downlinkBundles.add(),
+      () => {
+        this.ch.downlinkBundles.add();
+        // The store takes bundles again: the next failure is news, not a repeat.
+        this.options.events.rearm(TLM_EVENTS.downlinkFailed);
+      },
       (error: Error) => {
         this.ch.downlinkDropped.add(items.length);
         // This event is itself downlinked; its throttle ends the chain if the store stays broken.

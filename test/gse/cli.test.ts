@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Fields } from '../../flight/config/fields.js';
 import { parseCmdConfig } from '../../flight/cmd/config.js';
-import { encodeDownlink, type DownlinkItem } from '../../flight/cmd/downlink.js';
+import { encodeDownlink } from '../../flight/tlm/downlink-items.js';
+import type { DownlinkItem } from '../../gse/tlm.js';
 import { commandContext, decodeEnvelope, encodeBody, MAX_SIGNATURES, signEnvelope } from '../../flight/cmd/envelope.js';
 import { readDictionary } from '../../flight/cmd/export.js';
 import { readKeyFile, readPublicKeyFile } from '../../flight/cmd/keyfile.js';
@@ -156,6 +157,18 @@ describe('tern gse (child processes)', () => {
     // A key file others can read is refused, as ssh refuses one.
     writeFileSync(join(dir, 'open.key'), readFileSync(join(dir, 'k')), { mode: 0o644 });
     expect(tern(['send', '7', 'NOOP', '--key', 'open.key', '--out', 'never.cbor'], dir).stderr).toMatch(/only its owner can read/);
+    // A public key given for a secret one, or a key file that is not there: one line naming the
+    // whole file, no stack trace.
+    const missing = join(dir, 'a-directory-with-a-long-name-for-operator-keys', 'an-operator-key-that-is-not-there.key');
+    const wrong: Array<[string, string]> = [
+      ['k.pub.json', 'k.pub.json: format: expected a secret key file, not the public half (FILE.pub.json): give FILE, got "tern-public-key"'],
+      [missing, `${missing}: (file): expected a readable tern-key file (tern gse keygen writes one), got "ENOENT: no such file or directory"`],
+    ];
+    for (const [key, line] of wrong) {
+      const run = tern(['send', '7', 'NOOP', '--key', key, '--out', 'never.cbor'], dir);
+      expect(run.status, key).toBe(2);
+      expect(run.stderr).toBe(`tern gse send: ${line}\n`);
+    }
   });
 
   it('dict writes the dictionary that send and tlm then read with --dict', () => {

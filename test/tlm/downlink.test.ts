@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDownlink } from '../../flight/cmd/downlink.js';
+import { decodeDownlink } from '../../gse/tlm.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { Downlink } from '../../flight/tlm/downlink.js';

@@ -1,6 +1,8 @@
-// Downlink items (responses, housekeeping, events) as a CBOR sequence, and typed errors for bad input.
+// Downlink items (responses, housekeeping, events) as a CBOR sequence: encoded on board
+// (flight/tlm/downlink-items.ts), decoded on the ground (gse/tlm.ts), typed errors for bad input.
 import { describe, expect, it } from 'vitest';
-import { decodeDownlink, encodeDownlink, MalformedDownlink, type DownlinkItem } from '../../flight/cmd/downlink.js';
+import { encodeDownlink } from '../../flight/tlm/downlink-items.js';
+import { decodeDownlink, MalformedDownlink, type DownlinkItem } from '../../gse/tlm.js';
 
 describe('downlink codec', () => {
   it('round-trips a sequence of items, bytes in results included', () => {
