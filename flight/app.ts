@@ -37,7 +37,7 @@ import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
 import { ConfigError } from './errors.js';
 import { createRootLogger, subsystemLogger, type Logger } from './log.js';
 import { TelemetryRegistry } from './tlm/channels.js';
-import { TLM_EVENTS } from './tlm/dictionary.js';
+import { TLM_COMMANDS, TLM_EVENTS } from './tlm/dictionary.js';
 import { Downlink } from './tlm/downlink.js';
 import { EventLog, type EventDef } from './tlm/events.js';
 import { HousekeepingTask } from './tlm/housekeeping.js';
@@ -234,6 +234,8 @@ export class FlightNode {
       },
       requestMode: (mode, reason) => exec().requestMode(mode, reason),
     }));
+    commanding.declare(TLM_COMMANDS);
+    commanding.bind(TLM_COMMANDS.clearThrottles.name, { handler: () => ({ rearmed: this.events.resetThrottles() }) });
     commanding.bind('LIST_BUNDLES', {
       handler: (args) => {
         const all = this.store.list();

@@ -48,9 +48,11 @@ export function writeKeyFiles(path: string, key: KeyPair): { secret: string; pub
 /** Reads a secret key file, checking its mode and that the seed gives the stated public key. */
 export function readKeyFile(path: string, dsa: MlDsa): KeyPair {
   const raw = readJsonFile(path, 'tern-key file (tern gse keygen writes one)') as Record<string, unknown>;
+  // The format first: a public key given for a secret one is a wrong file, not a wrong mode.
+  if (raw.format === 'tern-public-key') throw new ConfigError(path, 'format', 'a secret key file, not the public half (FILE.pub.json): give FILE', raw.format);
+  if (raw.format !== 'tern-key' || raw.algorithm !== 'ML-DSA-65') throw new ConfigError(path, 'format', 'a tern-key ML-DSA-65 key file', raw.format);
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) throw new ConfigError(path, '(mode)', 'a file only its owner can read (chmod 600)', `0${mode.toString(8)}`);
-  if (raw.format !== 'tern-key' || raw.algorithm !== 'ML-DSA-65') throw new ConfigError(path, 'format', 'a tern-key ML-DSA-65 key file', raw.format);
   if (typeof raw.id !== 'number' || !Number.isInteger(raw.id) || raw.id < 1 || raw.id > 0xffff_ffff) throw new ConfigError(path, 'id', 'an operator id in [1, 4294967295]', raw.id);
   const seed = new Uint8Array(Buffer.from(String(raw.seed), 'base64'));
   if (seed.length !== ML_DSA_SEED_BYTES) throw new ConfigError(path, 'seed', `base64 of ${ML_DSA_SEED_BYTES} bytes`);

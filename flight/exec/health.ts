@@ -24,6 +24,8 @@ interface Pinged {
   /** Send time of the ping awaiting its answer; undefined when none is. */
   outstandingSinceUs: number | undefined;
   lastSentUs: number;
+  /** When the last answer came (undefined before the first). */
+  answeredUs: number | undefined;
   /** The last answer was an error: unhealthy until a ping answers. */
   failed: boolean;
   /** Reported late (an event once per episode). */
@@ -43,7 +45,16 @@ export class HealthMonitor {
   }
 
   register(component: HealthComponent): void {
-    this.pinged.push({ component, outstandingSinceUs: undefined, lastSentUs: -Infinity, failed: false, late: false });
+    this.pinged.push({ component, outstandingSinceUs: undefined, lastSentUs: -Infinity, answeredUs: undefined, failed: false, late: false });
+  }
+
+  /** When `name` last answered its ping, on the monitor's clock; undefined if it never did. */
+  answeredUs(name: string): number | undefined {
+    return this.pinged.find((p) => p.component.name === name)?.answeredUs;
+  }
+
+  get components(): string[] {
+    return this.pinged.map((p) => p.component.name);
   }
 
   /**
@@ -85,6 +96,7 @@ export class HealthMonitor {
     return p.component.ping().then(
       (answer) => {
         p.outstandingSinceUs = undefined;
+        p.answeredUs = this.clock.nowUs();
         p.failed = false;
         if (p.late) {
           p.late = false;

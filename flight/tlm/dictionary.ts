@@ -11,6 +11,18 @@ export const TLM_EVENTS = {
   downlinkFailed: { id: 0x0204, name: 'TLM_DOWNLINK_FAILED', severity: 'warning', format: '{items} downlink records not sent: {error}' },
 } as const satisfies Record<string, EventDef>;
 
+/**
+ * Commands tlm owns, declared to commanding by the composition root (flight/app.ts), in the
+ * 0x02xx opcode range. Typed where they are declared (cmd/commands.ts CommandDef): tlm does not
+ * depend on cmd.
+ */
+export const TLM_COMMANDS = {
+  clearThrottles: {
+    name: 'CLEAR_EVENT_THROTTLES', opcode: 0x0201, owner: 'tlm', criticality: 'normal', args: [],
+    doc: 'Re-arms every event throttle; answers with how many were holding events back',
+  },
+} as const;
+
 /** The downlink of housekeeping, events and command responses to the ground endpoint. */
 export const TLM_CHANNELS = {
   downlinkItems: { name: 'tlm.downlink.items', type: 'u64', units: 'items', doc: 'Records queued for the ground endpoint' },

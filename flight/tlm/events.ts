@@ -1,6 +1,10 @@
 // Event log: severity, per-event throttling, fan-out to the subsystem's logger and to listeners
 // (housekeeping downlink, tests). An event is an error the first time and quiet on repeats, so
-// one fault cannot flood the downlink (cFS EVS filters, F Prime throttles).
+// one fault cannot flood the downlink (cFS EVS filters, F Prime throttles). A throttle re-arms
+// as its condition clears, as F Prime's do: when the event has not been raised for a quiet
+// period (the fault stopped), when its emitter says the condition cleared (rearm), or by the
+// operator's CLEAR_EVENT_THROTTLES command (resetThrottles). The first emission after a re-arm
+// carries how many were suppressed, so the ground learns what it missed.
 import type { Logger } from '../log.js';
 
 export type Severity = 'diagnostic' | 'activity' | 'warning' | 'error' | 'fatal';
@@ -29,6 +33,8 @@ export interface EventRecord {
 }
 
 const DEFAULT_THROTTLE = 5;
+/** A throttled event not raised for this long has cleared: its throttle re-arms. */
+export const DEFAULT_REARM_QUIET_US = 10_000_000;
 
 const LOG_LEVEL: Record<Severity, 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
   diagnostic: 'debug',
@@ -45,8 +51,12 @@ export function formatEvent(format: string, args: EventArgs): string {
 }
 
 interface ThrottleState {
+  /** Emissions allowed before the throttle holds the event back; 0: never. */
+  readonly limit: number;
   emitted: number;
   suppressed: number;
+  /** When the event was last raised, emitted or not (mission time, us). */
+  lastUs: number;
 }
 
 export class EventLog {
@@ -56,6 +66,7 @@ export class EventLog {
   constructor(
     private readonly log: Logger,
     private readonly nowUs: () => number,
+    private readonly rearmQuietUs = DEFAULT_REARM_QUIET_US,
   ) {}
 
   onEvent(listener: (event: EventRecord) => void): void {
@@ -64,15 +75,24 @@ export class EventLog {
 
   /** Emits `def` unless it is throttled; returns whether it went out. */
   emit(def: EventDef, args: EventArgs = {}): boolean {
+    const now = this.nowUs();
     let state = this.throttles.get(def.id);
     if (!state) {
-      state = { emitted: 0, suppressed: 0 };
+      state = { limit: def.throttle ?? DEFAULT_THROTTLE, emitted: 0, suppressed: 0, lastUs: now };
       this.throttles.set(def.id, state);
     }
-    const limit = def.throttle ?? DEFAULT_THROTTLE;
-    if (limit > 0 && state.emitted >= limit) {
+    const { limit } = state;
+    const quiet = now - state.lastUs >= this.rearmQuietUs;
+    state.lastUs = now;
+    if (limit > 0 && state.emitted >= limit && !quiet) {
       state.suppressed++;
       return false;
+    }
+    // Emitted: a quiet period re-arms the throttle, and this emission reports what it held back.
+    const suppressed = quiet ? state.suppressed : 0;
+    if (quiet) {
+      state.emitted = 0;
+      state.suppressed = 0;
     }
     state.emitted++;
     const record: EventRecord = {
@@ -81,10 +101,10 @@ export class EventLog {
       severity: def.severity,
       message: formatEvent(def.format, args),
       args,
-      timeUs: this.nowUs(),
+      timeUs: now,
     };
     this.log[LOG_LEVEL[def.severity]](
-      { event: def.name, eventId: def.id, ...args, throttled: limit > 0 && state.emitted === limit },
+      { event: def.name, eventId: def.id, ...args, throttled: limit > 0 && state.emitted === limit, ...(suppressed > 0 ? { suppressed } : {}) },
       record.message,
     );
     for (const listener of this.listeners) listener(record);
@@ -96,8 +116,16 @@ export class EventLog {
     return this.throttles.get(def.id)?.suppressed ?? 0;
   }
 
-  /** Re-arms every throttle (the operator's "clear event throttles" command). */
-  resetThrottles(): void {
+  /** Re-arms the throttle of `def`: its emitter saw the condition clear (a send succeeded). */
+  rearm(def: EventDef): void {
+    this.throttles.delete(def.id);
+  }
+
+  /** Re-arms every throttle (CLEAR_EVENT_THROTTLES); returns how many were holding events back. */
+  resetThrottles(): number {
+    let throttled = 0;
+    for (const state of this.throttles.values()) if (state.limit > 0 && state.emitted >= state.limit) throttled++;
     this.throttles.clear();
+    return throttled;
   }
 }
