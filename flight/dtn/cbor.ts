@@ -100,6 +100,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Nesting allowed inside opaque values (security parameters of unknown contexts). */
 const MAX_SKIP_DEPTH = 16;
+/**
+ * Items one reader (one security block) skips in all: skipping costs a step per item, and a
+ * 40 KB parameter of one-byte items took 8x the decode of a normal 40 KB bundle
+ * (test/bench/decoders.bench.ts). The parameters of RFC 9173's contexts are never skipped.
+ */
+const MAX_SKIP_ITEMS = 64;
 
 /**
  * Strict reader over `src[start, end)`. Every failure is a BundleError naming `field` and the
@@ -109,6 +115,8 @@ const MAX_SKIP_DEPTH = 16;
 export class CborReader {
   pos: number;
   block: BlockRef | undefined;
+  /** Items the opaque values this reader skips may still hold. */
+  private skipBudget = MAX_SKIP_ITEMS;
 
   constructor(
     readonly src: Uint8Array,
@@ -265,10 +273,15 @@ export class CborReader {
 
   /**
    * Skips one well-formed definite-length item of any type, for values whose meaning belongs to
-   * someone else (parameters of an unknown security context). Depth is bounded.
+   * someone else (parameters of an unknown security context). Depth and item count are bounded.
    */
-  skip(field: string, depth = 0): void {
+  skip(field: string): void {
+    this.skipItem(field, 0);
+  }
+
+  private skipItem(field: string, depth: number): void {
     if (depth > MAX_SKIP_DEPTH) this.fail('BUNDLE_CBOR', field, `nesting deeper than ${MAX_SKIP_DEPTH}`);
+    if (--this.skipBudget < 0) this.fail('BUNDLE_CBOR', field, `more than ${MAX_SKIP_ITEMS} items in opaque values`);
     const initial = this.peek();
     if (initial < 0) this.fail('BUNDLE_CBOR', field, 'truncated: expected an item');
     const major = initial >> 5;
@@ -288,9 +301,10 @@ export class CborReader {
     } else if (major === 4 || major === 5) {
       const items = major === 5 ? n * 2 : n;
       if (items > this.end - this.pos) this.fail('BUNDLE_CBOR', field, 'container runs past the end');
-      for (let i = 0; i < items; i++) this.skip(field, depth + 1);
+      if (items > this.skipBudget) this.fail('BUNDLE_CBOR', field, `more than ${MAX_SKIP_ITEMS} items in opaque values`);
+      for (let i = 0; i < items; i++) this.skipItem(field, depth + 1);
     } else if (major === 6) {
-      this.skip(field, depth + 1);
+      this.skipItem(field, depth + 1);
     }
   }
 

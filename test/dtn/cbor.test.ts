@@ -1,6 +1,6 @@
 import { decode as cborxDecode, encode as cborxEncode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
-import { CborReader, cborHead, cborHeadLength, encodeCbor, int, uint } from '../../flight/dtn/cbor.js';
+import { CborReader, CborRefused, checkCborBounds, cborHead, cborHeadLength, encodeCbor, int, uint, type CborBounds } from '../../flight/dtn/cbor.js';
 import { createBundle } from '../../flight/dtn/codec.js';
 import { ipn } from '../../flight/dtn/eid.js';
 import { expectBundleError, fromHex, hex } from './helpers.js';
@@ -79,6 +79,70 @@ describe('CBOR reader accepts only what RFC 9171 bundles use, in preferred form'
     expectBundleError(() => reader('81'.repeat(40) + '00').skip('deep'), 'BUNDLE_CBOR', 'deep');
     expectBundleError(() => reader('ff').skip('brk'), 'BUNDLE_CBOR', 'brk');
     expectBundleError(() => reader('82 01').skip('short'), 'BUNDLE_CBOR', 'short');
+  });
+
+  it('skips at most 64 items in all the opaque values of one reader (one security block), so skipping costs a bounded time', () => {
+    const flat = (n: number): string => hex(cborHead(4, n)) + '00'.repeat(n);
+    const r = reader(flat(63) + '07');
+    r.skip('v');
+    expect(r.uint('next')).toBe(7);
+    expectBundleError(() => reader(flat(64)).skip('wide'), 'BUNDLE_CBOR', 'wide');
+    // The count is over every skip() of the reader.
+    const two = reader(flat(31) + flat(31) + flat(0));
+    two.skip('a');
+    two.skip('b');
+    expectBundleError(() => two.skip('c'), 'BUNDLE_CBOR', 'c');
+  });
+});
+
+describe('checkCborBounds: what cbor-x may be given from a link', () => {
+  const bounds: CborBounds = { maxDepth: 2, maxItems: 8, maxStringBytes: 16, maps: false };
+  const refusal = (h: string, b: CborBounds = bounds): string => {
+    try {
+      checkCborBounds(fromHex(h), b);
+    } catch (error) {
+      expect(error).toBeInstanceOf(CborRefused);
+      return (error as CborRefused).reason;
+    }
+    return 'accepted';
+  };
+
+  it('accepts items within the bounds: arrays, integers, strings, floats, booleans, null', () => {
+    expect(refusal('83 01 8220f93c00 43010203')).toBe('accepted');
+    expect(refusal('84 f4 f5 f6 f7')).toBe('accepted');
+    expect(refusal('80')).toBe('accepted');
+    expect(refusal('a1 6161 01', { ...bounds, maps: true })).toBe('accepted');
+    expect(refusal('01 02 03', { ...bounds, maxTopItems: 3 })).toBe('accepted');
+  });
+
+  it('refuses tags (the bignum of issue 9 first), indefinite lengths, breaks and unassigned simple values', () => {
+    expect(refusal('c2 59 9c40' + 'ff'.repeat(8))).toMatch(/a tag \(2, a bignum\)/);
+    expect(refusal('81 c3 41 01')).toMatch(/a tag \(3, a bignum\)/);
+    expect(refusal('d8 40 40')).toMatch(/a tag \(64\)/);
+    expect(refusal('9f ff')).toMatch(/indefinite length/);
+    expect(refusal('5f 41 00 ff')).toMatch(/indefinite length/);
+    expect(refusal('ff')).toMatch(/a break/);
+    expect(refusal('f0')).toMatch(/unassigned simple value/);
+    expect(refusal('f8 20')).toMatch(/unassigned simple value/);
+    expect(refusal('1c')).toMatch(/reserved additional information 28/);
+  });
+
+  it('refuses what exceeds depth, items, string size, maps, the sequence length, or the bytes there are', () => {
+    expect(refusal('81 81 81 00')).toMatch(/nesting deeper than 2/);
+    expect(refusal('89 000000000000000000')).toMatch(/exceeds the bytes or items left/);
+    expect(refusal('82 86000000000000 00')).toMatch(/more than 8 items/);
+    expect(refusal('51' + '00'.repeat(17))).toMatch(/a string of 17 bytes \(at most 16\)/);
+    expect(refusal('a1 01 02')).toMatch(/a map/);
+    expect(refusal('01 02')).toMatch(/bytes after the item/);
+    expect(refusal('43 0102')).toMatch(/runs past the end/);
+    expect(refusal('82 01')).toMatch(/exceeds the bytes or items left|truncated/);
+    expect(refusal('1a 0001')).toMatch(/truncated head/);
+    expect(refusal('')).toMatch(/no item/);
+  });
+
+  it('takes at most maxItems steps: an array claiming 2^32 items is refused at its head', () => {
+    const huge = fromHex('9b 0000000100000000 00');
+    expect(() => checkCborBounds(huge, { ...bounds, maxItems: 1 << 20 })).toThrow(/exceeds the bytes or items left/);
   });
 });
 
