@@ -33,6 +33,8 @@ import { TokenBucket } from './token-bucket.js';
  * source leaves the other half to the rest.
  */
 export const SOURCE_SHARE = 0.5;
+/** The share of the task budget spent examining envelopes. */
+const EXAMINE_SHARE = 0.5;
 
 export type ResponseStatus = 'accepted' | 'pending' | 'rejected' | 'executed' | 'failed';
 
@@ -151,7 +153,11 @@ export class Dispatcher implements Task {
     this.ch.pendingApprovals.set(this.approvals.size);
 
     this.verificationsLeft = this.o.limits.verificationsPerSlot;
+    // Checks are cheap, not free (a 16 KiB sequence upload is decoded to tell whether it is
+    // critical): examining stops at half the budget, leaving the rest to execution.
+    const examineUntilUs = this.o.clock.nowUs() + this.budgetUs * EXAMINE_SHARE;
     for (let n = 0; n < this.o.limits.envelopesPerSlot; n++) {
+      if (n > 0 && this.o.clock.nowUs() >= examineUntilUs) break;
       const next = this.inbound.peek();
       if (!next || this.examine(next.item, next.source, nowMs) === DEFER) break;
       this.inbound.take();

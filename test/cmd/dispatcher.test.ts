@@ -256,6 +256,22 @@ describe('dispatcher: flood protection', () => {
     expect(h.value('cmd.executed')).toBe(2);
   });
 
+  it('stops examining at half its budget, leaving the rest queued: checks cost time too', () => {
+    const h = harness({ operators: OPERATORS, dispatch: { budgetUs: 2000, envelopesPerSlot: 16 } });
+    for (let i = 0; i < 16; i++) h.commanding.submit(new Uint8Array([0xff]));
+    // A clock on which every reading is 300 us later: the slot's time goes as envelopes are examined.
+    const nowUs = h.clock.nowUs.bind(h.clock);
+    let readings = 0;
+    h.clock.nowUs = () => nowUs() + 300 * readings++;
+    h.run();
+    const examined = h.value('cmd.rejected.malformed');
+    expect(examined).toBeGreaterThan(0);
+    expect(examined).toBeLessThan(16);
+    expect(h.value('cmd.queueDepth')).toBe(16 - examined);
+    h.run(16);
+    expect(h.value('cmd.rejected.malformed')).toBe(16);
+  });
+
   it('drops envelopes beyond the queue capacity on arrival', () => {
     const h = harness({ operators: OPERATORS, dispatch: { queue: 2 } });
     const junk = new Uint8Array([0xff]);
