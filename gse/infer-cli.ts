@@ -3,7 +3,7 @@
 // object; errors are JSON on stderr with the typed error's code (exit 2: bad input or model).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { InferenceCore } from '../flight/core/infer-kernels.js';
+import { InferenceCore } from '../flight/core/wasm.js';
 import { TernError } from '../flight/errors.js';
 import { readGrayBmp } from '../flight/infer/bmp.js';
 import { InferInputError } from '../flight/infer/errors.js';

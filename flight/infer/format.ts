@@ -4,8 +4,7 @@
 // constants and the prepacked weights, each 16-byte aligned in the file as in core memory.
 // Reading verifies the checksum and digest, then every record, then the plan's geometry.
 import { createHash } from 'node:crypto';
-import { PARAM_SLOTS } from '../core/infer-kernels.js';
-import { core } from '../core/wasm.js';
+import { core, PARAM_SLOTS } from '../core/wasm.js';
 import { ModelFormatError } from './errors.js';
 import { isSupported, operatorCode, operatorName } from './operators.js';
 import { checkPlan, KERNEL_OF, MAX_LAYERS, MAX_MODEL_BYTES, type DType, type LayerPlan, type ModelPlan, type TensorInfo } from './plan.js';

@@ -1,6 +1,6 @@
 // One plan layer per supported TFLite operator: options read by their schema field ids,
 // operands checked, parameters computed as TFLM's Prepare computes them, weights prepacked.
-import { PARAM_SLOTS, SLOT } from '../core/infer-kernels.js';
+import { PARAM_SLOTS, SLOT } from '../core/wasm.js';
 import { QuantisationError, UnsupportedOperatorError } from './errors.js';
 import type { Operand } from './importer.js';
 import type { Operator } from './operators.js';

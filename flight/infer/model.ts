@@ -2,7 +2,7 @@
 // run needs (tensors, constants, parameter blocks, scratch), so a run allocates nothing. A run
 // has a cursor (layer, unit); step(budget) does whole work units of the current layers until
 // the next unit would pass the budget, so an executive slot never holds more than it allows.
-import { InferenceCore, type CoreNetwork } from '../core/infer-kernels.js';
+import { InferenceCore, type CoreNetwork } from '../core/wasm.js';
 import { InferInputError } from './errors.js';
 import { isTern, readTern } from './format.js';
 import { importTflite } from './importer.js';

@@ -8,8 +8,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InferenceCore } from '../core/infer-kernels.js';
-import type { CoreVariant } from '../core/instance.js';
+import { InferenceCore, type CoreVariant } from '../core/wasm.js';
 import { writeFileDurable } from '../durable.js';
 import { TernError } from '../errors.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';

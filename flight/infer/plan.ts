@@ -2,7 +2,7 @@
 // parameter block and prepacked constants. The importer builds a plan from a TFLite file, the
 // onboard format stores one, and checkPlan validates one (from either source) before it reaches
 // core memory: every parameter a kernel uses to address memory is checked against the tensors.
-import { netFootprint, PARAM_SLOTS, SLOT, type NetKernel, type NetLayer, type NetPlan } from '../core/infer-kernels.js';
+import { netFootprint, PARAM_SLOTS, SLOT, type NetKernel, type NetLayer, type NetPlan } from '../core/wasm.js';
 import { ModelFormatError, ModelSizeError } from './errors.js';
 import { isSupported, type Operator } from './operators.js';
 

@@ -4,7 +4,8 @@
 // - flight imports nothing from gse or hil;
 // - inside flight, a module imports only from its own unit or from units on lower layers;
 // - a subsystem that hides its parts behind an interface is reached through it alone (exec
-//   through its task interface, the convergence layers through cla.ts);
+//   through its task interface, the convergence layers through cla.ts), except by a
+//   composition root, which builds the parts;
 // - the WASM core is loaded only by flight/core/instance.ts and reached from outside flight/core
 //   only through its entry module, so no raw export or address leaves the folder.
 // Every failure names the offending import as "file -> target: rule".
@@ -44,9 +45,12 @@ const LAYERS: ReadonlyArray<readonly Unit[]> = [
   ],
   [{ name: 'dtn/store', paths: ['flight/dtn/store/'] }],
   [{ name: 'dtn', paths: ['flight/dtn/'] }],
-  [{ name: 'infer', paths: ['flight/infer/'] }],
   [{ name: 'cmd', paths: ['flight/cmd/'] }],
-  [{ name: 'composition root', paths: ['flight/config/', 'flight/app.ts', 'flight/main.ts'] }],
+  // Declares its commands to cmd's registry, as a service on top of commanding.
+  [{ name: 'infer', paths: ['flight/infer/'] }],
+  // What builds the parts: a node (app.ts, from its config), and an SEU campaign (protected
+  // memory under the scrubber on an executive of its own, on the virtual clock).
+  [{ name: 'composition root', paths: ['flight/config/', 'flight/app.ts', 'flight/main.ts', 'flight/ecc/campaign.ts'] }],
 ];
 const COMPOSITION_ROOT = 'composition root';
 
