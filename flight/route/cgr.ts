@@ -78,10 +78,13 @@ export function searchContacts(g: ContactGraph, start: SearchStart, destination:
   const rootFirstEnd = rootHops > 0 ? g.end[root[0]!]! : 0;
   const rootEntry = rootHops > 0 ? g.nodes[g.to[root[0]!]!]! : 0;
 
-  const relax = (d: number, arrival: number, hops: number, firstEnd: number, entry: number, pred: number): void => {
-    const better = arrival < L.arr[d]! || (arrival === L.arr[d] && (hops < L.hops[d]! || (hops === L.hops[d] &&
+  // Without a destination only arrival times are asked for: the tie-breaks, which would relabel a
+  // contact once per better-ranked predecessor, are left out.
+  const tieBreaks = destination >= 0;
+  const better = (d: number, arrival: number, hops: number, firstEnd: number, entry: number): boolean =>
+    arrival < L.arr[d]! || (tieBreaks && arrival === L.arr[d] && (hops < L.hops[d]! || (hops === L.hops[d] &&
       (firstEnd > L.firstEnd[d]! || (firstEnd === L.firstEnd[d] && entry < L.entry[d]!)))));
-    if (!better) return;
+  const relax = (d: number, arrival: number, hops: number, firstEnd: number, entry: number, pred: number): void => {
     L.arr[d] = arrival;
     L.hops[d] = hops;
     L.firstEnd[d] = firstEnd;
@@ -105,8 +108,10 @@ export function searchContacts(g: ContactGraph, start: SearchStart, destination:
   for (let d = g.outFirst[u]!; d < g.outFirst[u + 1]!; d++) {
     if (g.end[d]! <= start.time || excluded?.has(d) || visited[g.to[d]!]) continue;
     const first = rootHops === 0;
-    relax(d, Math.max(start.time, g.start[d]!) + g.owlt[d]!, rootHops + 1,
-      first ? g.end[d]! : rootFirstEnd, first ? g.nodes[g.to[d]!]! : rootEntry, -1);
+    const arrival = Math.max(start.time, g.start[d]!) + g.owlt[d]!;
+    const firstEnd = first ? g.end[d]! : rootFirstEnd;
+    const entry = first ? g.nodes[g.to[d]!]! : rootEntry;
+    if (better(d, arrival, rootHops + 1, firstEnd, entry)) relax(d, arrival, rootHops + 1, firstEnd, entry, -1);
   }
   for (let e = heap.pop(); e !== undefined; e = heap.pop()) {
     const c = eContact[e]!;
@@ -116,9 +121,24 @@ export function searchContacts(g: ContactGraph, start: SearchStart, destination:
     const a = L.arr[c]!;
     if (v === destination) return routeOf(g, root, start.departure ?? start.time, L.pred, c);
     if (nodeArrival && a < nodeArrival[v]!) nodeArrival[v] = a;
-    for (let d = g.outFirst[v]!; d < g.outFirst[v + 1]!; d++) {
-      if (L.settled[d] || g.end[d]! <= a || excluded?.has(d) || onPath(c, g.to[d]!)) continue;
-      relax(d, Math.max(a, g.start[d]!) + g.owlt[d]!, L.hops[c]! + 1, L.firstEnd[c]!, L.entry[c]!, c);
+    const hops = L.hops[c]! + 1;
+    const firstEnd = L.firstEnd[c]!;
+    const entry = L.entry[c]!;
+    // Each neighbour's contacts are sorted by start: skip those over before a by binary search.
+    for (let p = g.pairFirst[v]!; p < g.pairFirst[v + 1]!; p++) {
+      let lo = g.pairStart[p]!;
+      const hi = g.pairStart[p + 1]!;
+      for (let h = hi; lo < h;) {
+        const mid = (lo + h) >> 1;
+        if (g.reachEnd[mid]! > a) h = mid;
+        else lo = mid + 1;
+      }
+      for (let d = lo; d < hi; d++) {
+        if (L.settled[d] || g.end[d]! <= a) continue;
+        const arrival = Math.max(a, g.start[d]!) + g.owlt[d]!;
+        if (!better(d, arrival, hops, firstEnd, entry) || excluded?.has(d) || onPath(c, g.to[d]!)) continue;
+        relax(d, arrival, hops, firstEnd, entry, c);
+      }
     }
   }
   return undefined;
