@@ -4,11 +4,15 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlightNode } from '../../flight/app.js';
-import { parseMission } from '../../flight/config/mission.js';
-import { createRootLogger } from '../../flight/log.js';
-import { TLM_COMMANDS, TLM_EVENTS } from '../../flight/tlm/dictionary.js';
+import type { FlightNode } from '../../flight/app.js';
 import { REPO } from '../support/node-process.js';
+
+// The built node (after `npm run build`), as a process runs it: its handshake worker is a real
+// worker thread, which only the built code can start.
+const { FlightNode: Node } = (await import(`${REPO}dist/flight/app.js`)) as typeof import('../../flight/app.js');
+const { parseMission } = (await import(`${REPO}dist/flight/config/mission.js`)) as typeof import('../../flight/config/mission.js');
+const { createRootLogger } = (await import(`${REPO}dist/flight/log.js`)) as typeof import('../../flight/log.js');
+const { TLM_COMMANDS, TLM_EVENTS } = (await import(`${REPO}dist/flight/tlm/dictionary.js`)) as typeof import('../../flight/tlm/dictionary.js');
 
 const KEYS = resolve(REPO, 'flight/config/missions/local/keys');
 const SLOT = ['dtn.ingest', 'dtn.dispatch', 'dtn.store', 'tlm.housekeeping', 'cmd.dispatch', 'cmd.sequence'];
@@ -41,7 +45,7 @@ afterEach(async () => {
 describe('flight node start-up', () => {
   it('finishes start-up before frame 0: t0 is taken after every component answered its first ping', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tern-node-'));
-    node = await FlightNode.start({ config: config(dir), log: createRootLogger({ level: 'silent' }) });
+    node = await Node.start({ config: config(dir), log: createRootLogger({ level: 'silent' }) });
     // start() resolves before any frame has run; the first frame's deadline is t0.
     expect(node.tlm.get('exec.frames')!.value).toBe(0);
     const t0 = node.exec.nextDeadlineUs();
@@ -57,7 +61,7 @@ describe('flight node start-up', () => {
 describe('CLEAR_EVENT_THROTTLES', () => {
   it('is in the ground dictionary and re-arms every event throttle', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tern-node-'));
-    node = await FlightNode.start({ config: config(dir), log: createRootLogger({ level: 'silent' }) });
+    node = await Node.start({ config: config(dir), log: createRootLogger({ level: 'silent' }) });
     const dictionary = JSON.parse(readFileSync(join(dir, 'data', 'dictionary.json'), 'utf8')) as { commands: Array<{ name: string; opcode: number }> };
     expect(dictionary.commands).toContainEqual(expect.objectContaining({ name: 'CLEAR_EVENT_THROTTLES', opcode: 0x0201 }));
 
