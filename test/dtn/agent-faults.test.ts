@@ -4,10 +4,14 @@ import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BundleRefusedError } from '../../flight/cla/errors.js';
+import { BundleFlag, dtnNow } from '../../flight/dtn/bundle.js';
+import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
+import { decodeStatusReport } from '../../flight/dtn/status-report.js';
 import { segmentFileName } from '../../flight/dtn/store/format.js';
 import { StoreMaintenanceTask } from '../../flight/dtn/store/maintenance-task.js';
 import type { FrameInfo } from '../../flight/exec/task.js';
-import { until } from '../support/wait.js';
+import { eventually, until } from '../support/wait.js';
 import { FROM, bundle, closeStores, setup, silent } from './agent-harness.js';
 import { fillDevice, smallFilesystem } from './store/support.js';
 
@@ -55,17 +59,31 @@ describe('bundle agent on a full device (a real 2 MiB tmpfs)', () => {
     fs?.unmount();
   });
 
-  it('starts on a full device, refuses bundles as depleted storage, and takes them again once space returns', async () => {
+  it('restarts on a full device, refuses bundles as depleted storage with a status report, and takes them again once space returns', async () => {
+    const dir = join(fs.dir, 'bundles');
+    const markPath = join(fs.dir, 'creation.seq');
+    await setup({ dir, markPath }); // a node ran here while there was room (its store took its reserve)
+    await closeStores();
     const filler = join(fs.dir, 'filler');
     fillDevice(filler);
-    const s = await setup({ dir: join(fs.dir, 'bundles'), markPath: join(fs.dir, 'creation.seq') });
-    expect(s.store.outOfSpace).toBe(true);
+    const s = await setup({ dir, markPath }); // it opens: the lock takes no data block, nothing is written
     const maintenance = new StoreMaintenanceTask(s.store, { nowMs: () => 0, onExpired: () => undefined, log: silent, probeEveryMs: 0 });
-    const refused = await s.agent.accept(bundle(3, 1, 0).bytes, FROM).catch((e: unknown) => e);
+    const asking = createBundle({
+      destination: ipn(3, 1), source: ipn(5, 1), flags: BundleFlag.reportDeletion, creationTime: dtnNow(), lifetime: 60_000,
+      payload: new Uint8Array(8192), // more than the room left in the pages the store's files have
+    });
+    const refused = await s.agent.accept(asking.bytes, FROM).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(BundleRefusedError);
     expect((refused as BundleRefusedError).reason).toBe('no-resources');
     expect(s.value('dtn.agent.refusedFull')).toBe(1);
     expect(s.events).toContain('DTN_BUNDLE_REFUSED');
+    expect(s.store.outOfSpace).toBe(true);
+    // The "deleted" report (reason 4, depleted storage) is written from the store's reserve.
+    const report = await eventually(() => s.store.list().find((b) => b.source === 'ipn:1.0'), 'the status report to be stored');
+    const decoded = decodeStatusReport(decodeBundle((await s.store.get(report.id))!));
+    expect(decoded.reason).toBe(4);
+    expect(Object.keys(decoded.asserted)).toEqual(['deleted']);
+    expect(decoded.subject.sequence).toBe(asking.primary.sequence);
     maintenance.run(frame); // still full: a probe, nothing else
     rmSync(filler);
     await until(() => {
@@ -73,8 +91,10 @@ describe('bundle agent on a full device (a real 2 MiB tmpfs)', () => {
       return !s.store.outOfSpace;
     }, 'the store to find space again');
     await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
-    await s.dispatch();
-    expect(s.link.sent).toHaveLength(1);
+    await until(async () => {
+      await s.dispatch();
+      return s.link.sent.length === 1;
+    }, 'the bundle accepted after the device freed to be forwarded');
     expect(s.value('dtn.agent.forwarded')).toBe(1);
   });
 });

@@ -44,10 +44,11 @@ export class Originator {
     return this.clock.stamp(this.ctx.now());
   }
 
-  async originate(bundle: Bundle): Promise<string> {
+  /** Stores `bundle` and queues it; `essential` (a status report) is written even from the store's reserve. */
+  async originate(bundle: Bundle, essential = false): Promise<string> {
     const id = bundleKey(bundle);
     const meta = metaOf(this.ctx.node, bundle, id, this.ctx.now());
-    await this.ctx.store.put(meta, bundle.bytes);
+    await this.ctx.store.put(meta, bundle.bytes, { essential });
     this.ctx.ch.originated.add();
     this.queues.enqueue(id, meta.priority);
     return id;

@@ -31,6 +31,7 @@ export class StatusReporter {
     }
     if (!report) return;
     this.ctx.bundleTlm.channels.statusReportsSent.add();
-    this.originator.originate(report).catch((error: Error) => storeFault(this.ctx, 'status report', error));
+    // Essential: a report of a bundle refused for a full device is written from the store's reserve.
+    this.originator.originate(report, true).catch((error: Error) => storeFault(this.ctx, 'status report', error));
   }
 }

@@ -16,9 +16,15 @@ export interface StoreConfig {
   commitDelayMs: number;
   /** A full segment is compacted once at least this share of its bytes is dead (default 0.5). */
   compactGarbageRatio: number;
+  /**
+   * Bytes the store keeps in a file of their own and gives up when the device fills, so that
+   * deletions and status reports can still be written while bundles are refused (default
+   * 256 KiB; 0: none).
+   */
+  reserveBytes: number;
 }
 
-const KEYS = ['capacityBytes', 'perSourceQuotaBytes', 'segmentBytes', 'maxBatchBytes', 'commitDelayMs', 'compactGarbageRatio'] as const;
+const KEYS = ['capacityBytes', 'perSourceQuotaBytes', 'segmentBytes', 'maxBatchBytes', 'commitDelayMs', 'compactGarbageRatio', 'reserveBytes'] as const;
 
 export function parseStoreConfig(f: Fields, raw: unknown, field: string): StoreConfig {
   const o = f.object(raw, field, KEYS);
@@ -31,5 +37,6 @@ export function parseStoreConfig(f: Fields, raw: unknown, field: string): StoreC
     maxBatchBytes: o.maxBatchBytes === undefined ? 1024 * 1024 : f.integer(o.maxBatchBytes, at('maxBatchBytes'), 1, 256 * 1024 * 1024),
     commitDelayMs: o.commitDelayMs === undefined ? 0 : f.number(o.commitDelayMs, at('commitDelayMs'), 0, 1000),
     compactGarbageRatio: o.compactGarbageRatio === undefined ? 0.5 : f.number(o.compactGarbageRatio, at('compactGarbageRatio'), 0.01, 1),
+    reserveBytes: o.reserveBytes === undefined ? 256 * 1024 : f.integer(o.reserveBytes, at('reserveBytes'), 0, 64 * 1024 * 1024),
   };
 }

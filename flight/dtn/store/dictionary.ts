@@ -41,6 +41,7 @@ export const STORE_EVENTS = {
   ioFailed: { id: 0x0346, name: 'STORE_IO_FAILED', severity: 'error', throttle: 0, format: 'Store {operation} failed: {error}; writes refused until the store is reopened' },
   segmentReclaimed: { id: 0x0347, name: 'STORE_SEGMENT_RECLAIMED', severity: 'diagnostic', format: 'Segment {segment} reclaimed ({copied} bytes copied forward)' },
   noSpace: { id: 0x0349, name: 'STORE_NO_SPACE', severity: 'warning', throttle: 0, format: 'Store {operation}: the device is full ({error}); bundles refused until space returns' },
+  noReserve: { id: 0x034b, name: 'STORE_NO_RESERVE', severity: 'warning', format: 'No reserve of {bytes} bytes for a full device ({error}): deletions and status reports will be refused with bundles' },
   spaceReturned: { id: 0x034a, name: 'STORE_SPACE_RETURNED', severity: 'activity', throttle: 0, format: 'Space returned ({probeBytes} bytes probed): the store takes bundles again' },
   skippedCompaction: { id: 0x0348, name: 'STORE_COMPACTION_SKIPPED', severity: 'error', format: 'Segment {segment} still holds {bytes} live bytes after compaction: kept' },
 } as const satisfies Record<string, EventDef>;

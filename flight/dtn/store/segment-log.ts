@@ -8,8 +8,10 @@
 // reading what is really on disk) can say what survived. A full device is the exception: what
 // failed was never acknowledged, and every acknowledged batch was fdatasync'd before it, so once
 // a probe shows space again, cutting the active segment back to its last durable batch and
-// fdatasyncing it is all a resume needs (resume()).
-import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
+// fdatasyncing it is all a resume needs (resume()). Before that, the log gives up a reserve file
+// it keeps for the purpose and goes on in low-space mode: only essential records (tombstones,
+// status reports) are written, so the node can still delete and report while it refuses bundles.
+import { open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Channel } from '../../tlm/channels.js';
 import type { EventLog } from '../../tlm/events.js';
@@ -44,6 +46,8 @@ export interface QueuedRecord {
   data: Uint8Array | undefined;
   /** head.length + data length. */
   length: number;
+  /** Written also in low-space mode, from the reserve: tombstones and status reports. */
+  essential: boolean;
   /** Called once the record is durable at `offset` of `segment`. */
   durable(segment: Segment, offset: number): void;
   failed(error: Error): void;
@@ -53,6 +57,8 @@ type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'seg
 
 /** The file a space probe writes and removes, beside the segments (recovery reads only *.seg). */
 const PROBE_FILE = 'space.probe';
+/** The reserve: space held while the device has some, given up when it fills. */
+const RESERVE_FILE = 'space.reserve';
 
 /** flight/durable.ts's fsyncDirectory, but off the event loop: it runs in the flush path. */
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -61,6 +67,23 @@ async function fsyncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Writes a file of `bytes` zeros and fdatasyncs it; kept (the reserve) or removed (a probe), also when it fails. */
+async function writeZeros(path: string, bytes: number, keep: boolean): Promise<void> {
+  let ok = false;
+  try {
+    const handle = await open(path, 'w');
+    try {
+      await writeAll(handle, [Buffer.alloc(bytes)], 0);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    ok = true;
+  } finally {
+    if (!keep || !ok) await rm(path, { force: true });
   }
 }
 
@@ -96,6 +119,10 @@ export class SegmentLog {
   private active: Segment | undefined;
   /** A segment being created: if that fails, a resume removes what was made of it. */
   private creating: Segment | undefined;
+  /** The reserve file is there, whole. */
+  private reserveHeld = false;
+  /** The reserve was given up: only essential records are written until space returns. */
+  lowSpace = false;
   private activeHeads = new HeadLog();
   /** The active segment still ends with the summary and trailer a clean close wrote. */
   private unsealOnWrite = false;
@@ -109,7 +136,7 @@ export class SegmentLog {
 
   constructor(
     readonly dir: string,
-    private readonly config: Pick<StoreConfig, 'segmentBytes' | 'maxBatchBytes' | 'commitDelayMs'>,
+    private readonly config: Pick<StoreConfig, 'segmentBytes' | 'maxBatchBytes' | 'commitDelayMs' | 'reserveBytes'>,
     private readonly ch: LogChannels,
     private readonly events: EventLog,
   ) {}
@@ -126,6 +153,7 @@ export class SegmentLog {
    * before any record in them was acknowledged, so the directory needs no sync here either.
    */
   async start(found: readonly RecoveredSegment[]): Promise<void> {
+    await this.holdReserve();
     for (const s of found) {
       this.segments.set(s.segment, {
         number: s.segment, path: s.path, size: s.recordsEnd, sealed: true, liveBytes: 0, tombstoneBytes: s.tombstoneBytes,
@@ -167,10 +195,21 @@ export class SegmentLog {
       try {
         await this.create(next);
       } catch (error) {
-        // A store opened on a full device serves what it holds and refuses writes until space returns.
+        // A store opened on a full device serves what it holds and refuses bundles until space
+        // returns; with its reserve given up it still writes deletions and status reports.
         if (!isNoSpace(error)) throw error;
-        this.fail('segment create', error);
         await this.dropCreating();
+        if (!(await this.useReserve('segment create', error))) {
+          this.fail('segment create', error);
+        } else {
+          try {
+            await this.create(next);
+          } catch (again) {
+            if (!isNoSpace(again)) throw again;
+            await this.dropCreating();
+            this.fail('segment create', again);
+          }
+        }
       }
     }
     this.ch.segments.set(this.segments.size);
@@ -183,33 +222,71 @@ export class SegmentLog {
    * still full; throws on any other failure. Does nothing unless the log failed for lack of space.
    */
   async resume(probeBytes: number): Promise<boolean> {
-    if (!(this.failure instanceof StoreNoSpaceError) || this.flushing) return false;
+    const failed = this.failure instanceof StoreNoSpaceError;
+    if ((!failed && !this.lowSpace) || this.flushing) return false;
     this.ch.spaceProbes.add();
-    const probe = join(this.dir, PROBE_FILE);
+    const bytes = probeBytes + this.config.reserveBytes;
     try {
-      const handle = await open(probe, 'w');
-      try {
-        await writeAll(handle, [Buffer.alloc(probeBytes)], 0);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await writeZeros(join(this.dir, PROBE_FILE), bytes, false);
     } catch (error) {
       if (isNoSpace(error)) return false;
       throw error;
-    } finally {
-      await rm(probe, { force: true });
     }
-    await this.dropCreating();
-    const active = this.active;
-    if (active && !active.sealed && !this.unsealOnWrite) {
-      const handle = await active.handle!;
-      await handle.truncate(active.size);
-      await handle.datasync();
+    if (failed) {
+      await this.dropCreating();
+      await this.cutBack();
+      this.failure = undefined;
     }
-    this.failure = undefined;
+    if (!(await this.holdReserve())) {
+      // Space for a batch but no longer for the reserve as well (it filled again meanwhile).
+      this.lowSpace = true;
+      return failed;
+    }
+    this.lowSpace = false;
     this.ch.noSpace.set(0);
-    this.events.emit(STORE_EVENTS.spaceReturned, { probeBytes });
+    this.events.emit(STORE_EVENTS.spaceReturned, { probeBytes: bytes });
+    return true;
+  }
+
+  /** Cuts the active segment back to its last durable batch: what a failed batch left goes. */
+  private async cutBack(): Promise<void> {
+    const active = this.active;
+    if (!active || active.sealed || this.unsealOnWrite) return;
+    const handle = await active.handle!;
+    await handle.truncate(active.size);
+    await handle.datasync();
+  }
+
+  /** Makes the reserve file if it is not there; false if the device has no room for it. */
+  private async holdReserve(): Promise<boolean> {
+    if (this.reserveHeld || this.config.reserveBytes === 0) return this.reserveHeld;
+    const path = join(this.dir, RESERVE_FILE);
+    const held = await stat(path).then((st) => st.size === this.config.reserveBytes, () => false);
+    if (held) return (this.reserveHeld = true); // kept from the last run
+    try {
+      await writeZeros(path, this.config.reserveBytes, true);
+      this.reserveHeld = true;
+    } catch (error) {
+      // The store works without it (a file size limit, a full device): said, not fatal.
+      this.events.emit(STORE_EVENTS.noReserve, { bytes: this.config.reserveBytes, error: (error as Error).message });
+    }
+    return this.reserveHeld;
+  }
+
+  /**
+   * The device is full: gives up the reserve, cuts back what the failed write left and goes on
+   * in low-space mode. False if there was no reserve to give up.
+   */
+  private async useReserve(operation: string, error: unknown): Promise<boolean> {
+    if (!this.reserveHeld) return false;
+    this.reserveHeld = false;
+    await rm(join(this.dir, RESERVE_FILE), { force: true });
+    await this.dropCreating();
+    await this.cutBack();
+    this.lowSpace = true;
+    this.ch.noSpaceFaults.add();
+    this.ch.noSpace.set(1);
+    this.events.emit(STORE_EVENTS.noSpace, { operation, error: `${(error as Error).message}; reserve of ${this.config.reserveBytes} bytes given up for deletions and status reports` });
     return true;
   }
 
@@ -322,12 +399,21 @@ export class SegmentLog {
   private async flushLoop(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch = this.takeBatch();
+        let batch = this.takeBatch();
+        if (this.lowSpace && !this.failure) batch = this.essentialOnly(batch, 'write');
+        if (batch.length === 0) continue;
         if (!this.failure) {
           try {
             await this.writeBatch(batch);
             continue;
           } catch (error) {
+            if (isNoSpace(error) && !this.lowSpace && (await this.tryUseReserve('write', error))) {
+              // The essential records of the batch go again, first, from the reserve.
+              const again = this.essentialOnly(batch, 'write');
+              this.queue.unshift(...again);
+              for (const record of again) this.queuedBytes += record.length;
+              continue;
+            }
             this.fail('write', error);
           }
         }
@@ -337,6 +423,26 @@ export class SegmentLog {
       // No await between the empty-queue check and this: a record appended after it starts a new loop.
       this.flushing = false;
     }
+  }
+
+  /** useReserve, where a failure to give it up fails the log as any write failure does. */
+  private async tryUseReserve(operation: string, error: unknown): Promise<boolean> {
+    try {
+      return await this.useReserve(operation, error);
+    } catch (failure) {
+      this.fail(operation, failure);
+      return false;
+    }
+  }
+
+  /** In low-space mode: refuses the records that are not essential, returns the others. */
+  private essentialOnly(batch: QueuedRecord[], operation: string): QueuedRecord[] {
+    const kept: QueuedRecord[] = [];
+    for (const record of batch) {
+      if (record.essential) kept.push(record);
+      else record.failed(new StoreNoSpaceError(operation, new Error('the device is full: only deletions and status reports are written')));
+    }
+    return kept;
   }
 
   private takeBatch(): QueuedRecord[] {

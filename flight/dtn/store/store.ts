@@ -110,6 +110,7 @@ export class BundleStore {
       maxBatchBytes: options.maxBatchBytes,
       commitDelayMs: options.commitDelayMs,
       compactGarbageRatio: options.compactGarbageRatio,
+      reserveBytes: options.reserveBytes,
     }, 'store');
     await mkdir(options.dir, { recursive: true });
     const lock = acquireLock(options.dir);
@@ -184,19 +185,22 @@ export class BundleStore {
    * Stores a bundle; resolves once it is durable. The store keeps a reference to `bytes` until
    * then: they must not change (if they did, the CRC taken now would catch it on every read).
    * Refusals (StoreRefusedError: full, over quota, too large) carry reason 4, depleted storage.
+   * `essential` puts (the agent's status reports) are written also while the device is full,
+   * from the store's reserve; others are refused then (StoreNoSpaceError, reason 4).
    */
-  put(meta: BundleMeta, bytes: Uint8Array): Promise<StoredRef> {
+  put(meta: BundleMeta, bytes: Uint8Array, options: { essential?: boolean } = {}): Promise<StoredRef> {
     // Not an async function: that would wrap the returned promise in another one, a cost paid
     // on every put. A refusal still arrives as a rejection.
     try {
-      return this.admitAndQueue(meta, bytes);
+      return this.admitAndQueue(meta, bytes, options.essential ?? false);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private admitAndQueue(meta: BundleMeta, bytes: Uint8Array): Promise<StoredRef> {
+  private admitAndQueue(meta: BundleMeta, bytes: Uint8Array, essential: boolean): Promise<StoredRef> {
     this.checkWritable();
+    if (!essential) this.checkRoom('put');
     validateMeta(meta);
     if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new StoreMetaError('bytes', 'a non-empty Uint8Array');
     if (this.index.find(meta.id) >= 0) {
@@ -230,6 +234,7 @@ export class BundleStore {
         head,
         data: bytes,
         length,
+        essential,
         durable: (segment, offset) => {
           // Unless it was deleted (or evicted) while its batch was being written.
           if (ix.live(slot) && ix.instance[slot] === instance) {
@@ -297,6 +302,7 @@ export class BundleStore {
   compact(maxBytes = 1024 * 1024): Promise<CompactionStep> {
     try {
       this.checkWritable();
+      this.checkRoom('compaction'); // its copies are not essential
     } catch (error) {
       return Promise.reject(error);
     }
@@ -313,9 +319,9 @@ export class BundleStore {
     }
   }
 
-  /** Whether writes are refused because the device is full (resume() probes for space). */
+  /** Whether bundles are refused because the device is full (resume() probes for space). */
   get outOfSpace(): boolean {
-    return this.segmentLog.failure instanceof StoreNoSpaceError;
+    return this.segmentLog.lowSpace || this.segmentLog.failure instanceof StoreNoSpaceError;
   }
 
   /**
@@ -428,6 +434,7 @@ export class BundleStore {
         head,
         data: undefined,
         length: head.length,
+        essential: true,
         durable: (segment) => {
           segment.tombstoneBytes += head.length;
           resolve();
@@ -470,6 +477,11 @@ export class BundleStore {
   private checkWritable(): void {
     if (this.closed) throw new StoreClosedError();
     if (this.segmentLog.failure) throw this.segmentLog.failure;
+  }
+
+  /** In low-space mode only essential records are written: refuses the rest up front. */
+  private checkRoom(operation: string): void {
+    if (this.segmentLog.lowSpace) throw new StoreNoSpaceError(operation, new Error('the device is full: only deletions and status reports are written'));
   }
 
   // ---- Compaction ----
@@ -569,6 +581,7 @@ export class BundleStore {
         head,
         data,
         length: record.length,
+        essential: false,
         durable: (segment, offset) => {
           // Moves the bundle only if it is still the same one, still where the copy came from.
           if (ix.live(slot) && ix.instance[slot] === instance && ix.segment[slot] === from.number && ix.offset[slot] === fromOffset) {

@@ -105,4 +105,40 @@ describe('store on a full device (a real 2 MiB tmpfs)', () => {
     expect(again.store.list()).toHaveLength(5);
     await again.store.close();
   });
+
+  it('gives up its reserve when the device fills: deletions and essential puts go on while bundles are refused, until even the reserve is used', async () => {
+    const dir = join(fs.dir, 'reserve');
+    const filler = join(fs.dir, 'filler3');
+    const options = { segmentBytes: 256 * 1024, maxBatchBytes: 16 * 1024, reserveBytes: 64 * 1024 };
+    const opened = await openStore(dir, options);
+    const { store, value, events } = opened;
+    stores.push(store);
+    for (let i = 0; i < 4; i++) await store.put(meta(`r${i}`), bundleBytes(`r${i}`, 3000));
+    fillDevice(filler);
+    await expect(store.put(meta('big'), bundleBytes('big', 8192))).rejects.toBeInstanceOf(StoreNoSpaceError);
+    expect(store.outOfSpace).toBe(true);
+    expect(value('noSpace')).toBe(1);
+    expect(events.find((e) => e.name === 'STORE_NO_SPACE')?.args.error).toMatch(/reserve of 65536 bytes given up/);
+    expect(await store.delete('r0', 6)).toBe(true); // a deletion is written from the reserve
+    await store.put(meta('report'), bundleBytes('report', 200), { essential: true }); // so is a status report
+    await expect(store.put(meta('plain'), bundleBytes('plain', 100))).rejects.toMatchObject({ code: 'STORE_NO_SPACE' });
+    await expect(store.compact(4096)).rejects.toMatchObject({ code: 'STORE_NO_SPACE' });
+    const essential: string[] = ['report'];
+    let exhausted: unknown;
+    for (let i = 0; exhausted === undefined && i < 100; i++) {
+      await store.put(meta(`e${i}`), bundleBytes(`e${i}`, 4096), { essential: true }).then(() => essential.push(`e${i}`), (error: unknown) => (exhausted = error));
+    }
+    expect(exhausted).toBeInstanceOf(StoreNoSpaceError); // the reserve is used up too
+    expect(essential.length).toBeGreaterThan(5);
+    rmSync(filler);
+    await until(() => store.resume(), 'space to return');
+    expect(store.outOfSpace).toBe(false);
+    await store.put(meta('after'), bundleBytes('after', 3000));
+    await store.close();
+    const again = await openStore(dir, options);
+    stores.push(again.store);
+    expect(again.store.list().map((b) => b.id).sort()).toEqual(['after', 'r1', 'r2', 'r3', ...essential].sort());
+    expect(again.value('corruptRecords')).toBe(0);
+    await again.store.close();
+  });
 });
