@@ -32,7 +32,7 @@ import { TokenBucket } from './token-bucket.js';
  * The share of the verification rate (cmd.verifyPerSecond) one source may take: a flooding
  * source leaves the other half to the rest.
  */
-export const SOURCE_SHARE = 0.5;
+const SOURCE_SHARE = 0.5;
 /** The share of the task budget spent examining envelopes. */
 const EXAMINE_SHARE = 0.5;
 
@@ -253,6 +253,8 @@ export class Dispatcher implements Task {
         // The node's budget is spent: the envelope waits at the head of its queue, where it
         // keeps its place in the round. Its source's share is spent: it is dropped.
         const now = this.monotonicMs();
+        // More signatures than the burst holds would wait for ever (cmd.verifyBurst was lowered).
+        if (toVerify.length > this.o.params.get(CMD_PARAMS.verifyBurst.name)) throw new RateLimited(source);
         if (!this.verifyBucket.has(now, toVerify.length)) return DEFER;
         if (!this.sourceBucket(source, now).take(now, toVerify.length)) throw new RateLimited(source);
         this.verifyBucket.take(now, toVerify.length);

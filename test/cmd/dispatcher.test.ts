@@ -256,6 +256,17 @@ describe('dispatcher: flood protection', () => {
     expect(h.value('cmd.executed')).toBe(2);
   });
 
+  it('drops an envelope with more signatures than cmd.verifyBurst holds instead of holding the queue for ever', () => {
+    const h = harness({ operators: OPERATORS });
+    h.send(envelope({ command: 'SET_PARAM', args: ['cmd.verifyBurst', 1], seq: 1, signers: [A] }));
+    h.run(100, 10);
+    h.commanding.submit(envelope({ command: 'SET_MODE', args: ['NOMINAL'], seq: 2, signers: [A, B] }));
+    h.commanding.submit(envelope({ command: 'NOOP', seq: 3, signers: [A] }));
+    h.run(100, 10);
+    expect(h.value('cmd.rejected.rateLimited')).toBe(1);
+    expect(statuses(h.responses.slice(-2))).toEqual(['accepted', 'executed']);
+  });
+
   it('stops examining at half its budget, leaving the rest queued: checks cost time too', () => {
     const h = harness({ operators: OPERATORS, dispatch: { budgetUs: 2000, envelopesPerSlot: 16 } });
     for (let i = 0; i < 16; i++) h.commanding.submit(new Uint8Array([0xff]));
