@@ -5,10 +5,19 @@
 //   "cla": {
 //     "udp": { "listen": "127.0.0.1:4556", "maxDatagramBytes": 65507 },
 //     "tcp": { "listen": "127.0.0.1:4556", "keepaliveS": 15, "segmentMru": 1048576, "contactTimeoutMs": 2000 },
-//     "neighbours": { "2": { "cla": "tcp", "address": "127.0.0.1:4557" } }
+//     "ltp": { "listen": "127.0.0.1:1113", "segmentBytes": 1024 },
+//     "serial": { "device": "/dev/ttyS1", "baud": 115200 },
+//     "neighbours": { "2": { "cla": "tcp", "address": "127.0.0.1:4557" }, "3": { "cla": "serial" } }
 //   }
+//
+// Each section is parsed by its layer's parser (CLA_SECTIONS below); a neighbour names the layer
+// it is reached over, which must be configured. A serial link is point to point: its neighbour
+// has no address, and at most one neighbour is listed under it.
 import { isIP } from 'node:net';
 import { Fields, join } from '../config/fields.js';
+import type { ClaKind } from './cla.js';
+import { parseLtpConfig, type LtpClaConfig } from './ltp/config.js';
+import { parseSerialConfig, type SerialClaConfig } from './serial/config.js';
 import type { AdmissionLimits } from './tcpcl-admission.js';
 import type { SessionConfig } from './tcpcl-session.js';
 import { MAX_UDP_PAYLOAD } from './udp.js';
@@ -43,17 +52,28 @@ export const TCP_ADMISSION_DEFAULTS = {
   maxPendingPerAddress: 128,
 } as const;
 
-export interface Neighbour {
-  /** ipn node number. */
+/** A neighbour reached over an IP convergence layer, at a socket address. */
+export interface IpNeighbour {
+  /** ipn node number (and, over LTP, the neighbour's engine id). */
   readonly node: number;
-  readonly cla: 'udp' | 'tcp';
+  readonly cla: 'udp' | 'tcp' | 'ltp';
   readonly host: string;
   readonly port: number;
 }
 
+/** The neighbour at the other end of the serial line. */
+export interface SerialNeighbour {
+  readonly node: number;
+  readonly cla: 'serial';
+}
+
+export type Neighbour = IpNeighbour | SerialNeighbour;
+
 export interface ClaConfig {
   readonly udp?: UdpClaConfig;
   readonly tcp?: TcpClaConfig;
+  readonly ltp?: LtpClaConfig;
+  readonly serial?: SerialClaConfig;
   readonly neighbours: readonly Neighbour[];
 }
 
@@ -61,7 +81,7 @@ export const DEFAULT_PORT = 4556;
 const DEFAULT_HOST = '127.0.0.1';
 
 /** `host:port` or `[v6]:port`; port 0 (listeners only) picks a free port. */
-function parseEndpoint(f: Fields, value: unknown, field: string, minPort: number): Endpoint {
+export function parseEndpoint(f: Fields, value: unknown, field: string, minPort: number): Endpoint {
   const text = f.string(value, field);
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(text);
   const host = match?.[1] ?? match?.[2];
@@ -72,13 +92,13 @@ function parseEndpoint(f: Fields, value: unknown, field: string, minPort: number
   return { host, port };
 }
 
-function parseListen(f: Fields, value: unknown, field: string): Endpoint | undefined {
-  if (value === undefined) return { host: DEFAULT_HOST, port: DEFAULT_PORT };
+export function parseListen(f: Fields, value: unknown, field: string, defaultPort = DEFAULT_PORT): Endpoint | undefined {
+  if (value === undefined) return { host: DEFAULT_HOST, port: defaultPort };
   if (value === false) return undefined;
   return parseEndpoint(f, value, field, 0);
 }
 
-function optionalInteger(f: Fields, value: unknown, field: string, fallback: number, min: number, max: number): number {
+export function optionalInteger(f: Fields, value: unknown, field: string, fallback: number, min: number, max: number): number {
   return value === undefined ? fallback : f.integer(value, field, min, max);
 }
 
@@ -124,28 +144,47 @@ function parseTcp(f: Fields, raw: unknown, field: string): TcpClaConfig {
   };
 }
 
-function parseNeighbours(f: Fields, raw: unknown, section: string, present: { udp: boolean; tcp: boolean }): Neighbour[] {
+/** Each layer's section parser; a new layer adds its line here and its factory in registry.ts. */
+const CLA_SECTIONS = {
+  udp: parseUdp,
+  tcp: parseTcp,
+  ltp: parseLtpConfig,
+  serial: parseSerialConfig,
+} as const satisfies Record<ClaKind, (f: Fields, raw: unknown, field: string) => unknown>;
+
+const CLA_KINDS = Object.keys(CLA_SECTIONS) as ClaKind[];
+
+function parseNeighbours(f: Fields, raw: unknown, section: string, present: ReadonlySet<ClaKind>): Neighbour[] {
   if (raw === undefined) return [];
   const field = join(section, 'neighbours');
   const o = f.object(raw, field);
-  return Object.entries(o).map(([key, value]) => {
+  const neighbours = Object.entries(o).map(([key, value]): Neighbour => {
     const at = join(field, key);
     const node = /^[1-9][0-9]*$/.test(key) ? Number(key) : NaN;
     if (!Number.isSafeInteger(node)) f.fail(at, 'a key that is an ipn node number (1, 2, ...)', key);
     const entry = f.object(value, at, ['cla', 'address']);
-    const cla = f.oneOf(entry.cla, join(at, 'cla'), ['udp', 'tcp'] as const);
-    if (!present[cla]) f.fail(join(at, 'cla'), `a convergence layer configured in ${join(section, cla)}`, cla);
+    const cla = f.oneOf(entry.cla, join(at, 'cla'), CLA_KINDS);
+    if (!present.has(cla)) f.fail(join(at, 'cla'), `a convergence layer configured in ${join(section, cla)}`, cla);
+    if (cla === 'serial') {
+      if (entry.address !== undefined) f.fail(join(at, 'address'), 'no address: a serial neighbour is the other end of the line', entry.address);
+      return { node, cla };
+    }
     const { host, port } = parseEndpoint(f, entry.address, join(at, 'address'), 1);
     return { node, cla, host, port };
   });
+  const serial = neighbours.filter((n) => n.cla === 'serial');
+  if (serial.length > 1) f.fail(field, 'at most one neighbour over the serial link (it is point to point)', serial.map((n) => n.node));
+  return neighbours;
 }
 
 /** Validates the `cla` section (absent: no convergence layer at all). */
 export function parseClaConfig(f: Fields, raw: unknown, field: string): ClaConfig {
   if (raw === undefined) return { neighbours: [] };
-  const o = f.object(raw, field, ['udp', 'tcp', 'neighbours']);
-  const udp = o.udp === undefined ? undefined : parseUdp(f, o.udp, join(field, 'udp'));
-  const tcp = o.tcp === undefined ? undefined : parseTcp(f, o.tcp, join(field, 'tcp'));
-  const neighbours = parseNeighbours(f, o.neighbours, field, { udp: udp !== undefined, tcp: tcp !== undefined });
-  return { ...(udp ? { udp } : {}), ...(tcp ? { tcp } : {}), neighbours };
+  const o = f.object(raw, field, [...CLA_KINDS, 'neighbours']);
+  const sections: Record<string, unknown> = {};
+  for (const kind of CLA_KINDS) {
+    if (o[kind] !== undefined) sections[kind] = CLA_SECTIONS[kind](f, o[kind], join(field, kind));
+  }
+  const neighbours = parseNeighbours(f, o.neighbours, field, new Set(Object.keys(sections) as ClaKind[]));
+  return { ...(sections as Omit<ClaConfig, 'neighbours'>), neighbours };
 }

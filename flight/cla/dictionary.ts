@@ -47,6 +47,55 @@ export const TCPCL_CHANNELS = {
 
 export type TcpclChannels = Record<keyof typeof TCPCL_CHANNELS, Channel>;
 
+export const SERIAL_CHANNELS = {
+  framesOut: { name: 'cla.serial.framesOut', type: 'u64', units: 'frames', doc: 'Code blocks written to the line, idle ones included' },
+  idleFramesOut: { name: 'cla.serial.idleFramesOut', type: 'u64', units: 'frames', doc: 'Code blocks of idle fill only (nothing to send)' },
+  bytesOut: { name: 'cla.serial.bytesOut', type: 'u64', units: 'bytes', doc: 'Bytes written to the line' },
+  bytesIn: { name: 'cla.serial.bytesIn', type: 'u64', units: 'bytes', doc: 'Bytes read from the line' },
+  framesIn: { name: 'cla.serial.framesIn', type: 'u64', units: 'frames', doc: 'Frames decoded (RS corrected all codewords)' },
+  correctedSymbols: { name: 'cla.serial.correctedSymbols', type: 'u64', units: 'symbols', doc: 'RS symbols corrected in received frames' },
+  uncorrectableFrames: { name: 'cla.serial.uncorrectableFrames', type: 'u64', units: 'frames', yellow: { high: 0 }, doc: 'Code blocks found at their marker that RS could not correct: lost' },
+  syncLosses: { name: 'cla.serial.syncLosses', type: 'u64', units: 'events', doc: 'Times the expected code block was not found and the marker search began again' },
+  bytesSkipped: { name: 'cla.serial.bytesSkipped', type: 'u64', units: 'bytes', doc: 'Bytes passed over while searching for the sync marker' },
+  foreignFrames: { name: 'cla.serial.foreignFrames', type: 'u64', units: 'frames', yellow: { high: 0 }, doc: 'Frames of another spacecraft id, virtual channel or version: dropped' },
+  frameGaps: { name: 'cla.serial.frameGaps', type: 'u64', units: 'events', doc: 'Breaks in the virtual channel frame count: frames lost between two received' },
+  packetsIn: { name: 'cla.serial.packetsIn', type: 'u64', units: 'packets', doc: 'LTP packets taken from the frames' },
+  packetErrors: { name: 'cla.serial.packetErrors', type: 'u64', units: 'errors', yellow: { high: 0 }, doc: 'Packet stream errors (bad header, bad first header pointer)' },
+  contactUp: { name: 'cla.serial.contactUp', type: 'u32', units: 'bool', doc: '1 while good frames arrive (within lossOfSignalMs)' },
+  queuedSegments: { name: 'cla.serial.queuedSegments', type: 'u32', units: 'segments', doc: 'LTP segments waiting for the line' },
+} as const satisfies Record<string, ChannelDef>;
+
+export type SerialChannels = Record<keyof typeof SERIAL_CHANNELS, Channel>;
+
+/** An LTP engine's channels, under `prefix` (cla.ltp over UDP, cla.serial.ltp over the serial link). */
+export function ltpChannelDefs(prefix: string) {
+  const c = (name: string, type: 'u64' | 'u32', units: string, doc: string, yellow?: number): ChannelDef =>
+    ({ name: `${prefix}.${name}`, type, units, doc, ...(yellow === undefined ? {} : { yellow: { high: yellow } }) });
+  return {
+    blocksOut: c('blocksOut', 'u64', 'blocks', 'Blocks (bundles) the receiving engine reported received in full'),
+    bytesOut: c('bytesOut', 'u64', 'bytes', 'Bytes of blocks reported received in full'),
+    blocksIn: c('blocksIn', 'u64', 'blocks', 'Blocks received in full and accepted by the agent'),
+    bytesIn: c('bytesIn', 'u64', 'bytes', 'Bytes of blocks accepted by the agent'),
+    segmentsOut: c('segmentsOut', 'u64', 'segments', 'Segments handed to the link'),
+    segmentsIn: c('segmentsIn', 'u64', 'segments', 'Segments received and decoded'),
+    malformed: c('malformed', 'u64', 'segments', 'Segments refused as malformed (by code in the events)', 0),
+    reportsSent: c('reportsSent', 'u64', 'segments', 'Report segments sent, retransmissions included'),
+    reportsReceived: c('reportsReceived', 'u64', 'segments', 'Report segments received'),
+    dataRetransmitted: c('dataRetransmitted', 'u64', 'segments', 'Data segments sent again for ranges a report claimed missing'),
+    checkpointRetransmits: c('checkpointRetransmits', 'u64', 'segments', 'Checkpoints sent again when no report came within the timeout'),
+    reportRetransmits: c('reportRetransmits', 'u64', 'segments', 'Reports sent again when no report acknowledgement came within the timeout'),
+    cancelsSent: c('cancelsSent', 'u64', 'sessions', 'Sessions this engine cancelled (retransmission limit, refusal, timeout)', 0),
+    cancelsReceived: c('cancelsReceived', 'u64', 'sessions', 'Sessions the peer cancelled', 0),
+    sessionTimeouts: c('sessionTimeouts', 'u64', 'sessions', 'Import sessions dropped after sessionTimeoutMs without a segment', 0),
+    refusedSessions: c('refusedSessions', 'u64', 'sessions', 'Import sessions refused: maxImportSessions open, or block beyond maxBlockBytes', 0),
+    duplicates: c('duplicates', 'u64', 'segments', 'Segments of finished sessions, or data already held'),
+    exportSessions: c('exportSessions', 'u32', 'sessions', 'Export sessions open'),
+    importSessions: c('importSessions', 'u32', 'sessions', 'Import sessions open'),
+  } satisfies Record<string, ChannelDef>;
+}
+
+export type LtpChannels = Record<keyof ReturnType<typeof ltpChannelDefs>, Channel>;
+
 export const CLA_EVENTS = {
   udpListening: { id: 0x0401, name: 'CLA_UDP_LISTENING', severity: 'activity', format: 'UDPCL listening on {address}:{port}', throttle: 0 },
   udpOversize: { id: 0x0402, name: 'CLA_UDP_OVERSIZE', severity: 'warning', format: 'UDPCL {direction} datagram of {bytes} bytes ({peer}) exceeds {limit}: refused' },
@@ -74,4 +123,11 @@ export const CLA_EVENTS = {
     id: 0x041d, name: 'CLA_TCP_CONNECTION_REFUSED', severity: 'warning',
     format: 'Closed a TCPCLv4 connection from {peer} before SESS_INIT: {reason} ({pending} pending)',
   },
+  ltpListening: { id: 0x0420, name: 'CLA_LTP_LISTENING', severity: 'activity', format: 'LTP engine {engine} listening on {address}:{port}', throttle: 0 },
+  ltpMalformed: { id: 0x0421, name: 'CLA_LTP_MALFORMED', severity: 'warning', format: 'LTP segment from {peer}: {code}: {error}' },
+  ltpCancelled: { id: 0x0422, name: 'CLA_LTP_CANCELLED', severity: 'warning', format: 'LTP session {session} with engine {engine} cancelled by {by}: reason {reason}' },
+  ltpSessionTimeout: { id: 0x0423, name: 'CLA_LTP_SESSION_TIMEOUT', severity: 'warning', format: 'LTP import session {session} from engine {engine} silent for {timeoutMs} ms: dropped' },
+  serialOpened: { id: 0x0428, name: 'CLA_SERIAL_OPENED', severity: 'activity', format: 'Serial link on {device} at {baud} baud: I={interleave}, frame {frameBytes} bytes', throttle: 0 },
+  serialContact: { id: 0x0429, name: 'CLA_SERIAL_CONTACT', severity: 'activity', format: 'Serial link on {device}: contact {state}', throttle: 0 },
+  serialPacketError: { id: 0x042a, name: 'CLA_SERIAL_PACKET_ERROR', severity: 'warning', format: 'Serial link on {device}: {code}: {error}' },
 } as const satisfies Record<string, EventDef>;

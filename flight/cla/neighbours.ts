@@ -1,91 +1,87 @@
-// The node's convergence layers and its links to the neighbours of the `cla` config section.
-// TCPCLv4 neighbours are kept connected: a session that drops is re-opened every `retryMs`
-// until it is back. A session the neighbour opened to us serves just as well, since a TCPCL
-// session carries bundles both ways. UDP neighbours are always "up": UDP has no session.
-import type { AddressInfo } from 'node:net';
+// The node's link table: one convergence layer per configured section of `cla` (registry.ts),
+// and the links to the neighbours listed under them. Every `retryMs` each layer re-opens what
+// dropped (TCPCL sessions); a link is offered only while the layer has a contact with the node.
 import type { Logger } from '../log.js';
 import type { TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
-import type { BundleLink, BundleSink } from './cla.js';
-import type { ClaConfig, Neighbour } from './config.js';
-import { TcpCla } from './tcpcl.js';
-import { UdpCla } from './udp.js';
+import type { BundleSink, ClaKind, ConvergenceLayer, LinkOffer, ListenInfo } from './cla.js';
+import type { ClaConfig } from './config.js';
+import { buildLayers, nodeId } from './registry.js';
+
+export { nodeId } from './registry.js';
 
 export interface NeighboursOptions {
   config: ClaConfig;
-  /** This node's ipn node number (its TCPCL node ID is ipn:N.0). */
+  /** This node's ipn node number (its TCPCL node ID is ipn:N.0, its LTP engine id N). */
   node: number;
   sink: BundleSink;
   tlm: TelemetryRegistry;
   events: EventLog;
   log: Logger;
   retryMs?: number;
-  /** Called when a TCPCLv4 session comes up: a contact begins. */
+  /** Called when a contact begins on any layer (a session or a link came up). */
   onContact?: () => void;
 }
 
-export interface Listening {
-  udp?: AddressInfo;
-  tcp?: AddressInfo;
-}
-
-export const nodeId = (node: number): string => `ipn:${node}.0`;
+/** Where each layer listens (an IP address, or a serial device with port 0). */
+export type Listening = Partial<Record<ClaKind, ListenInfo>>;
 
 export class Neighbours {
-  readonly tcp: TcpCla | undefined;
-  readonly udp: UdpCla | undefined;
-  private readonly byNode: ReadonlyMap<number, Neighbour>;
-  private readonly connecting = new Set<number>();
+  readonly layers: readonly ConvergenceLayer[];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: NeighboursOptions) {
     const { config, sink, tlm, events, log } = options;
-    this.byNode = new Map(config.neighbours.map((n) => [n.node, n]));
-    const onSession = options.onContact && ((): void => options.onContact!());
-    // Every configured neighbour has a passive session slot reserved, whatever CLA it is listed under.
-    const neighbours = config.neighbours.map((n) => nodeId(n.node));
-    this.tcp = config.tcp && new TcpCla({ ...config.tcp, localNodeId: nodeId(options.node), neighbours, sink, tlm, events, log, ...(onSession ? { onSession } : {}) });
-    this.udp = config.udp && new UdpCla({ ...config.udp, sink, tlm, events, log });
+    this.layers = buildLayers(config, {
+      node: options.node,
+      sink,
+      tlm,
+      events,
+      log,
+      allNeighbourIds: config.neighbours.map((n) => nodeId(n.node)),
+      contact: (_node, up) => {
+        if (up) options.onContact?.();
+      },
+    });
   }
 
-  /** Opens the listeners, then keeps trying the TCPCL neighbours in the background. */
+  /** The layer of `kind`, if configured. */
+  layer<L extends ConvergenceLayer = ConvergenceLayer>(kind: ClaKind): L | undefined {
+    return this.layers.find((l) => l.kind === kind) as L | undefined;
+  }
+
+  /** Opens the listeners, then keeps every layer's links up in the background. */
   async start(): Promise<Listening> {
-    const { udp, tcp } = this.options.config;
     const listening: Listening = {};
-    if (this.udp && udp?.listen) listening.udp = await this.udp.listen(udp.listen.host, udp.listen.port);
-    if (this.tcp && tcp?.listen) listening.tcp = await this.tcp.listen(tcp.listen.host, tcp.listen.port);
-    this.connectMissing();
-    this.timer = setInterval(() => this.connectMissing(), this.options.retryMs ?? 1000);
+    for (const layer of this.layers) {
+      const at = await layer.start();
+      if (at) listening[layer.kind] = at;
+    }
+    this.maintain();
+    this.timer = setInterval(() => this.maintain(), this.options.retryMs ?? 1000);
     return listening;
   }
 
   /** The link to `node` now, with the largest bundle it takes; undefined without a contact. */
-  link(node: number): { link: BundleLink; maxBundleBytes: number } | undefined {
-    const session = this.tcp?.sessionTo(nodeId(node));
-    if (session) return { link: session, maxBundleBytes: session.peerTransferMru };
-    const neighbour = this.byNode.get(node);
-    if (neighbour?.cla === 'udp' && this.udp) {
-      return { link: this.udp.link(neighbour.host, neighbour.port), maxBundleBytes: this.options.config.udp!.maxDatagramBytes };
+  link(node: number): LinkOffer | undefined {
+    for (const layer of this.layers) {
+      const offer = layer.link(node);
+      if (offer) return offer;
     }
     return undefined;
   }
 
-  private connectMissing(): void {
-    const tcp = this.tcp;
-    if (!tcp) return;
-    for (const n of this.byNode.values()) {
-      if (n.cla !== 'tcp' || this.connecting.has(n.node) || tcp.sessionTo(nodeId(n.node))) continue;
-      this.connecting.add(n.node);
-      // A refused connect is counted and reported by TcpCla; the next round tries again.
-      tcp.connect(n.host, n.port, nodeId(n.node)).then(
-        () => this.connecting.delete(n.node),
-        () => this.connecting.delete(n.node),
-      );
-    }
+  /** Every layer's counters, by channel name. */
+  counters(): Record<string, number> {
+    return Object.assign({}, ...this.layers.map((l) => l.counters())) as Record<string, number>;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await Promise.all([this.tcp?.close(), this.udp?.close()]);
+    await Promise.all(this.layers.map((l) => l.close()));
+  }
+
+  private maintain(): void {
+    for (const layer of this.layers) layer.maintain();
   }
 }

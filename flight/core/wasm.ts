@@ -8,6 +8,7 @@ import { ErasureKernelSet, type ErasureCode } from './erasure.js';
 import { CoreInstance, engineHasSimd, type Bytes, type CoreBuffer, type CoreVariant } from './instance.js';
 import { ReedSolomon, type RsCode, type RsDecodeResult } from './rs.js';
 import { Secded, type SecdedReport } from './secded.js';
+import { TmSync } from './tm-sync.js';
 
 export { engineHasSimd, type Bytes, type CoreBuffer, type CoreVariant } from './instance.js';
 export { ErasureCode } from './erasure.js';
@@ -16,6 +17,7 @@ export {
   type RsBasis, type RsCode, type RsDecodeResult,
 } from './rs.js';
 export type { SecdedError, SecdedErrorKind, SecdedReport } from './secded.js';
+export { TM_ASM } from './tm-sync.js';
 // Inference: a network over a core instance of its own (placement and addresses stay in infer-kernels.ts).
 export {
   CoreNetwork, InferenceCore, netFootprint, PARAM_SLOTS, SLOT,
@@ -30,6 +32,7 @@ export class Core {
   private reedSolomon: ReedSolomon | undefined;
   private erasure: ErasureKernelSet | undefined;
   private edac: Secded | undefined;
+  private tm: TmSync | undefined;
 
   constructor(variant: CoreVariant = engineHasSimd() ? 'simd' : 'scalar') {
     this.variant = variant;
@@ -86,6 +89,21 @@ export class Core {
   /** As secdedCheck, and flips every single-bit error (in data or check byte) back in place. */
   secdedCorrect(data: Bytes, check: Bytes): SecdedReport {
     return this.secded().scan(data, check, true);
+  }
+
+  /** CCSDS TM pseudo-randomiser: XORs `bytes` in place from the sequence's start (self-inverse). */
+  tmRandomise(bytes: Uint8Array): void {
+    this.tmSync().randomise(bytes);
+  }
+
+  /** Offset of the TM attached sync marker in `bytes` at or after `from`, within `maxErrors` bits; -1 if none. */
+  tmFindSync(bytes: Uint8Array, from: number, maxErrors: number): number {
+    return this.tmSync().findSync(bytes, from, maxErrors);
+  }
+
+  private tmSync(): TmSync {
+    this.tm ??= new TmSync(this.instance);
+    return this.tm;
   }
 
   private crc(): Crc {

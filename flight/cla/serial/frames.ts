@@ -1,0 +1,156 @@
+// TM transfer frames (CCSDS 132.0-B primary header, no secondary header, no FECF: RS protects
+// the frame) in code blocks (CCSDS 131.0-B): ASM 0x1ACFFC1D, then the frame and its RS parity
+// (interleave I, virtual fill Q = 223 - frameBytes / I), randomised. The Deframer finds code
+// blocks in a byte stream that loses, gains and corrupts bytes: while locked it expects the next
+// block right after the last and takes it if its marker is close enough or RS accepts it;
+// otherwise it searches for the marker (tolerating bit errors) and takes the first candidate
+// that RS decodes. Every corrected symbol and every lost frame is counted.
+import { core, rsBlockLength, TM_ASM, type RsCode } from '../../core/wasm.js';
+import type { SerialChannels } from '../dictionary.js';
+
+/** First header pointer values of 132.0-B: no packet starts here; only idle data. */
+export const FHP_NO_PACKET = 0x7ff;
+export const FHP_IDLE = 0x7fe;
+const HEADER = 6;
+
+export interface TransferFrame {
+  readonly vcCount: number;
+  readonly firstHeader: number;
+  readonly data: Uint8Array;
+}
+
+export interface FrameGeometry {
+  readonly interleave: number;
+  readonly frameBytes: number;
+  readonly spacecraftId: number;
+}
+
+export function rsCodeOf(g: FrameGeometry): RsCode {
+  return { basis: 'dual', interleave: g.interleave, fill: 223 - g.frameBytes / g.interleave };
+}
+
+/** Bytes of one code block on the line, marker included. */
+export function codeBlockBytes(g: FrameGeometry): number {
+  return TM_ASM.length + rsBlockLength(rsCodeOf(g));
+}
+
+/** Data field bytes of a frame: what packets get of it. */
+export const dataFieldBytes = (g: FrameGeometry): number => g.frameBytes - HEADER;
+
+/** One frame of virtual channel 0 -> its code block on the line. */
+export function encodeCodeBlock(g: FrameGeometry, mcCount: number, vcCount: number, firstHeader: number, data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(g.frameBytes);
+  // version 00, SCID (10 bits), VCID 0, no OCF | MC count | VC count | status: segment length id 11, FHP
+  frame[0] = (g.spacecraftId >> 4) & 0x3f;
+  frame[1] = (g.spacecraftId & 0x0f) << 4;
+  frame[2] = mcCount & 0xff;
+  frame[3] = vcCount & 0xff;
+  frame[4] = 0x18 | ((firstHeader >> 8) & 0x07);
+  frame[5] = firstHeader & 0xff;
+  frame.set(data, HEADER);
+  const block = core().rsEncode(frame, rsCodeOf(g));
+  core().tmRandomise(block);
+  const out = new Uint8Array(TM_ASM.length + block.length);
+  out.set(TM_ASM);
+  out.set(block, TM_ASM.length);
+  return out;
+}
+
+/** Bit errors of a marker candidate at `at`. */
+function markerErrors(bytes: Uint8Array, at: number): number {
+  let n = 0;
+  for (let i = 0; i < 4; i++) {
+    let x = bytes[at + i]! ^ TM_ASM[i]!;
+    while (x) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Marker bit errors still taken as the expected block's while locked (flywheel). */
+const LOCKED_MARKER_ERRORS = 10;
+
+export class Deframer {
+  private buffer = new Uint8Array(0);
+  private locked = false;
+  private readonly blockBytes: number;
+  private readonly code: RsCode;
+
+  constructor(
+    private readonly g: FrameGeometry,
+    private readonly maxSyncErrors: number,
+    private readonly channels: SerialChannels,
+    private readonly onFrame: (frame: TransferFrame) => void,
+  ) {
+    this.code = rsCodeOf(g);
+    this.blockBytes = codeBlockBytes(g);
+  }
+
+  push(chunk: Uint8Array): void {
+    const joined = new Uint8Array(this.buffer.length + chunk.length);
+    joined.set(this.buffer);
+    joined.set(chunk, this.buffer.length);
+    let at = 0;
+    for (;;) {
+      if (this.locked) {
+        if (joined.length - at < this.blockBytes) break;
+        const errors = markerErrors(joined, at);
+        const frame = this.decode(joined, at, errors <= LOCKED_MARKER_ERRORS);
+        if (frame !== undefined || errors <= LOCKED_MARKER_ERRORS) {
+          at += this.blockBytes;
+          continue;
+        }
+        this.locked = false;
+        this.channels.syncLosses.add();
+        at += 1;
+      }
+      const found = core().tmFindSync(joined, at, this.maxSyncErrors);
+      if (found < 0) {
+        const keep = Math.max(at, joined.length - 3);
+        this.channels.bytesSkipped.add(keep - at);
+        at = keep;
+        break;
+      }
+      this.channels.bytesSkipped.add(found - at);
+      at = found;
+      if (joined.length - at < this.blockBytes) break;
+      if (this.decode(joined, at, false) !== undefined) {
+        this.locked = true;
+        at += this.blockBytes;
+      } else {
+        at += 1; // a false marker, or a block RS cannot save: search on
+      }
+    }
+    this.buffer = joined.slice(at);
+  }
+
+  /**
+   * De-randomises and RS-decodes the block at `at`; hands on and returns its frame if every
+   * codeword decoded and the header is this link's. `counted`: a failure is a lost frame (the
+   * marker said a block was there), not a false candidate.
+   */
+  private decode(bytes: Uint8Array, at: number, counted: boolean): TransferFrame | undefined {
+    const block = bytes.slice(at + 4, at + this.blockBytes);
+    core().tmRandomise(block);
+    const result = core().rsDecode(block, this.code);
+    if (result.uncorrectable.length > 0) {
+      if (counted) this.channels.uncorrectableFrames.add();
+      return undefined;
+    }
+    const frame = result.data;
+    const version = frame[0]! >> 6;
+    const scid = ((frame[0]! & 0x3f) << 4) | (frame[1]! >> 4);
+    const vcid = (frame[1]! >> 1) & 0x07;
+    if (version !== 0 || scid !== this.g.spacecraftId || vcid !== 0) {
+      this.channels.foreignFrames.add();
+      return undefined;
+    }
+    this.channels.correctedSymbols.add(result.correctedSymbols);
+    this.channels.framesIn.add();
+    const parsed = { vcCount: frame[3]!, firstHeader: ((frame[4]! & 0x07) << 8) | frame[5]!, data: frame.subarray(HEADER) };
+    this.onFrame(parsed);
+    return parsed;
+  }
+}

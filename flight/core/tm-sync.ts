@@ -1,0 +1,46 @@
+// CCSDS 131.0-B TM synchronisation over the core's kernels (flight/core/assembly/tm-sync.ts):
+// the attached sync marker search and the pseudo-randomiser, for the serial link's framing.
+import { FecInputError } from './errors.js';
+import { SCRATCH_BYTES, type CoreInstance } from './instance.js';
+
+/** The attached sync marker of CCSDS TM code blocks. */
+export const TM_ASM = Uint8Array.of(0x1a, 0xcf, 0xfc, 0x1d);
+
+interface TmKernels {
+  tmRandomise(ptr: number, len: number): void;
+  tmFindSync(ptr: number, len: number, from: number, maxErrors: number): number;
+}
+
+export class TmSync {
+  private readonly kernels: TmKernels;
+
+  constructor(private readonly instance: CoreInstance) {
+    this.kernels = instance.kernels<TmKernels>(['tmRandomise', 'tmFindSync']);
+  }
+
+  /** XORs `bytes` in place with the pseudo-random sequence from its start (its own inverse). */
+  randomise(bytes: Uint8Array): void {
+    if (bytes.length > SCRATCH_BYTES) throw new FecInputError('bytes', `at most ${SCRATCH_BYTES} bytes (one code block)`, `${bytes.length} bytes`);
+    let heap = this.instance.memory();
+    const scratch = this.instance.scratch;
+    heap.set(bytes, scratch);
+    this.kernels.tmRandomise(scratch, bytes.length);
+    heap = this.instance.memory();
+    bytes.set(heap.subarray(scratch, scratch + bytes.length));
+  }
+
+  /**
+   * The first offset at or after `from` where `bytes` holds the ASM with at most `maxErrors`
+   * bits wrong; -1 if none (the last 3 bytes may start a marker still to come).
+   */
+  findSync(bytes: Uint8Array, from: number, maxErrors: number): number {
+    if (!Number.isInteger(maxErrors) || maxErrors < 0 || maxErrors > 16) throw new FecInputError('maxErrors', 'an integer from 0 to 16', maxErrors);
+    for (let at = Math.max(0, from); at + 4 <= bytes.length; at += SCRATCH_BYTES - 3) {
+      const chunk = bytes.subarray(at, at + SCRATCH_BYTES);
+      this.instance.memory().set(chunk, this.instance.scratch);
+      const found = this.kernels.tmFindSync(this.instance.scratch, chunk.length, 0, maxErrors);
+      if (found >= 0) return at + found;
+    }
+    return -1;
+  }
+}

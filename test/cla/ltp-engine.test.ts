@@ -1,0 +1,163 @@
+// The LTP engine on a virtual clock: each recovery path of RFC 5326 is forced by losing exactly
+// the segment it recovers from, and checked by what the engines then send and deliver.
+import { describe, expect, it } from 'vitest';
+import { LtpBlockTooLargeError, LtpSessionCancelledError } from '../../flight/cla/ltp/errors.js';
+import { CANCEL, SEGMENT } from '../../flight/cla/ltp/wire.js';
+import { patternBlock, VirtualLink } from './ltp-support.js';
+
+const settle = <T>(p: Promise<T>): { done: boolean; error?: unknown } => {
+  const state: { done: boolean; error?: unknown } = { done: false };
+  p.then(() => (state.done = true), (error: unknown) => {
+    state.done = true;
+    state.error = error;
+  });
+  return state;
+};
+
+describe('LTP engine', () => {
+  it('sends a block as red segments ending in a checkpoint, and resolves on the full report', async () => {
+    const link = new VirtualLink();
+    const block = patternBlock(350);
+    const sent = settle(link.a.engine.send(block, 2));
+    await link.run(20);
+    expect(sent).toEqual({ done: true });
+    expect(link.b.delivered).toEqual([block]);
+    const kinds = link.log.map(({ from, segment }) => `${from}:${segment.kind}${segment.kind === 'data' ? segment.type : ''}`);
+    // 4 segments of at most 100 bytes, the last a checkpoint ending the block; report; its ack.
+    expect(kinds).toEqual(['1:data0', '1:data0', '1:data0', '1:data3', '2:report', '1:report-ack']);
+    expect(link.a.channels.blocksOut.value).toBe(1);
+    expect(link.b.channels.blocksIn.value).toBe(1);
+    expect(link.b.channels.bytesIn.value).toBe(350);
+    expect(link.a.engine.openSessions).toEqual({ exports: 0, imports: 0 });
+    expect(link.b.engine.openSessions).toEqual({ exports: 0, imports: 0 });
+  });
+
+  it('sends again only the ranges a report shows missing, ending in a new checkpoint', async () => {
+    const link = new VirtualLink();
+    let lost = 0;
+    link.drop = (s) => s.kind === 'data' && (s.offset === 100 || s.offset === 200) && lost++ < 2;
+    const block = patternBlock(350, 7);
+    const sent = settle(link.a.engine.send(block, 2));
+    await link.run(20);
+    expect(sent).toEqual({ done: true });
+    expect(link.b.delivered).toEqual([block]);
+    const data = link.log.filter((l) => l.segment.kind === 'data').map((l) => l.segment.kind === 'data' && [l.segment.offset, l.segment.type]);
+    expect(data).toEqual([[0, 0], [100, 0], [200, 0], [300, 3], [100, 0], [200, SEGMENT.redCheckpoint]]);
+    expect(link.a.channels.dataRetransmitted.value).toBe(2);
+    expect(link.a.channels.reportsReceived.value).toBe(2);
+  });
+
+  it('sends a lost checkpoint again when its timer expires (2 x light time + margin)', async () => {
+    const link = new VirtualLink();
+    let dropped = false;
+    link.drop = (s) => s.kind === 'data' && s.checkpoint !== undefined && !dropped && (dropped = true);
+    const sent = settle(link.a.engine.send(patternBlock(150), 2));
+    await link.run(45);
+    expect(sent.done).toBe(false);
+    expect(link.a.channels.checkpointRetransmits.value).toBe(0);
+    await link.run(10); // the timer is 2 x 10 + 30 = 50 ms
+    expect(link.a.channels.checkpointRetransmits.value).toBe(1);
+    expect(sent).toEqual({ done: true });
+    expect(link.b.delivered).toHaveLength(1);
+  });
+
+  it('sends a report again until acknowledged, and a lost final report is recovered without a second delivery', async () => {
+    const link = new VirtualLink();
+    let reports = 0;
+    let acks = 0;
+    link.drop = (s) => (s.kind === 'report' && reports++ < 1) || (s.kind === 'report-ack' && acks++ < 1);
+    const sent = settle(link.a.engine.send(patternBlock(120), 2));
+    await link.run(300);
+    expect(sent).toEqual({ done: true });
+    expect(link.b.delivered).toHaveLength(1);
+    expect(link.b.channels.reportRetransmits.value + link.a.channels.checkpointRetransmits.value).toBeGreaterThan(0);
+    expect(link.b.engine.openSessions.imports).toBe(0);
+  });
+
+  it('answers a checkpoint of a delivered block from memory, never delivering it twice', async () => {
+    const link = new VirtualLink();
+    // Every report from B is lost until A has sent its checkpoint three times.
+    link.drop = (s) => s.kind === 'report' && link.a.channels.checkpointRetransmits.value < 2;
+    const sent = settle(link.a.engine.send(patternBlock(100), 2));
+    await link.run(400);
+    expect(sent).toEqual({ done: true });
+    expect(link.b.delivered).toHaveLength(1);
+    expect(link.b.channels.duplicates.value).toBeGreaterThan(0);
+  });
+
+  it('cancels a session whose checkpoints go unanswered maxRetries times (RLEXC) and frees it', async () => {
+    const link = new VirtualLink();
+    link.drop = (s, from) => from === 2 || s.kind === 'cancel-ack';
+    const sent = settle(link.a.engine.send(patternBlock(50), 2));
+    await link.run(50 * 4 + 20);
+    expect(sent.error).toBeInstanceOf(LtpSessionCancelledError);
+    expect((sent.error as LtpSessionCancelledError).reason).toBe(CANCEL.retransmitLimit);
+    expect(link.a.channels.checkpointRetransmits.value).toBe(3);
+    await link.run(50 * 4 + 20); // the CS itself is given up after the same retries
+    expect(link.a.engine.openSessions.exports).toBe(0);
+    expect(link.a.channels.cancelsSent.value).toBe(1);
+  });
+
+  it('cancels from the receiver when the agent refuses the block: the send rejects', async () => {
+    const link = new VirtualLink();
+    link.b.verdict = () => Promise.reject(new Error('store full'));
+    const sent = settle(link.a.engine.send(patternBlock(80), 2));
+    await link.run(20);
+    expect(sent.error).toBeInstanceOf(LtpSessionCancelledError);
+    expect((sent.error as LtpSessionCancelledError).by).toBe('receiver');
+    expect(link.log.some((l) => l.segment.kind === 'cancel-ack' && !l.segment.toSender)).toBe(true);
+    expect(link.b.engine.openSessions.imports).toBe(0);
+  });
+
+  it('a silent sender costs a session timeout, not memory', async () => {
+    const link = new VirtualLink({ sessionTimeoutMs: 1000 });
+    // Only the first two data segments ever arrive; the sender then goes silent.
+    link.drop = (s, from) => from === 1 && !(s.kind === 'data' && s.offset < 200 && link.a.channels.segmentsOut.value <= 2);
+    void link.a.engine.send(patternBlock(500), 2).catch(() => undefined);
+    await link.run(20);
+    expect(link.b.engine.openSessions.imports).toBe(1);
+    link.a.engine.close();
+    await link.run(1100, 50);
+    expect(link.b.engine.openSessions.imports).toBe(0);
+    expect(link.b.channels.sessionTimeouts.value).toBe(1);
+    expect(link.b.delivered).toHaveLength(0);
+  });
+
+  it('limits import sessions and queues sends beyond maxExportSessions', async () => {
+    const link = new VirtualLink({ maxImportSessions: 2, maxExportSessions: 8 });
+    link.drop = (s) => s.kind === 'data' && s.checkpoint !== undefined && link.timers.nowMs() < 10; // keep sessions open
+    const sends = [0, 1, 2].map((i) => settle(link.a.engine.send(patternBlock(150, i), 2)));
+    await link.run(5);
+    expect(link.b.channels.refusedSessions.value).toBe(1);
+    expect(sends.filter((s) => s.error instanceof LtpSessionCancelledError)).toHaveLength(1);
+    await link.run(200);
+    expect(sends.filter((s) => s.done && !s.error)).toHaveLength(2);
+
+    const queued = new VirtualLink({ maxExportSessions: 1 });
+    const two = [settle(queued.a.engine.send(patternBlock(150, 1), 2)), settle(queued.a.engine.send(patternBlock(150, 2), 2))];
+    expect(queued.a.engine.openSessions.exports).toBe(1); // the second waits for the first
+    expect(queued.log.filter((l) => l.segment.kind === 'data' && l.segment.checkpoint)).toHaveLength(1);
+    await queued.run(20);
+    expect(two.every((s) => s.done && !s.error)).toBe(true);
+    expect(queued.b.delivered).toHaveLength(2);
+  });
+
+  it('while the link is down, timers wait instead of spending retries', async () => {
+    const link = new VirtualLink();
+    link.a.linkUp = false;
+    link.drop = () => !link.a.linkUp;
+    const sent = settle(link.a.engine.send(patternBlock(100), 2));
+    await link.run(1000, 25);
+    expect(sent.done).toBe(false);
+    expect(link.a.channels.checkpointRetransmits.value).toBe(0);
+    link.a.linkUp = true;
+    await link.run(100);
+    expect(sent).toEqual({ done: true });
+  });
+
+  it('refuses empty and oversize blocks with a typed error', async () => {
+    const link = new VirtualLink({ maxBlockBytes: 1000 });
+    await expect(link.a.engine.send(new Uint8Array(1001), 2)).rejects.toBeInstanceOf(LtpBlockTooLargeError);
+    await expect(link.a.engine.send(new Uint8Array(0), 2)).rejects.toBeInstanceOf(LtpBlockTooLargeError);
+  });
+});
