@@ -7,6 +7,7 @@ import type { Channel } from '../tlm/channels.js';
 import type { TelemetryRegistry } from '../tlm/channels.js';
 import { makeRoute, type Route } from './cgr.js';
 import { ROUTE_CHANNELS } from './dictionary.js';
+import { ContactPlanError } from './errors.js';
 import { ContactGraph } from './graph.js';
 import type { Contact, ContactPlan } from './plan.js';
 import type { Router } from './router.js';
@@ -76,10 +77,11 @@ export class CgrRouter implements Router {
     this.setPlan(plan);
   }
 
-  /** Takes a new (validated) plan: every cached route list and booking belongs to the old one. */
+  /** Takes a new (validated) plan: every cached route list and booking belongs to the old one. A
+   *  relative plan without CgrOptions.epochMs is refused (ContactPlanError) and the old plan stays. */
   setPlan(plan: ContactPlan): void {
     const epochMs = plan.epochMs ?? this.options.epochMs;
-    if (epochMs === undefined) throw new Error('a relative contact plan needs the mission epoch (CgrOptions.epochMs)');
+    if (epochMs === undefined) throw new ContactPlanError('plan', 'epoch', 'an epoch, in the plan or as the mission time origin (CgrOptions.epochMs)');
     this.epochMs = epochMs;
     this.g = new ContactGraph(plan);
     this.volumes = new ContactVolumes(this.g);

@@ -40,7 +40,7 @@ it('earliest-arrival tree vs contact-graph Dijkstra on a 24 h Walker plan', () =
     treeMs.push(performance.now() - t);
   }
   const dijkstraMs: number[] = [];
-  let reference = new Float64Array();
+  let reference: Float64Array = new Float64Array(0);
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
     reference = contactGraphArrivals(g, source, 0);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CgrRouter, type BundleFacts } from '../../flight/route/cgr-router.js';
+import { ContactPlanError } from '../../flight/route/errors.js';
 import { readPlanFile } from '../../flight/route/plan-load.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 
@@ -87,5 +88,14 @@ describe('CGR router', () => {
     expect(r.route(bundle({ destination: 99 }), at(0))).toBeUndefined();
     const stranger = new CgrRouter(42, readPlanFile(TUTORIAL), { epochMs: EPOCH });
     expect(stranger.nextHop(5, at(0))).toBeUndefined();
+  });
+
+  it('refuses a relative plan without the mission epoch, keeping the plan it has', () => {
+    expect(() => new CgrRouter(1, readPlanFile(TUTORIAL))).toThrow(ContactPlanError);
+    const { r } = router();
+    const epochless = new CgrRouter(1, { ...readPlanFile(TUTORIAL), epochMs: 0 }, { overheadBytes: 0 });
+    expect(() => epochless.setPlan(readPlanFile(TUTORIAL))).toThrow('plan: epoch: expected an epoch');
+    expect(epochless.nextHop(5, 0)).toBe(3);
+    expect(r.nextHop(5, at(0))).toBe(3);
   });
 });

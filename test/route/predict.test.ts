@@ -76,6 +76,8 @@ describe('orbital elements', () => {
     refused(() => parseStations(JSON.stringify([{ ...STATIONS[0], latDeg: 91 }]), 's.json'), 's.json: [0].latDeg: expected a number in [-90, 90], got 91');
     refused(() => parseStations(JSON.stringify([STATIONS[0], STATIONS[0]]), 's.json'), 's.json: [1].node: expected a node number no other station has');
     refused(() => parseStations('{}', 's.json'), 's.json: (file): expected a JSON array of stations');
+    const sats = parseTle(TLE, 'iridium.tle');
+    refused(() => new ContactPredictor(sats, [{ ...STATIONS[0]!, node: 41917 }], { startMs: START, durationS: 60 }), 'stations: Svalbard: expected a node number no satellite has, got 41917');
   });
 });
 

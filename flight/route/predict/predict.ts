@@ -8,7 +8,7 @@
 // bisection to within `refineS` between grid points. Each window becomes two directed contacts
 // with the rate of its link class, and ranges piecewise every `rangePieceS` seconds, each with
 // the largest one-way light time over its piece; the contact's is the largest of its ranges.
-import { ContactPlanError } from '../errors.js';
+import { OrbitInputError } from '../errors.js';
 import { buildPlan, type ContactDraft, type ContactPlan, type RangeDraft } from '../plan.js';
 import type { Satellite } from './elements.js';
 import { clearsEarth, distance, gmstAt, LIGHT_KM_PER_S, positionAt, sinElevation, slantRangeKm, stationFrame, type StationFrame } from './geometry.js';
@@ -125,9 +125,9 @@ export class ContactPredictor {
     this.groundUp = new StepLinks(stations.length * sats.length);
     this.frames = stations.map((s) => stationFrame(s, options.minElevationDeg ?? s.minElevationDeg));
     const satNodes = new Set(sats.map((s) => s.node));
-    if (satNodes.size !== sats.length) throw new ContactPlanError('prediction', 'satellites', 'one node number per satellite', 'a node number twice');
+    if (satNodes.size !== sats.length) throw new OrbitInputError('elements', 'satellites', 'one node number per satellite (NORAD numbers or --node-map)', 'a node number twice');
     for (const s of stations) {
-      if (satNodes.has(s.node)) throw new ContactPlanError('prediction', `station ${s.name}`, 'a node number no satellite has', s.node);
+      if (satNodes.has(s.node)) throw new OrbitInputError('stations', s.name, 'a node number no satellite has', s.node);
     }
   }
 
