@@ -40,6 +40,13 @@ function node(text: string | undefined, option: string): number {
   return Number(text);
 }
 
+/** The dense index of node `n` in the plan; a node the plan never names is a mistyped argument. */
+function indexIn(g: ContactGraph, n: number, option: string): number {
+  const i = g.indexOf(n);
+  if (i < 0) throw new RouteArgumentError(option, 'a node the plan names', n);
+  return i;
+}
+
 function planTime(text: string | undefined, plan: ContactPlan): number {
   if (text === undefined) throw new RouteArgumentError('at', 'a plan time in seconds');
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
@@ -73,7 +80,7 @@ function query(values: Record<string, string | boolean | undefined>): unknown {
   const size = count(values.size as string | undefined, 'size', 0);
   const k = count(values.routes as string | undefined, 'routes', 1);
   const g = new ContactGraph(plan);
-  const list = new RouteList(g, g.indexOf(from), g.indexOf(to), at, Number.MAX_SAFE_INTEGER);
+  const list = new RouteList(g, indexIn(g, from, 'from'), indexIn(g, to, 'to'), at, Number.MAX_SAFE_INTEGER);
   const volumes = new ContactVolumes(g);
   const routes = [];
   for (let i = 0; routes.length < k; i++) {
@@ -99,8 +106,7 @@ function tree(values: Record<string, string | boolean | undefined>): unknown {
   const from = node(values.from as string | undefined, 'from');
   const at = planTime(values.at as string | undefined, plan);
   const g = new ContactGraph(plan);
-  const source = g.indexOf(from);
-  if (source < 0) return { earliest_arrival: {} };
+  const source = indexIn(g, from, 'from');
   const arrivals = arrivalsByNode(g, earliestArrivals(g, source, at), source);
   for (const node of Object.keys(arrivals)) arrivals[node] = micro(arrivals[node]!);
   return { earliest_arrival: arrivals };

@@ -44,6 +44,8 @@ describe('tern route query', () => {
     expect(json(r.stderr)).toEqual({ error: { code: 'ROUTE_PLAN_INVALID', message: `${bad}: line 1 rate: expected a rate > 0 bytes/s, got -1`, where: 'line 1 rate' } });
     const a = await runTern(['route', 'query', '--plan', `${CGR}cgr-tutorial.ion.txt`, '--from', 'one', '--to', '5', '--at', '0'], REPO);
     expect([a.code, (json(a.stderr).error as { code: string }).code]).toEqual([2, 'ROUTE_BAD_ARGUMENT']);
+    const n = await runTern(['route', 'tree', '--plan', `${CGR}cgr-tutorial.ion.txt`, '--from', '9', '--at', '0'], REPO);
+    expect([n.code, json(n.stderr).error]).toEqual([2, { code: 'ROUTE_BAD_ARGUMENT', message: '--from: expected a node the plan names, got 9', option: 'from' }]);
     const u = await runTern(['route', 'query', '--bogus'], REPO);
     expect(u.code).toBe(2);
     expect(u.stderr).toContain('usage: tern route query');
