@@ -15,6 +15,7 @@ import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { ipn } from '../../flight/dtn/eid.js';
 import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
 import { startTern, TERN, type TernProcess } from '../support/node-process.js';
+import { DEFAULT_WAIT_MS, tick, until } from '../support/wait.js';
 
 const KILLS = Number(process.env.TERN_CRASH_KILLS ?? 100);
 const SINK = 9; // a node nobody routes to until the end: bundles for it stay stored
@@ -66,7 +67,7 @@ it(`keeps every acknowledged bundle exactly once across ${KILLS} SIGKILLs`, asyn
       }
     };
     const senders = Array.from({ length: WINDOW }, sender);
-    await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
+    await tick(Math.max(0, killAt - Date.now())); // the kill's moment, at random: pacing, not a wait for a result
     node.child.kill('SIGKILL');
     stop = true;
     await node.exited;
@@ -88,7 +89,10 @@ it(`keeps every acknowledged bundle exactly once across ${KILLS} SIGKILLs`, asyn
     const sinkPort = (await sink.tcp.listen('127.0.0.1', 0)).port;
     node = startTern(['flight', '--config', writeNodeConfig(dir, { id: 1, port, neighbours: { [SINK]: ['tcp', sinkPort] } })]);
     await sink.waitFor(stored.size, 60_000);
-    await new Promise((r) => setTimeout(r, 300)); // anything beyond the store would show up now
+    // A bundle leaves the store only after its send was acknowledged: once the store is empty,
+    // every send the node will make (a duplicate included) has reached the sink.
+    const storeLs = (): Promise<{ stdout: string }> => promisify(execFile)(process.execPath, [TERN, 'store', 'ls', '--data', join(dir, 'data-1')], { maxBuffer: 1 << 28 });
+    await until(async () => (await storeLs()).stdout.trim() === '', 'the node to empty its store', DEFAULT_WAIT_MS, 200);
     expect(sink.received).toHaveLength(stored.size);
     const delivered = new Set<string>();
     for (const { bytes } of sink.received) {
