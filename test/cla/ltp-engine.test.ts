@@ -2,7 +2,8 @@
 // the segment it recovers from, and checked by what the engines then send and deliver.
 import { describe, expect, it } from 'vitest';
 import { LtpBlockTooLargeError, LtpSessionCancelledError } from '../../flight/cla/ltp/errors.js';
-import { CANCEL, SEGMENT } from '../../flight/cla/ltp/wire.js';
+import { CANCEL, encodeSegment, SEGMENT } from '../../flight/cla/ltp/wire.js';
+import { Prng } from '../support/prng.js';
 import { patternBlock, VirtualLink } from './ltp-support.js';
 
 const settle = <T>(p: Promise<T>): { done: boolean; error?: unknown } => {
@@ -159,5 +160,31 @@ describe('LTP engine', () => {
     const link = new VirtualLink({ maxBlockBytes: 1000 });
     await expect(link.a.engine.send(new Uint8Array(1001), 2)).rejects.toBeInstanceOf(LtpBlockTooLargeError);
     await expect(link.a.engine.send(new Uint8Array(0), 2)).rejects.toBeInstanceOf(LtpBlockTooLargeError);
+  });
+
+  it('takes 100,000 mutated segments of live sessions without a throw, and forgets them all', async () => {
+    const link = new VirtualLink({ maxImportSessions: 16, sessionTimeoutMs: 1000 });
+    const rng = new Prng(0x5e6);
+    // Real segments of a few sessions both ways, as seeds for mutation.
+    link.drop = () => true;
+    for (let i = 0; i < 4; i++) void link.a.engine.send(patternBlock(300, i), 2).catch(() => undefined);
+    await link.run(60);
+    const seeds = link.log.map((l) => ({ to: l.from === 1 ? link.b : link.a, bytes: encodeSegment(l.segment) }));
+    seeds.push({ to: link.a, bytes: encodeSegment({ kind: 'report', session: link.log[0]!.segment.session, serial: 5, checkpointSerial: 1, upperBound: 300, lowerBound: 0, claims: [{ offset: 0, length: 100 }] }) });
+    link.a.engine.close();
+    for (let i = 0; i < 100_000; i++) {
+      const seed = seeds[rng.below(seeds.length)]!;
+      const bytes = Uint8Array.from(seed.bytes);
+      for (let k = 0; k <= rng.below(3); k++) bytes[rng.below(bytes.length)] ^= 1 << rng.below(8);
+      seed.to.engine.receive(rng.below(8) === 0 ? bytes.subarray(0, rng.below(bytes.length)) : bytes, 'fuzz');
+      expect(link.b.engine.openSessions.imports).toBeLessThanOrEqual(16);
+    }
+    const malformed = link.a.channels.malformed.value + link.b.channels.malformed.value;
+    expect(malformed).toBeGreaterThan(10_000);
+    expect(link.b.engine.errorCounts.size).toBeGreaterThan(3);
+    // Whatever the mutations opened is gone after the session timeout: no memory stays.
+    link.wire.length = 0;
+    await link.run(2000, 100);
+    expect(link.b.engine.openSessions.imports).toBe(0);
   });
 });

@@ -13,6 +13,12 @@ import type { LtpClaConfig } from './config.js';
 import { LtpEngine } from './engine.js';
 import { realTimers, type LtpTimers } from './timers.js';
 
+/**
+ * Receive buffer asked of the kernel: a window of blocks arrives as a burst of segments, and a
+ * datagram the buffer cannot hold is lost before LTP sees it (then costs a retransmission round).
+ */
+const RECEIVE_BUFFER_BYTES = 4 << 20;
+
 export class LtpUdpCla implements ConvergenceLayer {
   readonly kind = 'ltp';
   readonly engine: LtpEngine;
@@ -48,6 +54,12 @@ export class LtpUdpCla implements ConvergenceLayer {
       socket.once('error', reject);
       socket.bind(at.port, at.host, () => {
         socket.off('error', reject);
+        try {
+          socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+        } catch (error) {
+          // The kernel refused (a limit below rmem_max): LTP still recovers what overflows.
+          this.ctx.log.warn({ err: error }, 'LTP receive buffer left at the kernel default');
+        }
         socket.on('error', (error) => {
           this.ctx.events.emit(CLA_EVENTS.claFault, { where: 'LTP UDP socket', error: error.message });
           this.ctx.log.error({ err: error }, 'LTP UDP socket error');
