@@ -103,13 +103,19 @@ export function buildPlan(contacts: readonly ContactDraft[], ranges: readonly Ra
     checkInterval(r);
     if (!(Number.isFinite(r.owlt) && r.owlt >= 0)) fail(`${r.where} owlt`, 'a one-way light time >= 0 s', r.owlt);
   }
-  const rangesByPair = new Map<string, RangeDraft[]>();
-  for (const r of ranges) {
-    const key = `${r.from}>${r.to}`;
-    const list = rangesByPair.get(key);
-    if (list) list.push(r);
-    else rangesByPair.set(key, [r]);
-  }
+  let rangesByPair: Map<string, RangeDraft[]> | undefined; // built when a contact first needs it
+  const rangesOf = (from: number, to: number): RangeDraft[] => {
+    if (!rangesByPair) {
+      rangesByPair = new Map();
+      for (const r of ranges) {
+        const key = `${r.from}>${r.to}`;
+        const list = rangesByPair.get(key);
+        if (list) list.push(r);
+        else rangesByPair.set(key, [r]);
+      }
+    }
+    return rangesByPair.get(`${from}>${to}`) ?? [];
+  };
   const sorted = [...contacts].sort((a, b) => a.from - b.from || a.to - b.to || a.start - b.start);
   const out: Contact[] = [];
   const nodes = new Set<number>();
@@ -128,7 +134,7 @@ export function buildPlan(contacts: readonly ContactDraft[], ranges: readonly Ra
     }
     let owlt = d.owlt;
     if (owlt === undefined) {
-      const pair = rangesByPair.get(`${d.from}>${d.to}`) ?? [];
+      const pair = rangesOf(d.from, d.to);
       if (!pair.some((r) => r.start <= d.start && d.start < r.end)) {
         fail(d.where, `a range ${d.from} -> ${d.to} in effect at the contact's start (${d.start})`, 'none');
       }

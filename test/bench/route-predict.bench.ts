@@ -19,7 +19,7 @@ const STATIONS: GroundStation[] = [
 const START = Date.UTC(2022, 2, 10);
 const HOURS = 24;
 const STEP_S = 10;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 it('contact prediction vs satellite.js propagation alone', () => {
   const sats = parseTle(readFileSync(TLE, 'utf8'), 'iridium').slice(0, 66);

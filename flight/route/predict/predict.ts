@@ -48,10 +48,11 @@ interface Link {
   w: OpenWindow;
 }
 
-/** The links up at one grid point: keys and ranges in order, membership by a per-key stamp. */
+/** The links up at one grid point: keys and ranges in reused arrays, membership by a per-key stamp. */
 class StepLinks {
-  readonly keys: number[] = [];
-  readonly kms: number[] = [];
+  keys = new Int32Array(64);
+  kms = new Float64Array(64);
+  count = 0;
   private readonly stamp: Int32Array;
   private round = 0;
 
@@ -60,15 +61,22 @@ class StepLinks {
   }
 
   begin(): void {
-    this.keys.length = 0;
-    this.kms.length = 0;
+    this.count = 0;
     this.round++;
   }
 
   add(key: number, km: number): void {
+    if (this.count === this.keys.length) {
+      const keys = new Int32Array(this.count * 2);
+      const kms = new Float64Array(this.count * 2);
+      keys.set(this.keys);
+      kms.set(this.kms);
+      this.keys = keys;
+      this.kms = kms;
+    }
     this.stamp[key] = this.round;
-    this.keys.push(key);
-    this.kms.push(km);
+    this.keys[this.count] = key;
+    this.kms[this.count++] = km;
   }
 
   has(key: number): boolean {
@@ -154,9 +162,10 @@ export class ContactPredictor {
 
   private stepAt(t: number): void {
     const ms = this.o.startMs + t * 1000;
-    this.sats.forEach((s, i) => {
+    for (let i = 0; i < this.sats.length; i++) {
+      const s = this.sats[i]!;
       this.alive[i] = positionAt(s.satrec, s.epochMs, ms, this.pos, 3 * i) ? 1 : 0;
-    });
+    }
     this.layout ??= layPlanes(this.sats, this.o.startMs, this.pos, this.o.islPerSat);
     const last = t >= this.o.durationS;
     this.islStep(t, last);
@@ -260,7 +269,7 @@ export class ContactPredictor {
     make: (key: number) => Omit<Link, 'w'>,
     edge?: (key: number, opening: boolean) => number,
   ): void {
-    for (let x = 0; x < up.keys.length; x++) {
+    for (let x = 0; x < up.count; x++) {
       const key = up.keys[x]!;
       const km = up.kms[x]!;
       let link = links.byKey[key];
