@@ -42,7 +42,7 @@ export function codeBlockSeconds(config: Pick<SerialClaConfig, 'baud' | 'interle
 
 export function parseSerialConfig(f: Fields, raw: unknown, field: string): SerialClaConfig {
   const o = f.object(raw, field, FIELDS);
-  const device = f.string(o.device, join(field, 'device'), /^\/dev\//);
+  const device = f.string(o.device, join(field, 'device'), /^\//); // absolute: /dev/ttyS1, a udev link, a test's pty link
   const baud = optionalInteger(f, o.baud, join(field, 'baud'), 115_200, 300, 12_000_000);
   const flowControl = o.flowControl === undefined ? 'none' : f.oneOf(o.flowControl, join(field, 'flowControl'), ['none', 'rtscts', 'xonxoff'] as const);
   const interleave = optionalInteger(f, o.interleave, join(field, 'interleave'), 4, 1, 8);
