@@ -10,20 +10,11 @@ import { ROUTE_CHANNELS } from './dictionary.js';
 import { ContactPlanError } from './errors.js';
 import { ContactGraph } from './graph.js';
 import type { Contact, ContactPlan } from './plan.js';
-import type { Router } from './router.js';
+import type { BundleFacts, Router } from './router.js';
 import { ContactVolumes, type PriorityLevel } from './volume.js';
-import { RouteList } from './yen.js';
 
-/** What CGR needs to know about a bundle. */
-export interface BundleFacts {
-  readonly destination: number;
-  readonly sizeBytes: number;
-  readonly priority: PriorityLevel;
-  /** When its lifetime ends, Unix ms (the node's DTN clock). */
-  readonly expiryMs: number;
-  /** The node it came from; undefined if it originated here. */
-  readonly previousHop?: number;
-}
+export type { BundleFacts } from './router.js';
+import { RouteList } from './yen.js';
 
 export interface RouteDecision {
   readonly nextHop: number;

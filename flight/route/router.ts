@@ -1,10 +1,23 @@
 // How the bundle agent asks where a bundle goes next. The static table from the mission config
-// answers today; Contact Graph Routing will answer through the same interface.
+// answers today; Contact Graph Routing (cgr-router.ts) answers the same interface, and with a
+// bundle's facts, the contact it leaves on.
 import { Fields, join } from '../config/fields.js';
 
 export interface Router {
   /** The neighbour node to hand a bundle for `destination` to, or undefined if none is known. */
   nextHop(destination: number, nowMs: number): number | undefined;
+}
+
+/** What Contact Graph Routing needs to know about a bundle (CgrRouter.route in cgr-router.ts). */
+export interface BundleFacts {
+  readonly destination: number;
+  readonly sizeBytes: number;
+  /** 0 bulk, 1 normal, 2 expedited. */
+  readonly priority: 0 | 1 | 2;
+  /** When its lifetime ends, Unix ms (the node's DTN clock). */
+  readonly expiryMs: number;
+  /** The node it came from; undefined if it originated here. */
+  readonly previousHop?: number;
 }
 
 /**

@@ -96,6 +96,21 @@ describe('tern route plan and walker', () => {
     expect(json(w.stdout)).toEqual({ out: tle, satellites: 40 });
     const p = await runTern(['route', 'plan', '--tle', tle, '--stations', join(dir, 'stations.json'), '--start', '2026-01-01T00:00:00Z', '--hours', '2', '--out', join(dir, 'w.json')], REPO);
     expect(json(p.stdout)).toMatchObject({ satellites: 40, stations: 3 });
+    // The same elements as OMM JSON, with a node mapping for one satellite.
+    const omm = [41917, 41918].map((norad, i) => ({
+      OBJECT_NAME: `IRIDIUM ${106 + i}`, OBJECT_ID: '2017-003A', EPOCH: '2026-01-01T00:00:00', MEAN_MOTION: 14.3422, ECCENTRICITY: 0.0002,
+      INCLINATION: 86.4, RA_OF_ASC_NODE: 20.5, ARG_OF_PERICENTER: 77.4, MEAN_ANOMALY: 10 + i * 32.7, EPHEMERIS_TYPE: 0,
+      NORAD_CAT_ID: norad, ELEMENT_SET_NO: 999, BSTAR: 0.00006, MEAN_MOTION_DOT: 0, MEAN_MOTION_DDOT: 0,
+    }));
+    writeFileSync(join(dir, 'gp.json'), JSON.stringify(omm));
+    writeFileSync(join(dir, 'nodes.json'), JSON.stringify({ 41917: 21 }));
+    const o = await runTern(['route', 'plan', '--omm', join(dir, 'gp.json'), '--node-map', join(dir, 'nodes.json'), '--stations', join(dir, 'stations.json'),
+      '--start', '2026-01-01T00:00:00Z', '--hours', '1', '--format', 'hdtn', '--out', join(dir, 'omm.json')], REPO);
+    expect(json(o.stdout)).toMatchObject({ satellites: 2, format: 'hdtn' });
+    const hdtn = json(readFileSync(join(dir, 'omm.json'), 'utf8')) as { contacts: Array<Record<string, number>> };
+    const isl = hdtn.contacts.find((c) => c.source === 21 && c.dest === 41918)!;
+    expect(Object.keys(isl)).toEqual(['contact', 'source', 'dest', 'startTime', 'endTime', 'rateBitsPerSec', 'owlt']);
+    expect(isl.rateBitsPerSec).toBe(10_000_000);
     const broken = join(dir, 'broken.tle');
     writeFileSync(broken, readFileSync(tle, 'utf8').replace(/^(1 80001U.{60})\d/m, (_, head: string) => `${head}X`));
     const b = await runTern(['route', 'plan', '--tle', broken, '--stations', join(dir, 'stations.json'), '--start', '2026-01-01T00:00:00Z', '--hours', '1', '--out', join(dir, 'x.json')], REPO);
