@@ -56,6 +56,11 @@ function fusedActivation(c: OperatorContext, code: number, out: TensorInfo): { m
   return activationRange(code, out.scale, out.zeroPoint);
 }
 
+/** Two i16 patches and two rows of i32 sums: the SIMD build computes output pixels in pairs. */
+export function convScratch(rowLength: number, outC: number): number {
+  return rowLength * 4 + outC * 8;
+}
+
 function blank(): Int32Array {
   return new Int32Array(PARAM_SLOTS);
 }
@@ -156,7 +161,7 @@ export function buildLayer(c: OperatorContext): LayerPlan {
         const packed = packConvFilter(w.data, outC, kH * kW * inC);
         p[SLOT.K_PAD] = packed.rowLength;
         return layer(c, [inIndex], outIndex, p, p[SLOT.OUT_H]!, p[SLOT.OUT_W]! * outC * kH * kW * inC,
-          { filter: packed.bytes, bias: w.bias, multiplier: w.multiplier, shift: w.shift, scratchBytes: packed.rowLength * 2 });
+          { filter: packed.bytes, bias: w.bias, multiplier: w.multiplier, shift: w.shift, scratchBytes: convScratch(packed.rowLength, outC) });
       }
       const multiplier = outC / inC;
       const declared = int(DEPTHWISE.depthMultiplier, 0);
@@ -188,7 +193,7 @@ export function buildLayer(c: OperatorContext): LayerPlan {
       const packed = packConvFilter(w.data, units, depth);
       p[SLOT.K_PAD] = packed.rowLength;
       return layer(c, [inIndex], outIndex, p, batches, units * depth,
-        { filter: packed.bytes, bias: w.bias, multiplier: w.multiplier, shift: w.shift, scratchBytes: packed.rowLength * 2 });
+        { filter: packed.bytes, bias: w.bias, multiplier: w.multiplier, shift: w.shift, scratchBytes: convScratch(packed.rowLength, units) });
     }
     case 'AVERAGE_POOL_2D':
     case 'MAX_POOL_2D': {
