@@ -311,7 +311,12 @@ export class FlightNode {
     this.watchdog.stopping();
     await this.close();
     const final = this.housekeeping.record(this.tlm.get('exec.frames')!.value, this.exec.modeName);
-    writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(final)}\n`);
+    try {
+      writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(final)}\n`);
+    } catch (error) {
+      // A full device must not turn a clean stop into a crash: the record is only a summary.
+      this.log.error({ err: error }, 'final housekeeping record not written');
+    }
     this.log.info({ frames: this.tlm.get('exec.frames')?.value }, 'node stopped');
   }
 

@@ -1,7 +1,7 @@
 // Two and three real node processes exchange bundles over UDPCL and TCPCLv4 on 127.0.0.1,
 // end to end through relays: a bundle from the ground to node 3's echo service comes back.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,10 +9,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { payloadBlock } from '../../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { hopCountBlock } from '../../flight/dtn/blocks.js';
-import { dtnNow } from '../../flight/dtn/bundle.js';
+import { BundleFlag, dtnNow } from '../../flight/dtn/bundle.js';
+import { decodeStatusReport } from '../../flight/dtn/status-report.js';
 import { eidToString, ipn } from '../../flight/dtn/eid.js';
 import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
 import { startTern, TERN, type TernProcess } from '../support/node-process.js';
+import { DEFAULT_WAIT_MS, eventually, until } from '../support/wait.js';
+import { fillDevice, smallFilesystem } from '../dtn/store/support.js';
 
 const GROUND = 100;
 const ECHO = 7;
@@ -106,5 +109,49 @@ describe('bundles across real nodes', () => {
     await startNode(writeNodeConfig(dir, { id: 1, port: p1, neighbours: { [GROUND]: ['tcp', groundPort] }, routes: { [GROUND]: GROUND } }));
     await ground.waitFor(1);
     expect(new TextDecoder().decode(payloadBlock(decodeBundle(ground.received[0]!.bytes)).data)).toBe('held');
+  });
+
+  it('a node restarted on a full device refuses bundles with a status report, and relays them once space returns', async () => {
+    const fs = smallFilesystem(8 << 20); // a real device the test can fill (needs root, as CI has)
+    const filler = join(fs.dir, 'filler');
+    try {
+      const p1 = await freePort();
+      ground = new GroundPeer(GROUND);
+      const groundPort = (await ground.tcp.listen('127.0.0.1', 0)).port;
+      const file = writeNodeConfig(fs.dir, { id: 1, port: p1, neighbours: { [GROUND]: ['tcp', groundPort] }, routes: { [GROUND]: GROUND } });
+      const first = await startNode(file); // ran once while there was room
+      first.child.kill('SIGTERM');
+      expect((await first.exited).code).toBe(0);
+      fillDevice(filler);
+      const node = await startNode(file);
+      const session = await ground.tcp.connect('127.0.0.1', p1, 'ipn:1.0');
+      const big = createBundle({
+        destination: ipn(GROUND, 2), source: ipn(GROUND, 1), flags: BundleFlag.reportDeletion, creationTime: dtnNow(), lifetime: 60_000,
+        blocks: [hopCountBlock({ limit: 8, count: 0 })], payload: new Uint8Array(16 * 1024).fill(7),
+      }).bytes;
+      await expect(session.send(big)).rejects.toThrow(/refused/);
+      await ground.waitFor(1); // the "deleted" report, written from the store's reserve
+      const report = decodeStatusReport(decodeBundle(ground.received[0]!.bytes));
+      expect(report.reason).toBe(4);
+      expect(Object.keys(report.asserted)).toEqual(['deleted']);
+      fillDevice(filler); // what the given-up reserve freed is taken too: not a byte left
+      node.child.kill('SIGTERM');
+      expect((await node.exited).code).toBe(0); // a clean stop on a full device
+      const again = await startNode(file);
+      const resumed = await ground.tcp.connect('127.0.0.1', p1, 'ipn:1.0');
+      rmSync(filler);
+      // The node's store maintenance probes for space about once a second; then it takes bundles again.
+      await until(() => resumed.send(big).then(() => true, () => false), 'the node to take bundles again', DEFAULT_WAIT_MS, 200);
+      // Every refused attempt before the probe found space brought its own "deleted" report.
+      const relayed = await eventually(() => ground!.received.map((r) => decodeBundle(r.bytes)).find((b) => payloadBlock(b).data.length === 16 * 1024), 'the bundle relayed to the ground');
+      expect(eidToString(relayed.previousNode!)).toBe('ipn:1.0');
+      expect(again.child.exitCode).toBeNull(); // it never stopped
+      again.child.kill('SIGTERM');
+      expect((await again.exited).code).toBe(0);
+    } finally {
+      for (const n of nodes) if (n.child.exitCode === null) n.child.kill('SIGKILL');
+      await Promise.all(nodes.map((n) => n.exited));
+      fs.unmount();
+    }
   });
 });
