@@ -16,7 +16,8 @@ const QUERY_USAGE = `usage: tern route query --plan FILE --from N --to M --at T 
 
 The best K routes (default 1) from node N to node M leaving at plan time T (seconds after the
 plan's epoch, or an ISO time for a plan with an epoch), in CGR's order (arrival, hops, later-ending
-first contact, smaller next hop). With --size, routes that cannot carry BYTES are left out.
+first contact, smaller next hop). With --size, routes that cannot carry BYTES are left out
+(looking among the first max(10 K, 64) routes).
 Prints {"routes": [{"arrival": T, "hops": H, "nextHop": N, "contacts": [...]}, ...]}.`;
 
 const TREE_USAGE = `usage: tern route tree --plan FILE --from N --at T
@@ -80,7 +81,8 @@ function query(values: Record<string, string | boolean | undefined>): unknown {
   const size = count(values.size as string | undefined, 'size', 0);
   const k = count(values.routes as string | undefined, 'routes', 1);
   const g = new ContactGraph(plan);
-  const list = new RouteList(g, indexIn(g, from, 'from'), indexIn(g, to, 'to'), at, Number.MAX_SAFE_INTEGER);
+  // Routes too small for --size are passed over, among a bounded number so a big plan cannot run on.
+  const list = new RouteList(g, indexIn(g, from, 'from'), indexIn(g, to, 'to'), at, Math.max(10 * k, 64));
   const volumes = new ContactVolumes(g);
   const routes = [];
   for (let i = 0; routes.length < k; i++) {
