@@ -45,6 +45,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'ground tools: tern gse keygen|send|tlm|dict (signed commands, telemetry, dictionary)',
     run: async (argv) => (await import('./cli.js')).runGse(argv),
   },
+  hil: {
+    summary: 'HIL bench: tern hil proxy --a DEV --b DEV [--ber P] [--burst LEN/PERIOD] [--drop P] [--delay MS] [--baud B] [--disconnect AT/FOR]',
+    run: async (argv) => (await import('./hil-cli.js')).runHil(argv),
+  },
   route: {
     summary: 'contact plans and CGR: tern route query|tree|plan|walker (routes, earliest arrivals, plans from orbits)',
     run: async (argv) => (await import('./route-cli.js')).runRoute(argv),

@@ -1,0 +1,11 @@
+// Typed errors of the HIL bench tools.
+import { TernError } from '../flight/errors.js';
+
+/** A bench command's option is missing or malformed; names the option and what it takes. */
+export class HilInputError extends TernError {
+  readonly code = 'HIL_BAD_INPUT';
+  constructor(readonly option: string, readonly expected: string, readonly got: unknown) {
+    super(`--${option}: expected ${expected}, got ${JSON.stringify(got) ?? 'nothing'}`);
+    this.name = 'HilInputError';
+  }
+}
