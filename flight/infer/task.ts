@@ -34,15 +34,17 @@ interface Telemetry {
   events: EventLog;
 }
 
-/** Work units per microsecond of `model` on its core: the best of `runs` whole runs. */
-export function measureWorkRate(model: LoadedModel, runs = 3): number {
-  let best = Infinity;
+/** Work units per microsecond of `model` on its core: the median of `runs` whole runs (the
+ *  best would promise what a loaded processor does not deliver). */
+export function measureWorkRate(model: LoadedModel, runs = 5): number {
+  const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
     model.run();
-    best = Math.min(best, performance.now() - start);
+    times.push(performance.now() - start);
   }
-  return model.totalWork / Math.max(best * 1000, 1);
+  times.sort((a, b) => a - b);
+  return model.totalWork / Math.max(times[Math.floor(runs / 2)]! * 1000, 1);
 }
 
 export class InferTask implements Task {
