@@ -224,6 +224,9 @@ export class Dispatcher implements Task {
     let digest: string | undefined;
     let command: BoundCommand | undefined;
     try {
+      // A source past its share would be refused its verification: not even decoded (a flood
+      // then costs a lookup per envelope, not a decode).
+      if (!this.sourceBucket(source, this.monotonicMs()).has(this.monotonicMs())) throw new RateLimited(source);
       envelope = decodeEnvelope(bytes);
       const { body } = envelope;
       if (body.target !== this.o.node) throw new WrongTarget(body.target, this.o.node);

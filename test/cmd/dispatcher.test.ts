@@ -212,7 +212,7 @@ describe('dispatcher: k-of-n approval of critical commands', () => {
 });
 
 describe('dispatcher: flood protection', () => {
-  it('verifies at most the token buckets allow: a source past its share is dropped without responses, the node past its budget waits', () => {
+  it('verifies at most the token buckets allow: a source past its share is dropped undecoded without responses, a source within it waits for the node', () => {
     const h = harness({ operators: OPERATORS, dispatch: { queue: 256, envelopesPerSlot: 256, verificationsPerSlot: 256 } });
     // Signed-looking envelopes from a known operator with fresh numbers: each would need a verification.
     const good = cbor.decode(envelope({ command: 'NOOP', seq: 1, signers: [A] })) as [Uint8Array, [[number, Uint8Array, Uint8Array]]];
@@ -223,25 +223,29 @@ describe('dispatcher: flood protection', () => {
     // The signature is the one of sequence number 1, so every forged body (2..201) fails verification.
     for (let seq = 2; seq <= 201; seq++) expect(h.commanding.submit(forged(seq), { sourceNode: 100 })).toBe(true);
     h.run();
-    // cmd.verifyBurst = 10 tokens, for the node and for one source; the node's budget is spent,
-    // so the rest wait in their queue (nothing dropped yet).
+    // cmd.verifyBurst = 10 tokens, for the node and for one source: the source's are spent, and
+    // the rest of its envelopes are dropped without being decoded.
     expect(h.value('cmd.verifications')).toBe(10);
     expect(h.value('cmd.rejected.badSignature')).toBe(10);
-    expect(h.value('cmd.queueDepth')).toBe(190);
-    // 50 ms later the node has a token again (cmd.verifyPerSecond = 20), the source half of one
-    // (its share, SOURCE_SHARE x 20/s): the source is past its share, and its queue is dropped.
-    h.wall.ms += 50;
-    h.clock.advance(50_000);
-    h.run();
-    expect(h.value('cmd.verifications')).toBe(10);
     expect(h.value('cmd.rejected.rateLimited')).toBe(190);
     expect(h.value('cmd.queueDepth')).toBe(0);
     const responses = h.responses.filter((r) => r.status === 'rejected');
     expect(responses.map((r) => r.reason)).toEqual(Array(10).fill('CMD_BAD_SIGNATURE'));
-    // Another source finds its own share and the node's token.
+    // Another source has its own share, but the node's budget is spent: its command waits ...
     h.commanding.submit(envelope({ command: 'NOOP', seq: 500, signers: [A] }, h.wall.ms), { sourceNode: 101 });
     h.run();
+    expect(h.value('cmd.queueDepth')).toBe(1);
+    expect(h.value('cmd.rejected.rateLimited')).toBe(190);
+    // ... until the node has a token again (cmd.verifyPerSecond = 20: 50 ms).
+    h.wall.ms += 40;
+    h.clock.advance(40_000);
+    h.run();
     expect(statuses(h.responses.slice(-2))).toEqual(['accepted', 'executed']);
+    // The flooding source, 60 ms on, has half a token (its share, 10/s): still dropped.
+    h.commanding.submit(forged(202), { sourceNode: 100 });
+    h.run();
+    expect(h.value('cmd.rejected.rateLimited')).toBe(191);
+    expect(h.value('cmd.verifications')).toBe(11);
   });
 
   it('caps verifications per slot, leaving the rest queued for the next slot', () => {
