@@ -11,7 +11,7 @@
 // fdatasyncing it is all a resume needs (resume()). Before that, the log gives up a reserve file
 // it keeps for the purpose and goes on in low-space mode: only essential records (tombstones,
 // status reports) are written, so the node can still delete and report while it refuses bundles.
-import { open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Channel } from '../../tlm/channels.js';
 import type { EventLog } from '../../tlm/events.js';
@@ -21,6 +21,7 @@ import { StoreIoError, StoreNoSpaceError, isNoSpace } from './errors.js';
 import { SEGMENT_HEADER_BYTES, placeHead, segmentFileName, segmentHeader, summaryHead, trailer, voidRecordHead } from './format.js';
 import type { RecoveredSegment } from './recovery.js';
 import { HeadLog, readFully } from './segment-reader.js';
+import { SpaceReserve } from './space.js';
 
 export interface Segment {
   readonly number: number;
@@ -55,10 +56,6 @@ export interface QueuedRecord {
 
 type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes' | 'noSpace' | 'noSpaceFaults' | 'spaceProbes', Channel>;
 
-/** The file a space probe writes and removes, beside the segments (recovery reads only *.seg). */
-const PROBE_FILE = 'space.probe';
-/** The reserve: space held while the device has some, given up when it fills. */
-const RESERVE_FILE = 'space.reserve';
 
 /** flight/durable.ts's fsyncDirectory, but off the event loop: it runs in the flush path. */
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -67,23 +64,6 @@ async function fsyncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-/** Writes a file of `bytes` zeros and fdatasyncs it; kept (the reserve) or removed (a probe), also when it fails. */
-async function writeZeros(path: string, bytes: number, keep: boolean): Promise<void> {
-  let ok = false;
-  try {
-    const handle = await open(path, 'w');
-    try {
-      await writeAll(handle, [Buffer.alloc(bytes)], 0);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    ok = true;
-  } finally {
-    if (!keep || !ok) await rm(path, { force: true });
   }
 }
 
@@ -119,8 +99,7 @@ export class SegmentLog {
   private active: Segment | undefined;
   /** A segment being created: if that fails, a resume removes what was made of it. */
   private creating: Segment | undefined;
-  /** The reserve file is there, whole. */
-  private reserveHeld = false;
+  private readonly reserve: SpaceReserve;
   /** The reserve was given up: only essential records are written until space returns. */
   lowSpace = false;
   private activeHeads = new HeadLog();
@@ -139,7 +118,9 @@ export class SegmentLog {
     private readonly config: Pick<StoreConfig, 'segmentBytes' | 'maxBatchBytes' | 'commitDelayMs' | 'reserveBytes'>,
     private readonly ch: LogChannels,
     private readonly events: EventLog,
-  ) {}
+  ) {
+    this.reserve = new SpaceReserve(dir, config.reserveBytes, events);
+  }
 
   /**
    * Takes over the segments recovery found. The last one is appended to if its header is sound
@@ -153,7 +134,7 @@ export class SegmentLog {
    * before any record in them was acknowledged, so the directory needs no sync here either.
    */
   async start(found: readonly RecoveredSegment[]): Promise<void> {
-    await this.holdReserve();
+    await this.reserve.hold();
     for (const s of found) {
       this.segments.set(s.segment, {
         number: s.segment, path: s.path, size: s.recordsEnd, sealed: true, liveBytes: 0, tombstoneBytes: s.tombstoneBytes,
@@ -225,19 +206,14 @@ export class SegmentLog {
     const failed = this.failure instanceof StoreNoSpaceError;
     if ((!failed && !this.lowSpace) || this.flushing) return false;
     this.ch.spaceProbes.add();
-    const bytes = probeBytes + this.config.reserveBytes;
-    try {
-      await writeZeros(join(this.dir, PROBE_FILE), bytes, false);
-    } catch (error) {
-      if (isNoSpace(error)) return false;
-      throw error;
-    }
+    const bytes = probeBytes + this.reserve.bytes;
+    if (!(await this.reserve.probe(bytes, isNoSpace))) return false;
     if (failed) {
       await this.dropCreating();
       await this.cutBack();
       this.failure = undefined;
     }
-    if (!(await this.holdReserve())) {
+    if (this.reserve.bytes > 0 && !(await this.reserve.hold())) {
       // Space for a batch but no longer for the reserve as well (it filled again meanwhile).
       this.lowSpace = true;
       return failed;
@@ -257,36 +233,18 @@ export class SegmentLog {
     await handle.datasync();
   }
 
-  /** Makes the reserve file if it is not there; false if the device has no room for it. */
-  private async holdReserve(): Promise<boolean> {
-    if (this.reserveHeld || this.config.reserveBytes === 0) return this.reserveHeld;
-    const path = join(this.dir, RESERVE_FILE);
-    const held = await stat(path).then((st) => st.size === this.config.reserveBytes, () => false);
-    if (held) return (this.reserveHeld = true); // kept from the last run
-    try {
-      await writeZeros(path, this.config.reserveBytes, true);
-      this.reserveHeld = true;
-    } catch (error) {
-      // The store works without it (a file size limit, a full device): said, not fatal.
-      this.events.emit(STORE_EVENTS.noReserve, { bytes: this.config.reserveBytes, error: (error as Error).message });
-    }
-    return this.reserveHeld;
-  }
-
   /**
    * The device is full: gives up the reserve, cuts back what the failed write left and goes on
    * in low-space mode. False if there was no reserve to give up.
    */
   private async useReserve(operation: string, error: unknown): Promise<boolean> {
-    if (!this.reserveHeld) return false;
-    this.reserveHeld = false;
-    await rm(join(this.dir, RESERVE_FILE), { force: true });
+    if (!(await this.reserve.release())) return false;
     await this.dropCreating();
     await this.cutBack();
     this.lowSpace = true;
     this.ch.noSpaceFaults.add();
     this.ch.noSpace.set(1);
-    this.events.emit(STORE_EVENTS.noSpace, { operation, error: `${(error as Error).message}; reserve of ${this.config.reserveBytes} bytes given up for deletions and status reports` });
+    this.events.emit(STORE_EVENTS.noSpace, { operation, error: `${(error as Error).message}; reserve of ${this.reserve.bytes} bytes given up for deletions and status reports` });
     return true;
   }
 
