@@ -141,4 +141,21 @@ describe('store on a full device (a real 2 MiB tmpfs)', () => {
     expect(again.value('corruptRecords')).toBe(0);
     await again.store.close();
   });
+
+  it('without a reserve (reserveBytes 0) refuses every write while full, and still resumes fully', async () => {
+    const dir = join(fs.dir, 'no-reserve');
+    const filler = join(fs.dir, 'filler4');
+    const options = { segmentBytes: 256 * 1024, maxBatchBytes: 16 * 1024, reserveBytes: 0 };
+    const { store } = await openStore(dir, options);
+    stores.push(store);
+    await store.put(meta('n0'), bundleBytes('n0', 3000));
+    fillDevice(filler);
+    await expect(store.put(meta('big'), bundleBytes('big', 8192))).rejects.toBeInstanceOf(StoreNoSpaceError);
+    await expect(store.delete('n0', 6)).rejects.toBeInstanceOf(StoreNoSpaceError); // no reserve for deletions
+    rmSync(filler);
+    await until(() => store.resume(), 'space to return');
+    expect(store.outOfSpace).toBe(false);
+    await store.put(meta('n1'), bundleBytes('n1', 3000));
+    await store.close();
+  });
 });
