@@ -143,8 +143,10 @@ export class Lane {
       this.timer = undefined;
       const now = performance.now();
       const perMs = this.baud / 10 / 1000;
-      // At most 50 ms of line time banked: a late timer must not burst past the line rate.
-      this.credit = Math.min(this.credit + (now - this.last) * perMs, 50 * perMs + 1);
+      // At most 250 ms of line time banked: enough for a proxy process the machine stalled to
+      // catch up (else its queue, and the link's latency, would grow for good), too little to
+      // let a burst run far past the line rate.
+      this.credit = Math.min(this.credit + (now - this.last) * perMs, 250 * perMs + 1);
       this.last = now;
       while (this.queue.length > 0 && this.queue[0]!.at <= now && this.credit >= 1) {
         const head = this.queue[0]!;
