@@ -1,0 +1,143 @@
+// The ground console assembled: it joins the ground network as the ground node (as `gse tlm`
+// does), archives every item each bundle brings before the bundle is acknowledged, keeps the
+// live view and serves the page. The operator's key, if given, signs commands here, on the
+// operator's machine; it is the only secret key the console ever holds (DESIGN.md).
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Signer } from '../../flight/cmd/envelope.js';
+import type { Dictionary } from '../../flight/cmd/export.js';
+import type { MlDsa } from '../../flight/cmd/mldsa.js';
+import type { Logger } from '../../flight/log.js';
+import { decodeDownlink, MalformedDownlink } from '../tlm.js';
+import { listenAsGround, transmit, type Address, type GroundListener } from '../transport.js';
+import { Archive, ArchiveError, plainJson } from './archive.js';
+import { Sessions } from './auth.js';
+import { CommandDesk } from './desk.js';
+import { LiveState } from './live.js';
+import { consoleHandler, type ConsoleContext, type GroundCounters } from './server.js';
+
+export interface ConsoleOptions {
+  /** The page's address. */
+  readonly listen: Address;
+  /** The ground network address (TCPCLv4 and UDP) and the ground's node number. */
+  readonly dtn: Address;
+  readonly node: number;
+  readonly archiveDir: string;
+  readonly retentionDays?: number;
+  readonly dictionary: Dictionary;
+  readonly dsa: MlDsa;
+  readonly signer?: Signer & { readonly name: string; readonly file: string };
+  /** The ground station that takes command bundles. */
+  readonly via?: Address;
+  readonly cla?: 'tcp' | 'udp';
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly users?: Map<string, string>;
+  readonly log: Logger;
+  /** Each received record as one JSON line, as `gse tlm` prints them (the terminal's view). */
+  readonly print?: (line: string) => void;
+}
+
+/** How often the archive's retention runs a bounded step. */
+const RETENTION_EVERY_MS = 10_000;
+
+export class GroundConsole {
+  private constructor(
+    readonly url: string,
+    readonly loginUrl: string,
+    readonly dtnPort: number,
+    readonly archive: Archive,
+    readonly counters: GroundCounters,
+    private readonly server: Server,
+    private readonly ground: GroundListener,
+    private readonly live: LiveState,
+    private readonly retention: NodeJS.Timeout,
+  ) {}
+
+  static async start(o: ConsoleOptions): Promise<GroundConsole> {
+    const archive = new Archive(o.archiveDir, o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays });
+    const live = new LiveState(o.dictionary);
+    const counters: GroundCounters = { bundles: 0, items: 0, malformed: 0, archiveErrors: 0 };
+    const secure = o.tls !== undefined;
+    const sessions = new Sessions({
+      origin: '', secure, ...(o.users ? { users: o.users } : {}),
+      tokenUser: o.signer ? o.signer.name : 'operator',
+    });
+    const desk = new CommandDesk({
+      dictionary: o.dictionary, archive, dsa: o.dsa, ...(o.signer ? { signer: o.signer } : {}),
+      transmit: (envelope, target, expiryMs) => transmit(envelope, target, { expiryMs, from: o.node, ...(o.via ? { via: o.via } : {}), ...(o.cla ? { cla: o.cla } : {}) }),
+      onChange: () => live.publish('held', desk.heldCommands()),
+    });
+    const ctx: ConsoleContext = { dictionary: o.dictionary, archive, live, desk, sessions, counters, log: o.log };
+    const handler = consoleHandler(ctx);
+    const server = o.tls ? createHttpsServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, handler) : createHttpServer(handler);
+    let ground: GroundListener | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(o.listen.port, o.listen.host, () => resolve());
+      });
+      const port = (server.address() as AddressInfo).port;
+      const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
+      sessions.options.origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
+      ground = await listenAsGround(o.node, o.dtn, (payload, from, source) => {
+        counters.bundles++;
+        let items;
+        try {
+          items = decodeDownlink(payload);
+        } catch (error) {
+          // A damaged payload is counted and acknowledged: sending it again would not mend it.
+          if (!(error instanceof MalformedDownlink)) throw error;
+          counters.malformed++;
+          o.log.warn({ source, cla: from.cla, err: error.message }, 'malformed downlink payload');
+          return;
+        }
+        const receivedMs = Date.now();
+        try {
+          archive.store(items, receivedMs);
+        } catch (error) {
+          // Not stored, so not acknowledged: the station keeps the bundle and offers it again.
+          if (!(error instanceof ArchiveError)) throw error;
+          counters.archiveErrors++;
+          counters.lastArchiveError = error.message;
+          o.log.error({ code: error.code, err: error.message }, 'archive refused a bundle: not acknowledged');
+          live.publish('status', counters);
+          throw error;
+        }
+        counters.items += items.length;
+        for (const item of items) {
+          o.print?.(plainJson({ kind: item.kind, ...item.record }));
+          if (item.kind === 'hk') live.publish('hk', { tMs: receivedMs, view: live.housekeeping(item.record, receivedMs) });
+          else live.publish(item.kind, { tMs: receivedMs, ...item.record });
+        }
+      }, (why) => o.log.warn({ why }, 'bundle refused'));
+    } catch (error) {
+      server.close();
+      archive.close();
+      throw error;
+    }
+    const retention = setInterval(() => {
+      try {
+        archive.expire();
+      } catch (error) {
+        if (!(error instanceof ArchiveError)) throw error;
+        o.log.error({ code: error.code, err: error.message }, 'archive retention step failed');
+      }
+    }, RETENTION_EVERY_MS);
+    retention.unref();
+    const url = `${sessions.options.origin}/`;
+    return new GroundConsole(url, `${sessions.options.origin}/login?token=${sessions.loginToken}`, ground.tcpPort, archive, counters, server, ground, live, retention);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.retention);
+    this.live.close();
+    await this.ground.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.archive.close();
+  }
+}
