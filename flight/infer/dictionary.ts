@@ -37,3 +37,16 @@ export const INFER_EVENTS = {
     format: 'model {sha256} active ({layers} layers)',
   },
 } as const satisfies Record<string, EventDef>;
+
+// The triage service (triage.ts).
+export const TRIAGE_CHANNELS = {
+  expedited: { name: 'infer.triage.expedited', type: 'u64', units: 'bundles', doc: 'Images scored above the expedite threshold: sent down first' },
+  kept: { name: 'infer.triage.kept', type: 'u64', units: 'bundles', doc: 'Images kept at normal priority' },
+  dropped: { name: 'infer.triage.dropped', type: 'u64', units: 'bundles', doc: 'Images scored below the keep threshold: dropped with a status report' },
+  refused: { name: 'infer.triage.refused', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Payloads that are not an image the model takes' },
+} as const satisfies Record<string, ChannelDef>;
+
+export const TRIAGE_EVENTS = {
+  decision: { id: 0x0710, name: 'INFER_TRIAGE_DECISION', severity: 'activity', format: 'image {bundle} scored {score}: {decision}' },
+  refused: { id: 0x0711, name: 'INFER_TRIAGE_REFUSED', severity: 'warning', format: 'image {bundle} refused: {reason}' },
+} as const satisfies Record<string, EventDef>;
