@@ -53,6 +53,19 @@ async function printHash(): Promise<number> {
 }
 
 export async function runConsole(argv: string[]): Promise<number> {
+  try {
+    return await consoleMain(argv);
+  } catch (error) {
+    // Refusals (options, key, dictionary, archive, address) are one line and exit 2, here and
+    // not in a caller's wrapper: a console that cannot start must say why plainly.
+    const usage = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (!(error instanceof TernError) && !usage) throw error;
+    process.stderr.write(`tern gse console: ${(error as Error).message}\n`);
+    return 2;
+  }
+}
+
+async function consoleMain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -86,7 +99,7 @@ export async function runConsole(argv: string[]): Promise<number> {
   const console_ = await GroundConsole.start({
     listen, dtn: listenAddress('--dtn', values.dtn), node, archiveDir: values.archive, dictionary: loadDictionary(values), dsa, log,
     print: (line) => process.stdout.write(`${line}\n`),
-    ...(retentionDays === undefined ? {} : { retentionDays }),
+    ...(retentionDays === undefined ? {} : { archive: { retentionDays } }),
     ...(key ? { signer: { operator: key.id, name: key.name, seed: key.seed, publicKey: key.publicKey, file: values.key! } } : {}),
     ...(values.via === undefined ? {} : { via: parseAddress('--via', values.via) }),
     ...(values.cla === undefined ? {} : { cla: values.cla as 'tcp' | 'udp' }),

@@ -12,7 +12,7 @@ import type { MlDsa } from '../../flight/cmd/mldsa.js';
 import type { Logger } from '../../flight/log.js';
 import { decodeDownlink, MalformedDownlink } from '../tlm.js';
 import { listenAsGround, transmit, type Address, type GroundListener } from '../transport.js';
-import { Archive, ArchiveError, plainJson } from './archive.js';
+import { Archive, ArchiveError, plainJson, type ArchiveOptions } from './archive.js';
 import { Sessions } from './auth.js';
 import { CommandDesk } from './desk.js';
 import { LiveState } from './live.js';
@@ -25,7 +25,7 @@ export interface ConsoleOptions {
   readonly dtn: Address;
   readonly node: number;
   readonly archiveDir: string;
-  readonly retentionDays?: number;
+  readonly archive?: ArchiveOptions;
   readonly dictionary: Dictionary;
   readonly dsa: MlDsa;
   readonly signer?: Signer & { readonly name: string; readonly file: string };
@@ -56,7 +56,7 @@ export class GroundConsole {
   ) {}
 
   static async start(o: ConsoleOptions): Promise<GroundConsole> {
-    const archive = new Archive(o.archiveDir, o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays });
+    const archive = new Archive(o.archiveDir, o.archive);
     const live = new LiveState(o.dictionary);
     const counters: GroundCounters = { bundles: 0, items: 0, malformed: 0, archiveErrors: 0 };
     const secure = o.tls !== undefined;

@@ -80,6 +80,17 @@ export function parseTime(option: string, text: string): number {
 }
 
 export async function runExport(argv: string[]): Promise<number> {
+  try {
+    return await exportMain(argv);
+  } catch (error) {
+    const usage = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (!(error instanceof TernError) && !usage) throw error;
+    process.stderr.write(`tern gse export: ${(error as Error).message}\n`);
+    return 2;
+  }
+}
+
+async function exportMain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
