@@ -7,7 +7,7 @@ import { SCRATCH_BYTES, type CoreInstance } from './instance.js';
 export const TM_ASM = Uint8Array.of(0x1a, 0xcf, 0xfc, 0x1d);
 
 interface TmKernels {
-  tmRandomise(ptr: number, len: number): void;
+  tmRandomise(ptr: number, len: number, blockLen: number): void;
   tmFindSync(ptr: number, len: number, from: number, maxErrors: number): number;
 }
 
@@ -18,15 +18,22 @@ export class TmSync {
     this.kernels = instance.kernels<TmKernels>(['tmRandomise', 'tmFindSync']);
   }
 
-  /** XORs `bytes` in place with the pseudo-random sequence from its start (its own inverse). */
-  randomise(bytes: Uint8Array): void {
-    if (bytes.length > SCRATCH_BYTES) throw new FecInputError('bytes', `at most ${SCRATCH_BYTES} bytes (one code block)`, `${bytes.length} bytes`);
-    let heap = this.instance.memory();
+  /**
+   * XORs `bytes` in place with the pseudo-random sequence, restarted every `blockLength` bytes
+   * (default: the whole input is one block). The randomiser is its own inverse.
+   */
+  randomise(bytes: Uint8Array, blockLength = bytes.length): void {
+    if (!Number.isInteger(blockLength) || blockLength < 1 || blockLength > SCRATCH_BYTES) {
+      throw new FecInputError('blockLength', `an integer from 1 to ${SCRATCH_BYTES}`, blockLength);
+    }
     const scratch = this.instance.scratch;
-    heap.set(bytes, scratch);
-    this.kernels.tmRandomise(scratch, bytes.length);
-    heap = this.instance.memory();
-    bytes.set(heap.subarray(scratch, scratch + bytes.length));
+    const perCall = Math.floor(SCRATCH_BYTES / blockLength) * blockLength;
+    for (let at = 0; at < bytes.length; at += perCall) {
+      const chunk = bytes.subarray(at, at + perCall);
+      this.instance.memory().set(chunk, scratch);
+      this.kernels.tmRandomise(scratch, chunk.length, blockLength);
+      chunk.set(this.instance.memory().subarray(scratch, scratch + chunk.length));
+    }
   }
 
   /**

@@ -91,9 +91,9 @@ export class Core {
     return this.secded().scan(data, check, true);
   }
 
-  /** CCSDS TM pseudo-randomiser: XORs `bytes` in place from the sequence's start (self-inverse). */
-  tmRandomise(bytes: Uint8Array): void {
-    this.tmSync().randomise(bytes);
+  /** CCSDS TM pseudo-randomiser: XORs `bytes` in place, the sequence restarting every `blockLength` bytes (self-inverse). */
+  tmRandomise(bytes: Uint8Array, blockLength?: number): void {
+    this.tmSync().randomise(bytes, blockLength);
   }
 
   /** Offset of the TM attached sync marker in `bytes` at or after `from`, within `maxErrors` bits; -1 if none. */

@@ -71,12 +71,22 @@ function markerErrors(bytes: Uint8Array, at: number): number {
 
 /** Marker bit errors still taken as the expected block's while locked (flywheel). */
 const LOCKED_MARKER_ERRORS = 10;
+/** Bytes of code blocks decoded in one RS call at most: the core's scratch, one chunk. */
+const MAX_RUN_BYTES = 64 * 1024;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 export class Deframer {
   private buffer = new Uint8Array(0);
   private locked = false;
   private readonly blockBytes: number;
   private readonly code: RsCode;
+  private readonly maxRun: number;
 
   constructor(
     private readonly g: FrameGeometry,
@@ -86,19 +96,25 @@ export class Deframer {
   ) {
     this.code = rsCodeOf(g);
     this.blockBytes = codeBlockBytes(g);
+    this.maxRun = Math.max(1, Math.floor(MAX_RUN_BYTES / (this.blockBytes - 4)));
   }
 
   push(chunk: Uint8Array): void {
-    const joined = new Uint8Array(this.buffer.length + chunk.length);
-    joined.set(this.buffer);
-    joined.set(chunk, this.buffer.length);
+    const joined = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
     let at = 0;
     for (;;) {
       if (this.locked) {
+        // Blocks where they are expected, markers intact enough: decoded together, one RS call.
+        let run = 0;
+        while (run < this.maxRun && joined.length - at - run * this.blockBytes >= this.blockBytes && markerErrors(joined, at + run * this.blockBytes) <= LOCKED_MARKER_ERRORS) run++;
+        if (run > 0) {
+          this.decodeRun(joined, at, run);
+          at += run * this.blockBytes;
+          continue;
+        }
         if (joined.length - at < this.blockBytes) break;
-        const errors = markerErrors(joined, at);
-        const frame = this.decode(joined, at, errors <= LOCKED_MARKER_ERRORS);
-        if (frame !== undefined || errors <= LOCKED_MARKER_ERRORS) {
+        // The marker is gone; the block may still be there (a burst on the marker): RS decides.
+        if (this.decode(joined, at) !== undefined) {
           at += this.blockBytes;
           continue;
         }
@@ -116,7 +132,7 @@ export class Deframer {
       this.channels.bytesSkipped.add(found - at);
       at = found;
       if (joined.length - at < this.blockBytes) break;
-      if (this.decode(joined, at, false) !== undefined) {
+      if (this.decode(joined, at) !== undefined) {
         this.locked = true;
         at += this.blockBytes;
       } else {
@@ -126,20 +142,41 @@ export class Deframer {
     this.buffer = joined.slice(at);
   }
 
-  /**
-   * De-randomises and RS-decodes the block at `at`; hands on and returns its frame if every
-   * codeword decoded and the header is this link's. `counted`: a failure is a lost frame (the
-   * marker said a block was there), not a false candidate.
-   */
-  private decode(bytes: Uint8Array, at: number, counted: boolean): TransferFrame | undefined {
+  /** Decodes `run` consecutive blocks from `at` whose markers were found; a failure is a lost frame. */
+  private decodeRun(bytes: Uint8Array, at: number, run: number): void {
+    const body = this.blockBytes - 4;
+    const blocks = new Uint8Array(run * body);
+    for (let b = 0; b < run; b++) blocks.set(bytes.subarray(at + b * this.blockBytes + 4, at + (b + 1) * this.blockBytes), b * body);
+    core().tmRandomise(blocks, body);
+    const result = core().rsDecode(blocks, this.code);
+    const I = this.code.interleave;
+    for (let b = 0; b < run; b++) {
+      let ok = true;
+      let corrected = 0;
+      for (let w = b * I; w < (b + 1) * I; w++) {
+        const n = result.corrected[w]!;
+        if (n < 0) ok = false;
+        else corrected += n;
+      }
+      if (!ok) {
+        this.channels.uncorrectableFrames.add();
+        continue;
+      }
+      this.accept(result.data.subarray(b * this.g.frameBytes, (b + 1) * this.g.frameBytes), corrected);
+    }
+  }
+
+  /** De-randomises and RS-decodes the one block at `at`; its frame if RS took it and it is this link's. */
+  private decode(bytes: Uint8Array, at: number): TransferFrame | undefined {
     const block = bytes.slice(at + 4, at + this.blockBytes);
     core().tmRandomise(block);
     const result = core().rsDecode(block, this.code);
-    if (result.uncorrectable.length > 0) {
-      if (counted) this.channels.uncorrectableFrames.add();
-      return undefined;
-    }
-    const frame = result.data;
+    if (result.uncorrectable.length > 0) return undefined;
+    return this.accept(result.data, result.correctedSymbols);
+  }
+
+  /** Checks a decoded frame's header and hands the frame on. */
+  private accept(frame: Uint8Array, correctedSymbols: number): TransferFrame | undefined {
     const version = frame[0]! >> 6;
     const scid = ((frame[0]! & 0x3f) << 4) | (frame[1]! >> 4);
     const vcid = (frame[1]! >> 1) & 0x07;
@@ -147,7 +184,7 @@ export class Deframer {
       this.channels.foreignFrames.add();
       return undefined;
     }
-    this.channels.correctedSymbols.add(result.correctedSymbols);
+    this.channels.correctedSymbols.add(correctedSymbols);
     this.channels.framesIn.add();
     const parsed = { vcCount: frame[3]!, firstHeader: ((frame[4]! & 0x07) << 8) | frame[5]!, data: frame.subarray(HEADER) };
     this.onFrame(parsed);

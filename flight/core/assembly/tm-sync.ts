@@ -25,27 +25,33 @@ function buildSequence(): void {
 }
 buildSequence();
 
-/** XORs `len` bytes at `ptr` with the pseudo-random sequence from its first bit. */
-export function tmRandomise(ptr: usize, len: i32): void {
-  let i = 0;
-  let t = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 16 <= len; i += 16) {
-      v128.store(ptr + i, v128.xor(v128.load(ptr + i), v128.load(SEQUENCE + t)));
-      t += 16;
+/**
+ * XORs `len` bytes at `ptr` with the pseudo-random sequence, restarted every `blockLen` bytes
+ * (each code block starts the sequence afresh), so a run of blocks takes one call.
+ */
+export function tmRandomise(ptr: usize, len: i32, blockLen: i32): void {
+  for (let start = 0; start < len; start += blockLen) {
+    const end = min(len, start + blockLen);
+    let i = start;
+    let t = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 16 <= end; i += 16) {
+        v128.store(ptr + i, v128.xor(v128.load(ptr + i), v128.load(SEQUENCE + t)));
+        t += 16;
+        if (t == SEQUENCE_BYTES) t = 0;
+      }
+    } else {
+      for (; i + 8 <= end; i += 8) {
+        store<u64>(ptr + i, load<u64>(ptr + i) ^ load<u64>(SEQUENCE + t));
+        t += 8;
+        if (t == SEQUENCE_BYTES) t = 0;
+      }
+    }
+    for (; i < end; i++) {
+      store<u8>(ptr + i, load<u8>(ptr + i) ^ load<u8>(SEQUENCE + t));
+      t++;
       if (t == SEQUENCE_BYTES) t = 0;
     }
-  } else {
-    for (; i + 8 <= len; i += 8) {
-      store<u64>(ptr + i, load<u64>(ptr + i) ^ load<u64>(SEQUENCE + t));
-      t += 8;
-      if (t == SEQUENCE_BYTES) t = 0;
-    }
-  }
-  for (; i < len; i++) {
-    store<u8>(ptr + i, load<u8>(ptr + i) ^ load<u8>(SEQUENCE + t));
-    t++;
-    if (t == SEQUENCE_BYTES) t = 0;
   }
 }
 
