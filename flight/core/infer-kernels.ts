@@ -159,11 +159,23 @@ export class InferenceCore {
 
   constructor(readonly variant: CoreVariant = engineHasSimd() ? 'simd' : 'scalar') {
     this.instance = new CoreInstance(variant);
-    this.kernels = this.instance.kernels<InferExports>(KERNEL_NAMES);
+    const wrapped = this.instance.kernels<InferExports>(KERNEL_NAMES);
+    // The loader wraps each export in a rest-parameter function (an array per call until V8
+    // optimises it away); `original` is the WebAssembly function itself, called directly so a
+    // run allocates nothing from its first slice on.
+    this.kernels = Object.fromEntries(KERNEL_NAMES.map((name) => {
+      const f = wrapped[name] as { original?: unknown };
+      return [name, f.original ?? f];
+    })) as unknown as InferExports;
   }
 
   load(plan: NetPlan): CoreNetwork {
     return new CoreNetwork(this.instance, this.kernels, plan);
+  }
+
+  /** Bytes of linear memory this core holds (it grows only when a model is loaded). */
+  memoryBytes(): number {
+    return this.instance.memory().length;
   }
 
   /** Runs the register-only dot-product loop (assembly/infer/peak.ts) for a benchmark's peak;

@@ -28,6 +28,7 @@ export class LoadedModel {
   readonly maxUnitWork: number;
   /** Work of one whole run (MACs for convolutions, elements for the rest). */
   readonly totalWork: number;
+  private readonly inputBytes: readonly number[];
 
   constructor(core: InferenceCore, readonly plan: ModelPlan) {
     checkPlan(plan);
@@ -36,6 +37,7 @@ export class LoadedModel {
     this.maxUnitWork = Math.max(...plan.layers.map((l) => l.workPerUnit));
     this.totalWork = plan.layers.reduce((sum, l) => sum + l.units * l.workPerUnit, 0);
     this.layer = plan.layers.length;
+    this.inputBytes = plan.inputs.map((i) => tensorBytes(plan.tensors[i]!));
   }
 
   /** Multiply-accumulates of one run (convolutions and fully-connected layers). */
@@ -48,7 +50,7 @@ export class LoadedModel {
     const tensor = this.plan.inputs[index];
     if (tensor === undefined) throw new InferInputError('input', `an index below ${this.plan.inputs.length}`, index);
     const info = this.plan.tensors[tensor]!;
-    if (bytes.length !== tensorBytes(info)) {
+    if (bytes.length !== this.inputBytes[index]) {
       throw new InferInputError(`input ${info.name}`, `${tensorBytes(info)} bytes (${info.dtype} [${info.shape.join(', ')}])`, `${bytes.length} bytes`);
     }
     this.net.write(tensor, bytes);
