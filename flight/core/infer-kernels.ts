@@ -110,7 +110,8 @@ export class CoreNetwork {
       params[SLOT.SHIFT] = place(layer.shift);
       params[SLOT.SCRATCH] = scratch;
       const block = instance.alloc(PARAM_SLOTS * 4);
-      instance.memory().set(new Uint8Array(params.buffer), block);
+      const memory = new DataView(instance.memory().buffer);
+      params.forEach((value, slot) => memory.setInt32(block + 4 * slot, value, true));
       return block;
     });
   }

@@ -103,7 +103,8 @@ export class LoadedModel {
     const info = this.plan.tensors[tensor]!;
     const bytes = this.net.read(tensor);
     if (info.dtype === 'float32') {
-      const values = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, elements(info.shape)));
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      const values = Array.from({ length: elements(info.shape) }, (_, i) => view.getFloat32(4 * i, true));
       const source = this.plan.layers.find((l) => l.output === tensor && l.kernel === 'dequantize')?.inputs[0];
       const int8 = source === undefined ? [] : Array.from(new Int8Array(this.net.read(source).buffer));
       return { int8, values };

@@ -139,8 +139,9 @@ function checkGeometry(plan: ModelPlan, layer: LayerPlan, what: string): void {
       }
       if (layer.kernel === 'conv' || layer.kernel === 'depthwise') {
         for (const [b, name] of [[layer.bias, 'bias'], [layer.multiplier, 'multiplier'], [layer.shift, 'shift']] as const) blob(b, outC * 4, name);
-        const shifts = new Int32Array(layer.shift!.buffer.slice(layer.shift!.byteOffset, layer.shift!.byteOffset + outC * 4));
-        expect(shifts.every((s) => s >= -31 && s <= 30), 'shift', 'shifts from -31 to 30');
+        const shifts = new DataView(layer.shift!.buffer, layer.shift!.byteOffset, outC * 4);
+        const inRange = Array.from({ length: outC }, (_, c) => shifts.getInt32(4 * c, true)).every((s) => s >= -31 && s <= 30);
+        expect(inRange, 'shift', 'shifts from -31 to 30');
       }
       expect(layer.units === outH, 'units', 'one per output row', layer.units);
       break;

@@ -9,11 +9,13 @@ export interface PackedFilter {
   readonly rowLength: number;
 }
 
+// Written through DataView: WASM memory is little-endian whatever the host is.
 function pack(rows: number, length: number, value: (row: number, i: number) => number): PackedFilter {
   const rowLength = roundUp8(length);
-  const out = new Int16Array(rows * rowLength);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < length; i++) out[r * rowLength + i] = value(r, i);
-  return { bytes: new Uint8Array(out.buffer), rowLength };
+  const bytes = new Uint8Array(rows * rowLength * 2);
+  const view = new DataView(bytes.buffer);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < length; i++) view.setInt16(2 * (r * rowLength + i), value(r, i), true);
+  return { bytes, rowLength };
 }
 
 /** Conv / fully-connected filter [outC][patch] (TFLite OHWI order is already patch order). */
@@ -27,5 +29,8 @@ export function packDepthwiseFilter(filter: Int8Array, taps: number, outC: numbe
 }
 
 export function int32Bytes(values: Int32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => view.setInt32(4 * i, v, true));
+  return bytes;
 }

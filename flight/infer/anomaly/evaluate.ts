@@ -21,7 +21,10 @@ export interface Scores {
 export function predict(model: LoadedModel, samples: readonly Sample[]): (0 | 1)[] {
   return samples.map((s) => {
     const x = transform(s.features);
-    model.setInput(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+    const bytes = new Uint8Array(x.length * 4);
+    const view = new DataView(bytes.buffer);
+    x.forEach((v, i) => view.setFloat32(4 * i, v, true)); // the input tensor's bytes: little-endian
+    model.setInput(bytes);
     model.run();
     return model.output().int8[0]! >= 0 ? 1 : 0;
   });

@@ -14,7 +14,13 @@ function range(min: number, max: number): { scale: number; zeroPoint: number } {
   return { scale, zeroPoint };
 }
 
-const bytes = (a: Int8Array | Int32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+/** Tensor data as TFLite stores it: little-endian. */
+function bytes(a: Int8Array | Int32Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength);
+  const view = new DataView(out.buffer);
+  a.forEach((v, i) => (a instanceof Int8Array ? view.setInt8(i, v) : view.setInt32(4 * i, v, true)));
+  return out;
+}
 
 /** The value below which a fraction `p` of `values` lies. */
 function quantile(values: number[], p: number): number {
