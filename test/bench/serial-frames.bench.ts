@@ -20,7 +20,7 @@ it('frame decoding vs the RS kernel alone on the same code blocks', async () => 
   const block = codeBlockBytes(G);
   const stream = new Uint8Array(BLOCKS * block);
   for (let i = 0; i < BLOCKS; i++) stream.set(encodeCodeBlock(G, i, i, 0, rng.bytes(dataFieldBytes(G))), i * block);
-  for (let bit = 0; bit < stream.length * 8; bit++) if (rng.float() < 1e-4) stream[bit >> 3] ^= 0x80 >> (bit & 7);
+  for (let bit = 0; bit < stream.length * 8; bit++) if (rng.float() < 1e-4) stream[bit >> 3]! ^= 0x80 >> (bit & 7);
   // The kernel's input: the same blocks without markers, de-randomised.
   const bare = new Uint8Array(BLOCKS * (block - 4));
   for (let i = 0; i < BLOCKS; i++) {

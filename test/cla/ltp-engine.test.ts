@@ -175,7 +175,7 @@ describe('LTP engine', () => {
     for (let i = 0; i < 100_000; i++) {
       const seed = seeds[rng.below(seeds.length)]!;
       const bytes = Uint8Array.from(seed.bytes);
-      for (let k = 0; k <= rng.below(3); k++) bytes[rng.below(bytes.length)] ^= 1 << rng.below(8);
+      for (let k = 0; k <= rng.below(3); k++) bytes[rng.below(bytes.length)]! ^= 1 << rng.below(8);
       seed.to.engine.receive(rng.below(8) === 0 ? bytes.subarray(0, rng.below(bytes.length)) : bytes, 'fuzz');
       expect(link.b.engine.openSessions.imports).toBeLessThanOrEqual(16);
     }

@@ -94,7 +94,7 @@ describe('LTP wire format', () => {
       const input = Uint8Array.from(seeds[i % seeds.length]!);
       let mutated: Uint8Array = input;
       const kind = rng.below(4);
-      if (kind === 0) for (let k = 0; k <= rng.below(4); k++) mutated[rng.below(mutated.length)] ^= 1 << rng.below(8);
+      if (kind === 0) for (let k = 0; k <= rng.below(4); k++) mutated[rng.below(mutated.length)]! ^= 1 << rng.below(8);
       else if (kind === 1) mutated = input.subarray(0, rng.below(input.length));
       else if (kind === 2) mutated[rng.below(mutated.length)] = rng.below(256);
       else mutated = Uint8Array.from([...input, ...rng.bytes(1 + rng.below(8))]);

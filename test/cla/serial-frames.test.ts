@@ -64,9 +64,9 @@ describe('serial framing', () => {
     const rng = new Prng(2);
     const segments = segmentsOf(rng, 60);
     const { bytes } = encodeStream(segments);
-    for (let bit = 0; bit < bytes.length * 8; bit++) if (rng.float() < 1e-4) bytes[bit >> 3] ^= 0x80 >> (bit & 7);
+    for (let bit = 0; bit < bytes.length * 8; bit++) if (rng.float() < 1e-4) bytes[bit >> 3]! ^= 0x80 >> (bit & 7);
     // One 50-byte burst in each of three frames, away from the markers: I = 4 spreads each over 4 codewords.
-    for (const frame of [3, 10, 20]) for (let i = 0; i < 50; i++) bytes[frame * 1024 + 300 + i] ^= 1 + rng.below(255);
+    for (const frame of [3, 10, 20]) for (let i = 0; i < 50; i++) bytes[frame * 1024 + 300 + i]! ^= 1 + rng.below(255);
     const rx = receiver();
     rx.push(bytes);
     expect(rx.segments).toEqual(segments);
@@ -101,9 +101,8 @@ describe('serial framing', () => {
     const rng = new Prng(4);
     const segments = segmentsOf(rng, 10);
     const { bytes } = encodeStream(segments);
-    bytes[0] ^= 0x0f; // 4 bits in the first marker: found by the search
-    bytes[1024 * 2] ^= 0xff; // 8 bits in the third: too many to search for, taken while locked
-    bytes[1024 * 2 + 1] ^= 0x00;
+    bytes[0]! ^= 0x0f; // 4 bits in the first marker: found by the search
+    bytes[1024 * 2]! ^= 0xff; // 8 bits in the third: too many to search for, taken while locked
     const rx = receiver();
     rx.push(bytes);
     expect(rx.segments).toEqual(segments);
@@ -138,7 +137,7 @@ describe('serial framing', () => {
       const mutated = Uint8Array.from(bytes.subarray(start, start + block));
       const kind = rng.below(4);
       if (kind === 0) for (let k = 0; k < 1 + rng.below(40); k++) mutated[rng.below(mutated.length)] = rng.below(256);
-      else if (kind === 1) for (let k = 0; k < 1 + rng.below(8); k++) mutated[4 + rng.below(10)] ^= 1 << rng.below(8); // header
+      else if (kind === 1) for (let k = 0; k < 1 + rng.below(8); k++) mutated[4 + rng.below(10)]! ^= 1 << rng.below(8); // header
       else if (kind === 2) mutated.fill(rng.below(256), rng.below(mutated.length));
       rx.push(kind === 3 ? mutated.subarray(0, rng.below(mutated.length)) : mutated, 0x7fffffff);
     }

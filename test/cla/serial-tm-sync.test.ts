@@ -34,7 +34,7 @@ describe.each(['simd', 'scalar'] as const)('TM sync kernels (%s build)', (varian
       const at = rng.below(590);
       stream.set(TM_ASM, at);
       const errors = rng.below(6);
-      for (const bit of rng.distinct(errors, 32)) stream[at + (bit >> 3)] ^= 0x80 >> (bit & 7);
+      for (const bit of rng.distinct(errors, 32)) stream[at + (bit >> 3)]! ^= 0x80 >> (bit & 7);
       const found = core.tmFindSync(stream, 0, 4);
       expect(found, `trial ${trial}: marker at ${at} with ${errors} bits wrong`).toBe(errors <= 4 ? at : -1);
       expect(core.tmFindSync(stream, 0, errors)).toBe(at);

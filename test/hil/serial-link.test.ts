@@ -102,7 +102,7 @@ describe('serial radio link acceptance', () => {
     expect(stats.aToB.blocksDropped).toBeGreaterThan(0);
     expect(stats.aToB.bytesLostToDisconnect).toBeGreaterThan(0);
     expect(c2['cla.serial.correctedSymbols']).toBeGreaterThan(0);
-    expect(c1['cla.serial.ltp.dataRetransmitted'] + c1['cla.serial.ltp.checkpointRetransmits']).toBeGreaterThan(0);
+    expect(c1['cla.serial.ltp.dataRetransmitted']! + c1['cla.serial.ltp.checkpointRetransmits']!).toBeGreaterThan(0);
     expect(c1['cla.serial.ltp.blocksOut']).toBe(SCALE.bundles);
     expect(c2['cla.serial.ltp.blocksIn']).toBe(SCALE.bundles);
     console.log(JSON.stringify({ node1: pick(c1), node2: pick(c2), proxy: stats }));
