@@ -24,7 +24,10 @@ every record in DIR/archive.sqlite (default var/console, kept --retention-days, 
 Open the login link it prints. With --key (your operator key, on this machine) the page signs
 and sends commands through the ground station at --via; without it, it sends only envelopes
 signed elsewhere. Any --listen address other than loopback needs --tls-cert, --tls-key and
---users (a JSON list of { "name", "password" } with hashes from --hash-password).`;
+--users (a JSON list of { "name", "password" } with hashes from --hash-password).
+
+example:
+  tern gse console --listen 127.0.0.1:8080 --archive var/console`;
 
 class ConsoleUsage extends TernError {
   readonly code = 'GSE_CONSOLE_USAGE';

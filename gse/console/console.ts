@@ -52,7 +52,7 @@ export class GroundConsole {
     private readonly server: Server,
     private readonly ground: GroundListener,
     private readonly live: LiveState,
-    private readonly retention: NodeJS.Timeout,
+    private readonly timers: NodeJS.Timeout[],
   ) {}
 
   static async start(o: ConsoleOptions): Promise<GroundConsole> {
@@ -117,6 +117,14 @@ export class GroundConsole {
       archive.close();
       throw error;
     }
+    // The page's status line: the ground counters once a second while bundles come in.
+    let shown = -1;
+    const status = setInterval(() => {
+      if (counters.bundles === shown) return;
+      shown = counters.bundles;
+      live.publish('status', counters);
+    }, 1000);
+    status.unref();
     const retention = setInterval(() => {
       try {
         archive.expire();
@@ -127,11 +135,11 @@ export class GroundConsole {
     }, RETENTION_EVERY_MS);
     retention.unref();
     const url = `${sessions.options.origin}/`;
-    return new GroundConsole(url, `${sessions.options.origin}/login?token=${sessions.loginToken}`, ground.tcpPort, archive, counters, server, ground, live, retention);
+    return new GroundConsole(url, `${sessions.options.origin}/login?token=${sessions.loginToken}`, ground.tcpPort, archive, counters, server, ground, live, [status, retention]);
   }
 
   async close(): Promise<void> {
-    clearInterval(this.retention);
+    for (const timer of this.timers) clearInterval(timer);
     this.live.close();
     await this.ground.close();
     await new Promise<void>((resolve) => {

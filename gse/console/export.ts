@@ -11,7 +11,10 @@ export const EXPORT_USAGE = `usage: tern gse export [--archive DIR] [--from TIME
 
 Writes what the ground console archived (DIR/archive.sqlite, default var/console) between
 --from and --to (ISO 8601 or Unix ms; default the last 24 hours up to now): samples of each
---channel, or the events, commands sent (with who sent them) or responses received.`;
+--channel, or the events, commands sent (with who sent them) or responses received.
+
+example:
+  tern gse export --archive var/console --channel dtn.store.bundles --format csv`;
 
 export type ExportKind = 'samples' | 'events' | 'commands' | 'responses';
 export type ExportFormat = 'csv' | 'ndjson';

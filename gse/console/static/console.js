@@ -57,7 +57,8 @@ function renderOverview() {
   $('#values-node').textContent = v ? `node ${v.node}, record ${v.seq}` : '';
   if (v) {
     const states = new Map(v.limits.map((l) => [l.channel, l.state]));
-    $('#values').tBodies[0].replaceChildren(...Object.keys(v.channels).sort().map((name) => {
+    const filter = $('#values-filter').value.trim().toLowerCase();
+    $('#values').tBodies[0].replaceChildren(...Object.keys(v.channels).filter((name) => name.includes(filter)).sort().map((name) => {
       const def = defs.get(name);
       const value = v.channels[name];
       const label = def?.labels?.[value];
@@ -79,6 +80,7 @@ function schedule() {
     renderOverview();
   });
 }
+$('#values-filter').addEventListener('input', schedule);
 setInterval(() => {
   for (const td of document.querySelectorAll('#nodes td.age')) td.textContent = `${((Date.now() - Number(td.dataset.ms)) / 1000).toFixed(1)} s ago`;
 }, 1000);
@@ -96,6 +98,7 @@ async function loadEvents() {
   const f = eventFilter();
   const rows = await api(`/api/events?node=${f.node}&severity=${encodeURIComponent(f.severity)}&text=${encodeURIComponent(f.text)}`);
   $('#event-log').tBodies[0].replaceChildren(...rows.reverse().map(eventRow));
+  $('#event-log').dataset.filter = `${f.node}|${f.severity}|${f.text}`; // which filter the rows answer
 }
 $('#event-filter').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -50,12 +50,14 @@ export class Plots {
   rebuild(channel) {
     const plot = this.plots.get(channel);
     plot.chart?.destroy();
-    const width = Math.max(360, Math.min(760, ($('#plots').clientWidth || 800) / 2 - 24));
+    // Two plots a row; the tab may be hidden when a plot is made, so the window sets the width.
+    const width = Math.max(360, Math.min(900, (window.innerWidth - 64) / 2));
     const opts = {
       width, height: 220,
       scales: { x: { time: true } },
-      series: [{}, ...plot.nodes.map((n, i) => ({ label: `node ${n}`, stroke: COLOURS[i % COLOURS.length], width: 1.5 }))],
-      axes: [{}, { size: 60 }],
+      // Nodes report at their own instants: each series spans the others' points (spanGaps).
+      series: [{}, ...plot.nodes.map((n, i) => ({ label: `node ${n}`, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: true }))],
+      axes: [{}, { size: 80 }],
       hooks: {
         draw: [(u) => {
           const ctx = u.ctx;
