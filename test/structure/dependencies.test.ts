@@ -31,7 +31,7 @@ interface Unit {
  * executive's task interface serve every layer, the WASM core every subsystem that codes bytes.
  */
 const LAYERS: ReadonlyArray<readonly Unit[]> = [
-  [{ name: 'base', paths: ['flight/errors.ts', 'flight/log.ts', 'flight/durable.ts', 'flight/config/fields.ts'] }],
+  [{ name: 'base', paths: ['flight/errors.ts', 'flight/log.ts', 'flight/durable.ts', 'flight/cli-args.ts', 'flight/config/fields.ts'] }],
   [{ name: 'exec task interface', paths: ['flight/exec/task.ts', 'flight/exec/clock.ts'] }],
   [{ name: 'tlm', paths: ['flight/tlm/'] }],
   [
