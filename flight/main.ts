@@ -1,25 +1,28 @@
 // `tern flight --config FILE`: runs one node until SIGINT or SIGTERM. This is the entry point
 // deployed to an OBC (node dist/flight/main.js --config /etc/tern/mission.json).
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { FlightNode } from './app.js';
+import { runCommand, UsageError, type CommandSpec, type OptionSpecs } from './cli-args.js';
 import { loadMission } from './config/mission.js';
 import { TernError } from './errors.js';
 
-export const FLIGHT_USAGE = `usage: tern flight --config FILE
+const FLIGHT = {
+  name: 'tern flight',
+  summary: 'Runs one Tern node on a mission config until SIGINT or SIGTERM (then stops cleanly, exit 0).',
+  usage: ['--config FILE'],
+  options: { config: { type: 'string', arg: 'FILE', doc: 'the node\'s mission config (tern config reference describes every field)' } },
+  notes: 'Exit codes: 0 stopped cleanly; 2 the config is invalid or a path cannot be used (one line names it).',
+  examples: ['tern flight --config flight/config/examples/minimal.json', 'node dist/flight/main.js --config /etc/tern/mission.json'],
+} as const satisfies CommandSpec<OptionSpecs>;
 
-Runs one Tern node on the mission config FILE until SIGINT or SIGTERM.`;
+export function runFlight(argv: string[]): Promise<number> {
+  return runCommand(FLIGHT, argv, async (values) => {
+    if (!values.config) throw new UsageError('--config FILE is required');
+    return flight(values.config);
+  });
+}
 
-export async function runFlight(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean' } } });
-  if (values.help) {
-    console.log(FLIGHT_USAGE);
-    return 0;
-  }
-  if (!values.config) {
-    console.error(FLIGHT_USAGE);
-    return 2;
-  }
+async function flight(config: string): Promise<number> {
   // Listening before start-up, so that a signal during it still ends in an orderly stop.
   let signalled!: (signal: NodeJS.Signals) => void;
   const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
@@ -27,7 +30,7 @@ export async function runFlight(argv: string[]): Promise<number> {
   process.once('SIGTERM', signalled);
   let node: FlightNode;
   try {
-    node = await FlightNode.start({ config: loadMission(values.config) });
+    node = await FlightNode.start({ config: loadMission(config) });
   } catch (error) {
     // A node that did not start must not hold on to the signals: the default action ends it.
     process.off('SIGINT', signalled);

@@ -1,20 +1,14 @@
-// `tern gse`: the operator's ground tools.
-//   tern gse keygen --out FILE --id N [--name NAME] [--force]
-//   tern gse send NODE COMMAND [ARGS...] --key FILE [--key FILE ...] [--dict FILE | --from DATA_DIR]
-//                 [--seq N] [--expires SECONDS] (--via HOST:PORT [--cla tcp|udp] [--ground N] | --out FILE|-)
-//   tern gse send --envelope FILE --via HOST:PORT [--cla tcp|udp] [--ground N] [--dict FILE | --from DATA_DIR]
-//   tern gse cosign FILE --key FILE [--key FILE ...] [--pub FILE.pub.json ...] [--dict FILE | --from DATA_DIR] [--out FILE2]
-//   tern gse tlm [FILE|-] [--dict FILE | --from DATA_DIR] [--json]
-//   tern gse tlm --listen HOST:PORT [--node N] [--count N] [--timeout SECONDS]
-//   tern gse dict [--out FILE] [--from DATA_DIR] [--list]
+// `tern gse`: the operator's ground tools: keygen, send, cosign, tlm, dict (and the web console's
+// console and export, in gse/console/). Each declares its options in a CommandSpec below, from
+// which its --help is made.
 // A critical command needs k operators' signatures, and each operator's key stays on their own
 // machine: the first makes the envelope with `send --out`, the others add theirs with `cosign`
 // (each is shown what they approve first), and any of them sends the file with `send --envelope`.
-// Exit codes: 0 done; 2 refused (bad input, unreadable key or dictionary, no transport): nothing
-// was sent or written. Anything else is a bug and crashes with its stack.
+// Exit codes: 0 done; 1 the ground station did not take the command; 2 refused (bad input,
+// unreadable key or dictionary, no transport): nothing was sent or written. Anything else is a bug and crashes with its stack.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { runCommand, runGroup, UsageError, type CommandSpec, type GroupSpec, type OptionSpecs, type Parsed } from '../flight/cli-args.js';
 import { TernError } from '../flight/errors.js';
 import { writeFileDurable } from '../flight/durable.js';
 import { argArray, checkArgs, type ArgSpec, type ArgValue, type ArgValues } from '../flight/cmd/args.js';
@@ -30,38 +24,105 @@ import { mlDsa, ML_DSA_SEED_BYTES } from '../flight/cmd/mldsa.js';
 import { findCommand, parseArgs as parseCommandArgs } from './command-args.js';
 import { loadDictionary } from './dictionary.js';
 import { printDownlink } from './tlm.js';
-import { GROUND_NODE, listenAsGround, parseAddress, transmit, type Address } from './transport.js';
+import { GROUND_NODE, listenAsGround, parseAddress, transmit, TransmitFailed, type Address, type TransmitOptions } from './transport.js';
 
-const USAGE = `usage:
-  tern gse keygen --out FILE --id N [--name NAME] [--force]
-  tern gse send NODE COMMAND [ARGS...] --key FILE [--key FILE ...] [--dict FILE | --from DATA_DIR]
-                [--seq N] [--expires SECONDS] (--via HOST:PORT [--cla tcp|udp] [--ground N] | --out FILE|-)
-  tern gse send --envelope FILE --via HOST:PORT [--cla tcp|udp] [--ground N] [--dict FILE | --from DATA_DIR]
-  tern gse cosign FILE --key FILE [--key FILE ...] [--pub FILE.pub.json ...] [--dict FILE | --from DATA_DIR] [--out FILE2]
-  tern gse tlm [FILE|-] [--dict FILE | --from DATA_DIR] [--json]
-  tern gse tlm --listen HOST:PORT [--node N] [--count N] [--timeout SECONDS]
-  tern gse dict [--out FILE] [--from DATA_DIR] [--list]
-  tern gse console [--listen HOST:PORT] [--archive DIR] [--key FILE --via HOST:PORT] ...  (console --help)
-  tern gse export [--archive DIR] [--from TIME] [--to TIME] (--channel NAME ... | --events | --commands | --responses)
+const TRANSPORT = {
+  via: { type: 'string', arg: 'HOST:PORT', doc: 'the ground-station node that takes the command bundle' },
+  cla: { type: 'string', arg: 'tcp|udp', doc: 'TCPCLv4, which the station acknowledges or refuses (default), or UDP, which nobody acknowledges' },
+  ground: { type: 'string', arg: 'N', doc: `this ground node's ipn number (default ${GROUND_NODE})` },
+} as const satisfies OptionSpecs;
 
-send --via hands the command bundle to the ground-station node at HOST:PORT (TCPCLv4 unless
---cla udp), as ground node N (default 100). tlm --listen is the ground console: ground node N
-on TCPCLv4 and UDP at HOST:PORT, one JSON line per record received (responses, events,
-housekeeping); --count ends it after that many records, --timeout after that many seconds
-(exit 1 if --count was not reached).
-cosign adds a signature by each --key to an envelope made by send --out (k-of-n approval by
-operators on different machines), after printing what it commands; it writes FILE in place
-unless --out FILE2. --pub checks the signatures already there of those operators. send
---envelope sends such a file as it is.`;
+const DICTIONARY = {
+  dict: { type: 'string', arg: 'FILE', doc: 'a command dictionary (tern gse dict --out FILE)' },
+  from: { type: 'string', arg: 'DATA_DIR', doc: "a node's data directory: its own dictionary.json" },
+} as const satisfies OptionSpecs;
 
-/** Bad operator input: reported in one line, exit code 2. */
-class UsageError extends TernError {
-  readonly code = 'GSE_USAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+const KEYGEN = {
+  name: 'tern gse keygen',
+  summary: 'Makes an ML-DSA-65 key pair: FILE (secret, mode 0600) and FILE.pub.json (public, for mission configs).',
+  usage: ['--out FILE --id N [--name NAME] [--force]'],
+  options: {
+    out: { type: 'string', arg: 'FILE', doc: 'the secret key file to write (required)' },
+    id: { type: 'string', arg: 'N', doc: 'operator (or node) id, 1..2^32-1 (required)' },
+    name: { type: 'string', arg: 'NAME', doc: 'a name for people (default operator-N)' },
+    force: { type: 'boolean', doc: 'replace an existing key' },
+  },
+  examples: ['tern gse keygen --out alice.key --id 1 --name alice'],
+} as const satisfies CommandSpec<OptionSpecs>;
+
+const SEND = {
+  name: 'tern gse send',
+  summary: 'Signs a command for a node and hands it to a ground station (--via), or writes it (--out, --bundle-out).',
+  usage: [
+    'NODE COMMAND [ARGS...] --key FILE [--key FILE ...] [--dict FILE | --from DATA_DIR] [--seq N] [--expires SECONDS]',
+    '    (--via HOST:PORT [--cla tcp|udp] [--ground N] | --out FILE|- | --bundle-out FILE|-)',
+    '--envelope FILE --via HOST:PORT [--cla tcp|udp] [--ground N] [--dict FILE | --from DATA_DIR]',
+  ],
+  options: {
+    key: { type: 'string', multiple: true, arg: 'FILE', doc: 'secret key of a signer; the first is the originator, whose FILE.seq counter advances' },
+    ...DICTIONARY,
+    seq: { type: 'string', arg: 'N', doc: 'sequence number (default: one past the last sent with this key)' },
+    expires: { type: 'string', arg: 'SECONDS', doc: 'the command is refused after this long (default 600)' },
+    out: { type: 'string', arg: 'FILE|-', doc: 'write the signed envelope instead of sending it (for cosign, send --envelope)' },
+    'bundle-out': { type: 'string', arg: 'FILE|-', doc: 'write the command bundle as it would go on the wire instead of sending it' },
+    envelope: { type: 'string', arg: 'FILE', doc: 'send a prepared (co-signed) envelope as it is' },
+    ...TRANSPORT,
+  },
+  positionals: true,
+  notes: `ARGS are the command's arguments in order, or NAME=VALUE; bytes as hex:..., base64:... or @FILE.
+Over TCPCLv4 the station acknowledges the bundle once it is durable there; a station that refuses
+it (XFER_REFUSE, SESS_TERM), for instance because no route leads to NODE, says why and send
+exits 1. Over UDP nothing is acknowledged: "sent" means only that the kernel took the datagram.
+Exit codes: 0 sent or written; 1 the station did not take it; 2 bad input, nothing sent.`,
+  examples: [
+    'tern gse send 20 PING 42 --key flight/config/missions/local/keys/demo-operator.key --via 127.0.0.1:4610',
+    'tern gse send 20 SET_MODE NOMINAL --key alice.key --out mode.cbor',
+    'tern gse send --envelope mode.cbor --via 127.0.0.1:4610',
+  ],
+} as const satisfies CommandSpec<OptionSpecs>;
+
+const COSIGN = {
+  name: 'tern gse cosign',
+  summary: 'Adds a signature to an envelope made by send --out (k-of-n approval), after showing what it commands.',
+  usage: ['FILE --key FILE [--key FILE ...] [--pub FILE.pub.json ...] [--dict FILE | --from DATA_DIR] [--out FILE2]'],
+  options: {
+    key: { type: 'string', multiple: true, arg: 'FILE', doc: 'secret key of the approver (required)' },
+    pub: { type: 'string', multiple: true, arg: 'FILE.pub.json', doc: 'check the signature already there of this operator' },
+    ...DICTIONARY,
+    out: { type: 'string', arg: 'FILE2', doc: 'write a copy instead of FILE in place' },
+  },
+  positionals: true,
+  notes: 'Refuses an expired envelope, an unknown command, bad arguments, a second signature by the same operator.',
+  examples: ['tern gse cosign mode.cbor --key bob.key --pub alice.key.pub.json'],
+} as const satisfies CommandSpec<OptionSpecs>;
+
+const TLM = {
+  name: 'tern gse tlm',
+  summary: 'Prints downlink records (responses, events, housekeeping) from a file, or listens as the ground console.',
+  usage: ['[FILE|-] [--dict FILE | --from DATA_DIR] [--json]', '--listen HOST:PORT [--node N] [--count N] [--timeout SECONDS]'],
+  options: {
+    ...DICTIONARY,
+    json: { type: 'boolean', doc: 'one JSON line per record (always so with --listen)' },
+    listen: { type: 'string', arg: 'HOST:PORT', doc: 'be the ground node on TCPCLv4 and UDP at HOST:PORT' },
+    node: { type: 'string', arg: 'N', doc: `the ground node's ipn number (default ${GROUND_NODE})` },
+    count: { type: 'string', arg: 'N', doc: 'stop after N records' },
+    timeout: { type: 'string', arg: 'SECONDS', doc: 'stop after this long (exit 1 if --count was not reached)' },
+  },
+  positionals: true,
+  examples: ['tern gse tlm --listen 127.0.0.1:4700 --node 100', 'tern gse tlm downlink.cbor --from var/mission/sat-20'],
+} as const satisfies CommandSpec<OptionSpecs>;
+
+const DICT = {
+  name: 'tern gse dict',
+  summary: 'Prints (and writes) the command, telemetry, event and parameter dictionary.',
+  usage: ['[--out FILE] [--from DATA_DIR] [--list]'],
+  options: {
+    out: { type: 'string', arg: 'FILE', doc: 'write the dictionary as JSON' },
+    from: DICTIONARY.from,
+    list: { type: 'boolean', doc: 'list every command with its arguments' },
+  },
+  examples: ['tern gse dict --from var/mission/sat-20 --list'],
+} as const satisfies CommandSpec<OptionSpecs>;
 
 function integer(text: string | undefined, what: string, min: number, max: number): number {
   const value = Number(text);
@@ -71,8 +132,7 @@ function integer(text: string | undefined, what: string, min: number, max: numbe
   return value;
 }
 
-async function keygen(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' } } });
+async function keygen(values: Parsed<typeof KEYGEN.options>['values']): Promise<number> {
   if (!values.out) throw new UsageError('--out FILE is required');
   const id = integer(values.id, '--id', 1, 0xffff_ffff);
   if (!values.force && (existsSync(values.out) || existsSync(`${values.out}.pub.json`))) {
@@ -118,16 +178,7 @@ function sentLine(command: CommandDef, envelope: Envelope, bytes: number): strin
     `${envelope.signatures.length} signature(s), expires ${new Date(body.expiryMs).toISOString()}, digest ${bodyDigest(envelope.bodyBytes).slice(0, 16)}, ${bytes} bytes`;
 }
 
-async function send(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      key: { type: 'string', multiple: true }, dict: { type: 'string' }, from: { type: 'string' },
-      seq: { type: 'string' }, expires: { type: 'string' }, out: { type: 'string' },
-      via: { type: 'string' }, cla: { type: 'string' }, ground: { type: 'string' }, envelope: { type: 'string' },
-    },
-  });
+async function send(values: Parsed<typeof SEND.options>['values'], positionals: string[]): Promise<number> {
   if (values.envelope !== undefined) return sendEnvelope(values.envelope, values, positionals);
   const [nodeText, commandText, ...words] = positionals;
   const node = integer(nodeText, 'NODE', 1, Number.MAX_SAFE_INTEGER);
@@ -138,9 +189,12 @@ async function send(argv: string[]): Promise<number> {
   const args = parseCommandArgs(command, words, dictionary);
   const keyFiles = values.key ?? [];
   if (keyFiles.length === 0) throw new UsageError('at least one --key FILE is required: every command is signed');
-  if (values.out !== undefined && values.via !== undefined) throw new UsageError('give one of --via and --out');
+  const bundleOut = values['bundle-out'];
+  if ([values.via, values.out, bundleOut].filter((v) => v !== undefined).length > 1) throw new UsageError('give one of --via, --out and --bundle-out');
   const transport = transportOptions(values);
-  if (!transport.via && values.out === undefined) throw new UsageError('give --via HOST:PORT (a ground-station node) or --out FILE (- for stdout)');
+  if (!transport.via && values.out === undefined && bundleOut === undefined) {
+    throw new UsageError('give --via HOST:PORT (a ground-station node), --out FILE or --bundle-out FILE (- for stdout)');
+  }
   const dsa = mlDsa('ML-DSA-65');
   const signers = keyFiles.map((file) => {
     const key = readKeyFile(file, dsa);
@@ -152,23 +206,39 @@ async function send(argv: string[]): Promise<number> {
   const expiryMs = Date.now() + expiresS * 1000;
   const body = encodeBody({ target: node, operator: signers[0]!.operator, seq, expiryMs, opcode: command.opcode, args: argArray(command.args, args) });
   const envelope = signEnvelope(dsa, body, node, signers);
-  const where = await transmit(envelope, node, {
+  const where = await transmitting(envelope, node, {
     expiryMs,
     from: transport.ground,
     ...(values.out === undefined ? {} : { out: values.out }),
+    ...(bundleOut === undefined ? {} : { bundleOut }),
     ...(transport.via ? { via: transport.via } : {}),
     ...(transport.cla ? { cla: transport.cla } : {}),
   });
-  const report = values.out === '-' ? console.error : console.log;
-  report(sentLine(command, decodeEnvelope(envelope), envelope.length) + (values.out === '-' ? '' : ` -> ${where}`));
+  if (where === undefined) return 1;
+  const toStdout = values.out === '-' || bundleOut === '-';
+  (toStdout ? console.error : console.log)(sentLine(command, decodeEnvelope(envelope), envelope.length) + (toStdout ? '' : ` -> ${where}`));
   return 0;
 }
 
+/**
+ * transmit(), with a station that did not take the bundle (refused it, could not route it, was
+ * not there) reported on stderr: undefined then, for exit code 1. Nothing else is caught.
+ */
+async function transmitting(envelope: Uint8Array, target: number, options: TransmitOptions): Promise<string | undefined> {
+  try {
+    return await transmit(envelope, target, options);
+  } catch (error) {
+    if (!(error instanceof TransmitFailed)) throw error;
+    console.error(`tern gse send: ${error.message}`);
+    return undefined;
+  }
+}
+
 /** `send --envelope FILE`: a prepared (typically co-signed) envelope goes out byte for byte. */
-async function sendEnvelope(file: string, values: TransportValues & { dict?: string; from?: string; key?: string[]; seq?: string; expires?: string; out?: string }, positionals: string[]): Promise<number> {
+async function sendEnvelope(file: string, values: TransportValues & { dict?: string; from?: string; key?: string[]; seq?: string; expires?: string; out?: string; 'bundle-out'?: string }, positionals: string[]): Promise<number> {
   const mixed = [
     ...(positionals.length > 0 ? ['NODE COMMAND ARGS'] : []),
-    ...(['key', 'seq', 'expires', 'out'] as const).filter((o) => values[o] !== undefined).map((o) => `--${o}`),
+    ...(['key', 'seq', 'expires', 'out', 'bundle-out'] as const).filter((o) => values[o] !== undefined).map((o) => `--${o}`),
   ];
   if (mixed.length > 0) throw new UsageError(`--envelope FILE is sent as it is, its body names the node, command and expiry: drop ${mixed.join(', ')}`);
   const transport = transportOptions(values);
@@ -176,7 +246,8 @@ async function sendEnvelope(file: string, values: TransportValues & { dict?: str
   const prepared = readEnvelopeFile(file, loadDictionary(values));
   const { body } = prepared.envelope;
   refuseExpired(file, body);
-  const where = await transmit(prepared.bytes, body.target, { expiryMs: body.expiryMs, from: transport.ground, via: transport.via, ...(transport.cla ? { cla: transport.cla } : {}) });
+  const where = await transmitting(prepared.bytes, body.target, { expiryMs: body.expiryMs, from: transport.ground, via: transport.via, ...(transport.cla ? { cla: transport.cla } : {}) });
+  if (where === undefined) return 1;
   console.log(`${sentLine(prepared.command, prepared.envelope, prepared.bytes.length)} -> ${where}`);
   return 0;
 }
@@ -239,12 +310,7 @@ function describeEnvelope(file: string, { envelope, command, args }: EnvelopeFil
  * `cosign FILE`: adds the signature of each --key, after showing what the command does. The body,
  * and so the originator's sequence number, is not changed: no .seq counter advances here.
  */
-async function cosign(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { key: { type: 'string', multiple: true }, pub: { type: 'string', multiple: true }, dict: { type: 'string' }, from: { type: 'string' }, out: { type: 'string' } },
-  });
+async function cosign(values: Parsed<typeof COSIGN.options>['values'], positionals: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('give one envelope FILE (tern gse send --out writes one)');
   const file = positionals[0]!;
   const keyFiles = values.key ?? [];
@@ -279,15 +345,7 @@ async function cosign(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function tlm(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      dict: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean' },
-      listen: { type: 'string' }, node: { type: 'string' }, count: { type: 'string' }, timeout: { type: 'string' },
-    },
-  });
+async function tlm(values: Parsed<typeof TLM.options>['values'], positionals: string[]): Promise<number> {
   if (values.listen !== undefined) {
     if (positionals.length > 0) throw new UsageError('--listen takes no FILE');
     return listen(values.listen, values);
@@ -345,8 +403,7 @@ async function listen(at: string, values: { node?: string; count?: string; timeo
   return code;
 }
 
-async function dict(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' }, from: { type: 'string' }, list: { type: 'boolean' } } });
+async function dict(values: Parsed<typeof DICT.options>['values']): Promise<number> {
   const dictionary = loadDictionary(values);
   if (values.out !== undefined) writeFileDurable(values.out, dictionaryJson(dictionary));
   console.log(
@@ -363,27 +420,25 @@ async function dict(argv: string[]): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  keygen, send, cosign, tlm, dict,
-  // The web console and its archive's export live in gse/console/, loaded only when asked for.
-  console: async (argv) => (await import('./console/cli.js')).runConsole(argv),
-  export: async (argv) => (await import('./console/export.js')).runExport(argv),
+const GSE: GroupSpec = {
+  name: 'tern gse',
+  summary: 'Ground tools: operator keys, signed commands and their co-signing, the telemetry console, the dictionary.',
+  examples: [
+    'tern gse send 20 PING 42 --key flight/config/missions/local/keys/demo-operator.key --via 127.0.0.1:4610',
+    'tern gse send --help',
+  ],
+  commands: {
+    keygen: { summary: 'make an operator (or node) ML-DSA-65 key pair', run: (argv) => runCommand(KEYGEN, argv, keygen) },
+    send: { summary: 'sign a command and send it through a ground station (or write it)', run: (argv) => runCommand(SEND, argv, send) },
+    cosign: { summary: 'add an approver\'s signature to a command file (k-of-n)', run: (argv) => runCommand(COSIGN, argv, cosign) },
+    tlm: { summary: 'print downlink records, or listen as the ground console', run: (argv) => runCommand(TLM, argv, tlm) },
+    dict: { summary: 'print or write the dictionary of commands, telemetry, events, parameters', run: (argv) => runCommand(DICT, argv, dict) },
+    // The web console and its archive's export live in gse/console/, loaded only when asked for.
+    console: { summary: 'the web console with its telemetry archive', run: async (argv) => (await import('./console/cli.js')).runConsole(argv) },
+    export: { summary: 'export channels, events, commands or responses from the archive', run: async (argv) => (await import('./console/export.js')).runExport(argv) },
+  },
 };
 
-export async function runGse(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  const sub = name === undefined ? undefined : SUBCOMMANDS[name];
-  if (!sub) {
-    console.error(name === undefined || name === '--help' ? USAGE : `tern gse: unknown subcommand ${JSON.stringify(name)}\n${USAGE}`);
-    return name === '--help' ? 0 : 2;
-  }
-  try {
-    return await sub(rest);
-  } catch (error) {
-    // node:util parseArgs reports unknown options with a TypeError carrying this code.
-    const usage = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (!(error instanceof TernError) && !usage) throw error;
-    console.error(`tern gse ${name}: ${(error as Error).message}`);
-    return 2;
-  }
+export function runGse(argv: string[]): Promise<number> {
+  return runGroup(GSE, argv);
 }

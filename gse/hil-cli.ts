@@ -14,7 +14,10 @@ proxy   passes bytes between serial ports A and B, each way paced at B baud (8N1
         bytes, dropping each code block (sync marker 1ACFFC1D to the next) with probability
         --drop, delaying every byte by MS, and passing nothing from AT to AT+FOR seconds after
         start. Faults come from seed S (default 1): the same seed gives the same damage.
-        Prints JSON lines: {"event":"ready"}, then {"event":"stats","aToB":{...},"bToA":{...}}.`;
+        Prints JSON lines: {"event":"ready"}, then {"event":"stats","aToB":{...},"bToA":{...}}.
+
+example:
+  tern hil proxy --a /dev/ttyUSB0 --b /dev/ttyUSB1 --ber 1e-5 --seed 3`;
 
 const OPTIONS = {
   a: { type: 'string' },

@@ -27,7 +27,10 @@ run     runs the model once; --bmp takes an 8-bit grayscale BMP (pixel bytes, to
 train-anomaly  trains the 19-32-1 OPSSAT-AD anomaly network on a CSV of the dataset's columns
         (seeded), quantises it to int8 and writes a .tflite; with --folds K (default 5, 0 for
         none) first reports the F1 of the int8 model in stratified K-fold cross-validation.
-eval    precision, recall and F1 of an int8 anomaly model on a CSV of the same columns.`;
+eval    precision, recall and F1 of an int8 anomaly model on a CSV of the same columns.
+
+example:
+  tern infer run --model ../shared/vectors/tflite/person_detect.tflite --bmp ../shared/vectors/tflite/person.bmp`;
 
 function fail(error: TernError): number {
   console.error(JSON.stringify({ error: { code: error.code, message: error.message } }));
@@ -97,6 +100,10 @@ export async function runInfer(argv: string[]): Promise<number> {
   if (sub === undefined || sub === '--help' || sub === '-h') {
     console.log(INFER_USAGE);
     return sub === undefined ? 2 : 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(INFER_USAGE);
+    return 0;
   }
   try {
     if (sub === 'import') return importCommand(rest);

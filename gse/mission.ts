@@ -7,15 +7,24 @@ import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { runCommand, type CommandSpec, type OptionSpecs } from '../flight/cli-args.js';
 import { Fields, readJsonFile } from '../flight/config/fields.js';
 import { TernError } from '../flight/errors.js';
 
-export const MISSION_USAGE = `usage: tern mission [--dir DIR]
-
-Runs the mission described by DIR/mission.json (default flight/config/missions/local):
-its flight nodes and its ground console, until SIGINT or SIGTERM. Secret keys in DIR/keys
-(*.key) are made owner-only first: git keeps no file modes.`;
+const MISSION = {
+  name: 'tern mission',
+  summary: 'Runs the mission of DIR/mission.json: its flight nodes and its ground console, until SIGINT or SIGTERM.',
+  usage: ['[--dir DIR] [--raw]'],
+  options: {
+    dir: { type: 'string', arg: 'DIR', doc: 'the mission directory', default: 'flight/config/missions/local' },
+    raw: { type: 'boolean', doc: 'every process\'s NDJSON lines on stdout, as they come, instead of the live view' },
+  },
+  notes: `In a terminal, a live view shows each node (mode, health, links, bundles, commands, events)
+and the console's records; every process's full NDJSON log goes to DATA/logs/ (the view names
+the files). Not a terminal: the same view as plain lines. Secret keys in DIR/keys (*.key) are
+made owner-only first: git keeps no file modes.`,
+  examples: ['tern mission', 'tern mission --dir flight/config/missions/local --raw | grep PING'],
+} as const satisfies CommandSpec<OptionSpecs>;
 
 interface MissionFile {
   nodes: string[];
@@ -64,26 +73,25 @@ function run(args: string[], name: string): { child: ChildProcess; exited: Promi
   return { child, exited };
 }
 
-export async function runMission(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { dir: { type: 'string', default: 'flight/config/missions/local' }, help: { type: 'boolean' } } });
-  if (values.help) {
-    console.log(MISSION_USAGE);
-    return 0;
-  }
+export function runMission(argv: string[]): Promise<number> {
+  return runCommand(MISSION, argv, (values) => mission(values.dir, values.raw === true));
+}
+
+async function mission(dir: string, raw: boolean): Promise<number> {
   let mission: MissionFile;
   try {
-    mission = readMission(values.dir);
+    mission = readMission(dir);
   } catch (error) {
     if (!(error instanceof TernError)) throw error;
     console.error(`tern mission: ${error.message}`);
     return 2;
   }
-  ownerOnlyKeys(values.dir);
+  ownerOnlyKeys(dir);
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  const processes = mission.nodes.map((file) => run(['flight', '--config', join(values.dir, file)], file));
+  const processes = mission.nodes.map((file) => run(['flight', '--config', join(dir, file)], file));
   if (mission.console) {
     processes.push(run(['gse', 'tlm', '--listen', mission.console.listen, '--node', String(mission.console.node)], 'console'));
   }

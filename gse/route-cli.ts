@@ -18,13 +18,19 @@ The best K routes (default 1) from node N to node M leaving at plan time T (seco
 plan's epoch, or an ISO time for a plan with an epoch), in CGR's order (arrival, hops, later-ending
 first contact, smaller next hop). With --size, routes that cannot carry BYTES are left out
 (looking among the first max(10 K, 64) routes).
-Prints {"routes": [{"arrival": T, "hops": H, "nextHop": N, "contacts": [...]}, ...]}.`;
+Prints {"routes": [{"arrival": T, "hops": H, "nextHop": N, "contacts": [...]}, ...]}.
+
+example:
+  tern route query --plan plan.json --from 20 --to 10 --at 0`;
 
 const TREE_USAGE = `usage: tern route tree --plan FILE --from N --at T
 
 The earliest arrival at every node reachable from node N leaving at plan time T: a contact c
 from node u is usable when c.end > arrival(u), and arrival over c = max(arrival(u), c.start) + c.owlt.
-Prints {"earliest_arrival": {"<node>": <time>, ...}}.`;
+Prints {"earliest_arrival": {"<node>": <time>, ...}}.
+
+example:
+  tern route tree --plan plan.json --from 20 --at 0`;
 
 export const ROUTE_USAGE = `usage: tern route query|tree|plan|walker [OPTIONS]
 
@@ -33,7 +39,10 @@ export const ROUTE_USAGE = `usage: tern route query|tree|plan|walker [OPTIONS]
   plan    predict a contact plan from orbital elements and ground stations
   walker  write the TLEs of a Walker-delta constellation
 
-Plans may be ION (ionrc lines), HDTN JSON or Tern JSON. Run \`tern route ACTION --help\`.`;
+Plans may be ION (ionrc lines), HDTN JSON or Tern JSON. Run \`tern route ACTION --help\`.
+
+example:
+  tern route query --plan plan.json --from 20 --to 10 --at 0`;
 
 function node(text: string | undefined, option: string): number {
   if (text === undefined) throw new RouteArgumentError(option, 'a node number');

@@ -29,13 +29,19 @@ catalogue number unless --node-map ({"NORAD": node, ...}) says otherwise.
   --isl-rate B, --ground-rate B   bytes/s per link class (default 1250000, 250000)
   --format               tern (default), ion (ionadmin lines) or hdtn (HDTN's JSON)
 
-Prints {"out", "satellites", "stations", "contacts", "ranges", "seconds"}.`;
+Prints {"out", "satellites", "stations", "contacts", "ranges", "seconds"}.
+
+example:
+  tern route plan --tle ../shared/vectors/tle/iridium-next-2022-03-09.tle --stations stations.json --start 2022-03-09T00:00:00Z --hours 6 --out plan.json`;
 
 export const WALKER_USAGE = `usage: tern route walker T/P/F --alt-km KM --inc-deg DEG [--epoch ISO] [--first-norad N] [--out FILE]
 
 Writes the two-line element sets of a Walker-delta constellation: T satellites in P planes,
 phasing F, circular at KM altitude and DEG inclination, epoch ISO (default: today 00:00 UTC),
-catalogue numbers from N (default 80001). To stdout without --out.`;
+catalogue numbers from N (default 80001). To stdout without --out.
+
+example:
+  tern route walker 24/6/1 --alt-km 550 --inc-deg 53 --out walker.tle`;
 
 type Values = Record<string, string | boolean | undefined>;
 

@@ -22,7 +22,11 @@ campaign  runs the protected regions and TMR scalars of a flight node under the 
           Exit 0, or 1 if any upset was silent.
 flip      XORs mask M (default 1) into the byte at offset O of FILE and fsyncs it: an upset in
           stored data. Prints {"file","offset","mask"}.
-Exit 2 on bad input.`;
+Exit 2 on bad input.
+
+examples:
+  tern seu campaign --upsets 1000 --rate 100 --seed 7
+  tern seu flip var/mission/sat-20/housekeeping.json --offset 10`;
 
 const CAMPAIGN_OPTIONS = {
   upsets: { type: 'string' },

@@ -8,8 +8,9 @@
 import { isIP } from 'node:net';
 import { writeSync } from 'node:fs';
 import type { BundleSink, PeerInfo } from '../flight/cla/cla.js';
-import { BundleRefusedError } from '../flight/cla/errors.js';
+import { BundleRefusedError, TransferRefusedError } from '../flight/cla/errors.js';
 import { TcpCla } from '../flight/cla/tcpcl.js';
+import { REFUSE_REASON } from '../flight/cla/tcpcl-wire.js';
 import { UdpCla, MAX_UDP_PAYLOAD } from '../flight/cla/udp.js';
 import { SERVICE } from '../flight/dtn/agent.js';
 import { hopCountBlock } from '../flight/dtn/blocks.js';
@@ -34,6 +35,8 @@ export interface Address {
 export interface TransmitOptions {
   /** File to write the envelope to, "-" for stdout (raw CBOR): nothing goes on the air. */
   readonly out?: string;
+  /** File to write the command bundle to as it would go on the wire, "-" for stdout. */
+  readonly bundleOut?: string;
   /** The ground-station node that takes the command bundle. */
   readonly via?: Address;
   readonly cla?: 'tcp' | 'udp';
@@ -119,6 +122,12 @@ export async function transmit(envelope: Uint8Array, target: number, options: Tr
     else writeFileDurable(options.out, envelope);
     return options.out;
   }
+  if (options.bundleOut !== undefined) {
+    const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs);
+    if (options.bundleOut === '-') writeSync(1, bundle);
+    else writeFileDurable(options.bundleOut, bundle);
+    return `${options.bundleOut} as ${bundle.length}-byte bundle to ipn:${target}.${SERVICE.command}`;
+  }
   const via = options.via;
   if (!via) throw new NoTransport();
   const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs);
@@ -134,11 +143,21 @@ export async function transmit(envelope: Uint8Array, target: number, options: Tr
       await session.send(bundle); // the station's XFER_ACK: the bundle is durable there
     }
   } catch (error) {
-    throw new TransmitFailed(via, (error as Error).message);
+    throw new TransmitFailed(via, refusalText(error as Error, target));
   } finally {
     await Promise.all([tcp.close(), udp.close()]);
   }
   return `${options.cla ?? 'tcp'}://${via.host}:${via.port} as ${bundle.length}-byte bundle to ipn:${target}.${SERVICE.command}`;
+}
+
+/** Why the station did not take the bundle, in the operator's terms where its answer allows. */
+function refusalText(error: Error, target: number): string {
+  // XFER_REFUSE carries a reason code only; a Tern station answers Not Acceptable for a bundle
+  // none of its routes or neighbours leads to (and for one that fails its checks).
+  if (error instanceof TransferRefusedError && error.reason === REFUSE_REASON.NOT_ACCEPTABLE) {
+    return `${error.message}: the station has no route to node ${target}, or the bundle failed its checks`;
+  }
+  return error.message;
 }
 
 /** What a listening ground node does with each bundle addressed to it. */

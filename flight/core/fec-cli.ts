@@ -20,7 +20,10 @@ bytes); without HEX it is read from stdin. Whitespace in HEX is ignored.
 
 Prints JSON: rs-encode {"codeword": HEX, ...}; rs-decode {"data": HEX, "codeword": HEX,
 "corrected": N, "perCodeword": [...], ...}. Exit 0 on success, 1 if a codeword is
-uncorrectable (error JSON on stderr), 2 on bad input.`;
+uncorrectable (error JSON on stderr), 2 on bad input.
+
+example:
+  tern fec rs-encode 00010203 --fill 219`;
 
 const OPTIONS = {
   basis: { type: 'string', default: 'dual' },

@@ -3,7 +3,7 @@
 // allow. Exit 0 for a well-formed bundle whose security checks passed, 1 with the typed error
 // for a bad one, 2 for bad usage or unreadable input.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { runCommand, runGroup, UsageError, type CommandSpec, type GroupSpec, type OptionSpecs, type Parsed } from '../cli-args.js';
 import { TernError } from '../errors.js';
 import type { Asb } from './asb.js';
 import { decryptBundle, verifyIntegrity, type SecurityResult } from './bpsec.js';
@@ -28,11 +28,25 @@ import { loadKeys, type SecurityKey } from './keys.js';
 import { checkHopLimit, checkLifetime, checkValidity, processUnknownBlocks } from './policy.js';
 import { decodeStatusReport } from './status-report.js';
 
-export const BUNDLE_USAGE = `usage: tern bundle inspect FILE|- [--hex] [--keys JWK-FILE]
+const INSPECT = {
+  name: 'tern bundle inspect',
+  summary: 'Decodes one BPv7 bundle (raw bytes, or hex with --hex; - reads stdin) and prints it as JSON: blocks, EIDs, CRCs, BPSec results.',
+  usage: ['FILE|- [--hex] [--keys JWK-FILE]'],
+  options: {
+    hex: { type: 'boolean', doc: 'the input is hex text, not raw bytes' },
+    keys: { type: 'string', arg: 'JWK-FILE', doc: 'a JWK Set (or an array of JWKs, kid = security source EID) to decrypt BCBs and verify BIBs' },
+  },
+  positionals: true,
+  notes: 'Exit codes: 0 a valid bundle; 1 a bad bundle (its typed error printed too); 2 bad input.',
+  examples: ['tern store cat --data var/mission/sat-20 ID | tern bundle inspect -', 'tern bundle inspect bundle.hex --hex --keys keys.jwk.json'],
+} as const satisfies CommandSpec<OptionSpecs>;
 
-Decodes one BPv7 bundle (raw bytes, or hex with --hex; - reads stdin) and prints it as JSON.
---keys names a JWK file (a JWK Set, or an array of JWKs with kid = security source EID) used to
-decrypt BCBs and verify BIBs. Exit status: 0 valid, 1 bad bundle (typed error printed), 2 usage.`;
+const BUNDLE: GroupSpec = {
+  name: 'tern bundle',
+  summary: 'BPv7 bundles as files. A bundle to read comes from tern store cat (one a node holds) or tern gse send --bundle-out (one as it would go on the wire).',
+  commands: { inspect: { summary: 'print a bundle as JSON: blocks, EIDs, CRC and BPSec results', run: (argv) => runCommand(INSPECT, argv, inspectFile) } },
+  examples: ['tern gse send 20 PING 42 --key flight/config/missions/local/keys/demo-operator.key --bundle-out - | tern bundle inspect -'],
+};
 
 const CRC_NAMES: Record<CrcType, string> = { 0: 'none', 1: 'crc16-x25', 2: 'crc32c' };
 const BLOCK_NAMES: Record<number, string> = {
@@ -203,38 +217,19 @@ function inspect(bytes: Uint8Array, keys: readonly SecurityKey[]): { out: Record
   return { out, ok: true };
 }
 
-export async function runBundle(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === '--help' || sub === '-h') {
-    console.log(BUNDLE_USAGE);
-    return 0;
-  }
-  if (sub !== 'inspect') {
-    console.error(`tern bundle: unknown subcommand ${JSON.stringify(sub ?? '')}\n\n${BUNDLE_USAGE}`);
-    return 2;
-  }
-  let args;
-  try {
-    args = parseArgs({ args: rest, allowPositionals: true, options: { hex: { type: 'boolean' }, keys: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (err) {
-    console.error(`tern bundle inspect: ${(err as Error).message}\n\n${BUNDLE_USAGE}`);
-    return 2;
-  }
-  if (args.values.help) {
-    console.log(BUNDLE_USAGE);
-    return 0;
-  }
-  const [file, ...extra] = args.positionals;
-  if (file === undefined || extra.length > 0) {
-    console.error(BUNDLE_USAGE);
-    return 2;
-  }
+export function runBundle(argv: string[]): Promise<number> {
+  return runGroup(BUNDLE, argv);
+}
+
+async function inspectFile(values: Parsed<typeof INSPECT.options>['values'], positionals: string[]): Promise<number> {
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0) throw new UsageError('give one FILE (- for stdin)');
   let bytes: Uint8Array;
   let keys: SecurityKey[] = [];
   try {
     const raw = await readInput(file, DEFAULT_LIMITS.maxBundleBytes * 2 + 4096);
-    bytes = args.values.hex ? fromHex(raw.toString('utf8')) : Uint8Array.from(raw);
-    if (args.values.keys !== undefined) keys = loadKeys(args.values.keys);
+    bytes = values.hex ? fromHex(raw.toString('utf8')) : Uint8Array.from(raw);
+    if (values.keys !== undefined) keys = loadKeys(values.keys);
   } catch (err) {
     const detail = err instanceof TernError ? `${err.code}: ${err.message}` : (err as Error).message;
     console.error(`tern bundle inspect: ${detail}`);

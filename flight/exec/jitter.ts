@@ -16,7 +16,10 @@ import type { FrameInfo, Task } from './task.js';
 export const JITTER_USAGE = `usage: tern jitter [--seconds S] [--period-ms T] [--work-ms W] [--baseline]
 
 Runs frames of period T with W ms of busy work each for S seconds and prints frame-start
-lateness as JSON. --baseline measures a setTimeout loop with absolute deadlines instead.`;
+lateness as JSON. --baseline measures a setTimeout loop with absolute deadlines instead.
+
+example:
+  tern jitter --seconds 30 --period-ms 10 --work-ms 1`;
 
 interface Measured {
   /** Start error of every frame, us: positive is late (the baseline can also start early). */

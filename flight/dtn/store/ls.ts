@@ -1,61 +1,114 @@
-// `tern store ls --data DIR`: lists the bundles stored under a node's data directory as JSON
-// lines, from the segment files alone. Read-only and lock-free, so it works with the node
-// stopped or running: it opens files for reading only, never takes the store's LOCK, and
+// `tern store ls --data DIR` lists the bundles stored under a node's data directory as JSON
+// lines, from the segment files alone; `tern store cat --data DIR ID` writes one of them.
+// Read-only and lock-free, so both work with the node stopped or running: it opens files for reading only, never takes the store's LOCK, and
 // treats a write in progress at the end of the active segment as not there yet.
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand, runGroup, UsageError, type CommandSpec, type GroupSpec, type OptionSpecs } from '../../cli-args.js';
+import { writeFileDurable } from '../../durable.js';
 import { TernError } from '../../errors.js';
 import { BundleIndex } from './bundle-index.js';
-import { recoverIndex } from './recovery.js';
-import { storeDirectory } from './store.js';
+import { segmentFileName } from './format.js';
+import { recoverIndex, type Recovery } from './recovery.js';
+import { readFully } from './segment-reader.js';
+import { checkRecord, storeDirectory } from './store.js';
 
-export const STORE_USAGE = `usage: tern store ls --data DIR
+const DATA = { data: { type: 'string', arg: 'DIR', doc: "the node's data directory (its bundles/ store) (required)" } } as const satisfies OptionSpecs;
 
-Lists the bundles stored under the node data directory DIR (its bundles/ store) as JSON lines:
-id, source, destination, size, state, priority, creationMs, expiryMs, segment, offset.
-A summary goes to stderr. Reads the files only: safe while the node runs.`;
+const LS = {
+  name: 'tern store ls',
+  summary: 'Lists the bundles stored under a node\'s data directory as JSON lines (id, source, destination, size, state, priority, creationMs, expiryMs, segment, offset); a summary goes to stderr.',
+  usage: ['--data DIR'],
+  options: DATA,
+  notes: 'Reads the segment files only, takes no lock: safe while the node runs.',
+  examples: ['tern store ls --data var/mission/sat-20'],
+} as const satisfies CommandSpec<OptionSpecs>;
 
-export async function runStore(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h') {
-    console.log(STORE_USAGE);
-    return 0;
-  }
-  if (command !== 'ls') {
-    console.error(STORE_USAGE);
-    return 2;
-  }
-  let values: { data?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: rest, options: { data: { type: 'string' }, help: { type: 'boolean' } } }));
-  } catch (error) {
-    console.error(`tern store ls: ${(error as Error).message}\n\n${STORE_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(STORE_USAGE);
-    return 0;
-  }
-  if (!values.data) {
-    console.error(STORE_USAGE);
-    return 2;
-  }
-  const dir = storeDirectory(values.data);
+const CAT = {
+  name: 'tern store cat',
+  summary: 'Writes one stored bundle, byte for byte as the node holds it, to stdout (or --out FILE), after checking its record CRCs.',
+  usage: ['--data DIR ID [--out FILE]'],
+  options: { ...DATA, out: { type: 'string', arg: 'FILE', doc: 'write to FILE instead of stdout' } },
+  positionals: true,
+  notes: 'ID is the id column of tern store ls. Exit codes: 0 written; 1 no such bundle, or its record is damaged; 2 bad input.',
+  examples: ['tern store cat --data var/mission/sat-20 ipn:100.1/813992000123.4 > bundle.cbor && tern bundle inspect bundle.cbor'],
+} as const satisfies CommandSpec<OptionSpecs>;
+
+const STORE: GroupSpec = {
+  name: 'tern store',
+  summary: 'A node\'s durable bundle store, read from its files: the node may be running or stopped.',
+  commands: {
+    ls: { summary: 'list the stored bundles as JSON lines', run: (argv) => runCommand(LS, argv, (values) => list(required(values.data))) },
+    cat: { summary: 'write one stored bundle (for tern bundle inspect)', run: (argv) => runCommand(CAT, argv, (values, positionals) => cat(required(values.data), positionals, values.out)) },
+  },
+  examples: ['tern store ls --data var/mission/sat-20', 'tern store cat --data var/mission/sat-20 ID > bundle.cbor'],
+};
+
+export function runStore(argv: string[]): Promise<number> {
+  return runGroup(STORE, argv);
+}
+
+function required(data: string | undefined): string {
+  if (data === undefined) throw new UsageError('--data DIR is required');
+  return data;
+}
+
+/** The store's index, rebuilt read-only from the segment files; undefined (said why) if there is none. */
+async function readIndex(name: string, data: string): Promise<{ dir: string; index: BundleIndex; recovery: Recovery } | undefined> {
+  const dir = storeDirectory(data);
   if (!existsSync(dir)) {
-    console.error(`tern store ls: no bundle store at ${dir}`);
-    return 1;
+    console.error(`${name}: no bundle store at ${dir}`);
+    return undefined;
   }
   const index = new BundleIndex();
-  let recovery;
   try {
-    recovery = await recoverIndex(dir, index, { concurrentWriter: true });
+    return { dir, index, recovery: await recoverIndex(dir, index, { concurrentWriter: true }) };
   } catch (error) {
-    if (error instanceof TernError) {
-      console.error(`tern store ls: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    if (!(error instanceof TernError)) throw error;
+    console.error(`${name}: ${error.message}`);
+    return undefined;
   }
+}
+
+async function cat(data: string, positionals: string[], out: string | undefined): Promise<number> {
+  if (positionals.length !== 1) throw new UsageError('give one bundle ID (the id column of tern store ls)');
+  const id = positionals[0]!;
+  const read = await readIndex(CAT.name, data);
+  if (!read) return 1;
+  const { dir, index } = read;
+  const slot = index.find(id);
+  if (slot < 0 || !index.live(slot)) {
+    console.error(`${CAT.name}: no bundle ${JSON.stringify(id)} in ${dir} (tern store ls --data ${data} lists them)`);
+    return 1;
+  }
+  const segment = index.segment[slot]!;
+  const offset = index.offset[slot]!;
+  const record = Buffer.alloc(index.recordLength[slot]!);
+  const handle = await open(join(dir, segmentFileName(segment)), 'r');
+  try {
+    await readFully(handle, record, record.length, offset);
+  } finally {
+    await handle.close();
+  }
+  // The node may have compacted the segment away since the index was read: then the record
+  // there is another, and the check says so rather than writing the wrong bytes.
+  const problem = checkRecord(record, segment, offset, id, index.instance[slot]!);
+  if (problem) {
+    console.error(`${CAT.name}: bundle ${id} at segment ${segment} offset ${offset}: ${problem}`);
+    return 1;
+  }
+  const bytes = record.subarray(record.length - index.dataLength[slot]!);
+  if (out !== undefined) writeFileDurable(out, bytes);
+  else await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (error) => (error ? reject(error) : resolve())));
+  console.error(`${id}: ${bytes.length} bytes${out === undefined ? '' : ` -> ${out}`}`);
+  return 0;
+}
+
+async function list(data: string): Promise<number> {
+  const read = await readIndex(LS.name, data);
+  if (!read) return 1;
+  const { index, recovery } = read;
   const slots: number[] = [];
   for (let slot = 0; slot < index.highWater; slot++) if (index.live(slot)) slots.push(slot);
   slots.sort((a, b) => index.segment[a]! - index.segment[b]! || index.offset[a]! - index.offset[b]!);

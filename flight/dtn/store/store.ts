@@ -672,7 +672,7 @@ function handled(copy: Promise<void>): Promise<void> {
 }
 
 /** Why a record read back from disk is not the bundle the index expects; undefined if it is. */
-function checkRecord(record: Buffer, segment: number, offset: number, id: string, instance: number): string | undefined {
+export function checkRecord(record: Buffer, segment: number, offset: number, id: string, instance: number): string | undefined {
   const view = new RecordView(record);
   const head = newHead();
   if (record.length < HEAD_BYTES || !view.head(0, head)) return 'no record magic';
