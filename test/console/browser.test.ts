@@ -16,6 +16,11 @@ import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/
 import { eventually } from '../support/wait.js';
 import { consolePage, launchBrowser, screenshot } from './browser.js';
 
+// Callbacks of page.evaluate and waitForFunction run in the page; its globals are typed loosely
+// here because the tests compile without the DOM library.
+declare const document: { querySelector(selector: string): any; querySelectorAll(selector: string): any[] }; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 let cwd: string;
 let dir: string;
 let nodes: TernProcess[] = [];
@@ -82,7 +87,7 @@ describe('ground console in chromium', () => {
     await page.waitForSelector(`${plot} canvas`);
     // uPlot's legend shows each node's series once data for it has arrived.
     await page.waitForFunction((sel) => document.querySelectorAll(`${sel} .u-series`).length >= 4, plot, { timeout: 30_000 });
-    const drawn = await page.evaluate(() => (window as unknown as { ternStats: { hk: Record<string, number> } }).ternStats.hk);
+    const drawn = await page.evaluate(() => window.ternStats.hk as Record<string, number>);
     expect(Object.keys(drawn).map(Number).sort()).toEqual([10, 20, 21]);
     await screenshot(page, '2-telemetry');
   });
@@ -112,7 +117,7 @@ describe('ground console in chromium', () => {
     await page.selectOption('#ev-node', '21');
     await page.fill('#ev-text', 'ping');
     await page.click('#event-filter button[type=submit]');
-    const filtered = (f: string) => page.waitForFunction((want) => (document.querySelector('#event-log') as HTMLElement).dataset.filter === want, f);
+    const filtered = (f: string) => page.waitForFunction((want) => document.querySelector('#event-log')?.dataset.filter === want, f);
     await filtered('21||ping');
     expect(await page.$$eval('#event-log tbody tr', (trs) => trs.length)).toBeGreaterThan(0);
     const rows = await page.$$eval('#event-log tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));

@@ -5,7 +5,7 @@ import { $, api, h, inputMs, number, setInputMs, time } from './dom.js';
 import { Commands } from './commands.js';
 import { Plots } from './plots.js';
 
-const stats = (window.ternStats = { hk: {}, evt: 0, rsp: 0, renders: 0 });
+const stats = (window.ternStats = { hk: {}, evt: 0, rsp: 0, renders: 0, lagMs: [] });
 const STALE_MS = 10_000;
 
 const [session, dictionary] = await Promise.all([api('/api/state'), api('/api/dictionary')]);
@@ -176,6 +176,7 @@ stream.addEventListener('error', () => {
 stream.addEventListener('hk', (m) => {
   const { tMs, view } = JSON.parse(m.data);
   stats.hk[view.node] = (stats.hk[view.node] ?? 0) + 1;
+  if (stats.lagMs.length < 100_000) stats.lagMs.push(Date.now() - tMs); // archived at tMs, shown now
   nodes.set(view.node, view);
   if (selectedNode === undefined) selectedNode = view.node;
   plots.housekeeping(view.node, tMs, view.channels);
