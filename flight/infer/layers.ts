@@ -4,7 +4,7 @@ import { PARAM_SLOTS, SLOT } from '../core/wasm.js';
 import { QuantisationError, UnsupportedOperatorError } from './errors.js';
 import type { Operand } from './importer.js';
 import type { Operator } from './operators.js';
-import { elements, KERNEL_OF, type LayerPlan, type TensorInfo } from './plan.js';
+import { elements, KERNEL_OF, unitWork, type LayerPlan, type TensorInfo } from './plan.js';
 import { packConvFilter, packDepthwiseFilter, int32Bytes } from './prepack.js';
 import {
   ACTIVATION_NAMES, activationRange, frexp, inputRadius, outputSize, paddingBefore, quantizeMultiplier,
@@ -65,8 +65,9 @@ function blank(): Int32Array {
   return new Int32Array(PARAM_SLOTS);
 }
 
-function layer(c: OperatorContext, inputs: number[], output: number, params: Int32Array, units: number, workPerUnit: number, extra: Partial<LayerPlan> = {}): LayerPlan {
-  return { op: c.op, kernel: KERNEL_OF[c.op], inputs, output, params, units, workPerUnit, scratchBytes: 0, ...extra };
+function layer(c: OperatorContext, inputs: number[], output: number, params: Int32Array, units: number, extra: Partial<LayerPlan> = {}): LayerPlan {
+  const kernel = KERNEL_OF[c.op];
+  return { op: c.op, kernel, inputs, output, params, units, workPerUnit: unitWork({ kernel, params, inputs, output, scratchBytes: 0 }), scratchBytes: 0, ...extra };
 }
 
 /** Filter, per-channel multipliers and bias of a convolution-like operator. */
@@ -160,7 +161,7 @@ export function buildLayer(c: OperatorContext): LayerPlan {
         if (w.shape[0] !== outC || fC !== inC) refuse(c, `filter [${w.shape.join(', ')}] for ${inC} input channels (grouped convolution)`);
         const packed = packConvFilter(w.data, outC, kH * kW * inC);
         p[SLOT.K_PAD] = packed.rowLength;
-        return layer(c, [inIndex], outIndex, p, p[SLOT.OUT_H]!, p[SLOT.OUT_W]! * outC * kH * kW * inC,
+        return layer(c, [inIndex], outIndex, p, p[SLOT.OUT_H]!,
           { filter: packed.bytes, bias: w.bias, multiplier: w.multiplier, shift: w.shift, scratchBytes: convScratch(packed.rowLength, outC) });
       }
       const multiplier = outC / inC;
@@ -171,7 +172,7 @@ export function buildLayer(c: OperatorContext): LayerPlan {
       const packed = packDepthwiseFilter(w.data, kH * kW, outC);
       p[SLOT.K_PAD] = packed.rowLength;
       p[SLOT.DEPTH_MULT] = multiplier;
-      return layer(c, [inIndex], outIndex, p, p[SLOT.OUT_H]!, p[SLOT.OUT_W]! * outC * kH * kW,
+      return layer(c, [inIndex], outIndex, p, p[SLOT.OUT_H]!,
         { filter: packed.bytes, bias: w.bias, multiplier: w.multiplier, shift: w.shift, scratchBytes: packed.rowLength * 4 });
     }
     case 'FULLY_CONNECTED': {
@@ -192,7 +193,7 @@ export function buildLayer(c: OperatorContext): LayerPlan {
       p.set([batches, 1, depth, batches, 1, units, 0, 1, 1, 0, 1, 1, 1, 1, 0, 0, -input.zeroPoint, out.zeroPoint, act.min, act.max], SLOT.IN_H);
       const packed = packConvFilter(w.data, units, depth);
       p[SLOT.K_PAD] = packed.rowLength;
-      return layer(c, [inIndex], outIndex, p, batches, units * depth,
+      return layer(c, [inIndex], outIndex, p, batches,
         { filter: packed.bytes, bias: w.bias, multiplier: w.multiplier, shift: w.shift, scratchBytes: convScratch(packed.rowLength, units) });
     }
     case 'AVERAGE_POOL_2D':
@@ -206,7 +207,7 @@ export function buildLayer(c: OperatorContext): LayerPlan {
       const act = fusedActivation(c, byte(POOL.activation, 0), out);
       p[SLOT.ACT_MIN] = act.min;
       p[SLOT.ACT_MAX] = act.max;
-      return layer(c, [inIndex], outIndex, p, p[SLOT.OUT_H]!, p[SLOT.OUT_W]! * p[SLOT.OUT_C]! * p[SLOT.K_H]! * p[SLOT.K_W]!);
+      return layer(c, [inIndex], outIndex, p, p[SLOT.OUT_H]!);
     }
     default:
       return buildElementwise(c, p, byte);
@@ -248,7 +249,7 @@ function buildElementwise(c: OperatorContext, p: Int32Array, byte: (id: number, 
       const q = quantizeMultiplier(outScale);
       if (q.shift > 30) throw new QuantisationError(out.name, `${c.op} output scale too small for its inputs`);
       p.set([q.multiplier, q.shift], SLOT.G);
-      return layer(c, [a, b], outIndex, p, count, 1);
+      return layer(c, [a, b], outIndex, p, count);
     }
     case 'RESHAPE': {
       const inIndex = activationOperand(c, 0);
@@ -257,7 +258,7 @@ function buildElementwise(c: OperatorContext, p: Int32Array, byte: (id: number, 
         refuse(c, `[${input.shape}] into [${out.shape}] with another type, quantisation or size`);
       }
       const bytes = count * (out.dtype === 'float32' ? 4 : 1);
-      return layer(c, [inIndex], outIndex, p, bytes, 1);
+      return layer(c, [inIndex], outIndex, p, bytes);
     }
     case 'SOFTMAX': {
       const inIndex = activationOperand(c, 0);
@@ -272,7 +273,7 @@ function buildElementwise(c: OperatorContext, p: Int32Array, byte: (id: number, 
       p[SLOT.IN_C] = depth;
       p[SLOT.COUNT] = count / depth;
       p.set([q.multiplier, q.shift, -inputRadius(5, q.shift)], SLOT.A);
-      return layer(c, [inIndex], outIndex, p, count / depth, depth * 3);
+      return layer(c, [inIndex], outIndex, p, count / depth);
     }
     case 'LOGISTIC': {
       const inIndex = activationOperand(c, 0);
@@ -283,7 +284,7 @@ function buildElementwise(c: OperatorContext, p: Int32Array, byte: (id: number, 
       if (exponent < 0 || exponent > 30) throw new QuantisationError(input.name, `LOGISTIC input scale ${input.scale} out of range`);
       // TFLM rounds without the 2^31 fix-up QuantizeMultiplier makes; the int32 cast wraps.
       p.set([input.zeroPoint, inputRadius(4, exponent), Math.round(q * 2 ** 31) | 0, exponent], SLOT.A);
-      return layer(c, [inIndex], outIndex, p, count, 1);
+      return layer(c, [inIndex], outIndex, p, count);
     }
     case 'QUANTIZE': {
       const inIndex = activationOperand(c, 0);
@@ -295,7 +296,7 @@ function buildElementwise(c: OperatorContext, p: Int32Array, byte: (id: number, 
         const q = quantizeMultiplier(input.scale / out.scale);
         p.set([1, q.multiplier, q.shift, input.zeroPoint], SLOT.B);
       }
-      return layer(c, [inIndex], outIndex, p, count, 1);
+      return layer(c, [inIndex], outIndex, p, count);
     }
     case 'DEQUANTIZE': {
       const inIndex = activationOperand(c, 0);
@@ -303,7 +304,7 @@ function buildElementwise(c: OperatorContext, p: Int32Array, byte: (id: number, 
       if (out.dtype !== 'float32') refuse(c, `output ${out.name} of type int8`);
       p[SLOT.A] = new Int32Array(new Float32Array([input.scale]).buffer)[0]!;
       p[SLOT.B] = input.zeroPoint;
-      return layer(c, [inIndex], outIndex, p, count, 1);
+      return layer(c, [inIndex], outIndex, p, count);
     }
     default:
       return refuse(c, 'the operator');

@@ -95,6 +95,18 @@ export function checkPlan(plan: ModelPlan): void {
   if (footprint > MAX_MODEL_BYTES) throw new ModelSizeError('model in core memory', footprint, MAX_MODEL_BYTES);
 }
 
+/** Work of one unit of `layer`: MACs of an output row, or one per element (3 per softmax input). */
+export function unitWork(layer: NetLayer): number {
+  const p = layer.params;
+  const window = p[SLOT.OUT_W]! * p[SLOT.OUT_C]! * p[SLOT.K_H]! * p[SLOT.K_W]!;
+  switch (layer.kernel) {
+    case 'conv': return window * p[SLOT.IN_C]!;
+    case 'depthwise': case 'avgpool': case 'maxpool': return window;
+    case 'softmax': return p[SLOT.IN_C]! * 3;
+    default: return 1;
+  }
+}
+
 function checkGeometry(plan: ModelPlan, layer: LayerPlan, what: string): void {
   const p = layer.params;
   const tensor = (i: number): TensorInfo => plan.tensors[i]!;
@@ -111,6 +123,8 @@ function checkGeometry(plan: ModelPlan, layer: LayerPlan, what: string): void {
   const wantOut: DType = layer.kernel === 'dequantize' ? 'float32' : 'int8';
   expect(input.dtype === wantIn && output.dtype === wantOut, 'types', `${wantIn} in, ${wantOut} out`);
   const count = elements(output.shape);
+  // The slicer budgets by this figure: a file must not understate a unit's work.
+  expect(layer.workPerUnit === unitWork(layer), 'work per unit', String(unitWork(layer)), layer.workPerUnit);
   switch (layer.kernel) {
     case 'conv':
     case 'depthwise':

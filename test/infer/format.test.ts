@@ -8,6 +8,10 @@ import { core } from '../../flight/core/wasm.js';
 import { ModelFormatError } from '../../flight/infer/errors.js';
 import { modelDigest, readTern, TERN_MAGIC, writeTern } from '../../flight/infer/format.js';
 import { importTflite } from '../../flight/infer/importer.js';
+import { InferenceCore } from '../../flight/core/wasm.js';
+import { TernError } from '../../flight/errors.js';
+import { LoadedModel } from '../../flight/infer/model.js';
+import { tensorBytes } from '../../flight/infer/plan.js';
 
 const plan = importTflite(new Uint8Array(readFileSync(new URL('../../../shared/vectors/tflite/person_detect.tflite', import.meta.url))));
 const file = writeTern(plan);
@@ -96,6 +100,48 @@ describe('.tern onboard format', () => {
     const bad = file.slice();
     view(bad).setUint32(layerRecord(2) + 28, 0x7ffffff0, true);
     expect(refused(resign(bad)).message).toMatch(/layer 2 filter/);
+  });
+
+  it('answers correctly signed random damage to the records with a typed error or a model that runs', () => {
+    const hello = writeTern(importTflite(new Uint8Array(readFileSync(new URL('../../../shared/vectors/tflite/hello_world_int8.tflite', import.meta.url)))));
+    const blobAt = 64 + view(hello).getUint32(64 + 16, true);
+    const inference = new InferenceCore('scalar');
+    let seed = 12345;
+    const random = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+    let refusedCount = 0;
+    let ran = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const bad = hello.slice();
+      for (let k = 0; k <= random(3); k++) bad[64 + random(blobAt - 64)] = random(256);
+      let plan;
+      try {
+        plan = readTern(resign(bad));
+      } catch (error) {
+        expect(error).toBeInstanceOf(TernError);
+        refusedCount++;
+        continue;
+      }
+      // What passes every check must run inside its own memory: no trap, no out-of-range access.
+      let model;
+      try {
+        model = new LoadedModel(inference, plan);
+      } catch (error) {
+        expect(error).toBeInstanceOf(TernError);
+        continue;
+      }
+      model.setInput(new Uint8Array(tensorBytes(plan.tensors[plan.inputs[0]!]!)));
+      model.run();
+      expect(model.output().int8.length).toBeGreaterThan(0);
+      ran++;
+    }
+    expect(refusedCount).toBeGreaterThan(0);
+    expect(refusedCount + ran).toBeGreaterThan(250);
+  });
+
+  it('refuses a correctly signed file that understates a layer\'s work (the slicer budgets by it)', () => {
+    const bad = file.slice();
+    view(bad).setUint32(layerRecord(2) + 20, 1, true);
+    expect(refused(resign(bad)).message).toMatch(/layer 2 work per unit/);
   });
 
   it('refuses a correctly signed file with an unknown operator', () => {
