@@ -75,7 +75,7 @@ describe('LTP engine', () => {
     expect(link.b.engine.openSessions.imports).toBe(0);
   });
 
-  it('answers a checkpoint of a delivered block from memory, never delivering it twice', async () => {
+  it('recovers lost reports by sending the checkpoint again, without a second delivery', async () => {
     const link = new VirtualLink();
     // Every report from B is lost until A has sent its checkpoint three times.
     link.drop = (s) => s.kind === 'report' && link.a.channels.checkpointRetransmits.value < 2;
@@ -84,6 +84,24 @@ describe('LTP engine', () => {
     expect(sent).toEqual({ done: true });
     expect(link.b.delivered).toHaveLength(1);
     expect(link.b.channels.duplicates.value).toBeGreaterThan(0);
+  });
+
+  it('answers a checkpoint the network delayed past the session from memory, never delivering twice', async () => {
+    const link = new VirtualLink();
+    const sent = settle(link.a.engine.send(patternBlock(100), 2));
+    await link.run(20);
+    expect(sent).toEqual({ done: true });
+    expect(link.b.engine.openSessions.imports).toBe(0);
+    // The one segment was the whole block and its checkpoint: a late copy of it arrives.
+    const checkpoint = link.log.find((l) => l.segment.kind === 'data')!.segment;
+    const reportsBefore = link.log.filter((l) => l.from === 2 && l.segment.kind === 'report').length;
+    link.b.engine.receive(encodeSegment(checkpoint), 'late');
+    await link.run(20);
+    expect(link.b.delivered).toHaveLength(1);
+    const reports = link.log.filter((l) => l.from === 2 && l.segment.kind === 'report');
+    expect(reports).toHaveLength(reportsBefore + 1);
+    expect(reports.at(-1)!.segment).toMatchObject({ upperBound: 100, claims: [{ offset: 0, length: 100 }] });
+    expect(link.b.engine.openSessions.imports).toBe(0);
   });
 
   it('cancels a session whose checkpoints go unanswered maxRetries times (RLEXC) and frees it', async () => {

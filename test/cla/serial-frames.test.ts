@@ -99,10 +99,11 @@ describe('serial framing', () => {
 
   it('takes a block whose marker is damaged: searching within maxSyncErrors bits, locked beyond them', () => {
     const rng = new Prng(4);
-    const segments = segmentsOf(rng, 10);
+    const segments = segmentsOf(rng, 20);
     const { bytes } = encodeStream(segments);
     bytes[0]! ^= 0x0f; // 4 bits in the first marker: found by the search
     bytes[1024 * 2]! ^= 0xff; // 8 bits in the third: too many to search for, taken while locked
+    for (let i = 0; i < 4; i++) bytes[1024 * 5 + i]! ^= 0xff; // the sixth marker gone: RS takes the block where it is due
     const rx = receiver();
     rx.push(bytes);
     expect(rx.segments).toEqual(segments);
