@@ -113,16 +113,16 @@ export function parseCommand<O extends OptionSpecs>(spec: CommandSpec<O>, argv: 
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((error as Error).message)?.[1];
     if (unknown !== undefined) {
       const names = Object.keys(spec.options).map((n) => `--${n}`);
-      throw new UsageError(`unknown option ${unknown}${suggestion(unknown, names)}`);
+      throw new UsageError(`unknown option ${unknown}${suggestion(unknown, names) || ` (${spec.name} --help lists them)`}`);
     }
     throw new UsageError((error as Error).message.split('. ')[0]!);
   }
 }
 
-/** One line for the operator, exit code 2; anything that is not bad input is a bug and rethrown. */
+/** One line for the operator (scripts read it), exit code 2; anything that is not bad input is a bug and rethrown. */
 export function usageFailure(name: string, error: unknown): number {
   if (!(error instanceof TernError)) throw error;
-  console.error(`${name}: ${error.message}${error instanceof UsageError ? `\nRun \`${name} --help\` for its options and examples.` : ''}`);
+  console.error(`${name}: ${error.message}`);
   return 2;
 }
 

@@ -140,10 +140,11 @@ describe('tern gse (child processes)', () => {
     // Transport options are checked before a number is spent, and a station that is not there
     // is reported (nothing listens on port 1).
     const transport: Array<[string[], RegExp]> = [
-      [[], /give --via HOST:PORT \(a ground-station node\) or --out FILE/],
+      [[], /give --via HOST:PORT \(a ground-station node\), --out FILE or --bundle-out FILE/],
       [['--via', 'localhost:4610'], /--via must be an IP address and port such as 127.0.0.1:4610, got "localhost:4610"/],
       [['--via', '127.0.0.1:4610', '--cla', 'ltp'], /--cla must be tcp or udp, got "ltp"/],
-      [['--via', '127.0.0.1:4610', '--out', 'x'], /give one of --via and --out/],
+      [['--via', '127.0.0.1:4610', '--out', 'x'], /give one of --via, --out and --bundle-out/],
+      [['--out', 'x', '--bundle-out', 'y'], /give one of --via, --out and --bundle-out/],
     ];
     for (const [args, message] of transport) {
       const run = tern(['send', '7', 'NOOP', '--key', 'k', ...args], dir);
@@ -152,7 +153,7 @@ describe('tern gse (child processes)', () => {
     }
     expect(existsSync(join(dir, 'k.seq'))).toBe(false);
     expect(tern(['send', '7', 'NOOP', '--key', 'k', '--via', '127.0.0.1:1'], dir)).toMatchObject({
-      status: 2, stderr: expect.stringMatching(/ground station 127.0.0.1:1 did not take the command bundle: .*ECONNREFUSED/),
+      status: 1, stderr: expect.stringMatching(/ground station 127.0.0.1:1 did not take the command bundle: .*ECONNREFUSED/),
     });
     // A key file others can read is refused, as ssh refuses one.
     writeFileSync(join(dir, 'open.key'), readFileSync(join(dir, 'k')), { mode: 0o644 });
@@ -313,7 +314,7 @@ describe('tern gse (child processes)', () => {
     expect(readFileSync(join(dir, 'alice.key.seq'), 'utf8')).toBe('1\n');
     // A valid file does go to the station (none listens on port 1 here: the e2e test has one).
     expect(tern(['send', '--envelope', 'ping.cbor', ...via], dir)).toMatchObject({
-      status: 2, stderr: expect.stringMatching(/ground station 127.0.0.1:1 did not take the command bundle: .*ECONNREFUSED/),
+      status: 1, stderr: expect.stringMatching(/ground station 127.0.0.1:1 did not take the command bundle: .*ECONNREFUSED/),
     });
   });
 });
