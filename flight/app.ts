@@ -36,6 +36,7 @@ import type { Task } from './exec/task.js';
 import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
 import { ConfigError } from './errors.js';
 import { createRootLogger, subsystemLogger, type Logger } from './log.js';
+import { CgrRouter } from './route/cgr-router.js';
 import { TelemetryRegistry } from './tlm/channels.js';
 import { TLM_COMMANDS, TLM_EVENTS } from './tlm/dictionary.js';
 import { Downlink } from './tlm/downlink.js';
@@ -119,13 +120,16 @@ export class FlightNode {
       summaryEvery: config.tlm.summaryEveryMajorFrames,
       log: subsystemLogger(log, 'tlm'),
     });
+    if (config.routes instanceof CgrRouter) config.routes.bindTelemetry(tlm);
     let agent: BundleAgent | undefined;
     // The agent is the convergence layers' sink, and they are its links: built in that order.
     this.neighbours = new Neighbours({
       config: config.cla,
       node: config.node.id,
       sink: { accept: (bytes, from) => agent!.accept(bytes, from) },
-      onContact: () => agent!.contact(),
+      onContact: () => agent!.sessionUp(),
+      // With a contact plan, links exist only inside its contacts (a node outside the plan: always).
+      ...(config.contactPlan ? { inContact: (n: number) => config.routes.contactOpen(n, Date.now()) } : {}),
       tlm,
       events,
       log: subsystemLogger(log, 'cla'),

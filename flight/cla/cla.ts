@@ -74,8 +74,12 @@ export interface ConvergenceLayer {
   start(): Promise<ListenInfo | undefined>;
   /** A link to `node` now (a neighbour listed under this layer); undefined without a contact. */
   link(node: number): LinkOffer | undefined;
-  /** Called every retry period: re-open links to neighbours that dropped. */
-  maintain(): void;
+  /**
+   * Called every retry period: re-open links to neighbours that dropped. With `inContact` (the
+   * node's contact plan), only to neighbours in a contact now, and sessions with nodes whose
+   * contact ended are closed.
+   */
+  maintain(inContact?: (node: number) => boolean): void;
   /** The layer's telemetry channels by name: counters a flight engineer debugs from. */
   counters(): Record<string, number>;
   /** Ends sessions and closes listeners; resolves when all is closed. */

@@ -21,6 +21,11 @@ export interface NeighboursOptions {
   retryMs?: number;
   /** Called when a contact begins on any layer (a session or a link came up). */
   onContact?: () => void;
+  /**
+   * The contact plan's windows (route/router.ts contactOpen): links to a node are offered, and
+   * sessions kept, only while a contact with it is open. Absent: always.
+   */
+  inContact?: (node: number) => boolean;
 }
 
 /** Where each layer listens (an IP address, or a serial device with port 0). */
@@ -64,6 +69,7 @@ export class Neighbours {
 
   /** The link to `node` now, with the largest bundle it takes; undefined without a contact. */
   link(node: number): LinkOffer | undefined {
+    if (this.options.inContact && !this.options.inContact(node)) return undefined;
     for (const layer of this.layers) {
       const offer = layer.link(node);
       if (offer) return offer;
@@ -82,6 +88,6 @@ export class Neighbours {
   }
 
   private maintain(): void {
-    for (const layer of this.layers) layer.maintain();
+    for (const layer of this.layers) layer.maintain(this.options.inContact);
   }
 }

@@ -10,6 +10,7 @@ import type { ClaConfig, IpNeighbour, Neighbour, TcpClaConfig, UdpClaConfig } fr
 import { LtpUdpCla } from './ltp/udp.js';
 import { SerialCla } from './serial/serial-cla.js';
 import { TcpCla } from './tcpcl.js';
+import { TERM_REASON } from './tcpcl-wire.js';
 import { UdpCla } from './udp.js';
 
 /** What a layer is built with: the node's services and the neighbours listed under it. */
@@ -112,9 +113,13 @@ class TcpLayer implements ConvergenceLayer {
     return session && { link: session, maxBundleBytes: session.peerTransferMru };
   }
 
-  maintain(): void {
+  maintain(inContact: (node: number) => boolean = () => true): void {
+    for (const session of this.cla.sessions()) {
+      const node = nodeNumber(session.peer.nodeId);
+      if (node !== undefined && !inContact(node)) session.terminate(TERM_REASON.UNKNOWN, 'contact ended');
+    }
     for (const n of this.ctx.neighbours as IpNeighbour[]) {
-      if (this.connecting.has(n.node) || this.cla.sessionTo(nodeId(n.node))) continue;
+      if (!inContact(n.node) || this.connecting.has(n.node) || this.cla.sessionTo(nodeId(n.node))) continue;
       this.connecting.add(n.node);
       // A refused connect is counted and reported by TcpCla; the next round tries again.
       const done = (): boolean => this.connecting.delete(n.node);

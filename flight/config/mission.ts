@@ -14,7 +14,8 @@ import { parseCmdConfig, type CmdConfig } from '../cmd/config.js';
 import { parseDtnConfig, type DtnConfig } from '../dtn/config.js';
 import { parseEid, type IpnEid } from '../dtn/eid.js';
 import { parseSchedule, type Schedule, type TaskSpec } from '../exec/schedule.js';
-import { parseStaticRoutes, type StaticRouter } from '../route/router.js';
+import { parseRouting, type ContactPlanSettings } from '../route/config.js';
+import type { Router } from '../route/router.js';
 import { Fields, join, readJsonFile } from './fields.js';
 import { nodeTasks } from './tasks.js';
 
@@ -22,7 +23,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Top-level sections of a mission config; anything else is a typo and is rejected. */
-const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'cmd', 'exec'] as const;
+const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'contactPlan', 'cmd', 'exec'] as const;
 
 export interface DownlinkConfig {
   /** The ground endpoint responses, events and housekeeping go to. */
@@ -41,7 +42,9 @@ export interface MissionConfig {
   readonly tlm: { readonly summaryEveryMajorFrames: number; readonly downlink?: DownlinkConfig };
   readonly dtn: DtnConfig;
   readonly cla: ClaConfig;
-  readonly routes: StaticRouter;
+  /** The static `routes` table, or CGR over `contactPlan` (flight/route/config.ts). */
+  readonly routes: Router;
+  readonly contactPlan?: ContactPlanSettings;
   readonly cmd?: CmdConfig;
   /** The schedule tables, checked against the tasks this config gives the node (config/tasks.ts). */
   readonly exec: Schedule<TaskSpec>;
@@ -64,6 +67,7 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
   if (top.exec === undefined) f.fail('exec', 'an object with the schedule tables');
   const dtn = parseDtnConfig(f, top.dtn, 'dtn');
   const cmd = top.cmd === undefined ? undefined : parseCmdConfig(f, top.cmd, 'cmd');
+  const routing = parseRouting(f, id, top.routes, top.contactPlan);
   return {
     file,
     node: { id, name },
@@ -76,7 +80,8 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
     },
     dtn,
     cla: parseClaConfig(f, top.cla, 'cla'),
-    routes: parseStaticRoutes(f, top.routes, 'routes'),
+    routes: routing.router,
+    ...(routing.plan ? { contactPlan: routing.plan } : {}),
     ...(cmd ? { cmd } : {}),
     exec: parseSchedule(f, top.exec, 'exec', nodeTasks(dtn, cmd)),
   };

@@ -22,6 +22,8 @@ export const AGENT_CHANNELS = {
   bcbUnopened: { name: 'dtn.bcb.unopened', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Sealed fragments a gateway forwarded unopened: their payload opens only whole' },
   readFaults: { name: 'dtn.agent.readFaults', type: 'u64', units: 'attempts', yellow: { high: 0 }, doc: 'Reads of a stored bundle that failed (not corruption) and will be retried with backoff' },
   pending: { name: 'dtn.agent.pending', type: 'u32', units: 'bundles', doc: 'Stored bundles waiting for a contact, a route or a service' },
+  awaitingContact: { name: 'dtn.agent.awaitingContact', type: 'u32', units: 'bundles', doc: "Bundles routed by CGR waiting in a plan contact's outbound queue for it to open" },
+  rerouted: { name: 'dtn.agent.rerouted', type: 'u64', units: 'bundles', doc: 'Bundles routed again because their contact closed before they left' },
   inFlight: { name: 'dtn.agent.inFlight', type: 'u32', units: 'bundles', doc: 'Bundles being sent or delivered now' },
 } as const satisfies Record<string, ChannelDef>;
 

@@ -1,9 +1,10 @@
 // The bundle agent of one node (RFC 9171 section 5): receive -> validate -> (BPSec) -> store ->
 // forward or deliver. It composes one module per stage, as a bundle flows through them:
 //   agent/ingress.ts     validate, suppress duplicates, store durably, then acknowledge
-//   agent/queues.ts      where stored bundles wait: ready, retry, limbo (no contact)
+//   agent/queues.ts      where stored bundles wait: ready, retry, limbo (no route), a contact's queue
 //   agent/dispatch.ts    per slot, decide from metadata: forward, deliver, wait or expire
-//   agent/forward.ts     route, RFC 9171 5.4 edits, fragment, send to the next hop
+//   agent/routing.ts     ask the Router: next hop and contact; contact queues; route again
+//   agent/forward.ts     RFC 9171 5.4 edits, fragment, send to the next hop
 //   agent/seal.ts        BCBs with session peers: seal on the way out, open on the way in
 //   agent/deliver.ts     hand to a local service (after reassemble.ts for fragments)
 //   agent/originate.ts   bundles this node creates; agent/report.ts its status reports
@@ -30,6 +31,7 @@ import { Ingress } from './agent/ingress.js';
 import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent/limits.js';
 import { Originator, type Outgoing } from './agent/originate.js';
 import { DispatchQueues } from './agent/queues.js';
+import { Routing } from './agent/routing.js';
 import { FragmentHold } from './agent/reassemble.js';
 import { StatusReporter } from './agent/report.js';
 import { Sealing } from './agent/seal.js';
@@ -63,6 +65,7 @@ export class BundleAgent implements BundleSink {
   readonly bundleTlm: BundleTelemetry;
   private readonly ctx: AgentContext;
   private readonly queues: DispatchQueues;
+  private readonly routing: Routing;
   private readonly ingress: Ingress;
   private readonly dispatcher: Dispatcher;
   private readonly delivery: Delivery;
@@ -82,17 +85,19 @@ export class BundleAgent implements BundleSink {
       events: options.events,
       log: options.log,
       now: options.now ?? Date.now,
+      previousHops: new Map(),
     };
     const keys = options.keys ?? [];
     this.ctx = ctx;
-    this.queues = new DispatchQueues(ctx.ch.pending);
+    this.queues = new DispatchQueues(ctx.ch.pending, ctx.ch.awaitingContact);
+    this.routing = new Routing(ctx, options.router, options.links, this.queues);
     this.originator = new Originator(ctx, this.queues, options.creation);
     const reporter = new StatusReporter(ctx, this.originator);
     this.sealing = new Sealing(ctx, keys);
     const fragments = new FragmentHold(ctx);
     this.delivery = new Delivery(ctx, fragments, this.sealing, reporter);
-    const forwarder = new Forwarder(ctx, options.router, options.links, this.sealing, reporter);
-    this.dispatcher = new Dispatcher(ctx, this.queues, forwarder, this.delivery, fragments, reporter);
+    const forwarder = new Forwarder(ctx, this.sealing, reporter);
+    this.dispatcher = new Dispatcher(ctx, this.queues, this.routing, forwarder, this.delivery, fragments, reporter);
     this.ingress = new Ingress(ctx, keys, this.queues, reporter, (id) => this.delivery.delivered(id), options.strictBlockNumbers ?? false);
   }
 
@@ -128,9 +133,19 @@ export class BundleAgent implements BundleSink {
     });
   }
 
-  /** A contact began (a link came up): bundles in limbo get another try at the next dispatch. */
-  contact(): void {
+  /** A convergence-layer session came up: bundles in limbo get another try at the next dispatch. */
+  sessionUp(): void {
     this.queues.releaseLimbo(this.ctx.now());
+  }
+
+  /** The router took a new contact plan: every bundle waiting for a contact or a route is routed again. */
+  replanned(): void {
+    this.routing.replanned();
+  }
+
+  /** The plan contacts bundles wait for, with how many: what a mission view shows. */
+  contactQueues(): ReturnType<DispatchQueues['contactQueues']> {
+    return this.queues.contactQueues();
   }
 
   /** Registers the handler of local service `service` (ipn:node.service). */
@@ -164,7 +179,10 @@ export class BundleAgent implements BundleSink {
   /** Bundles the store's sweep deleted: they leave the dispatch queues. */
   expired(bundles: readonly StoredBundle[]): void {
     this.ctx.ch.expired.add(bundles.length);
-    for (const b of bundles) this.queues.remove(b.id, b.priority);
+    for (const b of bundles) {
+      this.queues.remove(b.id, b.priority);
+      this.routing.forget(b.id);
+    }
     this.queues.publish();
     this.ctx.events.emit(AGENT_EVENTS.expired, { count: bundles.length });
   }

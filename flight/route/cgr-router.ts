@@ -10,16 +10,18 @@ import { ROUTE_CHANNELS } from './dictionary.js';
 import { ContactPlanError } from './errors.js';
 import { ContactGraph } from './graph.js';
 import type { Contact, ContactPlan } from './plan.js';
-import type { BundleFacts, Router } from './router.js';
+import type { BundleFacts, ContactWindow, Forwarding, Router, SessionUp, StaticRouter } from './router.js';
 import { ContactVolumes, type PriorityLevel } from './volume.js';
 
 export type { BundleFacts } from './router.js';
 import { RouteList } from './yen.js';
 
-export interface RouteDecision {
+export interface RouteDecision extends Forwarding {
   readonly nextHop: number;
   /** The contact the bundle leaves on: it waits in this contact's queue until the contact opens. */
   readonly contact: Contact;
+  /** That contact on the node's clock. */
+  readonly window: ContactWindow;
   /** Projected arrival at the destination, Unix ms (serialisation time not counted). */
   readonly arrivalMs: number;
   readonly hops: number;
@@ -27,11 +29,17 @@ export interface RouteDecision {
   readonly booked: readonly number[];
   readonly ecc: number;
   readonly priority: PriorityLevel;
+  /** The plan it was made on (setPlan counts them): a booking on a replaced plan is not given back to the new one. */
+  readonly generation: number;
 }
 
 export interface CgrOptions {
-  /** Unix ms of plan time 0; required for a relative plan (the mission's time origin). */
+  /** Unix ms of plan time 0: the mission's time origin, over the plan's own epoch; required for a relative plan. */
   epochMs?: number;
+  /** Routes to the nodes the plan does not name (a ground console behind its station); none by default. */
+  fallback?: StaticRouter;
+  /** Plan seconds per second of the node's clock (a mission played faster than real time); 1 by default. */
+  timeScale?: number;
   /** Most routes Yen's algorithm computes per destination. */
   maxRoutes?: number;
   /** Bytes a bundle costs on a contact beyond its size: convergence-layer framing. */
@@ -50,11 +58,14 @@ export class CgrRouter implements Router {
   private g!: ContactGraph;
   private volumes!: ContactVolumes;
   private epochMs = 0;
+  private readonly scale: number;
   private source = -1;
+  private lists = 0;
+  private generation = 0;
   private readonly cache = new Map<number, CacheEntry>();
   private readonly maxRoutes: number;
   private readonly overhead: number;
-  readonly ch: Record<keyof typeof ROUTE_CHANNELS, Channel> | undefined;
+  ch: Record<keyof typeof ROUTE_CHANNELS, Channel> | undefined;
 
   constructor(
     private readonly node: number,
@@ -63,6 +74,7 @@ export class CgrRouter implements Router {
     tlm?: TelemetryRegistry,
   ) {
     this.maxRoutes = options.maxRoutes ?? 8;
+    this.scale = options.timeScale ?? 1;
     this.overhead = options.overheadBytes ?? 64;
     this.ch = tlm?.defineAll(ROUTE_CHANNELS);
     this.setPlan(plan);
@@ -71,13 +83,14 @@ export class CgrRouter implements Router {
   /** Takes a new (validated) plan: every cached route list and booking belongs to the old one. A
    *  relative plan without CgrOptions.epochMs is refused (ContactPlanError) and the old plan stays. */
   setPlan(plan: ContactPlan): void {
-    const epochMs = plan.epochMs ?? this.options.epochMs;
+    const epochMs = this.options.epochMs ?? plan.epochMs;
     if (epochMs === undefined) throw new ContactPlanError('plan', 'epoch', 'an epoch, in the plan or as the mission time origin (CgrOptions.epochMs)');
     this.epochMs = epochMs;
     this.g = new ContactGraph(plan);
     this.volumes = new ContactVolumes(this.g);
     this.source = this.g.indexOf(this.node);
     this.cache.clear();
+    this.generation++;
     this.ch?.planContacts.set(plan.contacts.length);
   }
 
@@ -85,27 +98,82 @@ export class CgrRouter implements Router {
     return this.g.plan;
   }
 
+  /** Publishes route.* channels from now on (a router built with the config, before the node's registry). */
+  bindTelemetry(tlm: TelemetryRegistry): void {
+    this.ch = tlm.defineAll(ROUTE_CHANNELS);
+    this.ch.planContacts.set(this.g.plan.contacts.length);
+  }
+
+  get computations(): number {
+    return this.lists;
+  }
+
   /** Plan seconds at Unix ms `ms`. */
   planTime(ms: number): number {
-    return (ms - this.epochMs) / 1000;
+    return ((ms - this.epochMs) * this.scale) / 1000;
   }
 
-  /** The Router seam as the agent uses it today: the next hop for a small normal bundle, nothing booked. */
-  nextHop(destination: number, nowMs: number): number | undefined {
-    return this.decide({ destination, sizeBytes: 0, priority: 1, expiryMs: Infinity }, nowMs, false)?.nextHop;
+  /** Unix ms at plan time `t`. */
+  clockTime(t: number): number {
+    return this.epochMs + (t * 1000) / this.scale;
   }
 
-  /** Routes a bundle and books its volume; undefined when no route can carry it now (limbo). */
-  route(bundle: BundleFacts, nowMs: number): RouteDecision | undefined {
-    return this.decide(bundle, nowMs, true);
+  /**
+   * Routes a bundle and books its volume; undefined when no route can carry it now (limbo). CGR
+   * takes no account of sessions: the bundle waits for its contact, and a session then.
+   */
+  route(bundle: BundleFacts, nowMs: number): RouteDecision | undefined;
+  /** As the agent asks: a node the plan does not name is routed by the fallback table, by sessions. */
+  route(bundle: BundleFacts, nowMs: number, sessionUp: SessionUp): Forwarding | undefined;
+  route(bundle: BundleFacts, nowMs: number, sessionUp?: SessionUp): Forwarding | undefined {
+    if (this.g.indexOf(bundle.destination) < 0 && this.options.fallback && sessionUp) {
+      return this.options.fallback.route(bundle, nowMs, sessionUp);
+    }
+    return this.decide(bundle, nowMs);
   }
 
   /** Gives back a decision's booking (the bundle is routed again or dropped before it left). */
-  release(decision: RouteDecision): void {
-    this.volumes.release(decision.booked, decision.ecc, decision.priority);
+  release(decision: Forwarding): void {
+    const d = decision as RouteDecision;
+    if (d.generation === this.generation) this.volumes.release(d.booked, d.ecc, d.priority);
   }
 
-  private decide(bundle: BundleFacts, nowMs: number, book: boolean): RouteDecision | undefined {
+  reaches(node: number): boolean {
+    return this.g.indexOf(node) >= 0 || (this.options.fallback?.reaches(node) ?? false);
+  }
+
+  /**
+   * Whether a contact between this node and `node`, either way, is open at `nowMs`. Links with a
+   * node the plan does not name are not the plan's to govern: open.
+   */
+  contactOpen(node: number, nowMs: number): boolean {
+    const other = this.g.indexOf(node);
+    if (other < 0) return true;
+    if (this.source < 0) return false;
+    const t = this.planTime(nowMs);
+    return this.openBetween(this.source, other, t) || this.openBetween(other, this.source, t);
+  }
+
+  /** A's contacts to b are one slice sorted by start (they never overlap in Tern and ION plans; HDTN's may). */
+  private openBetween(a: number, b: number, t: number): boolean {
+    const g = this.g;
+    for (let p = g.pairFirst[a]!; p < g.pairFirst[a + 1]!; p++) {
+      const first = g.pairStart[p]!;
+      if (g.to[first] !== b) continue;
+      let lo = first;
+      let hi = g.pairStart[p + 1]!;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (g.start[mid]! <= t) lo = mid + 1;
+        else hi = mid;
+      }
+      // Contacts [first, lo) start by t; reachEnd says whether any of them is still open.
+      return lo > first && g.reachEnd[lo - 1]! > t;
+    }
+    return false;
+  }
+
+  private decide(bundle: BundleFacts, nowMs: number): RouteDecision | undefined {
     const now = this.planTime(nowMs);
     const deadline = this.planTime(bundle.expiryMs);
     const destination = this.g.indexOf(bundle.destination);
@@ -120,16 +188,19 @@ export class CgrRouter implements Router {
       }
       const route = this.usable(cached, now, ecc, bundle);
       if (route === undefined || route.arrival > deadline) continue;
-      if (book) this.volumes.book(route.contacts, ecc, bundle.priority);
+      this.volumes.book(route.contacts, ecc, bundle.priority);
       this.ch?.decisions.add();
+      const contact = this.g.plan.contacts[route.contacts[0]!]!;
       return {
         nextHop: route.nextHop,
-        contact: this.g.plan.contacts[route.contacts[0]!]!,
-        arrivalMs: this.epochMs + route.arrival * 1000,
+        contact,
+        window: { openMs: this.clockTime(contact.start), closeMs: this.clockTime(contact.end) },
+        arrivalMs: this.clockTime(route.arrival),
         hops: route.hops,
-        booked: book ? route.contacts : [],
+        booked: route.contacts,
         ecc,
         priority: bundle.priority,
+        generation: this.generation,
       };
     }
     this.ch?.noRoute.add();
@@ -142,6 +213,7 @@ export class CgrRouter implements Router {
     if (!entry || now >= entry.validUntil) {
       entry = { list: new RouteList(this.g, this.source, destination, now, this.maxRoutes), validUntil: Infinity, seen: 0 };
       this.cache.set(destination, entry);
+      this.lists++;
       this.ch?.routeLists.add();
     }
     return entry;

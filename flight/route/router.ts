@@ -1,12 +1,9 @@
-// How the bundle agent asks where a bundle goes next. The static table from the mission config
-// answers today; Contact Graph Routing (cgr-router.ts) answers the same interface, and with a
-// bundle's facts, the contact it leaves on.
+// How the bundle agent asks where a bundle goes next. Two routers answer: the static table of a
+// simple mission config (this file), and Contact Graph Routing over a contact plan
+// (cgr-router.ts). Words: a *contact* is a window in the plan in which this node may send to a
+// neighbour; a convergence-layer *session* is a link that is up now. A static router knows no
+// plan: it sends to a neighbour a session is up with. CGR sends only inside contacts.
 import { Fields, join } from '../config/fields.js';
-
-export interface Router {
-  /** The neighbour node to hand a bundle for `destination` to, or undefined if none is known. */
-  nextHop(destination: number, nowMs: number): number | undefined;
-}
 
 /** What Contact Graph Routing needs to know about a bundle (CgrRouter.route in cgr-router.ts). */
 export interface BundleFacts {
@@ -20,17 +17,66 @@ export interface BundleFacts {
   readonly previousHop?: number;
 }
 
+/** A plan contact on the node's clock: the bundle may leave in [openMs, closeMs). */
+export interface ContactWindow {
+  readonly openMs: number;
+  readonly closeMs: number;
+}
+
+/** Where a bundle goes next. */
+export interface Forwarding {
+  readonly nextHop: number;
+  /** The contact it leaves in (CGR); absent from a static route, which leaves while a session is up. */
+  readonly window?: ContactWindow;
+}
+
+/** Whether a convergence layer has a session (a link) with `node` now. */
+export type SessionUp = (node: number) => boolean;
+
+export interface Router {
+  /** The next hop for `bundle` now, or undefined: no route (the bundle waits in limbo). */
+  route(bundle: BundleFacts, nowMs: number, sessionUp: SessionUp): Forwarding | undefined;
+  /** A decision the bundle will not leave on (routed again, or deleted): what it booked is given back. */
+  release(decision: Forwarding): void;
+  /** Whether any route leads towards `node`, now or later (a table entry, a node the plan names). */
+  reaches(node: number): boolean;
+  /** Whether the plan has a contact with `node` (either way) open now; a router without a plan: always. */
+  contactOpen(node: number, nowMs: number): boolean;
+  /** Route lists computed so far: the dispatcher bounds how many one slot computes. */
+  readonly computations: number;
+}
+
 /**
  * The `routes` section of a mission config: destination node -> next-hop node, with "*" as the
- * default route. A neighbour must be reachable through a convergence layer; the agent checks that.
+ * default route. A bundle goes straight to its destination when a session with it is up, else to
+ * the table's next hop when a session with that is up; else it has no route now.
  */
 export class StaticRouter implements Router {
+  readonly computations = 0;
+
   constructor(
     private readonly table: ReadonlyMap<number, number>,
     private readonly fallback: number | undefined,
   ) {}
 
-  nextHop(destination: number, _nowMs?: number): number | undefined {
+  route(bundle: BundleFacts, _nowMs: number, sessionUp: SessionUp): Forwarding | undefined {
+    if (sessionUp(bundle.destination)) return { nextHop: bundle.destination };
+    const hop = this.nextHop(bundle.destination);
+    return hop !== undefined && sessionUp(hop) ? { nextHop: hop } : undefined;
+  }
+
+  release(): void {}
+
+  reaches(node: number): boolean {
+    return this.nextHop(node) !== undefined;
+  }
+
+  contactOpen(): boolean {
+    return true;
+  }
+
+  /** The table's next hop for `destination`, whether or not a session is up with it. */
+  nextHop(destination: number): number | undefined {
     return this.table.get(destination) ?? this.fallback;
   }
 

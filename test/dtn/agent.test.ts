@@ -46,7 +46,10 @@ describe('bundle agent', () => {
 
   it('keeps running when dispatch meets a bug: the bundle stays stored, an error event says so, and it is tried again', async () => {
     let broken = true;
-    const router: Router = { nextHop: () => { if (broken) throw new Error('router bug'); return 2; } };
+    const router: Router = {
+      computations: 0, release: () => undefined, contactOpen: () => true, reaches: () => true,
+      route: () => { if (broken) throw new Error('router bug'); return { nextHop: 2 }; },
+    };
     const s = await setup({ router });
     await s.agent.accept(bundle(3, 1, 0).bytes, FROM);
     await s.dispatch();
@@ -99,7 +102,7 @@ describe('bundle agent', () => {
     expect(s.value('dtn.agent.noRoute')).toBe(1); // looked at once, then left alone
     expect(s.value('dtn.agent.pending')).toBe(1);
     s.link.up = true;
-    s.agent.contact();
+    s.agent.sessionUp();
     await s.dispatch();
     expect(s.link.sent).toHaveLength(1);
     expect(s.store.list()).toEqual([]);

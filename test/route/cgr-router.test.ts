@@ -25,7 +25,7 @@ describe('CGR router', () => {
     expect(d.hops).toBe(3);
     expect(d.arrivalMs).toBe(at(3));
     expect([d.contact.from, d.contact.to, d.contact.start, d.contact.end]).toEqual([1, 3, 0, 60]);
-    expect(r.nextHop(5, at(0))).toBe(3);
+    expect(d.window).toEqual({ openMs: at(0), closeMs: at(60) });
   });
 
   it('volume: a contact too small for two bundles sends the second over the next route', () => {
@@ -87,7 +87,7 @@ describe('CGR router', () => {
     const { r } = router();
     expect(r.route(bundle({ destination: 99 }), at(0))).toBeUndefined();
     const stranger = new CgrRouter(42, readPlanFile(TUTORIAL), { epochMs: EPOCH });
-    expect(stranger.nextHop(5, at(0))).toBeUndefined();
+    expect(stranger.route(bundle(), at(0))).toBeUndefined();
   });
 
   it('refuses a relative plan without the mission epoch, keeping the plan it has', () => {
@@ -95,7 +95,7 @@ describe('CGR router', () => {
     const { r } = router();
     const epochless = new CgrRouter(1, { ...readPlanFile(TUTORIAL), epochMs: 0 }, { overheadBytes: 0 });
     expect(() => epochless.setPlan(readPlanFile(TUTORIAL))).toThrow('plan: epoch: expected an epoch');
-    expect(epochless.nextHop(5, 0)).toBe(3);
-    expect(r.nextHop(5, at(0))).toBe(3);
+    expect(epochless.route(bundle({ expiryMs: 1_000_000 }), 0)!.nextHop).toBe(3);
+    expect(r.route(bundle(), at(0))!.nextHop).toBe(3);
   });
 });

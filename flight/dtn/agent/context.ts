@@ -78,6 +78,11 @@ export interface AgentContext {
   readonly log: Logger;
   /** Wall clock, Unix ms. */
   readonly now: () => number;
+  /**
+   * The node each stored bundle came from (its previous node block, else the session's peer), for
+   * CGR's loop avoidance. Kept in memory: after a restart a bundle may go back where it came from.
+   */
+  readonly previousHops: Map<string, number>;
 }
 
 /** A store operation that failed for a reason other than the bundle itself: an event and an error log. */
@@ -102,6 +107,13 @@ export function metaOf(node: number, bundle: Bundle, id: string, receivedUnix: n
     creationMs: p.creationTime === 0 ? 0 : p.creationTime + DTN_EPOCH_UNIX_MS,
     expiryMs: expiresAt(bundle, dtnNow(receivedUnix)) + DTN_EPOCH_UNIX_MS,
   };
+}
+
+/** Records where bundle `id` came from: its previous node block, else the TCPCL/LTP peer's node ID. */
+export function rememberPreviousHop(ctx: AgentContext, id: string, bundle: Bundle, from: PeerInfo): void {
+  const eid = bundle.previousNode;
+  const node = eid?.scheme === 'ipn' ? eid.node : Number(/^ipn:(\d+)\.0$/.exec(from.nodeId ?? '')?.[1] ?? NaN);
+  if (Number.isSafeInteger(node) && node > 0) ctx.previousHops.set(id, node);
 }
 
 export function describePeer(peer: PeerInfo): string {

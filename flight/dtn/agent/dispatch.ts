@@ -1,7 +1,8 @@
 // Dispatch: the dtn.dispatch slot starts at most `dispatchPerSlot` forwards or deliveries, with
-// at most `inFlight` under way. What happens to a bundle is decided from the store's metadata
-// before it is read (a store full of bundles waiting for a contact must not be read from disk at
-// every retry): deliver, forward, wait for a service, a route or a contact, or delete it expired.
+// at most `inFlight` under way, and computes at most `routeListsPerSlot` cold route lists. What
+// happens to a bundle is decided from the store's metadata before it is read (a store full of
+// bundles waiting for a contact must not be read from disk at every retry): deliver, forward,
+// wait for a service, a route or a contact, or delete it expired.
 // Sends, disk reads and fdatasyncs complete between frames, on the event loop.
 import { AGENT_EVENTS } from '../agent-dictionary.js';
 import type { Bundle } from '../bundle.js';
@@ -15,6 +16,7 @@ import type { Forwarder } from './forward.js';
 import type { DispatchQueues } from './queues.js';
 import type { FragmentHold } from './reassemble.js';
 import type { StatusReporter } from './report.js';
+import type { NextHop, Routing } from './routing.js';
 
 /** The longest wait between reads of a bundle whose reads keep failing. */
 const READ_BACKOFF_MAX_MS = 60_000;
@@ -29,6 +31,7 @@ export class Dispatcher {
   constructor(
     private readonly ctx: AgentContext,
     private readonly queues: DispatchQueues,
+    private readonly routing: Routing,
     private readonly forwarder: Forwarder,
     private readonly delivery: Delivery,
     private readonly fragments: FragmentHold,
@@ -41,10 +44,11 @@ export class Dispatcher {
     const { limits } = this.ctx;
     this.fragments.expire(now);
     if (this.queues.limboAge(now) >= limits.limboMs) this.queues.releaseLimbo(now);
+    this.routing.slot(now);
     let started = 0;
     this.queues.drain(
       now,
-      () => started < limits.dispatchPerSlot && this.busy.size < limits.inFlight,
+      () => started < limits.dispatchPerSlot && this.busy.size < limits.inFlight && this.routing.budgetLeft(),
       (id) => {
         this.busy.add(id);
         started++;
@@ -103,13 +107,15 @@ export class Dispatcher {
     const node = destination ? Number(destination[1]) : undefined;
     const service = destination ? Number(destination[2]) : undefined;
     const local = node === ctx.node;
-    const expired = ctx.now() > meta.expiryMs;
-    const route = expired || local || node === undefined ? undefined : this.forwarder.route(node);
+    const now = ctx.now();
+    const expired = now > meta.expiryMs;
+    const next = expired || local || node === undefined ? undefined : this.routing.next(id, meta, node, now);
     if (!expired && local && !this.delivery.serves(service!)) {
       this.retry(id, meta.priority); // held until its service registers
       return;
     }
-    if (!expired && !local && !route) {
+    if (next === 'held') return; // in its contact's queue until the contact opens
+    if (!expired && !local && (next === undefined || next === 'no-route')) {
       ctx.ch.noRoute.add();
       this.queues.park(id, meta.priority);
       return;
@@ -130,10 +136,12 @@ export class Dispatcher {
       // The store checks its CRC on every read, so this is a bundle stored by an older
       // codec that this one refuses: count it and drop it rather than retry forever.
       ctx.bundleTlm.rejected(error);
+      this.routing.forget(id);
       await ctx.store.delete(id, StatusReason.blockUnintelligible).catch((e: Error) => storeFault(ctx, 'delete', e));
       return;
     }
     if (expired) {
+      this.routing.forget(id);
       ctx.ch.expired.add();
       await ctx.store.delete(id, StatusReason.lifetimeExpired).catch((e: Error) => storeFault(ctx, 'delete', e));
       this.reporter.report(bundle, 'deleted', StatusReason.lifetimeExpired);
@@ -143,7 +151,9 @@ export class Dispatcher {
       await this.delivery.deliver(id, bundle, service!);
       return;
     }
-    const outcome = await this.forwarder.forward(id, meta.expiryMs, bundle, { node: node!, service: service! }, route!);
+    const outcome = await this.forwarder.forward(id, meta.expiryMs, bundle, { node: node!, service: service! }, next as Exclude<NextHop, string>);
     if (outcome === 'retry') this.retry(id, meta.priority);
+    else if (outcome === 'sent') this.routing.sent(id);
+    else this.routing.forget(id);
   }
 }

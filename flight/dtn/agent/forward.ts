@@ -1,14 +1,13 @@
-// Forwarding to the next hop: the route from the links in contact and the router, the RFC 9171
-// 5.4 edits, the seal for a session peer, fragmentation to what the link takes, and the send.
-// The bundle leaves the store only once the next hop acknowledged it.
-import type { Router } from '../../route/router.js';
+// Forwarding to the next hop routing.ts chose: the RFC 9171 5.4 edits, the seal for a session
+// peer, fragmentation to what the link takes, and the send. The bundle leaves the store only once
+// the next hop acknowledged it.
 import { AGENT_EVENTS } from '../agent-dictionary.js';
 import { BlockType, type Bundle } from '../bundle.js';
 import { BundleError, StatusReason } from '../bundle-error.js';
 import { withBundleAge, withHopIncremented, withPreviousNode } from '../edit.js';
 import { ipn } from '../eid.js';
 import { fragmentBundle } from '../fragment.js';
-import { storeFault, type AgentContext, type LinkTable, type NeighbourLink } from './context.js';
+import { storeFault, type AgentContext, type NeighbourLink } from './context.js';
 import type { StatusReporter } from './report.js';
 import type { Sealing } from './seal.js';
 
@@ -17,26 +16,15 @@ export interface Route {
   neighbour: NeighbourLink;
 }
 
-/** What became of a forward: done (sent, or deleted for good), or to be tried again later. */
-export type ForwardOutcome = 'done' | 'retry';
+/** What became of a forward: sent (acknowledged), deleted for good, or to be tried again later. */
+export type ForwardOutcome = 'sent' | 'deleted' | 'retry';
 
 export class Forwarder {
   constructor(
     private readonly ctx: AgentContext,
-    private readonly router: Router,
-    private readonly links: LinkTable,
     private readonly sealing: Sealing,
     private readonly reporter: StatusReporter,
   ) {}
-
-  /** The link a bundle for `node` goes out on now: a neighbour in contact, else the router's choice. */
-  route(node: number): Route | undefined {
-    const direct = this.links.link(node);
-    if (direct) return { hop: node, neighbour: direct };
-    const hop = this.router.nextHop(node, this.ctx.now());
-    const neighbour = hop === undefined ? undefined : this.links.link(hop);
-    return neighbour && { hop: hop!, neighbour };
-  }
 
   async forward(id: string, expiryMs: number, bundle: Bundle, to: { node: number; service: number }, route: Route): Promise<ForwardOutcome> {
     const { ctx } = this;
@@ -51,7 +39,7 @@ export class Forwarder {
           ctx.bundleTlm.rejected(error);
           await ctx.store.delete(id, StatusReason.failedSecurityOperation).catch((e: Error) => storeFault(ctx, 'delete', e));
           this.reporter.report(bundle, 'deleted', StatusReason.failedSecurityOperation);
-          return 'done';
+          return 'deleted';
         }
       }
     }
@@ -75,7 +63,7 @@ export class Forwarder {
         ctx.bundleTlm.rejected(error);
         await ctx.store.delete(id, StatusReason.transmissionCanceled).catch((e: Error) => storeFault(ctx, 'delete', e));
         this.reporter.report(bundle, 'deleted', StatusReason.transmissionCanceled);
-        return 'done';
+        return 'deleted';
       }
       ctx.ch.forwardFailures.add();
       ctx.events.emit(AGENT_EVENTS.forwardFailed, { bundle: id, nextHop: route.hop, error: (error as Error).message });
@@ -84,7 +72,7 @@ export class Forwarder {
     await ctx.store.markForwarded(id).catch((e: Error) => storeFault(ctx, 'markForwarded', e));
     ctx.ch.forwarded.add();
     this.reporter.report(bundle, 'forwarded', StatusReason.noInformation);
-    return 'done';
+    return 'sent';
   }
 
   /**

@@ -15,7 +15,7 @@ import { isZeroBlockNumber, renumberZeroBlocks } from '../interop.js';
 import type { SecurityKey } from '../keys.js';
 import { checkHopLimit, checkLifetime, checkValidity, processUnknownBlocks } from '../policy.js';
 import { StoreDuplicateError, StoreNoSpaceError, StoreRefusedError } from '../store/errors.js';
-import { describePeer, metaOf, storeFault, type AgentContext } from './context.js';
+import { describePeer, metaOf, rememberPreviousHop, storeFault, type AgentContext } from './context.js';
 import type { DispatchQueues } from './queues.js';
 import type { StatusReporter } from './report.js';
 
@@ -115,6 +115,7 @@ export class Ingress {
     ctx.store.put(meta, bundle.bytes).then(
       () => {
         ctx.ch.accepted.add();
+        if (meta.state === 'forward-pending') rememberPreviousHop(ctx, id, bundle, item.from);
         item.resolve();
         this.queues.enqueue(id, meta.priority);
         this.reporter.report(bundle, 'received', StatusReason.noInformation);

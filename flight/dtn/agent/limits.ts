@@ -9,14 +9,17 @@ export interface AgentLimits {
   /** Wait before retrying a bundle whose send failed, or that waits for its service. */
   retryMs: number;
   /**
-   * Bundles with no route or no link wait in limbo until a contact begins (contact()); this is
-   * the longest they wait without one, for routes that change with time.
+   * Bundles with no route or no link wait in limbo until a session comes up (sessionUp()) or the
+   * plan changes (replanned()); this is the longest they wait without either, for routes that
+   * change with time.
    */
   limboMs: number;
   /** Hop limit put in the hop count block of bundles this node creates. */
   hopLimit: number;
   ingestBudgetUs: number;
   dispatchBudgetUs: number;
+  /** Route lists (Yen's routes, ~1.6 ms cold on a 66-satellite plan) one dispatch slot may compute. */
+  routeListsPerSlot: number;
 }
 
 export const DEFAULT_AGENT_LIMITS: AgentLimits = {
@@ -29,4 +32,5 @@ export const DEFAULT_AGENT_LIMITS: AgentLimits = {
   hopLimit: 32,
   ingestBudgetUs: 4000,
   dispatchBudgetUs: 2000,
+  routeListsPerSlot: 1,
 };

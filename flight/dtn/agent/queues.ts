@@ -1,9 +1,18 @@
 // Where stored bundles wait between dispatches, one queue per priority class of each kind:
 // ready (the next dtn.dispatch slot takes them), later (a retry due at a given time) and limbo
 // (no route or link: untouched until a contact begins, or limboMs passed). Bundles whose read
-// failed wait in `backoff`, in order of their due time (their delays differ).
+// failed wait in `backoff`, in order of their due time (their delays differ). Bundles routed by
+// CGR wait in the outbound queue of the plan contact they leave in (`held`), until it opens.
+import type { ContactWindow } from '../../route/router.js';
 import type { Channel } from '../../tlm/channels.js';
 import { PRIORITIES, type Priority } from '../store/meta.js';
+
+/** The outbound queue of one plan contact: its bundles go to `ready` (priority order) once it opens. */
+interface ContactQueue {
+  readonly nextHop: number;
+  readonly window: ContactWindow;
+  readonly bundles: Map<string, Priority>;
+}
 
 export class DispatchQueues {
   /** A Set keeps insertion order. */
@@ -17,8 +26,53 @@ export class DispatchQueues {
   private limboSince = 0;
   /** Ascending by due time; few entries (reads that failed), so an ordered insert is cheap. */
   private readonly backoff: Array<{ id: string; priority: Priority; due: number }> = [];
+  /** Contact queues by contact ("nextHop@openMs"), and the contact each held bundle waits for. */
+  private readonly contacts = new Map<string, ContactQueue>();
+  private readonly heldIn = new Map<string, string>();
 
-  constructor(private readonly pending: Channel) {}
+  constructor(
+    private readonly pending: Channel,
+    private readonly awaitingContact?: Channel,
+  ) {}
+
+  /** Waits in the outbound queue of the contact to `nextHop` over `window`. */
+  hold(id: string, priority: Priority, nextHop: number, window: ContactWindow): void {
+    const key = `${nextHop}@${window.openMs}`;
+    let queue = this.contacts.get(key);
+    if (!queue) this.contacts.set(key, (queue = { nextHop, window, bundles: new Map() }));
+    queue.bundles.set(id, priority);
+    this.heldIn.set(id, key);
+    this.publish();
+  }
+
+  /**
+   * Per dispatch slot: a contact that opened, with a session to its next hop up (`sessionUp`),
+   * hands its bundles to ready; one that closed hands each to `closed` (to be routed again).
+   * Looks at every contact with bundles queued: a handful at a time on a satellite.
+   */
+  sweepContacts(now: number, sessionUp: (node: number) => boolean, closed: (id: string, priority: Priority) => void): void {
+    for (const [key, queue] of this.contacts) {
+      const ended = now >= queue.window.closeMs;
+      if (!ended && (now < queue.window.openMs || !sessionUp(queue.nextHop))) continue;
+      this.contacts.delete(key);
+      for (const [id, priority] of queue.bundles) {
+        this.heldIn.delete(id);
+        if (ended) closed(id, priority);
+        else this.ready[PRIORITIES.indexOf(priority)]!.add(id);
+      }
+    }
+    this.publish();
+  }
+
+  /** The plan changed: every bundle held for a contact is ready to be routed again. */
+  releaseContacts(): void {
+    for (const queue of this.contacts.values()) {
+      for (const [id, priority] of queue.bundles) this.ready[PRIORITIES.indexOf(priority)]!.add(id);
+    }
+    this.contacts.clear();
+    this.heldIn.clear();
+    this.publish();
+  }
 
   enqueue(id: string, priority: Priority): void {
     this.ready[PRIORITIES.indexOf(priority)]!.add(id);
@@ -103,11 +157,24 @@ export class DispatchQueues {
     this.limbo[p]!.delete(id);
     const waiting = this.backoff.findIndex((b) => b.id === id);
     if (waiting >= 0) this.backoff.splice(waiting, 1);
+    const key = this.heldIn.get(id);
+    if (key !== undefined) {
+      this.heldIn.delete(id);
+      const queue = this.contacts.get(key)!;
+      queue.bundles.delete(id);
+      if (queue.bundles.size === 0) this.contacts.delete(key);
+    }
   }
 
   publish(): void {
-    let pending = this.backoff.length;
+    let pending = this.backoff.length + this.heldIn.size;
     for (let p = 0; p < PRIORITIES.length; p++) pending += this.ready[p]!.size + this.later[p]!.size + this.limbo[p]!.size;
     this.pending.set(pending);
+    this.awaitingContact?.set(this.heldIn.size);
+  }
+
+  /** Bundles held for each contact, "nextHop@openMs" -> count: what the mission view shows. */
+  contactQueues(): Array<{ nextHop: number; window: ContactWindow; bundles: number }> {
+    return [...this.contacts.values()].map((q) => ({ nextHop: q.nextHop, window: q.window, bundles: q.bundles.size }));
   }
 }
