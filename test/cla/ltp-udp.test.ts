@@ -1,7 +1,7 @@
 // LTP over real UDP sockets on 127.0.0.1 (port 0), through a relay in the test that loses and
 // delays datagrams: every block arrives once and whole, and every send resolves only after it.
 import { createHash } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClaConfig } from '../../flight/cla/config.js';
 import { LTP_PORT, parseLtpConfig } from '../../flight/cla/ltp/config.js';
@@ -10,36 +10,8 @@ import { Neighbours } from '../../flight/cla/neighbours.js';
 import { Fields } from '../../flight/config/fields.js';
 import { Prng } from '../support/prng.js';
 import { until } from '../support/wait.js';
+import { LossyRelay } from './ltp-relay.js';
 import { silent, testNode, TestSink } from './support.js';
-
-/** Forwards datagrams from its port to `target`, losing a share and delaying the rest. */
-export class LossyRelay {
-  readonly socket: Socket = createSocket('udp4');
-  target = 0;
-  forwarded = 0;
-  lost = 0;
-  constructor(private readonly loss: number, private readonly delayMs: number, private readonly rng: Prng) {}
-
-  async bind(): Promise<number> {
-    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
-    this.socket.setRecvBufferSize(4 << 20);
-    this.socket.on('message', (msg) => {
-      if (this.rng.float() < this.loss) {
-        this.lost++;
-        return;
-      }
-      setTimeout(() => {
-        this.forwarded++;
-        this.socket.send(msg, this.target, '127.0.0.1');
-      }, this.delayMs);
-    });
-    return this.socket.address().port;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
-  }
-}
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
