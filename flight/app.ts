@@ -37,6 +37,10 @@ import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
 import { ConfigError } from './errors.js';
 import { createRootLogger, subsystemLogger, type Logger } from './log.js';
 import { CgrRouter } from './route/cgr-router.js';
+import { ROUTE_COMMANDS, ROUTE_EVENTS } from './route/dictionary.js';
+import { ContactPlanError } from './route/errors.js';
+import { PlanActivation } from './route/plan-activation.js';
+import { PlanIntake } from './route/plan-load.js';
 import { TelemetryRegistry } from './tlm/channels.js';
 import { TLM_COMMANDS, TLM_EVENTS } from './tlm/dictionary.js';
 import { Downlink } from './tlm/downlink.js';
@@ -69,6 +73,8 @@ export class FlightNode {
   readonly downlink: Downlink | undefined;
   /** Pings the work the node depends on; the watchdog is kicked only while all of it answers. */
   readonly health: HealthMonitor;
+  /** Contact plans taken by command (ROUTE_PLAN_LOAD); absent when the node routes by a static table. */
+  readonly plans: PlanActivation | undefined;
   /** Where the convergence layers listen (port 0 in the config picks a free one). */
   listening: Listening = {};
   private readonly timer: FrameTimer;
@@ -156,6 +162,7 @@ export class FlightNode {
       onExpired: (bundles) => this.agent.expired(bundles),
       log: subsystemLogger(log, 'store'),
     });
+    this.plans = this.buildPlanActivation();
     this.downlink = this.buildDownlink();
     this.commanding = this.buildCommanding();
     this.serveSessions();
@@ -183,6 +190,27 @@ export class FlightNode {
     this.health.register({ name: 'dtn.store.flush', deadlineUs: 2_000_000, everyUs: 1_000_000, ping: () => store.flushed() });
     const worker = this.handshakeWorker;
     if (worker) this.health.register({ name: 'cmd.session.worker', deadlineUs: 2_000_000, everyUs: 1_000_000, ping: () => worker.ping() });
+  }
+
+  /**
+   * With a contact plan: plans taken by command, and the one last activated (kept in the data
+   * directory) in use again after a restart; if that one no longer validates, the config's plan stays.
+   */
+  private buildPlanActivation(): PlanActivation | undefined {
+    const router = this.config.routes;
+    if (!(router instanceof CgrRouter) || !router.ch) return undefined;
+    const plans = new PlanActivation({
+      node: this.config.node.id, router, events: this.events, file: join(this.config.dataDir, 'contact-plan'),
+      intake: new PlanIntake(router.ch, this.events, this.config.contactPlan?.epochMs === undefined ? {} : { epochMs: this.config.contactPlan.epochMs }),
+      replanned: () => this.agent.replanned(),
+    });
+    try {
+      plans.restore();
+    } catch (error) {
+      if (!(error instanceof ContactPlanError)) throw error;
+      this.log.error({ err: error }, 'activated contact plan refused at start; the config plan stays');
+    }
+    return plans;
   }
 
   /** Responses, events and every Nth housekeeping record go to the ground endpoint as bundles. */
@@ -239,6 +267,13 @@ export class FlightNode {
       requestMode: (mode, reason) => exec().requestMode(mode, reason),
     }));
     commanding.declare(TLM_COMMANDS);
+    commanding.declare(ROUTE_COMMANDS);
+    commanding.bind(ROUTE_COMMANDS.planLoad.name, {
+      handler: (args) => {
+        if (!this.plans) throw new ContactPlanError(config.file, 'contactPlan', 'a contactPlan section: this node routes by its static table');
+        return this.plans.activate(args.plan as Uint8Array);
+      },
+    });
     commanding.bind(TLM_COMMANDS.clearThrottles.name, { handler: () => ({ rearmed: this.events.resetThrottles() }) });
     commanding.bind('LIST_BUNDLES', {
       handler: (args) => {
@@ -345,5 +380,5 @@ function listenError(config: MissionConfig, error: unknown): unknown {
 }
 
 /** Every event a node can emit, for its ground dictionary. */
-const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS]
+const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, ROUTE_EVENTS]
   .flatMap((events) => Object.values(events) as EventDef[]);

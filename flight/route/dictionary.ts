@@ -13,7 +13,20 @@ export const ROUTE_CHANNELS = {
   routesSkippedVolume: { name: 'route.routesSkippedVolume', type: 'u64', units: 'routes', doc: 'Routes passed over because a contact on them had too little residual volume' },
 } as const satisfies Record<string, ChannelDef>;
 
+/**
+ * Opcodes 0x08xx. Typed where they are declared (cmd/commands.ts CommandDef): route does not
+ * import cmd. A plan replaces how every bundle is routed, so k of n operators approve it.
+ */
+export const ROUTE_COMMANDS = {
+  planLoad: {
+    name: 'ROUTE_PLAN_LOAD', opcode: 0x0801, owner: 'route', criticality: 'critical',
+    doc: 'Validates a contact plan (Tern JSON, ION or HDTN) and makes it the node\'s plan; a bad one leaves the old plan in use',
+    args: [{ name: 'plan', type: 'bytes', minLength: 2, maxLength: 40_960, doc: 'The plan file (UTF-8), as `tern route plan` writes it' }],
+  },
+} as const;
+
 export const ROUTE_EVENTS = {
   planLoaded: { id: 0x0801, name: 'ROUTE_PLAN_LOADED', severity: 'activity', format: 'contact plan {source} loaded: {contacts} contacts between {nodes} nodes' },
   planRejected: { id: 0x0802, name: 'ROUTE_PLAN_REJECTED', severity: 'warning', format: 'contact plan refused: {error}' },
+  planActivated: { id: 0x0803, name: 'ROUTE_PLAN_ACTIVATED', severity: 'activity', format: 'contact plan of {contacts} contacts in use from now; bundles routed again' },
 } as const satisfies Record<string, EventDef>;

@@ -52,18 +52,37 @@ export class PlanIntake {
   ) {}
 
   load(file: string): ContactPlan {
+    return this.take(file, () => readPlanFile(file, this.options));
+  }
+
+  /**
+   * A plan that came as bytes (a command's argument), named `source` in errors and events;
+   * `check` refuses a valid plan the node cannot use (throwing ContactPlanError).
+   */
+  parse(text: string, source: string, check: (plan: ContactPlan) => void = () => undefined): ContactPlan {
+    return this.take(source, () => {
+      const plan = parsePlan(text, { ...this.options, source });
+      check(plan);
+      return plan;
+    });
+  }
+
+  private take(source: string, read: () => ContactPlan): ContactPlan {
     try {
-      const plan = readPlanFile(file, this.options);
+      const plan = read();
       this.ch.plansLoaded.add();
       this.ch.planContacts.set(plan.contacts.length);
-      this.events.emit(ROUTE_EVENTS.planLoaded, { source: file, contacts: plan.contacts.length, nodes: plan.nodes.length });
+      this.events.emit(ROUTE_EVENTS.planLoaded, { source, contacts: plan.contacts.length, nodes: plan.nodes.length });
       return plan;
     } catch (error) {
-      if (error instanceof ContactPlanError) {
-        this.ch.plansRejected.add();
-        this.events.emit(ROUTE_EVENTS.planRejected, { error: error.message });
-      }
+      if (error instanceof ContactPlanError) this.refused(error);
       throw error;
     }
+  }
+
+  /** Counts and reports a plan refused for a reason of the caller's (it names no node of ours). */
+  refused(error: ContactPlanError): void {
+    this.ch.plansRejected.add();
+    this.events.emit(ROUTE_EVENTS.planRejected, { error: error.message });
   }
 }
