@@ -50,11 +50,6 @@ export class Neighbours {
     });
   }
 
-  /** The layer of `kind`, if configured. */
-  layer<L extends ConvergenceLayer = ConvergenceLayer>(kind: ClaKind): L | undefined {
-    return this.layers.find((l) => l.kind === kind) as L | undefined;
-  }
-
   /** Opens the listeners, then keeps every layer's links up in the background. */
   async start(): Promise<Listening> {
     const listening: Listening = {};

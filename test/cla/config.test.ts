@@ -72,6 +72,7 @@ describe('cla config section', () => {
       [{ tcp: {}, neighbours: { 2: { cla: 'smoke', address: '127.0.0.1:1' } } }, 'cla.neighbours.2.cla: expected one of udp, tcp, ltp, serial'],
       [{ ltp: { segmentBytes: 70_000 } }, 'cla.ltp.segmentBytes: expected an integer in [16, 65443]'],
       [{ ltp: { listen: 'anywhere' } }, 'cla.ltp.listen: expected an IP address and port'],
+      [{ ltp: { listen: false } }, 'cla.ltp.listen: expected an address to listen on'],
       [{ serial: {} }, 'cla.serial.device: expected a non-empty string'],
       [{ serial: { device: 'COM1' } }, 'cla.serial.device: expected a string matching'],
       [{ serial: { device: '/dev/ttyS1', interleave: 6 } }, 'cla.serial.interleave: expected one of 1, 2, 3, 4, 5, 8'],

@@ -15,8 +15,8 @@ export const LTP_PORT = 1113;
 const MAX_UDP_SEGMENT = 65_507;
 
 export interface LtpClaConfig extends LtpSettings {
-  /** Absent: the engine binds an ephemeral port, which receives the reports of its own sessions. */
-  readonly listen?: Endpoint;
+  /** Always present: peers send their reports to the address they have configured for this engine. */
+  readonly listen: Endpoint;
 }
 
 const FIELDS = ['listen', 'segmentBytes', 'oneWayLightTimeMs', 'marginMs', 'maxRetries', 'maxExportSessions', 'maxImportSessions', 'maxBlockBytes', 'sessionTimeoutMs'] as const;
@@ -42,7 +42,8 @@ export function parseLtpSettings(f: Fields, o: Record<string, unknown>, field: s
 
 export function parseLtpConfig(f: Fields, raw: unknown, field: string): LtpClaConfig {
   const o = f.object(raw, field, FIELDS);
-  const listen = parseListen(f, o.listen, join(field, 'listen'), LTP_PORT);
+  if (o.listen === false) f.fail(join(field, 'listen'), 'an address to listen on (an LTP engine receives the reports of its own blocks there)', false);
+  const listen = parseListen(f, o.listen, join(field, 'listen'), LTP_PORT)!;
   // A segment's header is at most ~40 bytes; keep every segment inside one datagram.
-  return { ...(listen ? { listen } : {}), ...parseLtpSettings(f, o, field, MAX_UDP_SEGMENT - 64) };
+  return { listen, ...parseLtpSettings(f, o, field, MAX_UDP_SEGMENT - 64) };
 }

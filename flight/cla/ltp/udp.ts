@@ -46,7 +46,7 @@ export class LtpUdpCla implements ConvergenceLayer {
   }
 
   async start(): Promise<ListenInfo> {
-    const at = this.config.listen ?? { host: '127.0.0.1', port: 0 };
+    const at = this.config.listen;
     const socket = createSocket(isIPv6(at.host) ? 'udp6' : 'udp4');
     this.socket = socket;
     socket.on('message', (msg, rinfo) => this.engine.receive(msg, `${rinfo.address}:${rinfo.port}`));
