@@ -28,7 +28,8 @@ made owner-only first: git keeps no file modes.`,
 
 interface MissionFile {
   nodes: string[];
-  console?: { listen: string; node: number };
+  /** The ground console: its ground node and address, its page, the operator key it signs with and the station it sends through. */
+  console?: { listen: string; node: number; web?: string; key?: string; via?: string };
 }
 
 const TERN = fileURLToPath(new URL('./tern.js', import.meta.url));
@@ -39,8 +40,9 @@ function readMission(dir: string): MissionFile {
   const top = f.object(readJsonFile(file, 'mission file'), '', ['nodes', 'console']);
   const nodes = f.array(top.nodes, 'nodes').map((n, i) => f.string(n, `nodes[${i}]`));
   if (top.console === undefined) return { nodes };
-  const c = f.object(top.console, 'console', ['listen', 'node']);
-  return { nodes, console: { listen: f.string(c.listen, 'console.listen'), node: f.integer(c.node, 'console.node', 1) } };
+  const c = f.object(top.console, 'console', ['listen', 'node', 'web', 'key', 'via']);
+  const optional = (name: 'web' | 'key' | 'via') => (c[name] === undefined ? {} : { [name]: f.string(c[name], `console.${name}`) });
+  return { nodes, console: { listen: f.string(c.listen, 'console.listen'), node: f.integer(c.node, 'console.node', 1), ...optional('web'), ...optional('key'), ...optional('via') } };
 }
 
 /**
@@ -93,7 +95,12 @@ async function mission(dir: string, raw: boolean): Promise<number> {
   });
   const processes = mission.nodes.map((file) => run(['flight', '--config', join(dir, file)], file));
   if (mission.console) {
-    processes.push(run(['gse', 'tlm', '--listen', mission.console.listen, '--node', String(mission.console.node)], 'console'));
+    // The web console (gse/console): it prints the link to open on its stderr ("console: ... open URL").
+    const c = mission.console;
+    processes.push(run([
+      'gse', 'console', '--dtn', c.listen, '--node', String(c.node), '--archive', 'var/mission/console',
+      ...(c.web ? ['--listen', c.web] : []), ...(c.key ? ['--key', join(dir, c.key)] : []), ...(c.via ? ['--via', c.via] : []),
+    ], 'console'));
   }
   // A process that dies on its own ends the mission too: a partial constellation misleads.
   await Promise.race([stopped, ...processes.map((p) => p.exited)]);

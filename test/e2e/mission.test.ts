@@ -52,6 +52,9 @@ it('runs the local mission that npm start starts, and stops it cleanly on SIGINT
   for (const node of [10, 20, 21]) {
     await mission.waitForLine((l) => l.kind === 'hk' && l.node === node);
   }
+  // The ground console is the web console: it says where its page is (the login link on stderr).
+  expect(await mission.waitForLine((l) => l.msg === 'console listening')).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/) });
+  expect(mission.stderr.some((l) => /^console: tern gse console: open http:\/\/127\.0\.0\.1:\d+\/login\?token=\S+$/.test(l))).toBe(true);
   expect(statSync(key).mode & 0o777).toBe(0o600);
   // The README's operator step, to each satellite: 21 is two hops out, through 20.
   for (const [node, token] of [[20, 42], [21, 43]] as const) {
