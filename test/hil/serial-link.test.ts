@@ -23,8 +23,9 @@ import { Prng } from '../support/prng.js';
 import { until } from '../support/wait.js';
 
 const FULL = process.env.TERN_SERIAL_ACCEPTANCE === 'full';
+// Bundles live as long as the run may take: the full size is about an hour on the line.
 const SCALE = FULL
-  ? { bundles: 1000, baud: 115_200, disconnect: '60/10', timeoutMs: 4 * 3600_000 }
+  ? { bundles: 1000, baud: 115_200, disconnect: '60/10', timeoutMs: 3 * 3600_000 }
   : { bundles: 30, baud: 1_000_000, disconnect: '4/2', timeoutMs: 240_000 };
 const GROUND_IN = 100;
 const GROUND_OUT = 101;
@@ -82,7 +83,7 @@ describe('serial radio link acceptance', () => {
     for (const [i, payload] of payloads.entries()) {
       await session.send(createBundle({
         destination: ipn(GROUND_OUT, 1), source: ipn(GROUND_IN, 1), creationTime: dtnNow(), sequence: i,
-        lifetime: 3_600_000, blocks: [hopCountBlock({ limit: 8, count: 0 })], payload,
+        lifetime: SCALE.timeoutMs, blocks: [hopCountBlock({ limit: 8, count: 0 })], payload,
       }).bytes);
     }
     await groundOut.waitFor(SCALE.bundles, SCALE.timeoutMs);
