@@ -187,6 +187,36 @@ export class BundleIndex {
     return n;
   }
 
+  /** Copies a live slot's id bytes into `target` at `at`; returns how many. */
+  copyId(slot: number, target: Buffer, at: number): number {
+    const start = this.idStart[slot]!;
+    return this.arena.copy(target, at, start, start + this.idLength[slot]!);
+  }
+
+  /**
+   * Fills an empty index with `n` bundles in slots 0..n-1 (a saved snapshot): `fill` writes
+   * their columns and returns their ids back to back in slot order; the hash table is built once.
+   */
+  load(n: number, eids: readonly string[], fill: (index: this) => Buffer): void {
+    if (this.highWater !== 0) throw new Error('BundleIndex.load: the index is not empty');
+    if (n > this.capacity) this.grow(n);
+    const ids = fill(this);
+    this.arena = Buffer.alloc(Math.max(64 * 1024, 2 * ids.length));
+    ids.copy(this.arena);
+    let at = 0;
+    for (let slot = 0; slot < n; slot++) {
+      this.idStart[slot] = at;
+      at += this.idLength[slot]!;
+    }
+    this.arenaUsed = at;
+    this.count = n;
+    this.highWater = n;
+    let table = this.table.length;
+    while (n * 2 > table) table *= 2;
+    this.rehash(table);
+    for (const eid of eids) this.eid(eid);
+  }
+
   /** The metadata of `slot` as an object (allocates: for list() and ls, not hot paths). */
   bundle(slot: number): StoredBundle {
     return {

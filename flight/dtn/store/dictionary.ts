@@ -24,6 +24,8 @@ export const STORE_CHANNELS = {
   garbageBytes: { name: 'dtn.store.garbageBytes', type: 'u64', units: 'bytes', doc: 'Bytes of dead records in segment files, reclaimable by compaction' },
   compactedBytes: { name: 'dtn.store.compactedBytes', type: 'u64', units: 'bytes', doc: 'Bytes of live records copied by compaction' },
   segmentsReclaimed: { name: 'dtn.store.segmentsReclaimed', type: 'u64', units: 'files', doc: 'Segment files deleted by compaction' },
+  snapshotLoads: { name: 'dtn.store.snapshotLoads', type: 'u32', units: 'opens', doc: 'Opens that loaded the index saved at a clean close instead of rebuilding it' },
+  snapshotRejected: { name: 'dtn.store.snapshotRejected', type: 'u32', units: 'opens', yellow: { high: 0 }, doc: 'Index snapshots found torn, corrupt or stale and ignored (index rebuilt from the segments)' },
   recoveryMs: { name: 'dtn.store.recoveryMs', type: 'f64', units: 'ms', doc: 'Time the last open() spent rebuilding the index' },
   ioErrors: { name: 'dtn.store.ioErrors', type: 'u32', units: 'errors', red: { high: 0 }, doc: 'Failed writes or fsyncs other than a full device; the store refuses writes until reopened' },
   noSpace: { name: 'dtn.store.noSpace', type: 'u32', units: 'flag', red: { high: 0 }, doc: '1 while the device is full and writes are refused; 0 once a probe found space again' },
@@ -32,7 +34,7 @@ export const STORE_CHANNELS = {
 } as const satisfies Record<string, ChannelDef>;
 
 export const STORE_EVENTS = {
-  recovered: { id: 0x0340, name: 'STORE_RECOVERED', severity: 'activity', throttle: 0, format: 'Recovered {bundles} bundles ({bytes} bytes) from {segments} segments ({summaries} by summary) in {ms} ms' },
+  recovered: { id: 0x0340, name: 'STORE_RECOVERED', severity: 'activity', throttle: 0, format: 'Recovered {bundles} bundles ({bytes} bytes) from {segments} segments ({summaries} by summary, index from {from}) in {ms} ms' },
   corruptRecords: { id: 0x0341, name: 'STORE_CORRUPT_RECORDS', severity: 'warning', format: 'Segment {segment}: {records} corrupt record(s), {bytes} bytes, discarded' },
   tornTail: { id: 0x0342, name: 'STORE_TORN_TAIL', severity: 'warning', format: 'Segment {segment}: {bytes} bytes of an unfinished write discarded' },
   corruptRead: { id: 0x0343, name: 'STORE_CORRUPT_READ', severity: 'error', format: 'Bundle {id} failed its check ({reason}) in segment {segment} at {offset}: deleted' },
@@ -43,5 +45,7 @@ export const STORE_EVENTS = {
   noSpace: { id: 0x0349, name: 'STORE_NO_SPACE', severity: 'warning', throttle: 0, format: 'Store {operation}: the device is full ({error}); bundles refused until space returns' },
   noReserve: { id: 0x034b, name: 'STORE_NO_RESERVE', severity: 'warning', format: 'No reserve of {bytes} bytes for a full device ({error}): deletions and status reports will be refused with bundles' },
   spaceReturned: { id: 0x034a, name: 'STORE_SPACE_RETURNED', severity: 'activity', throttle: 0, format: 'Space returned ({probeBytes} bytes probed): the store takes bundles again' },
+  snapshotRejected: { id: 0x034c, name: 'STORE_SNAPSHOT_REJECTED', severity: 'warning', throttle: 0, format: 'Index snapshot ignored ({reason}): index rebuilt from the segments' },
+  snapshotFailed: { id: 0x034d, name: 'STORE_SNAPSHOT_FAILED', severity: 'warning', throttle: 0, format: 'Index snapshot not saved at close ({error}): the next open rebuilds the index' },
   skippedCompaction: { id: 0x0348, name: 'STORE_COMPACTION_SKIPPED', severity: 'error', format: 'Segment {segment} still holds {bytes} live bytes after compaction: kept' },
 } as const satisfies Record<string, EventDef>;

@@ -10,6 +10,7 @@ import { bytesHash, type BundleIndex } from './bundle-index.js';
 import {
   HEAD_BYTES, RecordKind, RecordView, newBundleFields, newHead, parseSegmentFileName, segmentFileName,
 } from './format.js';
+import { loadSnapshot, readSnapshot } from './index-snapshot.js';
 import { readSegment, type SegmentScan } from './segment-reader.js';
 
 export interface RecoveredSegment extends Omit<SegmentScan, 'heads'> {
@@ -32,6 +33,10 @@ export interface Recovery {
   summaries: number;
   /** Bundle records replaced by a later instance of the same id (never expected; counted). */
   superseded: number;
+  /** The index was loaded from the snapshot of a clean close (only the newest segment was read). */
+  fromSnapshot: boolean;
+  /** Why a snapshot that was there could not be used (the index was rebuilt from the segments). */
+  snapshotRejected?: string;
 }
 
 async function listSegments(dir: string): Promise<number[]> {
@@ -50,14 +55,47 @@ export interface RecoverOptions {
    * and segments created meanwhile are read too.
    */
   concurrentWriter?: boolean;
+  /**
+   * The store's own open: load the index saved at a clean close (index-snapshot.ts) if it
+   * checks out against the segment files, then read only the newest segment on top of it.
+   */
+  snapshot?: boolean;
 }
 
 /** Segments read ahead of the one being applied. */
 const READ_AHEAD = 4;
 
 export async function recoverIndex(dir: string, index: BundleIndex, options: RecoverOptions = {}): Promise<Recovery> {
-  const recovery: Recovery = { segments: [], maxInstance: 0, corruptRecords: 0, corruptBytes: 0, tornBytes: 0, summaries: 0, superseded: 0 };
+  const recovery: Recovery = {
+    segments: [], maxInstance: 0, corruptRecords: 0, corruptBytes: 0, tornBytes: 0, summaries: 0, superseded: 0, fromSnapshot: false,
+  };
   let numbers = await listSegments(dir);
+  let reapply = true;
+  let unchangedTombstoneBytes = 0;
+  if (options.snapshot) {
+    const snapshot = await readSnapshot(dir, numbers);
+    if (typeof snapshot === 'string') {
+      recovery.snapshotRejected = snapshot;
+    } else if (snapshot) {
+      loadSnapshot(snapshot, index);
+      recovery.fromSnapshot = true;
+      recovery.maxInstance = snapshot.maxInstance;
+      for (const s of snapshot.segments.slice(0, -1)) {
+        recovery.segments.push({
+          segment: s.number, path: join(dir, segmentFileName(s.number)), sealed: true, headerValid: true, recordsEnd: s.size,
+          fileSize: s.fileSize, corruptRecords: 0, corruptBytes: 0, tailBytes: 0, torn: [], tombstoneBytes: s.tombstoneBytes,
+        });
+      }
+      // The newest segment is read again (the segment log appends to it and needs its heads).
+      // If it changed since the snapshot, it is applied in place of what the snapshot says of
+      // it: see index-snapshot.ts for why that is exact whatever a later session wrote.
+      numbers = numbers.slice(-1);
+      reapply = !snapshot.newestUnchanged;
+      unchangedTombstoneBytes = snapshot.segments.at(-1)?.tombstoneBytes ?? 0;
+      const newest = numbers[0];
+      if (reapply) for (let slot = 0; slot < index.highWater; slot++) if (index.segment[slot] === newest && index.live(slot)) index.remove(slot);
+    }
+  }
   let done = 0;
   while (numbers.length > 0) {
     // A read settles to its scan or its error, so that a failure in a read still waiting its
@@ -80,7 +118,7 @@ export async function recoverIndex(dir: string, index: BundleIndex, options: Rec
       }
       if (!scan) continue;
       const last = i === numbers.length - 1;
-      const tombstoneBytes = applyHeads(scan.heads, scan.segment, index, recovery);
+      const tombstoneBytes = reapply ? applyHeads(scan.heads, scan.segment, index, recovery) : unchangedTombstoneBytes;
       recovery.corruptRecords += scan.corruptRecords;
       recovery.corruptBytes += scan.corruptBytes;
       if (scan.sealed) recovery.summaries++;

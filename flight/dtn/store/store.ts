@@ -5,7 +5,7 @@
 // bounded amount of work per call, so an executive task can stay within its budget.
 // The store never decodes a bundle: it keeps opaque bytes and the caller's metadata record.
 // Format, policies and requirements: DESIGN.md beside this file.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Fields } from '../../config/fields.js';
 import type { Logger } from '../../log.js';
@@ -23,6 +23,7 @@ import {
 } from './format.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { PRIORITIES, STATES, validateMeta, type BundleMeta, type StoredBundle } from './meta.js';
+import { encodeSnapshot, removeSnapshot, saveSnapshot } from './index-snapshot.js';
 import { recoverIndex } from './recovery.js';
 import { SegmentLog, type Segment } from './segment-log.js';
 import { readSegment } from './segment-reader.js';
@@ -350,8 +351,27 @@ export class BundleStore {
       await this.compacting?.catch(() => undefined); // its outcome went to its own caller
       await this.segmentLog.drain();
       await this.segmentLog.close();
+      if (!this.segmentLog.failure && !this.segmentLog.lowSpace) await this.saveIndex();
     } finally {
       releaseLock(this.lockPath);
+    }
+  }
+
+  /**
+   * Saves the index for the next open (index-snapshot.ts), stamped with every segment's file
+   * size. Not saving costs only a rebuild at the next open, so a failure is reported, not thrown.
+   */
+  private async saveIndex(): Promise<void> {
+    try {
+      const segments = [];
+      for (const s of this.segmentLog.segments.values()) {
+        const now = await stat(s.path, { bigint: true });
+        segments.push({ number: s.number, size: s.size, fileSize: Number(now.size), mtimeNs: now.mtimeNs, tombstoneBytes: s.tombstoneBytes });
+      }
+      await saveSnapshot(this.dir, encodeSnapshot(this.index, segments, this.nextInstance - 1));
+    } catch (error) {
+      this.events.emit(STORE_EVENTS.snapshotFailed, { error: (error as Error).message });
+      this.log.warn({ err: error, dir: this.dir }, 'index snapshot not saved');
     }
   }
 
@@ -616,7 +636,14 @@ export class BundleStore {
 
   private async recover(): Promise<void> {
     const t0 = performance.now();
-    const recovery = await recoverIndex(this.dir, this.index);
+    const recovery = await recoverIndex(this.dir, this.index, { snapshot: true });
+    if (recovery.fromSnapshot) this.ch.snapshotLoads.add();
+    if (recovery.snapshotRejected !== undefined) {
+      this.ch.snapshotRejected.add();
+      this.events.emit(STORE_EVENTS.snapshotRejected, { reason: recovery.snapshotRejected });
+    }
+    // Gone before anything is written: from here on only a clean close makes a new one.
+    await removeSnapshot(this.dir);
     this.nextInstance = recovery.maxInstance + 1;
     await this.segmentLog.start(recovery.segments);
     for (const found of recovery.segments) {
@@ -651,12 +678,13 @@ export class BundleStore {
     const ms = performance.now() - t0;
     this.ch.recoveryMs.set(ms);
     this.events.emit(STORE_EVENTS.recovered, {
-      bundles: ix.count, bytes: this.usedBytes, segments: recovery.segments.length, summaries: recovery.summaries, ms: Math.round(ms),
+      bundles: ix.count, bytes: this.usedBytes, segments: recovery.segments.length, summaries: recovery.summaries,
+      from: recovery.fromSnapshot ? 'snapshot' : 'segments', ms: Math.round(ms),
     });
     this.log.info({
       dir: this.dir, bundles: ix.count, bytes: this.usedBytes, segments: this.segmentLog.segments.size,
       corruptRecords: recovery.corruptRecords, corruptBytes: recovery.corruptBytes, tornBytes: recovery.tornBytes,
-      superseded: recovery.superseded, ms,
+      superseded: recovery.superseded, fromSnapshot: recovery.fromSnapshot, snapshotRejected: recovery.snapshotRejected, ms,
     }, 'bundle store recovered');
   }
 }
