@@ -169,6 +169,16 @@ describe('ground console in chromium', () => {
     await screenshot(page, '6-cosign-executed');
   });
 
+  it('bundles: the Bundles button of a node asks LIST_BUNDLES and shows what the node holds', async () => {
+    await tab('overview');
+    await page.click('#nodes tr[data-node="20"] button');
+    await page.waitForFunction(() => /^node 20: \d+ bundle\(s\)$/.test(document.querySelector('#bundles-node')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    const total = Number(/(\d+) bundle/.exec((await page.textContent('#bundles-node'))!)![1]);
+    expect(await page.$$eval('#bundles tbody tr:not(.empty)', (trs) => trs.length)).toBe(Math.min(total, 50));
+    expect(await page.$$eval('#bundles tbody tr.empty', (trs) => trs.length)).toBe(total === 0 ? 1 : 0);
+    await screenshot(page, '1b-bundles');
+  });
+
   it('archive: a replay draws a past range; exec.frames exports as CSV', async () => {
     await tab('telemetry');
     // The range: from ten minutes ago to a minute ahead, in the inputs' local time.

@@ -175,6 +175,22 @@ describe('console API', () => {
     expect(((await res.json()) as { error: string }).error).toMatch(/signature of operator 1 .* missing or changed/);
   });
 
+  it("a second operator's own console co-signs an uploaded envelope with its key", async () => {
+    const alice = await start();
+    const a = await login(alice.c);
+    const held = (await (await post(alice.c, '/api/command', { node: 20, command: 'NOOP', args: {}, hold: true }, { cookie: a.cookie, 'x-csrf-token': a.csrf })).json()) as { digest: string };
+    const original = new Uint8Array(await (await fetch(new URL(`/api/held/${held.digest}/envelope`, alice.c.url), { headers: { cookie: a.cookie } })).arrayBuffer());
+    const bobDir = mkdtempSync(join(tmpdir(), 'tern-console-bob-'));
+    const bob = await start({ signer: signer(bobDir, 2, SEED_B) });
+    const b = await login(bob.c);
+    const headers = { cookie: b.cookie, 'x-csrf-token': b.csrf };
+    expect(await (await post(bob.c, '/api/held', original, headers)).json()).toMatchObject({ signedBy: [1] });
+    const cosigned = await post(bob.c, `/api/held/${held.digest}/cosign`, {}, headers);
+    expect(await cosigned.json()).toMatchObject({ digest: held.digest, signedBy: [1, 2] });
+    const again = await post(bob.c, `/api/held/${held.digest}/cosign`, {}, headers);
+    expect(((await again.json()) as { error: string }).error).toMatch(/operator 2 has already signed/);
+  });
+
   it('archives each downlinked bundle before acknowledging it, judges limits, and streams it to the page', async () => {
     const { c } = await start();
     const { cookie } = await login(c);

@@ -155,8 +155,9 @@ export class Commands {
 
   showBundles(node, result) {
     $('#bundles-node').textContent = `node ${node}: ${result.total} bundle(s)`;
-    $('#bundles').tBodies[0].replaceChildren(...(result.bundles ?? []).map((b) =>
-      h('tr', {}, h('td', { class: 'mono' }, b.id), h('td', {}, b.source), h('td', {}, b.destination), h('td', {}, b.state), h('td', {}, b.size))));
+    const rows = (result.bundles ?? []).map((b) =>
+      h('tr', {}, h('td', { class: 'mono' }, b.id), h('td', {}, b.source), h('td', {}, b.destination), h('td', {}, b.state), h('td', {}, b.size)));
+    $('#bundles').tBodies[0].replaceChildren(...(rows.length > 0 ? rows : [h('tr', { class: 'empty' }, h('td', { colspan: 5, class: 'hint' }, 'The store holds no bundles: everything was delivered or forwarded.'))]));
   }
 
   render() {

@@ -32,7 +32,7 @@ for (const button of document.querySelectorAll('nav button')) {
 
 // ---- overview
 function limitsText(def) {
-  const part = (l) => (l ? `${l.low ?? ''}..${l.high ?? ''}` : '');
+  const part = (l) => [l.low !== undefined ? `< ${l.low}` : '', l.high !== undefined ? `> ${l.high}` : ''].filter(Boolean).join(' or ');
   return [def?.yellow ? `yellow ${part(def.yellow)}` : '', def?.red ? `red ${part(def.red)}` : ''].filter(Boolean).join(', ');
 }
 
