@@ -14,6 +14,8 @@ import { writeDictionary } from './cmd/export.js';
 import type { MissionConfig } from './config/mission.js';
 import { STORE_UPKEEP_BUDGET_US } from './config/tasks.js';
 import { CORE_EVENTS } from './core/dictionary.js';
+import { ECC_EVENTS } from './ecc/dictionary.js';
+import { NodeProtection } from './ecc/node.js';
 import { core } from './core/wasm.js';
 import { AGENT_EVENTS } from './dtn/agent-dictionary.js';
 import { BundleAgent, SERVICE } from './dtn/agent.js';
@@ -73,6 +75,8 @@ export class FlightNode {
   readonly downlink: Downlink | undefined;
   /** Pings the work the node depends on; the watchdog is kicked only while all of it answers. */
   readonly health: HealthMonitor;
+  /** Protected memory and its scrubber; absent without an `ecc` config section. */
+  readonly protection: NodeProtection | undefined;
   /** Contact plans taken by command (ROUTE_PLAN_LOAD); absent when the node routes by a static table. */
   readonly plans: PlanActivation | undefined;
   /** Where the convergence layers listen (port 0 in the config picks a free one). */
@@ -164,10 +168,13 @@ export class FlightNode {
     });
     this.plans = this.buildPlanActivation();
     this.downlink = this.buildDownlink();
+    this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc });
     this.commanding = this.buildCommanding();
     this.serveSessions();
-    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? [])];
-    this.exec = new Executive({ schedule: bindTasks(config.exec, tasks), clock, tlm, events });
+    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber] : [])];
+    const schedule = bindTasks(config.exec, tasks);
+    this.exec = new Executive({ schedule, clock, tlm, events, ...(this.protection ? { state: this.protection.execState(schedule) } : {}) });
+    this.protection?.attach(this.exec, schedule);
     // Every channel exists now (the executive's per-task ones last): the ground's dictionary.
     if (this.commanding) writeDictionary(config.dataDir, this.commanding.dictionary(tlm.all().map((c) => c.def), ALL_EVENTS));
     this.timer = new FrameTimer(this.exec, clock);
@@ -257,6 +264,7 @@ export class FlightNode {
       sendHandshake: (peer, wire, lifetimeMs) =>
         this.agent.send({ destination: ipn(peer, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
       handshakeCrypto: (dsa, seed) => (this.handshakeWorker = new WorkerCrypto(dsa, seed)),
+      ...(this.protection ? { protection: this.protection } : {}),
     });
     // The executive is built from the tasks, commanding's among them: reached when a command runs.
     const exec = (): Executive => this.exec;
@@ -380,5 +388,5 @@ function listenError(config: MissionConfig, error: unknown): unknown {
 }
 
 /** Every event a node can emit, for its ground dictionary. */
-const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, ROUTE_EVENTS]
+const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, ROUTE_EVENTS, ECC_EVENTS]
   .flatMap((events) => Object.values(events) as EventDef[]);

@@ -13,6 +13,7 @@ import { parseClaConfig, type ClaConfig } from '../cla/config.js';
 import { parseCmdConfig, type CmdConfig } from '../cmd/config.js';
 import { parseDtnConfig, type DtnConfig } from '../dtn/config.js';
 import { parseEid, type IpnEid } from '../dtn/eid.js';
+import { parseEccConfig, type EccConfig } from '../ecc/config.js';
 import { parseSchedule, type Schedule, type TaskSpec } from '../exec/schedule.js';
 import { parseRouting, type ContactPlanSettings } from '../route/config.js';
 import type { Router } from '../route/router.js';
@@ -23,7 +24,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Top-level sections of a mission config; anything else is a typo and is rejected. */
-const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'contactPlan', 'cmd', 'exec'] as const;
+const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'contactPlan', 'cmd', 'ecc', 'exec'] as const;
 
 export interface DownlinkConfig {
   /** The ground endpoint responses, events and housekeeping go to. */
@@ -46,6 +47,8 @@ export interface MissionConfig {
   readonly routes: Router;
   readonly contactPlan?: ContactPlanSettings;
   readonly cmd?: CmdConfig;
+  /** Protected memory and the `ecc.scrub` task (flight/ecc); none without it. */
+  readonly ecc?: EccConfig;
   /** The schedule tables, checked against the tasks this config gives the node (config/tasks.ts). */
   readonly exec: Schedule<TaskSpec>;
 }
@@ -67,6 +70,7 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
   if (top.exec === undefined) f.fail('exec', 'an object with the schedule tables');
   const dtn = parseDtnConfig(f, top.dtn, 'dtn');
   const cmd = top.cmd === undefined ? undefined : parseCmdConfig(f, top.cmd, 'cmd');
+  const ecc = top.ecc === undefined ? undefined : parseEccConfig(f, top.ecc, 'ecc');
   const routing = parseRouting(f, id, top.routes, top.contactPlan);
   return {
     file,
@@ -83,7 +87,8 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
     routes: routing.router,
     ...(routing.plan ? { contactPlan: routing.plan } : {}),
     ...(cmd ? { cmd } : {}),
-    exec: parseSchedule(f, top.exec, 'exec', nodeTasks(dtn, cmd)),
+    ...(ecc ? { ecc } : {}),
+    exec: parseSchedule(f, top.exec, 'exec', nodeTasks(dtn, cmd, ecc)),
   };
 }
 

@@ -4,13 +4,15 @@
 // start if the two ever differ: a task added to the node must be added here too.
 import type { CmdConfig } from '../cmd/config.js';
 import type { DtnConfig } from '../dtn/config.js';
+import type { EccConfig } from '../ecc/config.js';
+import { SCRUB_TASK } from '../ecc/scrubber.js';
 import type { TaskSpec } from '../exec/schedule.js';
 import { HOUSEKEEPING_BUDGET_US } from '../tlm/housekeeping.js';
 
 /** Budget of the store's maintenance task (expiry backstop, bounded compaction). */
 export const STORE_UPKEEP_BUDGET_US = 1000;
 
-export function nodeTasks(dtn: DtnConfig, cmd: CmdConfig | undefined): TaskSpec[] {
+export function nodeTasks(dtn: DtnConfig, cmd: CmdConfig | undefined, ecc?: EccConfig): TaskSpec[] {
   return [
     { name: 'tlm.housekeeping', criticality: 'normal', budgetUs: HOUSEKEEPING_BUDGET_US },
     { name: 'dtn.store', criticality: 'low', budgetUs: STORE_UPKEEP_BUDGET_US },
@@ -22,5 +24,6 @@ export function nodeTasks(dtn: DtnConfig, cmd: CmdConfig | undefined): TaskSpec[
           { name: 'cmd.sequence', criticality: 'normal', budgetUs: cmd.sequence.budgetUs },
         ] as const
       : []),
+    ...(ecc ? [{ name: SCRUB_TASK, criticality: 'low', budgetUs: ecc.scrub.budgetUs }] as const : []),
   ];
 }

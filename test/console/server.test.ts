@@ -2,7 +2,9 @@
 // takes the command bundles, and downlink bundles are sent to the console's ground node as a
 // node would send them. Sessions, CSRF and origin checks, signing with the console's key,
 // co-signing by a second operator elsewhere, and a full archive refusing (not acknowledging).
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -222,6 +224,29 @@ describe('console API', () => {
     expect(c.counters.lastArchiveError).toMatch(/full/);
     const { cookie } = await login(c);
     expect((await fetch(new URL('/api/state', c.url), { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('serves over TLS: the login page, a password login whose cookie is Secure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-console-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const { c } = await start({ tls: { cert, key }, users: new Map([['alice', hashPassword('pw')]]) });
+    expect(c.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    const ca = readFileSync(cert);
+    const request = (path: string, method: string, body?: string) => new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+      const req = httpsRequest(new URL(path, c.url), { method, ca, headers: body ? { 'content-type': 'application/x-www-form-urlencoded' } : {} }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, headers: res.headers });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect((await request('/login', 'GET')).status).toBe(200);
+    const login = await request('/login', 'POST', new URLSearchParams({ name: 'alice', password: 'pw' }).toString());
+    expect(login.status).toBe(303);
+    expect(String(login.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict; Path=\/; Secure/);
   });
 
   it('logs in with a name and password from the users file; a wrong password or unknown name gets no session', async () => {
