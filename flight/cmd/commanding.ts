@@ -4,6 +4,7 @@
 // own (SET_MODE, LIST_BUNDLES, its own commands), schedules tasks(), feeds envelopes from
 // command bundles to submit() and sends onResponse() records to the ground endpoint.
 import { mkdirSync } from 'node:fs';
+import type { NodeProtection } from '../ecc/node.js';
 import type { Clock } from '../exec/clock.js';
 import type { Task } from '../exec/task.js';
 import { subsystemLogger, type Logger } from '../log.js';
@@ -18,7 +19,7 @@ import { buildDictionary, type Dictionary } from './export.js';
 import { mlDsa, type MlDsa } from './mldsa.js';
 import { OperatorKeys } from './operators.js';
 import { ParameterStore, type ParamDef } from './params.js';
-import { ReplayGuard } from './replay.js';
+import { REPLAY_HEADS_CAPACITY, ReplayGuard } from './replay.js';
 import { readKeyFile } from './keyfile.js';
 import { Sequencer } from './sequence.js';
 import { SessionKeys } from './session.js';
@@ -45,6 +46,8 @@ export interface CommandingOptions {
   readonly sendHandshake?: (peer: number, wire: Uint8Array, lifetimeMs: number) => Promise<unknown>;
   /** Where the handshake's ML-KEM and ML-DSA run: a worker thread unless given (unit tests run them in-thread). */
   readonly handshakeCrypto?: (dsa: MlDsa, identitySeed: Uint8Array) => HandshakeCrypto;
+  /** Protected memory for parameters, operator keys, session keys and replay window heads (flight/ecc). */
+  readonly protection?: Pick<NodeProtection, 'region' | 'tmrBank'>;
 }
 
 export class Commanding {
@@ -95,6 +98,12 @@ export class Commanding {
       stepsPerSlot: o.config.sequence.stepsPerSlot, budgetUs: o.config.sequence.budgetUs,
     });
     this.sessions = this.buildSessions(o, wallMs);
+    if (o.protection) {
+      this.params.protect(o.protection.region);
+      this.keys.protect(o.protection.region);
+      this.replay.protect(o.protection.tmrBank('cmd-replay', REPLAY_HEADS_CAPACITY, true));
+      this.sessions?.protect(o.protection.region);
+    }
     const bindings: Record<string, CommandBinding> = { ...builtinBindings(this.dispatcher, this.params, this.keys), ...this.sequencer.bindings() };
     for (const [name, binding] of Object.entries(bindings)) this.registry.bind(name, binding);
   }

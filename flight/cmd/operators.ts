@@ -12,6 +12,8 @@
 import { Encoder } from 'cbor-x';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { RegionMaker } from '../ecc/node.js';
+import type { ProtectedRegion } from '../ecc/region.js';
 import type { Channel } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { checkArgs, type ArgValues } from './args.js';
@@ -66,8 +68,16 @@ export interface OperatorKeysOptions {
   recoveries: Channel;
 }
 
+export const OPERATOR_KEYS_REGION = 'operator-keys';
+/** Active operators a protected key table holds (ML-DSA-65 keys: 16 x 1952 B). */
+export const OPERATOR_KEY_SLOTS = 16;
+
 export class OperatorKeys {
   private readonly operators = new Map<number, Operator>();
+  /** When protected: the active operators' public keys, one slot each, read on every verify. */
+  private region: ProtectedRegion | undefined;
+  private readonly keySlots = new Map<number, number>();
+  private keyBytes = 0;
   /** Every key ever revoked or rotated out, by key id, with its operator. */
   private readonly revokedKeys = new Map<string, number>();
   private readonly log: KeyChangeRecord[] = [];
@@ -105,7 +115,55 @@ export class OperatorKeys {
   /** Whether `signature` is a valid ML-DSA signature of `bodyBytes` by its operator's key. */
   verify(signature: Signature, bodyBytes: Uint8Array, target: number): boolean {
     const operator = this.signer(signature);
-    return this.options.dsa.verify(operator.publicKey, bodyBytes, signature.signature, commandContext(target));
+    return this.options.dsa.verify(this.publicKey(operator), bodyBytes, signature.signature, commandContext(target));
+  }
+
+  /**
+   * Moves the active operators' public keys into a critical protected region: a flipped key bit
+   * would refuse every command that operator signs (with k of n, possibly a lockout). From then on
+   * verify() reads each key through the region, and key changes write and commit it.
+   */
+  protect(region: RegionMaker): void {
+    const active = this.active();
+    this.keyBytes = active[0]!.publicKey.length;
+    const contents = new Uint8Array(OPERATOR_KEY_SLOTS * this.keyBytes);
+    if (active.length > OPERATOR_KEY_SLOTS) throw new Error(`${active.length} operators: a protected key table holds ${OPERATOR_KEY_SLOTS}`);
+    active.forEach((operator, slot) => {
+      contents.set(this.checkedKey(operator.publicKey), slot * this.keyBytes);
+      this.keySlots.set(operator.id, slot);
+    });
+    this.region = region(OPERATOR_KEYS_REGION, contents, true);
+  }
+
+  private publicKey(operator: Operator): Uint8Array {
+    const slot = this.keySlots.get(operator.id);
+    return this.region && slot !== undefined ? this.region.read(slot * this.keyBytes, this.keyBytes) : operator.publicKey;
+  }
+
+  private checkedKey(publicKey: Uint8Array): Uint8Array {
+    if (publicKey.length !== this.keyBytes) throw new CommandFailed(`a public key of ${publicKey.length} bytes; the key table holds ${this.keyBytes}-byte keys`);
+    return publicKey;
+  }
+
+  /** The protected table after a change: a revoked key's slot is cleared and freed, a new or rotated key written. */
+  private protectChange(operator: Operator): void {
+    const region = this.region!;
+    const slot = this.keySlots.get(operator.id);
+    if (operator.revoked) {
+      region.write(slot! * this.keyBytes, new Uint8Array(this.keyBytes));
+      this.keySlots.delete(operator.id);
+    } else {
+      const at = slot ?? this.freeKeySlot()!;
+      region.write(at * this.keyBytes, operator.publicKey);
+      this.keySlots.set(operator.id, at);
+    }
+    region.commit();
+  }
+
+  private freeKeySlot(): number | undefined {
+    const used = new Set(this.keySlots.values());
+    for (let slot = 0; slot < OPERATOR_KEY_SLOTS; slot++) if (!used.has(slot)) return slot;
+    return undefined;
   }
 
   active(): Operator[] {
@@ -119,9 +177,16 @@ export class OperatorKeys {
    */
   apply(opcode: number, args: ArgValues, authorization: KeyChangeRecord): string {
     const next = this.planChange(opcode, args);
+    if (this.region) {
+      if (!next.operator.revoked) this.checkedKey(next.operator.publicKey);
+      if (!this.keySlots.has(next.operator.id) && this.freeKeySlot() === undefined) {
+        throw new CommandFailed(`the protected key table holds ${OPERATOR_KEY_SLOTS} operators, all in use`);
+      }
+    }
     this.file.write(this.encodeLog([...this.log, authorization]));
     this.log.push(authorization);
     const change = this.commit(next);
+    if (this.region) this.protectChange(next.operator);
     this.publish();
     this.options.events.emit(CMD_EVENTS.keysChanged, { operator: next.operator.id, change, generation: this.log.length });
     return change;

@@ -4,6 +4,8 @@
 // to the default, with an event.
 import { Encoder } from 'cbor-x';
 import { join } from 'node:path';
+import type { RegionMaker } from '../ecc/node.js';
+import type { ProtectedRegion } from '../ecc/region.js';
 import type { Channel } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { CMD_EVENTS } from './dictionary.js';
@@ -33,9 +35,14 @@ export function checkParamValue(def: ParamDef, value: number): string | undefine
   return undefined;
 }
 
+export const PARAMS_REGION = 'parameters';
+
 export class ParameterStore {
   private readonly defs = new Map<string, ParamDef>();
+  /** The values until protect(); then the region holds them, one f64 per parameter. */
   private readonly values = new Map<string, number>();
+  private region: ProtectedRegion | undefined;
+  private readonly offsets = new Map<string, number>();
   private readonly file: RecordFile;
 
   constructor(
@@ -48,6 +55,7 @@ export class ParameterStore {
 
   /** Declares a subsystem's parameters; call for every subsystem before load(). */
   declare(defs: Readonly<Record<string, ParamDef>>): void {
+    if (this.region) throw new Error('parameters declared after they were protected');
     for (const def of Object.values(defs)) {
       if (this.defs.has(def.name)) throw new Error(`parameter ${def.name} declared twice`);
       const problem = checkParamValue(def, def.default);
@@ -86,6 +94,22 @@ export class ParameterStore {
     }
   }
 
+  /**
+   * Moves the values into a protected region (after load()): from then on every get() reads
+   * through its accessors and every set() writes and commits it. Not critical: a parameter lost
+   * beyond repair falls back to the record file on the next start, and SAFE would not help.
+   */
+  protect(region: RegionMaker): void {
+    const names = [...this.values.keys()];
+    const contents = new Float64Array(names.length);
+    names.forEach((name, i) => {
+      contents[i] = this.values.get(name)!;
+      this.offsets.set(name, i * 8);
+    });
+    this.region = region(PARAMS_REGION, new Uint8Array(contents.buffer), false);
+    this.values.clear();
+  }
+
   def(name: string): ParamDef | undefined {
     return this.defs.get(name);
   }
@@ -95,6 +119,11 @@ export class ParameterStore {
   }
 
   get(name: string): number {
+    if (this.region) {
+      const offset = this.offsets.get(name);
+      if (offset === undefined) throw new Error(`parameter ${name} not declared`);
+      return this.region.readF64(offset);
+    }
     const value = this.values.get(name);
     if (value === undefined) throw new Error(`parameter ${name} not declared`);
     return value;
@@ -107,9 +136,15 @@ export class ParameterStore {
     const problem = checkParamValue(def, value);
     if (problem) throw new CommandFailed(`${name}: expected ${problem}, got ${value}`);
     const was = this.get(name);
-    const next = new Map(this.values).set(name, value);
-    this.file.write(cbor.encode({ format: FORMAT, values: Object.fromEntries(next) }));
-    this.values.set(name, value);
+    const next = Object.fromEntries([...this.defs.keys()].map((n) => [n, this.get(n)]));
+    next[name] = value;
+    this.file.write(cbor.encode({ format: FORMAT, values: next }));
+    if (this.region) {
+      this.region.writeF64(this.offsets.get(name)!, value);
+      this.region.commit();
+    } else {
+      this.values.set(name, value);
+    }
     this.events.emit(CMD_EVENTS.paramSet, { param: name, value, was });
     return { was };
   }

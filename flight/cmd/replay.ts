@@ -5,6 +5,7 @@
 // runs, so a replay is refused after a reboot too.
 import { Encoder } from 'cbor-x';
 import { join } from 'node:path';
+import type { TmrBank, TmrCell } from '../ecc/tmr.js';
 import type { Channel } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { CMD_EVENTS } from './dictionary.js';
@@ -16,7 +17,7 @@ const FORMAT = 1;
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
 interface OperatorWindow {
-  /** Highest sequence number accepted. */
+  /** Highest sequence number accepted (the window head; a TMR scalar when protected). */
   high: number;
   /** Bit i set: sequence number high - i was accepted (bit 0 is high itself). */
   seen: bigint;
@@ -24,9 +25,14 @@ interface OperatorWindow {
 
 const MASK = (1n << BigInt(REPLAY_WINDOW)) - 1n;
 
+/** The window head of each operator as a TMR scalar: one flipped bit must not reopen the window. */
+export const REPLAY_HEADS_CAPACITY = 256;
+
 export class ReplayGuard {
   private readonly windows = new Map<number, OperatorWindow>();
   private readonly file: RecordFile;
+  private heads: TmrBank | undefined;
+  private readonly headCells = new Map<number, TmrCell>();
 
   constructor(dataDir: string, events: EventLog, recoveries: Channel) {
     this.file = new RecordFile(join(dataDir, 'replay.rec'));
@@ -48,31 +54,54 @@ export class ReplayGuard {
     for (const [operator, window] of decode(read.payload) as Map<number, OperatorWindow>) this.windows.set(operator, window);
   }
 
+  /**
+   * Keeps every window head in `bank` from now on: read by vote on every check. A head without
+   * majority reads as +Infinity, refusing that operator's commands (the bank has reported it and
+   * sent the node to SAFE) rather than accepting a replay.
+   */
+  protect(bank: TmrBank): void {
+    this.heads = bank;
+    for (const [operator, window] of this.windows) this.headCells.set(operator, bank.cell(`op${operator}`, window.high));
+  }
+
+  private head(operator: number, window: OperatorWindow): number {
+    const cell = this.headCells.get(operator);
+    return cell ? cell.getOr(Infinity) : window.high;
+  }
+
   /** Throws Replay if `seq` of `operator` was used or fell out of the window; changes nothing. */
   check(operator: number, seq: number): void {
     if (seq === 0) throw new Replay(operator, seq, 'sequence numbers start at 1');
     const window = this.windows.get(operator);
-    if (!window || seq > window.high) return;
-    const age = window.high - seq;
-    if (age >= REPLAY_WINDOW) throw new Replay(operator, seq, `below the accept window (highest ${window.high})`);
+    if (!window) return;
+    const high = this.head(operator, window);
+    if (seq > high) return;
+    const age = high - seq;
+    if (age >= REPLAY_WINDOW) throw new Replay(operator, seq, `below the accept window (highest ${high})`);
     if ((window.seen >> BigInt(age)) & 1n) throw new Replay(operator, seq, 'already used');
   }
 
   /** Records `seq` as used and persists it durably; call after check() and verification. */
   commit(operator: number, seq: number): void {
     this.check(operator, seq);
-    const window = this.windows.get(operator) ?? { high: 0, seen: 0n };
+    const known = this.windows.get(operator);
+    const window = known ? { high: this.head(operator, known), seen: known.seen } : { high: 0, seen: 0n };
     const next: OperatorWindow = seq > window.high
       ? { high: seq, seen: ((window.seen << BigInt(Math.min(seq - window.high, REPLAY_WINDOW))) | 1n) & MASK }
       : { high: window.high, seen: window.seen | (1n << BigInt(window.high - seq)) };
+    // A new operator's head cell first: a full bank refuses the command before anything changes.
+    let cell = this.headCells.get(operator);
+    if (this.heads && !cell) this.headCells.set(operator, (cell = this.heads.cell(`op${operator}`, window.high)));
     const all = new Map(this.windows).set(operator, next);
     this.file.write(encode(all));
     this.windows.set(operator, next);
+    cell?.set(next.high);
   }
 
   /** Highest sequence number accepted from `operator` (0: none). */
   high(operator: number): number {
-    return this.windows.get(operator)?.high ?? 0;
+    const window = this.windows.get(operator);
+    return window ? this.head(operator, window) : 0;
   }
 }
 

@@ -26,6 +26,8 @@ import { createHash, hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import { Encoder } from 'cbor-x';
 import { checkCborBounds, type CborBounds } from '../dtn/cbor.js';
+import type { RegionMaker } from '../ecc/node.js';
+import type { ProtectedRegion } from '../ecc/region.js';
 import type { SecurityKey } from '../dtn/keys.js';
 import type { SessionPeer } from './config.js';
 import { ipn, eidToString } from '../dtn/eid.js';
@@ -42,6 +44,7 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 /** Opening keys kept per peer: the current epoch's and the one before (bundles in flight across a rekey). */
 const OPENING_KEYS = 2;
+export const SESSION_KEYS_REGION = 'session-keys';
 /** Fields of each handshake message. */
 const MESSAGE_FIELDS: Readonly<Record<string, number>> = { offer: 7, accept: 7, rekey: 5 };
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -96,16 +99,14 @@ export function sessionContext(to: number): Uint8Array {
 /** The key this node seals bundles for one peer with, in the form BPSec's encryptBundle takes. */
 export class SealingSession {
   private sealed = 0;
-  readonly key: SecurityKey;
 
   constructor(
     readonly peer: number,
     readonly epoch: number,
-    key: Uint8Array,
+    /** In the form BPSec's encryptBundle takes; its bytes read through a protected region when the node has one. */
+    readonly key: SecurityKey,
     readonly establishedMs: number,
-  ) {
-    this.key = { alg: 'dir', enc: 'A256GCM', ops: ['encrypt'], key: Buffer.from(key) };
-  }
+  ) {}
 
   get blocksSealed(): number {
     return this.sealed;
@@ -182,12 +183,48 @@ export class SessionKeys {
   private readonly record: RecordFile;
   private readonly handshakes: TokenBucket;
   private openingKeyList: SecurityKey[] = [];
+  /** When protected: per peer (config order), the sealing key then OPENING_KEYS opening keys. */
+  private region: ProtectedRegion | undefined;
+  private peerIndex = new Map<number, number>();
 
   constructor(private readonly o: SessionOptions) {
     this.record = new RecordFile(join(o.dataDir, 'sessions.rec'));
     // A minute's worth at once: a node that starts (or restarts) handshakes with every peer together.
     this.handshakes = new TokenBucket(() => o.handshakesPerMinute / 60, () => o.handshakesPerMinute, o.wallMs());
     this.load();
+  }
+
+  /**
+   * Keeps the keys in use in a critical protected region from now on: a flipped bit in a key
+   * would fail every bundle of that link. BPSec reads each key's bytes through the region when it
+   * seals or opens (the key objects' `key` reads the region).
+   */
+  protect(region: RegionMaker): void {
+    this.peerIndex = new Map([...this.o.peers.keys()].map((peer, i) => [peer, i]));
+    this.region = region(SESSION_KEYS_REGION, new Uint8Array(this.peerIndex.size * (1 + OPENING_KEYS) * KEY_BYTES), true);
+    for (const [peer, session] of this.sealing) {
+      this.sealing.set(peer, new SealingSession(peer, session.epoch, this.keyIn(peer, 0, session.key.key, 'encrypt'), session.establishedMs));
+    }
+    this.listOpeningKeys();
+  }
+
+  /**
+   * `key` as a SecurityKey: plain, or written to slot `slot` of `peer` (0 sealing, 1.. opening)
+   * and read back through the region whenever BPSec takes its bytes.
+   */
+  private keyIn(peer: number, slot: number, key: Uint8Array, op: 'encrypt' | 'decrypt'): SecurityKey {
+    // kid of an opening key: the security source a peer's BCBs name (its administrative endpoint).
+    const kid = op === 'decrypt' ? { kid: eidToString(ipn(peer, 0)) } : {};
+    const region = this.region;
+    if (!region) return { ...kid, alg: 'dir', enc: 'A256GCM', ops: [op], key: Buffer.from(key) };
+    const at = (this.peerIndex.get(peer)! * (1 + OPENING_KEYS) + slot) * KEY_BYTES;
+    region.write(at, key);
+    return {
+      ...kid, alg: 'dir', enc: 'A256GCM', ops: [op],
+      get key() {
+        return Buffer.from(region.read(at, KEY_BYTES));
+      },
+    };
   }
 
   /**
@@ -361,7 +398,8 @@ export class SessionKeys {
     if (this.offers.get(from) !== offer) throw new SessionRejected(`offer to node ${from} for epoch ${epoch} was replaced meanwhile`);
     this.offers.delete(from);
     const key = deriveKey(sharedSecret, offer.body, acceptBody, this.o.node, from, epoch);
-    this.sealing.set(from, new SealingSession(from, epoch, key, this.o.wallMs()));
+    this.sealing.set(from, new SealingSession(from, epoch, this.keyIn(from, 0, key, 'encrypt'), this.o.wallMs()));
+    this.region?.commit();
     this.established(from, epoch, 'sealing');
   }
 
@@ -403,7 +441,8 @@ export class SessionKeys {
   }
 
   private listOpeningKeys(): void {
-    this.openingKeyList = [...this.opening].flatMap(([peer, o]) => o.keys.map((key) => openingKey(peer, key)));
+    this.openingKeyList = [...this.opening].flatMap(([peer, o]) => o.keys.map((key, i) => this.keyIn(peer, 1 + i, key, 'decrypt')));
+    this.region?.commit();
   }
 
   private load(): void {
@@ -437,11 +476,6 @@ function parseOpening(payload: Uint8Array): Map<number, Opening> | undefined {
     out.set(peer as number, { lastEpoch: lastEpoch as number, keys: keys as Uint8Array[] });
   }
   return out;
-}
-
-function openingKey(peer: number, key: Uint8Array): SecurityKey {
-  // kid: the security source a peer's BCBs name (its administrative endpoint).
-  return { kid: eidToString(ipn(peer, 0)), alg: 'dir', enc: 'A256GCM', ops: ['decrypt'], key: Buffer.from(key) };
 }
 
 function deriveKey(secret: Uint8Array, offerBody: Uint8Array, acceptBody: Uint8Array, initiator: number, responder: number, epoch: number): Uint8Array {

@@ -131,4 +131,16 @@ export class TmrCell {
   set(value: number): void {
     this.bank.write(this.index, value);
   }
+
+  /** The majority value; without one (already counted, reported and signalled) `fallback`,
+   *  which the three copies then hold. For state a task cannot stop on: the mode, the frame. */
+  getOr(fallback: number): number {
+    try {
+      return this.get();
+    } catch (error) {
+      if (!(error instanceof TmrDisagreementError)) throw error;
+      this.set(fallback);
+      return fallback;
+    }
+  }
 }

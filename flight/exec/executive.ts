@@ -32,11 +32,63 @@ interface TaskChannels {
   failures: Channel;
 }
 
+/** One scalar of executive state (a TMR cell when the node protects its memory). */
+export interface StateCell {
+  get(): number;
+  set(value: number): void;
+}
+
+/**
+ * Where the executive keeps what it trusts every frame: the current mode (an index into the
+ * schedule's modes), the frame counter of the mode (frames since its anchor) and the slot lists.
+ * By default plain memory; a node with protected memory (flight/ecc) gives TMR cells and the
+ * tables in a protected region, read at the point of use.
+ */
+export interface ExecState {
+  readonly mode: StateCell;
+  readonly frame: StateCell;
+  /** Copies the task indexes of slot `minor` of mode `mode` into `into`; returns how many. */
+  readSlot(mode: number, minor: number, into: Uint8Array): number;
+}
+
 export interface ExecutiveDeps {
   schedule: Schedule;
   clock: Clock;
   tlm: TelemetryRegistry;
   events: EventLog;
+  /** Plain memory when absent. */
+  state?: ExecState;
+}
+
+class PlainCell implements StateCell {
+  constructor(private value: number) {}
+  get(): number {
+    return this.value;
+  }
+  set(value: number): void {
+    this.value = value;
+  }
+}
+
+/** The executive's state in plain memory: the schedule's own tables. */
+export function plainState(schedule: Schedule): ExecState {
+  const modes = [...schedule.modes.values()];
+  return {
+    mode: new PlainCell(modes.findIndex((m) => m.name === schedule.initialMode)),
+    frame: new PlainCell(0),
+    readSlot(mode, minor, into) {
+      const slot = modes[mode]!.slots[minor]!;
+      for (let i = 0; i < slot.length; i++) into[i] = slot[i]!;
+      return slot.length;
+    },
+  };
+}
+
+/** Most tasks in any slot of any mode (the size of the slot buffer). */
+export function widestSlot(schedule: Schedule): number {
+  let widest = 0;
+  for (const mode of schedule.modes.values()) for (const slot of mode.slots) widest = Math.max(widest, slot.length);
+  return widest;
 }
 
 export class Executive {
@@ -44,6 +96,10 @@ export class Executive {
   private readonly clock: Clock;
   private readonly events: EventLog;
   private readonly modeNames: readonly string[];
+  private readonly modeTables: readonly ModeTable[];
+  private readonly state: ExecState;
+  /** The slot being run, read from the state at the start of its frame. */
+  private readonly slot: Uint8Array;
   private readonly ch: { [K in keyof typeof EXEC_CHANNELS]: Channel };
   private readonly taskCh: readonly TaskChannels[];
   private readonly runTimeSum: Float64Array;
@@ -53,10 +109,7 @@ export class Executive {
   private readonly frame: FrameInfo;
   private readonly majorListeners: Array<() => void> = [];
 
-  private mode: ModeTable;
   private anchorUs: number;
-  /** Frames since the anchor of the current mode. */
-  private k = 0;
   private majorFrames = 0;
   private shedUntilMajor = 0;
   private pendingMode: ModeTable | undefined;
@@ -67,10 +120,16 @@ export class Executive {
     this.clock = deps.clock;
     this.events = deps.events;
     this.modeNames = [...deps.schedule.modes.keys()];
-    this.mode = deps.schedule.modes.get(deps.schedule.initialMode)!;
+    this.modeTables = [...deps.schedule.modes.values()];
+    this.state = deps.state ?? plainState(deps.schedule);
+    // Task indexes are kept in bytes (slot buffer, protected tables).
+    if (deps.schedule.tasks.length > 256) throw new Error(`${deps.schedule.tasks.length} tasks: the executive schedules at most 256`);
+    this.slot = new Uint8Array(widestSlot(deps.schedule));
+    this.state.mode.set(this.modeNames.indexOf(deps.schedule.initialMode));
+    this.state.frame.set(0);
     this.anchorUs = startUs;
     this.ch = deps.tlm.defineAll(EXEC_CHANNELS);
-    this.ch.mode.set(this.modeNames.indexOf(this.mode.name));
+    this.ch.mode.set(this.modeNames.indexOf(deps.schedule.initialMode));
     this.taskCh = deps.schedule.tasks.map((task) => {
       const ch = (key: string, units: string, doc: string): Channel =>
         deps.tlm.define({ name: `exec.task.${task.name}.${key}`, type: 'f64', units, doc });
@@ -88,7 +147,12 @@ export class Executive {
     this.runTimeSum = new Float64Array(n);
     this.consecutiveOverruns = new Uint32Array(n);
     this.skipNext = new Uint8Array(n);
-    this.frame = { frame: 0, minor: 0, mode: this.mode.name, deadlineUs: startUs };
+    this.frame = { frame: 0, minor: 0, mode: deps.schedule.initialMode, deadlineUs: startUs };
+  }
+
+  /** The current mode's table, as the state holds it (voted, when protected). */
+  private get mode(): ModeTable {
+    return this.modeTables[this.state.mode.get()]!;
   }
 
   get modeName(): string {
@@ -102,12 +166,14 @@ export class Executive {
   /** Anchors frame 0 of the current mode at `startUs` (the driver calls this as it starts). */
   begin(startUs: number): void {
     this.anchorUs = startUs;
-    this.k = 0;
+    this.state.frame.set(0);
   }
 
   /** Start time of the next frame to run. */
   nextDeadlineUs(): number {
-    return this.anchorUs + this.k * this.mode.minorFrameUs;
+    // The mode first: a mode without majority restarts the frame counter (flight/ecc).
+    const period = this.mode.minorFrameUs;
+    return this.anchorUs + this.state.frame.get() * period;
   }
 
   /** Called after the last minor frame of every major frame (housekeeping, watchdog). */
@@ -129,7 +195,7 @@ export class Executive {
     const period = this.mode.minorFrameUs;
     const behind = Math.floor((now - this.nextDeadlineUs()) / period);
     if (behind > this.schedule.lagLimitFrames) {
-      this.k += behind;
+      this.state.frame.set(this.state.frame.get() + behind);
       this.ch.slips.add(behind);
       this.ch.jumps.add(1);
       this.events.emit(EXEC_EVENTS.frameJump, { frames: behind, limit: this.schedule.lagLimitFrames });
@@ -146,9 +212,9 @@ export class Executive {
     const next = this.pendingMode!;
     const from = this.mode.name;
     this.pendingMode = undefined;
-    this.mode = next;
+    this.state.mode.set(this.modeNames.indexOf(next.name));
     this.anchorUs = due;
-    this.k = 0;
+    this.state.frame.set(0);
     this.frame.mode = next.name;
     this.ch.mode.set(this.modeNames.indexOf(next.name));
     this.ch.modeChanges.add(1);
@@ -157,7 +223,9 @@ export class Executive {
 
   private runFrame(due: number, startUs: number): void {
     if (this.pendingMode) this.applyPendingMode(due);
-    const period = this.mode.minorFrameUs;
+    const modeIndex = this.state.mode.get();
+    const mode = this.modeTables[modeIndex]!;
+    const period = mode.minorFrameUs;
     const late = startUs - due;
     this.recordLateness(late);
     if (late >= period) {
@@ -165,22 +233,26 @@ export class Executive {
       this.events.emit(EXEC_EVENTS.frameSlip, { frame: this.ch.frames.value, late: Math.round(late), period });
     }
 
-    const slots = this.mode.slots;
-    const minor = this.k % slots.length;
+    const k = this.state.frame.get();
+    const minors = mode.slots.length;
+    const minor = k % minors;
     const frame = this.frame;
     frame.frame = this.ch.frames.value;
     frame.minor = minor;
+    frame.mode = mode.name;
     frame.deadlineUs = due;
-    for (const index of slots[minor]!) this.runTask(index);
+    const slot = this.slot;
+    const n = this.state.readSlot(modeIndex, minor, slot);
+    for (let i = 0; i < n; i++) this.runTask(slot[i]!);
 
     const ran = this.clock.nowUs() - startUs;
     if (ran > period) {
       this.ch.frameOverruns.add(1);
       this.events.emit(EXEC_EVENTS.frameOverrun, { frame: frame.frame, us: Math.round(ran), period });
     }
-    this.k++;
+    this.state.frame.set(k + 1);
     this.ch.frames.add(1);
-    if (minor === slots.length - 1) this.endMajorFrame();
+    if (minor === minors - 1) this.endMajorFrame();
   }
 
   private runTask(index: number): void {
