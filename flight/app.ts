@@ -33,6 +33,8 @@ import { EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
 import { FrameTimer } from './exec/frame-timer.js';
 import { HealthMonitor } from './exec/health.js';
+import { INFER_EVENTS, TRIAGE_EVENTS } from './infer/dictionary.js';
+import { InferNode } from './infer/node.js';
 import { bindTasks } from './exec/schedule.js';
 import type { Task } from './exec/task.js';
 import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
@@ -71,6 +73,8 @@ export class FlightNode {
   readonly exec: Executive;
   /** Absent without a `cmd` config section: then every command bundle is refused. */
   readonly commanding: Commanding | undefined;
+  /** Onboard inference (models, triage); absent without an `infer` config section. */
+  readonly infer: InferNode | undefined;
   /** Absent without `tlm.downlink`. */
   readonly downlink: Downlink | undefined;
   /** Pings the work the node depends on; the watchdog is kicked only while all of it answers. */
@@ -169,9 +173,13 @@ export class FlightNode {
     this.plans = this.buildPlanActivation();
     this.downlink = this.buildDownlink();
     this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc });
+    this.infer = config.infer && new InferNode({
+      config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'),
+      send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
+    });
     this.commanding = this.buildCommanding();
     this.serveSessions();
-    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber] : [])];
+    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer ? [this.infer.task()] : []), ...(this.protection ? [this.protection.scrubber] : [])];
     const schedule = bindTasks(config.exec, tasks);
     this.exec = new Executive({ schedule, clock, tlm, events, ...(this.protection ? { state: this.protection.execState(schedule) } : {}) });
     this.protection?.attach(this.exec, schedule);
@@ -275,6 +283,7 @@ export class FlightNode {
       requestMode: (mode, reason) => exec().requestMode(mode, reason),
     }));
     commanding.declare(TLM_COMMANDS);
+    this.infer?.bindCommands(commanding);
     commanding.declare(ROUTE_COMMANDS);
     commanding.bind(ROUTE_COMMANDS.planLoad.name, {
       handler: (args) => {
@@ -388,5 +397,5 @@ function listenError(config: MissionConfig, error: unknown): unknown {
 }
 
 /** Every event a node can emit, for its ground dictionary. */
-const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, ROUTE_EVENTS, ECC_EVENTS]
+const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, INFER_EVENTS, TRIAGE_EVENTS, ROUTE_EVENTS, ECC_EVENTS]
   .flatMap((events) => Object.values(events) as EventDef[]);

@@ -14,17 +14,18 @@ import { parseCmdConfig, type CmdConfig } from '../cmd/config.js';
 import { parseDtnConfig, type DtnConfig } from '../dtn/config.js';
 import { parseEid, type IpnEid } from '../dtn/eid.js';
 import { parseEccConfig, type EccConfig } from '../ecc/config.js';
+import { parseInferConfig, type InferConfig } from '../infer/config.js';
 import { parseSchedule, type Schedule, type TaskSpec } from '../exec/schedule.js';
 import { parseRouting, type ContactPlanSettings } from '../route/config.js';
 import type { Router } from '../route/router.js';
 import { Fields, join, readJsonFile } from './fields.js';
-import { nodeTasks } from './tasks.js';
+import { inferTasks, nodeTasks } from './tasks.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Top-level sections of a mission config; anything else is a typo and is rejected. */
-const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'contactPlan', 'cmd', 'ecc', 'exec'] as const;
+const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'contactPlan', 'cmd', 'ecc', 'infer', 'exec'] as const;
 
 export interface DownlinkConfig {
   /** The ground endpoint responses, events and housekeeping go to. */
@@ -49,6 +50,8 @@ export interface MissionConfig {
   readonly cmd?: CmdConfig;
   /** Protected memory and the `ecc.scrub` task (flight/ecc); none without it. */
   readonly ecc?: EccConfig;
+  /** Onboard inference: the starting model, the infer task's budget, triage thresholds (flight/infer). */
+  readonly infer?: InferConfig;
   /** The schedule tables, checked against the tasks this config gives the node (config/tasks.ts). */
   readonly exec: Schedule<TaskSpec>;
 }
@@ -71,6 +74,7 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
   const dtn = parseDtnConfig(f, top.dtn, 'dtn');
   const cmd = top.cmd === undefined ? undefined : parseCmdConfig(f, top.cmd, 'cmd');
   const ecc = top.ecc === undefined ? undefined : parseEccConfig(f, top.ecc, 'ecc');
+  const infer = top.infer === undefined ? undefined : parseInferConfig(f, top.infer, 'infer');
   const routing = parseRouting(f, id, top.routes, top.contactPlan);
   return {
     file,
@@ -88,7 +92,8 @@ export function parseMission(file: string, raw: unknown): MissionConfig {
     ...(routing.plan ? { contactPlan: routing.plan } : {}),
     ...(cmd ? { cmd } : {}),
     ...(ecc ? { ecc } : {}),
-    exec: parseSchedule(f, top.exec, 'exec', nodeTasks(dtn, cmd, ecc)),
+    ...(infer ? { infer } : {}),
+    exec: parseSchedule(f, top.exec, 'exec', [...nodeTasks(dtn, cmd, ecc), ...inferTasks(infer)]),
   };
 }
 

@@ -7,6 +7,7 @@ import type { DtnConfig } from '../dtn/config.js';
 import type { EccConfig } from '../ecc/config.js';
 import { SCRUB_TASK } from '../ecc/scrubber.js';
 import type { TaskSpec } from '../exec/schedule.js';
+import { INFER_TASK, type InferConfig } from '../infer/config.js';
 import { HOUSEKEEPING_BUDGET_US } from '../tlm/housekeeping.js';
 
 /** Budget of the store's maintenance task (expiry backstop, bounded compaction). */
@@ -26,4 +27,9 @@ export function nodeTasks(dtn: DtnConfig, cmd: CmdConfig | undefined, ecc?: EccC
       : []),
     ...(ecc ? [{ name: SCRUB_TASK, criticality: 'low', budgetUs: ecc.scrub.budgetUs }] as const : []),
   ];
+}
+
+/** The inference task, when the node has an `infer` section (flight/infer/node.ts builds it). */
+export function inferTasks(infer: InferConfig | undefined): TaskSpec[] {
+  return infer ? [{ name: INFER_TASK, criticality: 'low', budgetUs: infer.budgetUs }] : [];
 }

@@ -23,7 +23,7 @@ export const INFER_COMMANDS = {
 
 /** Binds the inference commands; `incoming` is where model files arrive. Activation reads the
  *  file between frames and reports its outcome as INFER_MODEL_ACTIVATED or INFER_MODEL_REFUSED. */
-export function bindInferCommands(registry: CommandRegistry, models: ModelManager, incoming: string): void {
+export function bindInferCommands(registry: Pick<CommandRegistry, 'bind'>, models: ModelManager, incoming: string): void {
   registry.bind(INFER_COMMANDS.activateModel.name, {
     handler: (args) => {
       const file = String(args.file);

@@ -1,6 +1,6 @@
 // Everything onboard inference tells the ground: telemetry channels `infer.*` and events in
 // infer's range 0x07xx (flight/tlm/dictionary.ts).
-import type { ChannelDef } from '../tlm/channels.js';
+import type { Channel, ChannelDef, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventDef } from '../tlm/events.js';
 
 export const INFER_CHANNELS = {
@@ -13,11 +13,20 @@ export const INFER_CHANNELS = {
     name: 'infer.inputsRefused', type: 'u64', units: 'inputs', yellow: { high: 0 },
     doc: 'Inputs refused (wrong size, or the queue full)',
   },
+  modelFiles: { name: 'infer.modelFiles', type: 'u64', units: 'files', doc: 'Model files received by the models service and stored for activation' },
   modelsRefused: {
     name: 'infer.modelsRefused', type: 'u64', units: 'models', yellow: { high: 0 },
     doc: 'Model files refused (corrupt, unsupported operator, bad quantisation, too large)',
   },
 } as const satisfies Record<string, ChannelDef>;
+
+/** The channels of `defs` in `tlm`, defined by the first of a node's inference parts to ask
+ *  (the model manager, the infer task and the node share them). */
+export function channelsOnce<K extends string>(tlm: TelemetryRegistry, defs: Record<K, ChannelDef>): Record<K, Channel> {
+  const keys = Object.keys(defs) as K[];
+  if (!tlm.get(defs[keys[0]!].name)) return tlm.defineAll(defs);
+  return Object.fromEntries(keys.map((k) => [k, tlm.get(defs[k].name)!])) as Record<K, Channel>;
+}
 
 export const INFER_EVENTS = {
   result: {

@@ -13,7 +13,7 @@ import { writeFileDurable } from '../durable.js';
 import { TernError } from '../errors.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
-import { INFER_CHANNELS, INFER_EVENTS } from './dictionary.js';
+import { channelsOnce, INFER_CHANNELS, INFER_EVENTS } from './dictionary.js';
 import { ModelFormatError } from './errors.js';
 import { isTern, modelDigest, readTern } from './format.js';
 import { LoadedModel } from './model.js';
@@ -45,7 +45,7 @@ export class ModelManager {
   }
 
   bindTelemetry(tlm: TelemetryRegistry, events: EventLog): void {
-    this.telemetry = { channels: tlm.defineAll(INFER_CHANNELS), events };
+    this.telemetry = { channels: channelsOnce(tlm, INFER_CHANNELS), events };
   }
 
   /** Called with each model that becomes active. */
@@ -78,7 +78,7 @@ export class ModelManager {
         if (digest !== this.record.active) this.write({ active: digest });
         return this.current;
       } catch (error) {
-        this.refused(`${digest}.tern`, error);
+        this.refuse(`${digest}.tern`, error);
       }
     }
     return undefined;
@@ -97,7 +97,7 @@ export class ModelManager {
       this.install(model, sha256);
       return model;
     } catch (error) {
-      this.refused(file, error);
+      this.refuse(file, error);
       throw error;
     }
   }
@@ -108,7 +108,7 @@ export class ModelManager {
     try {
       bytes = await readFile(path);
     } catch (error) {
-      this.refused(path, error);
+      this.refuse(path, error);
       throw error;
     }
     return this.activate(bytes, sha256, path);
@@ -150,7 +150,8 @@ export class ModelManager {
     this.record = record;
   }
 
-  private refused(file: string, error: unknown): void {
+  /** Counts and reports a model file refused (here, or by the service that received it). */
+  refuse(file: string, error: unknown): void {
     this.telemetry?.channels.modelsRefused.add();
     const code = error instanceof TernError ? error.code : (error as NodeJS.ErrnoException).code ?? 'ERROR';
     this.telemetry?.events.emit(INFER_EVENTS.modelRefused, { file, code, reason: error instanceof Error ? error.message : String(error) });

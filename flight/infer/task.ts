@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Criticality, FrameInfo, Task } from '../exec/task.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
-import { INFER_CHANNELS, INFER_EVENTS } from './dictionary.js';
+import { channelsOnce, INFER_CHANNELS, INFER_EVENTS } from './dictionary.js';
 import { InferInputError } from './errors.js';
 import type { LoadedModel, ModelOutput } from './model.js';
 import { tensorBytes } from './plan.js';
@@ -89,7 +89,7 @@ export class InferTask implements Task {
   }
 
   bindTelemetry(tlm: TelemetryRegistry, events: EventLog): void {
-    this.telemetry = { channels: tlm.defineAll(INFER_CHANNELS), events };
+    this.telemetry = { channels: channelsOnce(tlm, INFER_CHANNELS), events };
   }
 
   /** Queues `input` (the exact bytes of the model's input tensor); false if refused. */

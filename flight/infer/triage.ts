@@ -10,7 +10,7 @@ import { payloadBlock } from '../dtn/bundle.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { readGrayBmp } from './bmp.js';
-import { TRIAGE_CHANNELS, TRIAGE_EVENTS } from './dictionary.js';
+import { channelsOnce, TRIAGE_CHANNELS, TRIAGE_EVENTS } from './dictionary.js';
 import { InferInputError } from './errors.js';
 import type { LoadedModel } from './model.js';
 import { InferTask, type InferResult, type InferTaskConfig } from './task.js';
@@ -51,21 +51,38 @@ export class TriageService {
   private telemetry: { channels: Record<keyof typeof TRIAGE_CHANNELS, Channel>; events: EventLog } | undefined;
 
   constructor(
-    private readonly model: LoadedModel,
+    private model: LoadedModel,
     taskConfig: InferTaskConfig,
     private readonly config: TriageConfig,
     private readonly actions: TriageActions,
   ) {
-    const outputs = model.plan.tensors[model.plan.outputs[0]!]!.shape.reduce((a, b) => a * b, 1);
-    if (config.scoreIndex >= outputs) throw new InferInputError('triage.scoreIndex', `below the model's ${outputs} outputs`, config.scoreIndex);
+    this.checkScore(model);
     this.task = new InferTask(model, taskConfig, (result) => {
       this.waiting.get(result.tag)?.(result);
       this.waiting.delete(result.tag);
     });
   }
 
+  /** Throws unless `model` can serve triage: it has the score output and fits the task's slots. */
+  accept(model: LoadedModel): void {
+    this.checkScore(model);
+    this.task.accept(model);
+  }
+
+  /** Scores with `model` from the next image on. */
+  useModel(model: LoadedModel): void {
+    this.accept(model);
+    this.task.useModel(model);
+    this.model = model;
+  }
+
+  private checkScore(model: LoadedModel): void {
+    const outputs = model.plan.tensors[model.plan.outputs[0]!]!.shape.reduce((a, b) => a * b, 1);
+    if (this.config.scoreIndex >= outputs) throw new InferInputError('triage.scoreIndex', `below the model's ${outputs} outputs`, this.config.scoreIndex);
+  }
+
   bindTelemetry(tlm: TelemetryRegistry, events: EventLog): void {
-    this.telemetry = { channels: tlm.defineAll(TRIAGE_CHANNELS), events };
+    this.telemetry = { channels: channelsOnce(tlm, TRIAGE_CHANNELS), events };
     this.task.bindTelemetry(tlm, events);
   }
 

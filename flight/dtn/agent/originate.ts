@@ -1,7 +1,7 @@
 // Bundles this node creates: a local service's (send) and the agent's own (status reports).
 // They are stored like received ones and queued for dispatch.
-import { hopCountBlock } from '../blocks.js';
-import { bundleKey, type Bundle } from '../bundle.js';
+import { hopCountBlock, qualityOfServiceBlock } from '../blocks.js';
+import { bundleKey, type Bundle, type Priority } from '../bundle.js';
 import { createBundle } from '../codec.js';
 import type { CreationClock, CreationStamp } from '../creation.js';
 import { ipn, type Eid } from '../eid.js';
@@ -16,6 +16,8 @@ export interface Outgoing {
   payload: Uint8Array;
   lifetimeMs: number;
   flags?: number;
+  /** Class of service (a QoS block); standard when absent. */
+  priority?: Priority;
   /** Unix ms creation time; now when absent. */
   createdAt?: number;
 }
@@ -33,7 +35,7 @@ export class Originator {
       creationTime: created.time,
       sequence: created.sequence,
       lifetime: out.lifetimeMs,
-      blocks: [hopCountBlock({ limit: this.ctx.limits.hopLimit, count: 0 })],
+      blocks: [hopCountBlock({ limit: this.ctx.limits.hopLimit, count: 0 }), ...(out.priority === undefined ? [] : [qualityOfServiceBlock({ priority: out.priority })])],
       payload: out.payload,
     });
     return this.originate(bundle);

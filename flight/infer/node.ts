@@ -1,0 +1,156 @@
+// Inference on a node: the model manager (active, previous, activation by critical command), the
+// models service that stores uplinked .tern files for activation, and the triage service with
+// its executive task. The composition root (flight/app.ts) gives it the agent's send and the
+// command registry; everything else is built here from the `infer` config section.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandRegistry } from '../cmd/commands.js';
+import type { ServiceHandler } from '../dtn/agent/context.js';
+import { SERVICE, type Outgoing } from '../dtn/agent.js';
+import { BundleFlag, dtnNow, payloadBlock, type Bundle } from '../dtn/bundle.js';
+import { ipn } from '../dtn/eid.js';
+import { writeFileDurableAsync } from '../durable.js';
+import type { Task } from '../exec/task.js';
+import { createStatusReport } from '../dtn/status-report.js';
+import type { Logger } from '../log.js';
+import type { TelemetryRegistry } from '../tlm/channels.js';
+import type { EventLog } from '../tlm/events.js';
+import { bindInferCommands, INFER_COMMANDS } from './commands.js';
+import { INFER_SERVICE, INFER_TASK, type InferConfig } from './config.js';
+import { channelsOnce, INFER_CHANNELS, TRIAGE_CHANNELS, TRIAGE_EVENTS } from './dictionary.js';
+import { InferInputError, ModelFormatError } from './errors.js';
+import { isTern, modelDigest, writeTern } from './format.js';
+import type { LoadedModel } from './model.js';
+import { planFromFile } from './model.js';
+import { ModelManager } from './models.js';
+import { measureWorkRate } from './task.js';
+import { TriageService, type TriageActions } from './triage.js';
+
+export interface InferNodeOptions {
+  readonly config: InferConfig;
+  readonly node: number;
+  /** The node's data directory: models in infer/models, uplinked files in infer/incoming. */
+  readonly dataDir: string;
+  readonly send: (out: Outgoing) => Promise<string>;
+  readonly register: (service: number, handler: ServiceHandler) => void;
+  readonly tlm: TelemetryRegistry;
+  readonly events: EventLog;
+  readonly log: Logger;
+}
+
+export class InferNode {
+  readonly models: ModelManager;
+  /** Where the models service stores uplinked files, named `<sha256>.tern`. */
+  readonly incoming: string;
+  private triage: TriageService | undefined;
+  /** The service built for the first model while it is verified, until it becomes active. */
+  private candidate: TriageService | undefined;
+  private workPerUs: number | undefined;
+  private readonly channels;
+  private readonly triageChannels;
+
+  constructor(private readonly o: InferNodeOptions) {
+    this.incoming = join(o.dataDir, 'infer', 'incoming');
+    this.channels = channelsOnce(o.tlm, INFER_CHANNELS);
+    this.triageChannels = channelsOnce(o.tlm, TRIAGE_CHANNELS);
+    this.workPerUs = o.config.workPerUs;
+    this.models = new ModelManager({ dir: join(o.dataDir, 'infer', 'models'), accept: (model) => this.accept(model) });
+    this.models.bindTelemetry(o.tlm, o.events);
+    this.models.onActivate((model) => this.use(model));
+    mkdirSync(this.incoming, { recursive: true });
+    if (!this.models.open() && o.config.model) this.bootstrap(o.config.model);
+    o.register(INFER_SERVICE.models, this.receiveModel);
+    o.register(INFER_SERVICE.triage, this.handleImage);
+  }
+
+  /** The executive task: the triage service's inferences (idle while no model is active). */
+  task(): Task {
+    return { name: INFER_TASK, criticality: 'low', budgetUs: this.o.config.budgetUs, run: (frame) => this.triage?.task.run(frame) };
+  }
+
+  /** Declares and binds INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL. */
+  bindCommands(registry: Pick<CommandRegistry, 'declare' | 'bind'>): void {
+    registry.declare(INFER_COMMANDS);
+    bindInferCommands(registry, this.models, this.incoming);
+  }
+
+  /** The configured model when none was activated yet: imported to .tern and made active. */
+  private bootstrap(file: string): void {
+    let tern: Uint8Array;
+    try {
+      tern = writeTern(planFromFile(new Uint8Array(readFileSync(file))));
+    } catch (error) {
+      this.models.refuse(file, error);
+      return;
+    }
+    try {
+      this.models.activate(tern, modelDigest(tern), file);
+    } catch {
+      // Refused with its counter and event by the manager; the node runs without a model until one is activated.
+    }
+  }
+
+  /** Checks a verified model before it becomes active: it must serve triage in the task's slots. */
+  private accept(model: LoadedModel): void {
+    // The work rate is measured once, on the first model: a few whole runs, before it is active.
+    this.workPerUs ??= measureWorkRate(model) * this.o.config.derate;
+    if (this.triage) this.triage.accept(model);
+    else this.candidate = this.service(model);
+  }
+
+  private use(model: LoadedModel): void {
+    if (this.triage) return this.triage.useModel(model);
+    this.triage = this.candidate!;
+    this.candidate = undefined;
+    this.triage.bindTelemetry(this.o.tlm, this.o.events);
+  }
+
+  private service(model: LoadedModel): TriageService {
+    const { config } = this.o;
+    return new TriageService(model, { name: INFER_TASK, criticality: 'low', budgetUs: config.budgetUs, workPerUs: this.workPerUs!, queueLength: config.queueLength }, config.triage, this.actions());
+  }
+
+  /** Kept and expedited images go to the ground (expedited first); a dropped one gets the
+   *  "deleted" status report its source asked for. */
+  private actions(): TriageActions {
+    const { triage } = this.o.config;
+    const down = (bundle: Bundle, priority: 0 | 1 | 2) =>
+      this.o.send({ destination: triage.downlink, service: INFER_SERVICE.triage, payload: payloadBlock(bundle).data, lifetimeMs: triage.lifetimeS * 1000, priority });
+    return {
+      expedite: async (bundle) => void (await down(bundle, 2)),
+      keep: async (bundle) => void (await down(bundle, 1)),
+      drop: async (bundle) => {
+        const report = createStatusReport(bundle, ['deleted'], 0, { source: ipn(this.o.node, SERVICE.admin), now: dtnNow(), sequence: 0, lifetime: bundle.primary.lifetime });
+        if (!report) return;
+        await this.o.send({ destination: report.primary.destination, service: SERVICE.admin, payload: payloadBlock(report).data, lifetimeMs: bundle.primary.lifetime, flags: BundleFlag.adminRecord });
+      },
+    };
+  }
+
+  private readonly handleImage: ServiceHandler = async (bundle, arrival) => {
+    if (!this.triage) {
+      const error = new InferInputError('triage', 'an active model', 'none');
+      this.triageChannels.refused.add();
+      this.o.events.emit(TRIAGE_EVENTS.refused, { bundle: `${bundle.primary.creationTime}.${bundle.primary.sequence}`, reason: error.message });
+      throw error;
+    }
+    await this.triage.handle(bundle, arrival);
+  };
+
+  /** A .tern file uplinked for activation: stored as `<sha256>.tern` in the incoming directory. */
+  private readonly receiveModel: ServiceHandler = async (bundle) => {
+    const bytes = payloadBlock(bundle).data;
+    let name = 'uplinked model';
+    try {
+      if (bytes.length > this.o.config.maxModelBytes) throw new ModelFormatError('file', `at most ${this.o.config.maxModelBytes} bytes`, bytes.length);
+      if (!isTern(bytes)) throw new ModelFormatError('file', 'a .tern model (tern infer import)');
+      name = `${modelDigest(bytes)}.tern`;
+      await writeFileDurableAsync(join(this.incoming, name), bytes);
+    } catch (error) {
+      this.models.refuse(name, error);
+      throw error;
+    }
+    this.channels.modelFiles.add();
+    this.o.log.info({ file: name, bytes: bytes.length }, 'model file received');
+  };
+}
