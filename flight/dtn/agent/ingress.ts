@@ -91,8 +91,9 @@ export class Ingress {
     const nowUnix = ctx.now();
     const nowDtn = dtnNow(nowUnix);
     let bundle: Bundle;
+    let decoded: Bundle | undefined;
     try {
-      bundle = this.decode(item.bytes);
+      bundle = decoded = this.decode(item.bytes);
       ctx.bundleTlm.channels.bundlesDecoded.add();
       checkValidity(bundle);
       const unknown = processUnknownBlocks(bundle);
@@ -103,6 +104,8 @@ export class Ingress {
       if (this.keys.length > 0 && bundle.security.length > 0) ctx.bundleTlm.security(verifyIntegrity(bundle, this.keys));
     } catch (error) {
       const rejected = ctx.bundleTlm.rejected(error);
+      // Decoded but refused (hop limit, lifetime, security, policy): deleted, with its report.
+      void decoded;
       item.reject(new BundleRefusedError('not-acceptable', rejected.message));
       return;
     }
