@@ -1,15 +1,18 @@
 // `tern mission --dir DIR`: runs a whole local mission on one machine: every flight node the
-// mission file lists, each as its own `tern flight` process, and the ground console. Their NDJSON
-// lines go to stdout as they come (each names its node). SIGINT or SIGTERM stops them all in
-// order; the exit code is 0 only if every process stopped cleanly.
+// mission file lists, each as its own `tern flight` process, and the ground console. A person
+// sees the live view of mission-view.ts while each process's NDJSON goes whole to its log file
+// under the mission's data directory; --raw puts those lines on stdout as they come instead.
+// SIGINT or SIGTERM stops them all in order; the exit code is 0 only if every process stopped
+// cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readdirSync, statSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runCommand, type CommandSpec, type OptionSpecs } from '../flight/cli-args.js';
 import { Fields, readJsonFile } from '../flight/config/fields.js';
 import { TernError } from '../flight/errors.js';
+import { MissionView } from './mission-view.js';
 
 const MISSION = {
   name: 'tern mission',
@@ -60,19 +63,73 @@ function ownerOnlyKeys(dir: string): void {
   }
 }
 
-function run(args: string[], name: string): { child: ChildProcess; exited: Promise<number> } {
+/** Where a process's lines go: the raw stream (--raw), or its log file and the live view. */
+interface Output {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  exited(code: number | string): void;
+}
+
+function rawOutput(name: string): Output {
+  return {
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${name}: ${line}\n`),
+    exited: (code) => {
+      if (code !== 0) process.stderr.write(`tern mission: ${name} exited with ${code}\n`);
+    },
+  };
+}
+
+/** The whole NDJSON stream to its log file (stderr lines wrapped as {"stderr": line}), and to the view. */
+function viewOutput(name: string, nodeId: number | undefined, log: WriteStream, view: MissionView): Output {
+  return {
+    stdout: (line) => {
+      log.write(`${line}\n`);
+      view.stdout(name, line);
+    },
+    stderr: (line) => {
+      log.write(`${JSON.stringify({ stderr: line })}\n`);
+      view.stderr(name, line);
+    },
+    exited: (code) => view.exited(nodeId, name, code),
+  };
+}
+
+function run(args: string[], output: Output): { child: ChildProcess; exited: Promise<number> } {
   // Each in its own process group: a Ctrl-C at the terminal reaches only this launcher, which
   // then stops every process in order (a second signal could cut a stop short).
   const child = spawn(process.execPath, [TERN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  createInterface({ input: child.stdout! }).on('line', (line) => process.stdout.write(`${line}\n`));
-  createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`${name}: ${line}\n`));
+  createInterface({ input: child.stdout! }).on('line', (line) => output.stdout(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => output.stderr(line));
   const exited = new Promise<number>((resolve) =>
     child.on('exit', (code, signal) => {
-      if (code !== 0) process.stderr.write(`tern mission: ${name} exited with ${code ?? signal}\n`);
+      output.exited(code ?? signal ?? 'unknown');
       resolve(code ?? 1);
     }),
   );
   return { child, exited };
+}
+
+/** A node config as far as the launcher needs it: id and name for the view, data directory for the logs. */
+function nodeOf(file: string): { id: number; name: string; dataDir: string } {
+  const f = new Fields(file);
+  const top = f.object(readJsonFile(file, 'mission config file'), '');
+  const node = f.object(top.node, 'node');
+  const id = f.integer(node.id, 'node.id', 1);
+  return {
+    id,
+    name: node.name === undefined ? `tern-${id}` : f.string(node.name, 'node.name'),
+    dataDir: resolve(top.dataDir === undefined ? `var/node-${id}` : f.string(top.dataDir, 'dataDir')),
+  };
+}
+
+/** The deepest directory holding every node's data directory: the mission's (var/mission for the local one). */
+function commonDir(paths: readonly string[]): string {
+  const parts = paths.map((p) => dirname(p).split(sep));
+  const first = parts[0] ?? process.cwd().split(sep);
+  let n = 0;
+  while (n < first.length && parts.every((p) => p[n] === first[n])) n++;
+  return first.slice(0, n).join(sep) || sep;
 }
 
 export function runMission(argv: string[]): Promise<number> {
@@ -89,22 +146,49 @@ async function mission(dir: string, raw: boolean): Promise<number> {
     return 2;
   }
   ownerOnlyKeys(dir);
+  let nodes;
+  try {
+    nodes = mission.nodes.map((file) => ({ file, ...nodeOf(join(dir, file)) }));
+  } catch (error) {
+    if (!(error instanceof TernError)) throw error;
+    console.error(`tern mission: ${error.message}`);
+    return 2;
+  }
+  const logDir = join(commonDir(nodes.map((n) => n.dataDir)), 'logs');
+  const logs: WriteStream[] = [];
+  const view = raw ? undefined : new MissionView({
+    nodes: nodes.map((n) => ({ id: n.id, name: n.name })),
+    logDir,
+    tty: process.stdout.isTTY === true,
+    write: (text) => process.stdout.write(text),
+    columns: () => process.stdout.columns,
+  });
+  const output = (name: string, nodeId?: number): Output => {
+    if (!view) return rawOutput(name);
+    mkdirSync(logDir, { recursive: true });
+    const log = createWriteStream(join(logDir, `${name}.ndjson`), { flags: 'w' });
+    logs.push(log);
+    return viewOutput(name, nodeId, log, view);
+  };
+  view?.start();
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  const processes = mission.nodes.map((file) => run(['flight', '--config', join(dir, file)], file));
+  const processes = nodes.map((n) => run(['flight', '--config', join(dir, n.file)], output(n.file.replace(/\.json$/, ''), n.id)));
   if (mission.console) {
     // The web console (gse/console): it prints the link to open on its stderr ("console: ... open URL").
     const c = mission.console;
     processes.push(run([
       'gse', 'console', '--dtn', c.listen, '--node', String(c.node), '--archive', 'var/mission/console',
       ...(c.web ? ['--listen', c.web] : []), ...(c.key ? ['--key', join(dir, c.key)] : []), ...(c.via ? ['--via', c.via] : []),
-    ], 'console'));
+    ], output('console')));
   }
   // A process that dies on its own ends the mission too: a partial constellation misleads.
   await Promise.race([stopped, ...processes.map((p) => p.exited)]);
   for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
   const codes = await Promise.all(processes.map((p) => p.exited));
+  view?.stop();
+  await Promise.all(logs.map((log) => new Promise((resolve) => log.end(resolve))));
   return codes.every((c) => c === 0) ? 0 : 1;
 }

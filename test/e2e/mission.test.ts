@@ -44,7 +44,8 @@ it('runs the local mission that npm start starts, and stops it cleanly on SIGINT
   const station = (JSON.parse(readFileSync(join(dir, 'ground-10.json'), 'utf8')) as { cla: { tcp: { listen: string } } }).cla.tcp.listen;
   const key = join(dir, 'keys/demo-operator.key');
   for (const file of ['demo-operator.key', 'node-10.key', 'node-20.key', 'node-21.key']) chmodSync(join(dir, 'keys', file), 0o644);
-  mission = startTern(['mission', '--dir', dir], {}, cwd);
+  // --raw: every process's NDJSON on stdout, as this test reads it (a person gets the live view).
+  mission = startTern(['mission', '--dir', dir, '--raw'], {}, cwd);
   for (const node of [10, 20, 21]) {
     await mission.waitForLine((l) => l.msg === 'node started' && l.node === node);
   }
