@@ -14,8 +14,8 @@ import { writeDictionary } from './cmd/export.js';
 import type { MissionConfig } from './config/mission.js';
 import { STORE_UPKEEP_BUDGET_US } from './config/tasks.js';
 import { CORE_EVENTS } from './core/dictionary.js';
-import { ECC_EVENTS } from './ecc/dictionary.js';
-import { NodeProtection } from './ecc/node.js';
+import { ECC_COMMANDS, ECC_EVENTS } from './ecc/dictionary.js';
+import { NodeProtection, type InjectArgs } from './ecc/node.js';
 import { core } from './core/wasm.js';
 import { AGENT_EVENTS } from './dtn/agent-dictionary.js';
 import { BundleAgent, SERVICE } from './dtn/agent.js';
@@ -27,7 +27,7 @@ import { loadKeys } from './dtn/keys.js';
 import { STORE_EVENTS } from './dtn/store/dictionary.js';
 import { StoreMaintenanceTask } from './dtn/store/maintenance-task.js';
 import { BundleStore, storeDirectory } from './dtn/store/store.js';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable, writeFileDurableAsync } from './durable.js';
 import { monotonicClock, type Clock } from './exec/clock.js';
 import { EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
@@ -90,6 +90,8 @@ export class FlightNode {
   /** The session handshake worker, when `cmd.session` is configured (health pings it). */
   private handshakeWorker: WorkerCrypto | undefined;
   private started = false;
+  /** The periodic housekeeping.json write under way, which the final one at stop waits for. */
+  private housekeepingWrite: Promise<void> | undefined;
 
   /** Opens the bundle store (recovering it), builds the node and starts its frames. */
   static async start(options: FlightNodeOptions): Promise<FlightNode> {
@@ -143,7 +145,8 @@ export class FlightNode {
       sink: { accept: (bytes, from) => agent!.accept(bytes, from) },
       onContact: () => agent!.sessionUp(),
       // With a contact plan, links exist only inside its contacts (a node outside the plan: always).
-      ...(config.contactPlan ? { inContact: (n: number) => config.routes.contactOpen(n, Date.now()) } : {}),
+      // Sessions follow contact starts and ends within 100 ms (a mission may play the plan faster).
+      ...(config.contactPlan ? { inContact: (n: number) => config.routes.contactOpen(n, Date.now()), retryMs: 100 } : {}),
       tlm,
       events,
       log: subsystemLogger(log, 'cla'),
@@ -159,6 +162,9 @@ export class FlightNode {
       limits: config.dtn.agent,
       creation: CreationClock.persistent(join(config.dataDir, 'creation.seq')),
       strictBlockNumbers: config.dtn.strictBlockNumbers,
+      // A bundle for a node no neighbour, route or contact plan of this node leads to, now or
+      // later, is refused at once (status reason 6) rather than held for ever.
+      reaches: (n) => true || config.cla.neighbours.some((x) => x.node === n) || config.routes.reaches(n) || this.neighbours.link(n) !== undefined,
       ...(config.dtn.keysFile ? { keys: loadKeys(config.dtn.keysFile) } : {}),
     });
 
@@ -171,8 +177,9 @@ export class FlightNode {
       log: subsystemLogger(log, 'store'),
     });
     this.plans = this.buildPlanActivation();
+    this.writeHousekeepingPeriodically();
     this.downlink = this.buildDownlink();
-    this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc });
+    this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc, storeDir: storeDirectory(config.dataDir) });
     this.infer = config.infer && new InferNode({
       config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'),
       send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
@@ -249,6 +256,21 @@ export class FlightNode {
   }
 
   /**
+   * housekeeping.json, replaced whole (temporary file, rename) with each health line's record,
+   * so `tern status` reads a running node's counters. Written between frames, never blocking one;
+   * a record that comes while the last is still being written is skipped, not queued.
+   */
+  private writeHousekeepingPeriodically(): void {
+    const file = join(this.config.dataDir, 'housekeeping.json');
+    this.housekeeping.onSummary((record) => {
+      if (this.housekeepingWrite || !this.started) return;
+      this.housekeepingWrite = writeFileDurableAsync(file, Buffer.from(`${JSON.stringify(record)}\n`))
+        .catch((error: unknown) => this.log.warn({ err: error }, 'housekeeping record not written'))
+        .finally(() => (this.housekeepingWrite = undefined));
+    });
+  }
+
+  /**
    * Commanding with the handlers other subsystems own, fed by the command endpoint. Without a
    * `cmd` section the endpoint still exists and refuses every bundle (counted by the agent as a
    * failed delivery, with an event), so a command can never wait in the store for a later start.
@@ -283,7 +305,6 @@ export class FlightNode {
       requestMode: (mode, reason) => exec().requestMode(mode, reason),
     }));
     commanding.declare(TLM_COMMANDS);
-    this.infer?.bindCommands(commanding);
     commanding.declare(ROUTE_COMMANDS);
     commanding.bind(ROUTE_COMMANDS.planLoad.name, {
       handler: (args) => {
@@ -291,7 +312,13 @@ export class FlightNode {
         return this.plans.activate(args.plan as Uint8Array);
       },
     });
+    this.infer?.bindCommands(commanding);
     commanding.bind(TLM_COMMANDS.clearThrottles.name, { handler: () => ({ rearmed: this.events.resetThrottles() }) });
+    const protection = this.protection;
+    if (protection) {
+      commanding.declare(ECC_COMMANDS);
+      commanding.bind(ECC_COMMANDS.inject.name, { handler: (args) => protection.inject(args as unknown as InjectArgs) });
+    }
     commanding.bind('LIST_BUNDLES', {
       handler: (args) => {
         const all = this.store.list();
@@ -366,6 +393,7 @@ export class FlightNode {
     this.timer.stop();
     this.watchdog.stopping();
     await this.close();
+    await this.housekeepingWrite;
     const final = this.housekeeping.record(this.tlm.get('exec.frames')!.value, this.exec.modeName);
     try {
       writeFileDurable(join(this.config.dataDir, 'housekeeping.json'), `${JSON.stringify(final)}\n`);

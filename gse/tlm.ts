@@ -51,7 +51,8 @@ function json(value: unknown): string {
   });
 }
 
-function responseLine(r: Extract<DownlinkItem, { kind: 'rsp' }>['record']): string {
+/** A command response as one line for people (the mission view shows these too). */
+export function responseLine(r: ResponseRecord): string {
   const what = [
     `${new Date(r.timeMs).toISOString()} RSP node ${r.node}`,
     r.command ?? (r.opcode === undefined ? '(undecoded)' : `opcode 0x${r.opcode.toString(16)}`),
@@ -66,6 +67,8 @@ function responseLine(r: Extract<DownlinkItem, { kind: 'rsp' }>['record']): stri
   if (r.result !== undefined) line += ` ${json(r.result)}`;
   return line;
 }
+
+export type ResponseRecord = Extract<DownlinkItem, { kind: 'rsp' }>['record'];
 
 export function printDownlink(bytes: Uint8Array, dictionary: Dictionary, asJson: boolean, out: (line: string) => void): void {
   const items = decodeDownlink(bytes);

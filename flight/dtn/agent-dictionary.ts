@@ -7,6 +7,7 @@ export const AGENT_CHANNELS = {
   accepted: { name: 'dtn.agent.accepted', type: 'u64', units: 'bundles', doc: 'Bundles durable in the store and acknowledged' },
   duplicates: { name: 'dtn.agent.duplicates', type: 'u64', units: 'bundles', doc: 'Bundles already held or delivered: acknowledged, not stored again' },
   refusedFull: { name: 'dtn.agent.refusedFull', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles refused because the store is full or the source over quota' },
+  refusedNoRoute: { name: 'dtn.agent.refusedNoRoute', type: 'u64', units: 'bundles', doc: 'Bundles refused because no route or neighbour of this node leads to their destination' },
   queueFull: { name: 'dtn.agent.queueFull', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles refused because the inbound queue was full (flood)' },
   inboundQueued: { name: 'dtn.agent.inboundQueued', type: 'u32', units: 'bundles', doc: 'Bundles waiting for the ingest task' },
   originated: { name: 'dtn.agent.originated', type: 'u64', units: 'bundles', doc: 'Bundles created by local services' },

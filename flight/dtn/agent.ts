@@ -57,6 +57,12 @@ export interface AgentOptions {
   creation: CreationClock;
   /** Refuse ION's fragments with extension blocks numbered 0 instead of renumbering them. */
   strictBlockNumbers?: boolean;
+  /**
+   * Whether any neighbour or route of this node leads towards `node`, now or later. A received
+   * bundle for a node it does not reach is refused (status reason 6) rather than kept for ever.
+   * Absent: every node is taken to be reachable.
+   */
+  reaches?: (node: number) => boolean;
 }
 
 export class BundleAgent implements BundleSink {
@@ -98,7 +104,7 @@ export class BundleAgent implements BundleSink {
     this.delivery = new Delivery(ctx, fragments, this.sealing, reporter);
     const forwarder = new Forwarder(ctx, this.sealing, reporter);
     this.dispatcher = new Dispatcher(ctx, this.queues, this.routing, forwarder, this.delivery, fragments, reporter);
-    this.ingress = new Ingress(ctx, keys, this.queues, reporter, (id) => this.delivery.delivered(id), options.strictBlockNumbers ?? false);
+    this.ingress = new Ingress(ctx, keys, this.queues, reporter, (id) => this.delivery.delivered(id), options.strictBlockNumbers ?? false, options.reaches ?? (() => true));
   }
 
   /** The executive tasks that run the agent. */

@@ -51,6 +51,8 @@ it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + f
   const port = await freePort();
   const node = startTern(['flight', '--config', writeNodeConfig(dir, {
     id: 1, port,
+    // Node 9, the bundles' destination, is a neighbour out of contact: they are kept, not refused.
+    neighbours: { 9: ['tcp', await freePort()] },
     tcp: { maxInboundPending: WINDOW },
     dtn: { agent: { inboundQueue: 1024, ingestPerSlot: 256 }, store: { capacityBytes: 4 * BUNDLES * 1100 } },
   })]);

@@ -39,7 +39,8 @@ afterEach(async () => {
 it(`keeps every acknowledged bundle exactly once across ${KILLS} SIGKILLs`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tern-crash-'));
   const port = await freePort();
-  const config = writeNodeConfig(dir, { id: 1, port });
+  // Node 9 is a neighbour out of contact (nothing listens there): its bundles are kept, not refused.
+  const config = writeNodeConfig(dir, { id: 1, port, neighbours: { [SINK]: ['tcp', await freePort()] } });
   const created = dtnNow();
   const acknowledged = new Map<string, number>(); // bundle id -> sequence
   let sequence = 0;

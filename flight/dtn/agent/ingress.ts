@@ -39,6 +39,7 @@ export class Ingress {
     /** Whether a bundle with this id was delivered here recently (a late duplicate). */
     private readonly delivered: (id: string) => boolean,
     private readonly strictBlockNumbers: boolean,
+    private readonly reaches: (node: number) => boolean,
   ) {
     this.credit = ctx.limits.ingestPerSlot;
   }
@@ -90,8 +91,9 @@ export class Ingress {
     const nowUnix = ctx.now();
     const nowDtn = dtnNow(nowUnix);
     let bundle: Bundle;
+    let decoded: Bundle | undefined;
     try {
-      bundle = this.decode(item.bytes);
+      bundle = decoded = this.decode(item.bytes);
       ctx.bundleTlm.channels.bundlesDecoded.add();
       checkValidity(bundle);
       const unknown = processUnknownBlocks(bundle);
@@ -102,7 +104,20 @@ export class Ingress {
       if (this.keys.length > 0 && bundle.security.length > 0) ctx.bundleTlm.security(verifyIntegrity(bundle, this.keys));
     } catch (error) {
       const rejected = ctx.bundleTlm.rejected(error);
+      // Decoded but refused (hop limit, lifetime, security, policy): deleted, with its report.
+      if (decoded) this.reporter.report(decoded, 'deleted', rejected.statusReason);
       item.reject(new BundleRefusedError('not-acceptable', rejected.message));
+      return;
+    }
+    // Refused before it is stored: the sender (a ground tool, a neighbour) learns now that the
+    // bundle goes nowhere, instead of an acknowledgement for a bundle that waits for ever.
+    const destination = bundle.primary.destination;
+    if (destination.scheme === 'ipn' && destination.node !== ctx.node && !this.reaches(destination.node)) {
+      ctx.ch.refusedNoRoute.add();
+      const reason = `no route from node ${ctx.node} to node ${destination.node}`;
+      ctx.events.emit(AGENT_EVENTS.refused, { peer: describePeer(item.from), reason });
+      this.reporter.report(bundle, 'deleted', StatusReason.noRoute);
+      item.reject(new BundleRefusedError('not-acceptable', reason));
       return;
     }
     const id = bundleKey(bundle);
