@@ -40,9 +40,48 @@ export const DTN_CHANNELS = {
   reassemblyEvictions: { name: 'dtn.reassemblyEvictions', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Partial bundles evicted to stay within reassembly memory' },
   statusReportsSent: { name: 'dtn.statusReportsSent', type: 'u64', units: 'bundles', doc: 'Status reports generated' },
   statusReportsReceived: { name: 'dtn.statusReportsReceived', type: 'u64', units: 'bundles', doc: 'Status reports received and decoded' },
+  deletedNoInformation: { name: 'dtn.deleted.noInformation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 0 (noInformation), reported if they asked' },
+  deletedLifetimeExpired: { name: 'dtn.deleted.lifetimeExpired', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 1 (lifetimeExpired), reported if they asked' },
+  deletedForwardedOverUnidirectionalLink: { name: 'dtn.deleted.forwardedOverUnidirectionalLink', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 2 (forwardedOverUnidirectionalLink), reported if they asked' },
+  deletedTransmissionCanceled: { name: 'dtn.deleted.transmissionCanceled', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 3 (transmissionCanceled), reported if they asked' },
+  deletedDepletedStorage: { name: 'dtn.deleted.depletedStorage', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 4 (depletedStorage), reported if they asked' },
+  deletedDestinationUnavailable: { name: 'dtn.deleted.destinationUnavailable', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 5 (destinationUnavailable), reported if they asked' },
+  deletedNoRoute: { name: 'dtn.deleted.noRoute', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 6 (noRoute), reported if they asked' },
+  deletedNoTimelyContact: { name: 'dtn.deleted.noTimelyContact', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 7 (noTimelyContact), reported if they asked' },
+  deletedBlockUnintelligible: { name: 'dtn.deleted.blockUnintelligible', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 8 (blockUnintelligible), reported if they asked' },
+  deletedHopLimitExceeded: { name: 'dtn.deleted.hopLimitExceeded', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 9 (hopLimitExceeded), reported if they asked' },
+  deletedTrafficPared: { name: 'dtn.deleted.trafficPared', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 10 (trafficPared), reported if they asked' },
+  deletedBlockUnsupported: { name: 'dtn.deleted.blockUnsupported', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 11 (blockUnsupported), reported if they asked' },
+  deletedMissingSecurityOperation: { name: 'dtn.deleted.missingSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 12 (missingSecurityOperation), reported if they asked' },
+  deletedUnknownSecurityOperation: { name: 'dtn.deleted.unknownSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 13 (unknownSecurityOperation), reported if they asked' },
+  deletedUnexpectedSecurityOperation: { name: 'dtn.deleted.unexpectedSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 14 (unexpectedSecurityOperation), reported if they asked' },
+  deletedFailedSecurityOperation: { name: 'dtn.deleted.failedSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 15 (failedSecurityOperation), reported if they asked' },
+  deletedConflictingSecurityOperation: { name: 'dtn.deleted.conflictingSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 16 (conflictingSecurityOperation), reported if they asked' },
+  deletedUnreported: { name: 'dtn.deletedUnreported', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles the store deleted whose bytes could not be read back for their status report' },
 } as const satisfies Record<string, ChannelDef>;
 
 export type DtnChannel = keyof typeof DTN_CHANNELS;
+
+/** The counter each RFC 9171/9172 status reason code bumps when a bundle is deleted (agent/report.ts). */
+export const DELETION_CHANNEL: readonly DtnChannel[] = [
+  'deletedNoInformation',
+  'deletedLifetimeExpired',
+  'deletedForwardedOverUnidirectionalLink',
+  'deletedTransmissionCanceled',
+  'deletedDepletedStorage',
+  'deletedDestinationUnavailable',
+  'deletedNoRoute',
+  'deletedNoTimelyContact',
+  'deletedBlockUnintelligible',
+  'deletedHopLimitExceeded',
+  'deletedTrafficPared',
+  'deletedBlockUnsupported',
+  'deletedMissingSecurityOperation',
+  'deletedUnknownSecurityOperation',
+  'deletedUnexpectedSecurityOperation',
+  'deletedFailedSecurityOperation',
+  'deletedConflictingSecurityOperation',
+];
 
 /** The counter each rejection code bumps (besides dtn.bundlesRejected). */
 export const REJECTION_CHANNEL: Record<BundleErrorCode, DtnChannel> = {

@@ -46,6 +46,14 @@ export interface StoredRef {
   evicted: StoredBundle[];
 }
 
+/** A bundle the store deleted by itself (evicted, or swept at expiry), for the agent's status report. */
+export interface DeletedBundle extends StoredBundle {
+  /** RFC 9171 status report reason code: 4 evicted (depleted storage), 1 expired. */
+  reason: number;
+  /** Its bytes, checked against both CRCs; undefined if they could not be read back (logged). */
+  bytes: Uint8Array | undefined;
+}
+
 export interface CompactionStep {
   /** The segment worked on, if any. */
   segment?: number;
@@ -89,6 +97,9 @@ export class BundleStore {
   /** Segments compaction leaves alone: they disagreed with the index once (never expected). */
   private readonly keep = new Set<number>();
   private readonly ch: Channels;
+  private readonly deletedListeners: Array<(deleted: DeletedBundle) => void> = [];
+  /** Bundles deleted by the store before their own put was durable: their put hands over the bytes. */
+  private readonly deletedUnwritten = new Map<number, Omit<DeletedBundle, 'bytes'>>();
 
   private constructor(
     readonly dir: string,
@@ -243,12 +254,15 @@ export class BundleStore {
             ix.segment[slot] = segment.number;
             ix.offset[slot] = offset;
             segment.liveBytes += length;
+          } else if (this.deletedUnwritten.size > 0) {
+            this.settleUnwritten(instance, bytes);
           }
           this.ch.puts.add();
           resolve({ id: meta.id, size: bytes.length, evicted });
         },
         failed: (error) => {
           if (ix.live(slot) && ix.instance[slot] === instance) this.forget(slot);
+          else if (this.deletedUnwritten.size > 0) this.settleUnwritten(instance, bytes);
           reject(error);
         },
       });
@@ -288,6 +302,7 @@ export class BundleStore {
       }
       if (first < 0 || this.index.expiryMs[first]! >= nowMs) break;
       expired.push(this.index.bundle(first));
+      this.handOver(first, StoreReason.lifetimeExpired);
       durable.push(this.dispose(first, Disposition.deleted, StoreReason.lifetimeExpired));
       this.ch.expired.add();
     }
@@ -341,6 +356,63 @@ export class BundleStore {
    */
   flushed(): Promise<void> {
     return this.segmentLog.drain();
+  }
+
+  /**
+   * Tells `listener` of every bundle the store deletes by itself, evicted (reason 4) or expired
+   * by expire() (reason 1), with its bytes, so that the agent can send the "deleted" status
+   * report the bundle asked for (the metadata alone does not say whether it asked, nor whom to).
+   */
+  onDeleted(listener: (deleted: DeletedBundle) => void): void {
+    this.deletedListeners.push(listener);
+  }
+
+  /**
+   * Reads the bytes of a bundle about to be deleted by the store and hands them to the
+   * listeners. The read starts now, before the tombstone is queued: an open read keeps its
+   * segment from being reclaimed under it. A bundle whose put is not yet durable has its bytes
+   * in memory: its put's settlement hands them over.
+   */
+  private handOver(slot: number, reason: number): void {
+    if (this.deletedListeners.length === 0) return;
+    const ix = this.index;
+    const deleted = { ...ix.bundle(slot), reason };
+    const instance = ix.instance[slot]!;
+    if (ix.pending[slot]) {
+      this.deletedUnwritten.set(instance, deleted);
+      return;
+    }
+    const segment = this.segmentLog.segments.get(ix.segment[slot]!)!;
+    const offset = ix.offset[slot]!;
+    const dataLength = ix.dataLength[slot]!;
+    this.segmentLog.read(segment, offset, ix.recordLength[slot]!).then((record) => {
+      const problem = checkRecord(record, segment.number, offset, deleted.id, instance);
+      if (problem) {
+        this.ch.corruptRecords.add();
+        this.events.emit(STORE_EVENTS.corruptRead, { id: deleted.id, reason: problem, segment: segment.number, offset });
+      }
+      this.emitDeleted({ ...deleted, bytes: problem ? undefined : record.subarray(record.length - dataLength) });
+    }, (error: Error) => {
+      this.log.error({ err: error, id: deleted.id }, 'deleted bundle not read back for its status report');
+      this.emitDeleted({ ...deleted, bytes: undefined });
+    });
+  }
+
+  private settleUnwritten(instance: number, bytes: Uint8Array): void {
+    const deleted = this.deletedUnwritten.get(instance);
+    if (!deleted) return;
+    this.deletedUnwritten.delete(instance);
+    this.emitDeleted({ ...deleted, bytes });
+  }
+
+  private emitDeleted(deleted: DeletedBundle): void {
+    for (const listener of this.deletedListeners) {
+      try {
+        listener(deleted);
+      } catch (error) {
+        this.log.error({ err: error, id: deleted.id }, 'deleted-bundle listener failed');
+      }
+    }
   }
 
   /** Writes what is queued, waits for it, closes the files and releases the lock. */
@@ -415,6 +487,7 @@ export class BundleStore {
     let freed = 0;
     for (const slot of victims) {
       freed += ix.recordLength[slot]!;
+      this.handOver(slot, StoreReason.depletedStorage);
       // The new bundle's record is queued after these tombstones, so its put() resolves only
       // once they are durable and fails if they fail: nothing more to wait for here.
       this.dispose(slot, Disposition.deleted, StoreReason.depletedStorage).catch(() => undefined);
