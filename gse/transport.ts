@@ -160,8 +160,12 @@ function refusalText(error: Error, target: number): string {
   return error.message;
 }
 
-/** What a listening ground node does with each bundle addressed to it. */
-export type PayloadHandler = (payload: Uint8Array, from: PeerInfo, source: string) => void;
+/**
+ * What a listening ground node does with each bundle addressed to it. The transfer is
+ * acknowledged when the handler returns, or, if it returns a promise, once that resolves (the
+ * console's archive commits several bundles at once); a rejection refuses the transfer.
+ */
+export type PayloadHandler = (payload: Uint8Array, from: PeerInfo, source: string) => void | Promise<void>;
 
 export interface GroundListener {
   readonly tcpPort: number;
@@ -182,8 +186,8 @@ export async function listenAsGround(node: number, at: Address, onPayload: Paylo
         const bundle = decodeBundle(bytes);
         const destination = bundle.primary.destination;
         if (destination.scheme === 'ipn' && destination.node === node) {
-          onPayload(payloadBlock(bundle).data, from, eidToString(bundle.primary.source));
-          return Promise.resolve();
+          const handled = onPayload(payloadBlock(bundle).data, from, eidToString(bundle.primary.source));
+          return handled instanceof Promise ? handled : Promise.resolve();
         }
         why = `bundle for ${eidToString(destination)}, not this ground node ipn:${node}`;
       } catch (error) {

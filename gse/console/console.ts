@@ -1,5 +1,5 @@
 // The ground console assembled: it joins the ground network as the ground node (as `gse tlm`
-// does), archives every item each bundle brings before the bundle is acknowledged, keeps the
+// does), archives every item each bundle brings before the bundle is acknowledged (ingest.ts), keeps the
 // live view and serves the page. The operator's key, if given, signs commands here, on the
 // operator's machine; it is the only secret key the console ever holds (DESIGN.md).
 import { readFileSync } from 'node:fs';
@@ -10,11 +10,11 @@ import type { Signer } from '../../flight/cmd/envelope.js';
 import type { Dictionary } from '../../flight/cmd/export.js';
 import type { MlDsa } from '../../flight/cmd/mldsa.js';
 import type { Logger } from '../../flight/log.js';
-import { decodeDownlink, MalformedDownlink } from '../tlm.js';
 import { listenAsGround, transmit, type Address, type GroundListener } from '../transport.js';
-import { Archive, ArchiveError, plainJson, type ArchiveOptions } from './archive.js';
+import { Archive, ArchiveError, type ArchiveOptions } from './archive.js';
 import { Sessions } from './auth.js';
 import { CommandDesk } from './desk.js';
+import { GroundIngest } from './ingest.js';
 import { LiveState } from './live.js';
 import { consoleHandler, type ConsoleContext, type GroundCounters } from './server.js';
 
@@ -81,37 +81,8 @@ export class GroundConsole {
       const port = (server.address() as AddressInfo).port;
       const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
       sessions.options.origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
-      ground = await listenAsGround(o.node, o.dtn, (payload, from, source) => {
-        counters.bundles++;
-        let items;
-        try {
-          items = decodeDownlink(payload);
-        } catch (error) {
-          // A damaged payload is counted and acknowledged: sending it again would not mend it.
-          if (!(error instanceof MalformedDownlink)) throw error;
-          counters.malformed++;
-          o.log.warn({ source, cla: from.cla, err: error.message }, 'malformed downlink payload');
-          return;
-        }
-        const receivedMs = Date.now();
-        try {
-          archive.store(items, receivedMs);
-        } catch (error) {
-          // Not stored, so not acknowledged: the station keeps the bundle and offers it again.
-          if (!(error instanceof ArchiveError)) throw error;
-          counters.archiveErrors++;
-          counters.lastArchiveError = error.message;
-          o.log.error({ code: error.code, err: error.message }, 'archive refused a bundle: not acknowledged');
-          live.publish('status', counters);
-          throw error;
-        }
-        counters.items += items.length;
-        for (const item of items) {
-          o.print?.(plainJson({ kind: item.kind, ...item.record }));
-          if (item.kind === 'hk') live.publish('hk', { tMs: receivedMs, view: live.housekeeping(item.record, receivedMs) });
-          else live.publish(item.kind, { tMs: receivedMs, ...item.record });
-        }
-      }, (why) => o.log.warn({ why }, 'bundle refused'));
+      const ingest = new GroundIngest(archive, live, counters, o.log, o.print);
+      ground = await listenAsGround(o.node, o.dtn, (payload, from, source) => ingest.payload(payload, from, source), (why) => o.log.warn({ why }, 'bundle refused'));
     } catch (error) {
       server.close();
       archive.close();
