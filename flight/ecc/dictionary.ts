@@ -40,6 +40,23 @@ export function tmrChannels(bank: string) {
   } as const satisfies Record<string, ChannelDef>;
 }
 
+/**
+ * Commands of protected memory (opcodes 0x06xx). ECC_INJECT is for HIL benches: it damages what
+ * it names on purpose, so it takes k of n operators like any other critical command.
+ */
+export const ECC_COMMANDS = {
+  inject: {
+    name: 'ECC_INJECT', opcode: 0x0601, owner: 'ecc', criticality: 'critical',
+    doc: 'Flips bits (SEU injection, for HIL benches) in a protected region, a TMR bank (tmr.<bank>) or a file of the bundle store (store/<file>); the scrubber and the store\'s checks must then find them',
+    args: [
+      { name: 'target', type: 'string', maxLength: 128, doc: 'A region (parameters, operator-keys, session-keys, schedule), tmr.<bank> (tmr.exec, tmr.cmd-replay) or store/<file>' },
+      { name: 'pattern', type: 'enum', values: ['single', 'double', 'burst'], doc: 'single bit, two bits of one word, or 2..8 adjacent bits (memory only; a file takes single)' },
+      { name: 'count', type: 'int', min: 1, max: 1000, units: 'upsets', doc: 'Upsets to inject, each in a word drawn at random' },
+      { name: 'seed', type: 'int', min: 0, max: 0xffff_ffff, doc: 'Seed of the injector: the same seed flips the same bits' },
+    ],
+  },
+} as const;
+
 export const ECC_EVENTS = {
   uncorrectable: {
     id: 0x0610, name: 'ECC_UNCORRECTABLE', severity: 'error',
@@ -68,5 +85,9 @@ export const ECC_EVENTS = {
   tmrNoMajority: {
     id: 0x0616, name: 'ECC_TMR_NO_MAJORITY', severity: 'error', throttle: 0,
     format: 'TMR scalar {cell}: the three copies all differ',
+  },
+  injected: {
+    id: 0x0617, name: 'ECC_INJECTED', severity: 'warning', throttle: 0,
+    format: 'SEU injection by command: {count} {pattern} upset(s) in {target} (seed {seed})',
   },
 } as const satisfies Record<string, EventDef>;
