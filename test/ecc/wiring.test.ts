@@ -3,7 +3,7 @@
 // commanding; BPSec session keys. Upsets are flipped straight into the stored bits (the
 // injector's targets) and must not change what the owners do.
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,13 +36,13 @@ const silent = createRootLogger({ level: 'silent' });
 const CORE = new Core();
 
 /** A node's protected memory over the shared core, with the events and go-SAFE signals it raised. */
-function protection(budgetBytes = 4096) {
+function protection(budgetBytes = 4096, storeDir?: string) {
   const tlm = new TelemetryRegistry();
   const events = new EventLog(silent, () => 0);
   const seen: EventRecord[] = [];
   events.onEvent((e) => seen.push(e));
   const dir = mkdtempSync(join(tmpdir(), 'tern-ecc-wiring-'));
-  const p = new NodeProtection({ core: CORE, tlm, events, dir, config: { scrub: { budgetBytes, budgetUs: 1000 } } });
+  const p = new NodeProtection({ core: CORE, tlm, events, dir, config: { scrub: { budgetBytes, budgetUs: 1000 } }, ...(storeDir ? { storeDir } : {}) });
   const safe: Array<{ what: string; reason: string }> = [];
   p.memory.onGoSafe((what, reason) => safe.push({ what, reason }));
   const h = { tlm, events, safe, dir, named: (name: string) => seen.filter((e) => e.name === name) };
@@ -264,5 +264,40 @@ describe('BPSec session keys in protected memory', () => {
     expect(new TextDecoder().decode(payloadBlock(opened.bundle).data)).toBe('under upsets');
     expect(a.region.counts.corrected).toBe(a.region.codewords);
     expect(b.region.counts.corrected).toBe(b.region.codewords);
+  });
+});
+
+// ---- ECC_INJECT's handler ---------------------------------------------------------------------------
+
+describe('injection by command (the handler)', () => {
+  it('flips single bits of a store file durably and refuses what is not one of its targets', () => {
+    const storeDir = mkdtempSync(join(tmpdir(), 'tern-ecc-store-'));
+    const file = join(storeDir, '0000000001.seg');
+    const original = Uint8Array.from({ length: 4096 }, (_, i) => (i * 31) & 0xff);
+    writeFileSync(file, original);
+    const { h, p } = protection(4096, storeDir);
+    const result = p.inject({ target: 'store/0000000001.seg', pattern: 'single', count: 3, seed: 9 });
+    const after = new Uint8Array(readFileSync(file));
+    let flipped = 0;
+    for (let i = 0; i < after.length; i++) for (let x = after[i]! ^ original[i]!; x; x &= x - 1) flipped++;
+    expect('offsets' in result && result.offsets).toHaveLength(3);
+    expect(flipped % 2).toBe(1); // three single flips: an odd number of bits differ (two may cancel)
+    expect(h.named('ECC_INJECTED')).toHaveLength(1);
+
+    const refused = (target: string, pattern = 'single') => {
+      try {
+        p.inject({ target, pattern, count: 1, seed: 1 });
+      } catch (error) {
+        return `${(error as { code: string }).code}: ${(error as Error).message}`;
+      }
+      return 'injected';
+    };
+    expect(refused('store/..')).toMatch(/^SEU_BAD_INPUT: target: expected an existing, non-empty file of the bundle store/);
+    expect(refused('store/0000000002.seg')).toMatch(/^SEU_BAD_INPUT: target/);
+    expect(refused('store/0000000001.seg', 'burst')).toMatch(/^SEU_BAD_INPUT: pattern: expected single for a store file/);
+    expect(refused('nowhere')).toMatch(/^SEU_BAD_INPUT: target: expected one of .*or store\/<file>/);
+    expect(refused('tmr.nowhere')).toMatch(/^SEU_BAD_INPUT: target/);
+    expect(h.named('ECC_INJECTED')).toHaveLength(1);
+    expect(readFileSync(file)).toEqual(Buffer.from(after));
   });
 });
