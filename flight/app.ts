@@ -145,8 +145,9 @@ export class FlightNode {
       sink: { accept: (bytes, from) => agent!.accept(bytes, from) },
       onContact: () => agent!.sessionUp(),
       // With a contact plan, links exist only inside its contacts (a node outside the plan: always).
-      // Sessions follow contact starts and ends within 100 ms (a mission may play the plan faster).
-      ...(config.contactPlan ? { inContact: (n: number) => config.routes.contactOpen(n, Date.now()), retryMs: 100 } : {}),
+      // Sessions follow contact starts and ends within 100 ms (a mission may play the plan faster);
+      // none is opened for the last 100 ms of a contact, which the next round would close.
+      ...(config.contactPlan ? { inContact: (n: number) => config.routes.contactOpen(n, Date.now()) && config.routes.contactOpen(n, Date.now() + 100), retryMs: 100 } : {}),
       tlm,
       events,
       log: subsystemLogger(log, 'cla'),
