@@ -1,0 +1,170 @@
+// Acceptance of CGR across real node processes: a ground station (10) and three satellites in a
+// chain (20, 21, 22), every link between them through the link emulator (gse/link-emulator.ts)
+// in the test process, on a contact plan played at 40 plan seconds per real second (sessions
+// then come up a few plan seconds into each contact, so the contacts the echoes fill close with
+// transfers under way). Satellite 22
+// is two ISL hops from the only station. Bundles and a signed command cross only inside their
+// contacts (the emulator's record of every TCPCL transfer that crossed, checked against the
+// plan on plan time), none is lost when contacts close mid-transfer, and a bad plan uplinked by
+// command leaves the node on its previous plan. The ground console (100) and the test's own
+// TCPCL peer (101) are always in contact with the station.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TcpclSession } from '../../flight/cla/tcpcl-session.js';
+import { hopCountBlock } from '../../flight/dtn/blocks.js';
+import { dtnNow, payloadBlock } from '../../flight/dtn/bundle.js';
+import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
+import { MISSION_EPOCH_ENV } from '../../flight/route/config.js';
+import { parsePlan } from '../../flight/route/plan-load.js';
+import type { Contact } from '../../flight/route/plan.js';
+import { LinkEmulator, type EmulatedLink, type EmulatorRecord } from '../../gse/link-emulator.js';
+import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
+import { killAll, runTern, startTern, type TernProcess } from '../support/node-process.js';
+import { until } from '../support/wait.js';
+
+const STATION = 10;
+const SATS = [20, 21, 22] as const;
+const CONSOLE = 100;
+const PEER = 101;
+const SCALE = 40;
+const PERIOD = 20; // plan seconds between a link's windows
+const ECHOES = 24;
+const PAYLOAD = 20_000;
+
+/** Contacts both ways for `a`-`b` over [offset + k PERIOD, offset + k PERIOD + length). */
+function windows(a: number, b: number, offset: number, length: number, rate: number, until: number) {
+  const out: Array<{ from: number; to: number; start: number; end: number; rate: number; owlt: number }> = [];
+  for (let t = offset; t < until; t += PERIOD) {
+    out.push({ from: a, to: b, start: t, end: t + length, rate, owlt: 0.01 }, { from: b, to: a, start: t, end: t + length, rate, owlt: 0.01 });
+  }
+  return out;
+}
+
+const PLAN_TEXT = JSON.stringify({
+  format: 'tern-contact-plan/1',
+  contacts: [
+    // The ground network: the console and the test's peer are always in contact with the station.
+    ...windows(STATION, CONSOLE, 0, 100_000, 10_000_000, 1),
+    ...windows(STATION, PEER, 0, 100_000, 10_000_000, 1),
+    ...windows(STATION, 20, 0, 12, 400_000, 2400), // ground passes
+    ...windows(20, 21, 6, 10, 20_000, 2400), // ISLs: 200 kB a window, less than the echoes need
+    ...windows(21, 22, 10, 10, 20_000, 2400),
+  ],
+});
+const plan = parsePlan(PLAN_TEXT, { source: 'constellation', epochMs: 0 });
+
+let dir: string;
+let emulator: LinkEmulator;
+const records: EmulatorRecord[] = [];
+let consoleProc: TernProcess;
+const nodes: TernProcess[] = [];
+let peer: GroundPeer;
+let toStation: TcpclSession;
+let stationPort: number;
+
+type Line = Record<string, unknown>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tern-constellation-'));
+  writeFileSync(join(dir, 'plan.json'), PLAN_TEXT);
+  const made = await runTern(['gse', 'keygen', '--out', 'alice.key', '--id', '1', '--name', 'alice'], dir);
+  expect(made.code, made.stderr).toBe(0);
+  const port = new Map<number, number>();
+  for (const n of [STATION, ...SATS, CONSOLE]) port.set(n, await freePort());
+  stationPort = port.get(STATION)!;
+  // Each node reaches each neighbour in the plan through its own emulated link.
+  const neighbours: Array<[number, number]> = [[STATION, 20], [20, STATION], [20, 21], [21, 20], [21, 22], [22, 21]];
+  const links: EmulatedLink[] = neighbours.map(([from, to]) => ({
+    from, to, cla: 'tcp', listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: port.get(to)! },
+  }));
+  // Plan time 0: now. The nodes take a few plan seconds to start; the first contacts may pass unused.
+  const epochMs = Date.now();
+  emulator = new LinkEmulator({ plan, epochMs, timeScale: SCALE, links, record: (r) => records.push(r) });
+  await emulator.start();
+  const via = new Map(emulator.addresses().map((a) => [`${a.from}>${a.to}`, a.port]));
+  consoleProc = startTern(['gse', 'tlm', '--listen', `127.0.0.1:${port.get(CONSOLE)}`, '--node', String(CONSOLE)]);
+  for (const id of [STATION, ...SATS]) {
+    const mine = neighbours.filter(([from]) => from === id).map(([, to]): [number, ['tcp', number]] => [to, ['tcp', via.get(`${id}>${to}`)!]]);
+    if (id === STATION) mine.push([CONSOLE, ['tcp', port.get(CONSOLE)!]]);
+    const file = writeNodeConfig(dir, {
+      id, port: port.get(id)!, neighbours: Object.fromEntries(mine),
+      tlm: { downlink: { endpoint: `ipn:${CONSOLE}.2`, housekeepingEvery: 1000 } },
+      ...(id === 22 ? {
+        tasks: [['cmd.dispatch', 'cmd.sequence'], ['cmd.dispatch'], ['cmd.dispatch'], ['cmd.dispatch'], []],
+        cmd: {
+          approvals: 1, operators: [{ id: 1, name: 'alice', roles: ['operate', 'approve'], publicKeyFile: 'alice.key.pub.json' }],
+          dispatch: { budgetUs: 3000, verificationsPerSlot: 1 }, sequence: { budgetUs: 500 },
+        },
+      } : {}),
+    });
+    const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    config.contactPlan = { file: 'plan.json', epoch: 'mission-start', timeScale: SCALE };
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    nodes.push(startTern(['flight', '--config', file], { [MISSION_EPOCH_ENV]: String(epochMs) }));
+  }
+  for (const node of nodes) await node.waitForLine((l) => l.msg === 'node started');
+  peer = new GroundPeer(PEER);
+  toStation = await peer.tcp.connect('127.0.0.1', stationPort, `ipn:${STATION}.0`);
+}, 60_000);
+
+afterAll(async () => {
+  killAll([...nodes, consoleProc].filter(Boolean));
+  await peer?.close();
+  await emulator?.close();
+});
+
+/** Whether a contact from -> to of the plan is open at plan time t. */
+const inContact = (from: number, to: number, t: number): boolean =>
+  plan.contacts.some((c: Contact) => c.from === from && c.to === to && c.start <= t && t < c.end);
+
+describe('a constellation routed by CGR through the link emulator', () => {
+  it('echoes from a satellite two ISL hops out: every bundle crosses inside its contacts, none lost when contacts close mid-transfer', async () => {
+    for (let i = 0; i < ECHOES; i++) {
+      const payload = new Uint8Array(PAYLOAD).fill(i);
+      await toStation.send(createBundle({
+        destination: ipn(22, 7), source: ipn(PEER, 7), creationTime: dtnNow(), sequence: i, lifetime: 600_000,
+        blocks: [hopCountBlock({ limit: 8, count: 0 })], payload,
+      }).bytes);
+    }
+    // A link cut after a transfer arrived but before its acknowledgement did makes the sender send
+    // it again (at least once, as TCPCLv4 promises): an echo may come twice, none may be missing.
+    const echoed = (): number[] => [...new Set(peer.received.map((r) => payloadBlock(decodeBundle(r.bytes)).data[0]!))].sort((a, b) => a - b);
+    await until(() => echoed().length >= ECHOES, `${ECHOES} distinct echoes from node 22`, 120_000, 100);
+    expect(echoed()).toEqual([...Array(ECHOES).keys()]);
+    const crossed = records.filter((r): r is Extract<EmulatorRecord, { kind: 'crossed' }> => r.kind === 'crossed');
+    for (const hop of ['10>20', '20>21', '21>22', '22>21', '21>20', '20>10']) {
+      expect(crossed.filter((r) => `${r.from}>${r.to}` === hop).length, hop).toBeGreaterThan(0);
+    }
+    const outside = crossed.filter((r) => !inContact(r.from, r.to, r.planTime));
+    expect(outside).toEqual([]);
+    // The ISLs carry less than the echoes need in one window: contacts ended with transfers under way.
+    const cuts = records.filter((r): r is Extract<EmulatorRecord, { kind: 'cut' }> => r.kind === 'cut');
+    expect(cuts.some((c) => c.transfersCut > 0)).toBe(true);
+    // The nodes open sessions only inside contacts: the emulator never had to refuse one.
+    expect(emulator.counters.refused).toBe(0);
+  }, 150_000);
+
+  it('a signed command reaches satellite 22 over two ISL hops and its response comes back the same way; a bad plan by command leaves the old plan', async () => {
+    const send = async (...args: string[]): Promise<string> => {
+      const sent = await runTern(['gse', 'send', '22', ...args, '--key', 'alice.key', '--via', `127.0.0.1:${stationPort}`], dir);
+      expect(sent.code, sent.stderr).toBe(0);
+      return /digest ([0-9a-f]{16})/.exec(sent.stdout)![1]!;
+    };
+    const response = (digest: string): Promise<Line> =>
+      consoleProc.waitForLine((l) => l.kind === 'rsp' && l.digest === digest && (l.status === 'executed' || l.status === 'failed'), 120_000);
+    const ping = await response(await send('PING', '4242'));
+    expect(ping).toMatchObject({ node: 22, status: 'executed', result: { token: 4242 } });
+    writeFileSync(join(dir, 'bad-plan.json'), JSON.stringify({ format: 'tern-contact-plan/1', contacts: [{ from: 21, to: 22, start: 10, end: 5, rate: 1, owlt: 0 }] }));
+    // The node's own dictionary (written at start) names the route commands.
+    const bad = await response(await send('ROUTE_PLAN_LOAD', '@bad-plan.json', '--from', join(dir, 'data-22')));
+    expect(bad).toMatchObject({ node: 22, status: 'failed' });
+    expect(JSON.stringify(bad)).toContain('contacts[0] end');
+    // Still on the old plan: the next command and its response cross the same contacts.
+    expect(await response(await send('PING', '4343'))).toMatchObject({ node: 22, status: 'executed', result: { token: 4343 } });
+    const crossed = records.filter((r): r is Extract<EmulatorRecord, { kind: 'crossed' }> => r.kind === 'crossed');
+    expect(crossed.filter((r) => !inContact(r.from, r.to, r.planTime))).toEqual([]);
+  }, 150_000);
+});
