@@ -33,7 +33,7 @@ import { EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
 import { FrameTimer } from './exec/frame-timer.js';
 import { HealthMonitor } from './exec/health.js';
-import { INFER_EVENTS, TRIAGE_EVENTS } from './infer/dictionary.js';
+import { ANOMALY_EVENTS, INFER_EVENTS, TRIAGE_EVENTS } from './infer/dictionary.js';
 import { InferNode } from './infer/node.js';
 import { bindTasks } from './exec/schedule.js';
 import type { Task } from './exec/task.js';
@@ -182,12 +182,12 @@ export class FlightNode {
     this.downlink = this.buildDownlink();
     this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc, storeDir: storeDirectory(config.dataDir) });
     this.infer = config.infer && new InferNode({
-      config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'),
+      config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'), nowUs: () => clock.nowUs(),
       send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
     });
     this.commanding = this.buildCommanding();
     this.serveSessions();
-    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer ? [this.infer.task()] : []), ...(this.protection ? [this.protection.scrubber] : [])];
+    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber] : [])];
     const schedule = bindTasks(config.exec, tasks);
     this.exec = new Executive({ schedule, clock, tlm, events, ...(this.protection ? { state: this.protection.execState(schedule) } : {}) });
     this.protection?.attach(this.exec, schedule);
@@ -426,5 +426,5 @@ function listenError(config: MissionConfig, error: unknown): unknown {
 }
 
 /** Every event a node can emit, for its ground dictionary. */
-const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, INFER_EVENTS, TRIAGE_EVENTS, ROUTE_EVENTS, ECC_EVENTS]
+const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, INFER_EVENTS, TRIAGE_EVENTS, ANOMALY_EVENTS, ROUTE_EVENTS, ECC_EVENTS]
   .flatMap((events) => Object.values(events) as EventDef[]);

@@ -7,7 +7,7 @@ import type { DtnConfig } from '../dtn/config.js';
 import type { EccConfig } from '../ecc/config.js';
 import { SCRUB_TASK } from '../ecc/scrubber.js';
 import type { TaskSpec } from '../exec/schedule.js';
-import { INFER_TASK, type InferConfig } from '../infer/config.js';
+import { ANOMALY_TASK, INFER_TASK, type InferConfig } from '../infer/config.js';
 import { HOUSEKEEPING_BUDGET_US } from '../tlm/housekeeping.js';
 
 /** Budget of the store's maintenance task (expiry backstop, bounded compaction). */
@@ -29,7 +29,10 @@ export function nodeTasks(dtn: DtnConfig, cmd: CmdConfig | undefined, ecc?: EccC
   ];
 }
 
-/** The inference task, when the node has an `infer` section (flight/infer/node.ts builds it). */
+/** The inference tasks of the node's `infer` section: triage, anomaly monitor (flight/infer/node.ts builds them). */
 export function inferTasks(infer: InferConfig | undefined): TaskSpec[] {
-  return infer ? [{ name: INFER_TASK, criticality: 'low', budgetUs: infer.budgetUs }] : [];
+  return [
+    ...(infer?.triage ? [{ name: INFER_TASK, criticality: 'low', budgetUs: infer.budgetUs }] as const : []),
+    ...(infer?.anomaly ? [{ name: ANOMALY_TASK, criticality: 'low', budgetUs: infer.anomaly.budgetUs }] as const : []),
+  ];
 }

@@ -59,3 +59,16 @@ export const TRIAGE_EVENTS = {
   decision: { id: 0x0710, name: 'INFER_TRIAGE_DECISION', severity: 'activity', format: 'image {bundle} scored {score}: {decision}' },
   refused: { id: 0x0711, name: 'INFER_TRIAGE_REFUSED', severity: 'warning', format: 'image {bundle} refused: {reason}' },
 } as const satisfies Record<string, EventDef>;
+
+// The anomaly monitor (anomaly/monitor.ts).
+export const ANOMALY_CHANNELS = {
+  segments: { name: 'infer.anomaly.segments', type: 'u64', units: 'segments', doc: 'Telemetry segments scored by the anomaly model' },
+  anomalies: { name: 'infer.anomaly.anomalies', type: 'u64', units: 'segments', yellow: { high: 0 }, doc: 'Segments the anomaly model flagged (each sent down at expedited priority)' },
+  lastScore: { name: 'infer.anomaly.lastScore', type: 'f64', units: 'P', doc: 'Anomaly probability of the last segment scored' },
+  refused: { name: 'infer.anomaly.refused', type: 'u64', units: 'segments', yellow: { high: 0 }, doc: 'Segments not scored (no such channel, a segment the features refuse)' },
+} as const satisfies Record<string, ChannelDef>;
+
+export const ANOMALY_EVENTS = {
+  anomaly: { id: 0x0720, name: 'INFER_ANOMALY', severity: 'warning', format: 'channel {channel}: segment of {samples} samples scored {score}: anomaly, sent down' },
+  refused: { id: 0x0721, name: 'INFER_ANOMALY_REFUSED', severity: 'warning', format: 'channel {channel}: segment not scored: {reason}' },
+} as const satisfies Record<string, EventDef>;

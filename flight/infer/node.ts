@@ -16,12 +16,13 @@ import type { Logger } from '../log.js';
 import type { TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { bindInferCommands, INFER_COMMANDS } from './commands.js';
-import { INFER_SERVICE, INFER_TASK, type InferConfig } from './config.js';
+import { AnomalyMonitor, type AnomalySegment } from './anomaly/monitor.js';
+import { ANOMALY_TASK, INFER_SERVICE, INFER_TASK, type AnomalyConfig, type InferConfig } from './config.js';
 import { channelsOnce, INFER_CHANNELS, TRIAGE_CHANNELS, TRIAGE_EVENTS } from './dictionary.js';
 import { InferInputError, ModelFormatError } from './errors.js';
 import { isTern, modelDigest, writeTern } from './format.js';
-import type { LoadedModel } from './model.js';
-import { planFromFile } from './model.js';
+import { InferenceCore } from '../core/wasm.js';
+import { LoadedModel, planFromFile } from './model.js';
 import { ModelManager } from './models.js';
 import { measureWorkRate } from './task.js';
 import { TriageService, type TriageActions } from './triage.js';
@@ -36,6 +37,8 @@ export interface InferNodeOptions {
   readonly tlm: TelemetryRegistry;
   readonly events: EventLog;
   readonly log: Logger;
+  /** The executive's clock: the anomaly monitor's sample times. */
+  readonly nowUs: () => number;
 }
 
 export class InferNode {
@@ -46,6 +49,7 @@ export class InferNode {
   /** The service built for the first model while it is verified, until it becomes active. */
   private candidate: TriageService | undefined;
   private workPerUs: number | undefined;
+  private monitor: AnomalyMonitor | undefined;
   private readonly channels;
   private readonly triageChannels;
 
@@ -60,12 +64,18 @@ export class InferNode {
     mkdirSync(this.incoming, { recursive: true });
     if (!this.models.open() && o.config.model) this.bootstrap(o.config.model);
     o.register(INFER_SERVICE.models, this.receiveModel);
-    o.register(INFER_SERVICE.triage, this.handleImage);
+    if (o.config.triage) o.register(INFER_SERVICE.triage, this.handleImage);
+    if (o.config.anomaly) this.monitor = this.anomalyMonitor(o.config.anomaly);
   }
 
-  /** The executive task: the triage service's inferences (idle while no model is active). */
-  task(): Task {
-    return { name: INFER_TASK, criticality: 'low', budgetUs: this.o.config.budgetUs, run: (frame) => this.triage?.task.run(frame) };
+  /** The executive tasks (config/tasks.ts lists the same): triage's inferences (idle while no
+   *  model is active) and the anomaly monitor (idle without its model). */
+  tasks(): Task[] {
+    const { triage, anomaly } = this.o.config;
+    return [
+      ...(triage ? [{ name: INFER_TASK, criticality: 'low', budgetUs: this.o.config.budgetUs, run: (frame) => this.triage?.task.run(frame) }] satisfies Task[] : []),
+      ...(anomaly ? [{ name: ANOMALY_TASK, criticality: 'low', budgetUs: anomaly.budgetUs, run: (frame) => this.monitor?.run(frame) }] satisfies Task[] : []),
+    ];
   }
 
   /** Declares and binds INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL. */
@@ -92,6 +102,7 @@ export class InferNode {
 
   /** Checks a verified model before it becomes active: it must serve triage in the task's slots. */
   private accept(model: LoadedModel): void {
+    if (!this.o.config.triage) return;
     // The work rate is measured once, on the first model: a few whole runs, before it is active.
     this.workPerUs ??= measureWorkRate(model) * this.o.config.derate;
     if (this.triage) this.triage.accept(model);
@@ -99,6 +110,7 @@ export class InferNode {
   }
 
   private use(model: LoadedModel): void {
+    if (!this.o.config.triage) return;
     if (this.triage) return this.triage.useModel(model);
     this.triage = this.candidate!;
     this.candidate = undefined;
@@ -107,13 +119,13 @@ export class InferNode {
 
   private service(model: LoadedModel): TriageService {
     const { config } = this.o;
-    return new TriageService(model, { name: INFER_TASK, criticality: 'low', budgetUs: config.budgetUs, workPerUs: this.workPerUs!, queueLength: config.queueLength }, config.triage, this.actions());
+    return new TriageService(model, { name: INFER_TASK, criticality: 'low', budgetUs: config.budgetUs, workPerUs: this.workPerUs!, queueLength: config.queueLength }, config.triage!, this.actions());
   }
 
   /** Kept and expedited images go to the ground (expedited first); a dropped one gets the
    *  "deleted" status report its source asked for. */
   private actions(): TriageActions {
-    const { triage } = this.o.config;
+    const triage = this.o.config.triage!;
     const down = (bundle: Bundle, priority: 0 | 1 | 2) =>
       this.o.send({ destination: triage.downlink, service: INFER_SERVICE.triage, payload: payloadBlock(bundle).data, lifetimeMs: triage.lifetimeS * 1000, priority });
     return {
@@ -125,6 +137,28 @@ export class InferNode {
         await this.o.send({ destination: report.primary.destination, service: SERVICE.admin, payload: payloadBlock(report).data, lifetimeMs: bundle.primary.lifetime, flags: BundleFlag.adminRecord });
       },
     };
+  }
+
+  /** The anomaly model from its file, in a core of its own; refused (event, counter) it leaves the monitor idle. */
+  private anomalyMonitor(config: AnomalyConfig): AnomalyMonitor | undefined {
+    try {
+      const model = new LoadedModel(new InferenceCore(), planFromFile(new Uint8Array(readFileSync(config.model))));
+      return new AnomalyMonitor(model, {
+        name: ANOMALY_TASK, criticality: 'low', budgetUs: config.budgetUs, channel: config.channel, samplingS: config.samplingS,
+        segmentLength: config.segmentLength, nowUs: this.o.nowUs, tlm: this.o.tlm, events: this.o.events,
+        onAnomaly: (segment) => this.sendSegment(config, segment),
+      });
+    } catch (error) {
+      this.models.refuse(config.model, error);
+      return undefined;
+    }
+  }
+
+  /** An anomalous segment goes down first: JSON of its samples, expedited. */
+  private sendSegment(config: AnomalyConfig, segment: AnomalySegment): void {
+    const payload = new TextEncoder().encode(JSON.stringify(segment));
+    this.o.send({ destination: config.downlink, service: INFER_SERVICE.anomaly, payload, lifetimeMs: config.lifetimeS * 1000, priority: 2 })
+      .catch((error: unknown) => this.o.log.error({ err: error, channel: segment.channel }, 'anomalous segment not stored for downlink'));
   }
 
   private readonly handleImage: ServiceHandler = async (bundle, arrival) => {

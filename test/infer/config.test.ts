@@ -31,12 +31,24 @@ describe('infer config section', () => {
     expect(m.exec.modes.get('NOMINAL')!.slots[1]!.map((i) => m.exec.tasks[i]!)).toEqual([{ name: 'infer.triage', criticality: 'low', budgetUs: 2000 }]);
   });
 
+  it('reads an anomaly section (with or without triage), and requires its task in a slot', () => {
+    const anomaly = { model: 'anomaly.tflite', channel: 'adcs.magX', downlink: 'ipn:100.15' };
+    const m = parseMission('/missions/m.json', mission({ anomaly }, [NODE_SLOT, ['infer.anomaly']]));
+    expect(m.infer).toMatchObject({
+      anomaly: { model: '/missions/anomaly.tflite', channel: 'adcs.magX', samplingS: 1, segmentLength: 250, budgetUs: 500, downlink: { node: 100, service: 15 }, lifetimeS: 86_400 },
+    });
+    expect(m.infer!.triage).toBeUndefined();
+    expect(refusal(mission({ anomaly }, WITH_INFER))).toMatch(/got "infer\.triage"/);
+    expect(refusal(mission({ anomaly: { ...anomaly, segmentLength: 4 } }, [NODE_SLOT, ['infer.anomaly']]))).toMatch(/infer\.anomaly\.segmentLength/);
+    expect(refusal(mission({ anomaly: { channel: 'x', downlink: 'ipn:1.1' } }, [NODE_SLOT, ['infer.anomaly']]))).toMatch(/infer\.anomaly\.model/);
+  });
+
   it('refuses unknown fields, bad thresholds, a downlink that is not ipn, and a missing triage section, naming the field', () => {
     expect(refusal(mission({ triage, modle: 'x' }))).toMatch(/infer\.modle: expected a known field/);
     expect(refusal(mission({ triage: { ...triage, expediteAbove: 0.2 } }))).toMatch(/infer\.triage\.expediteAbove: expected a number in \[0\.5, 1\]/);
     expect(refusal(mission({ triage: { ...triage, downlink: 'dtn://ground/images' } }))).toMatch(/infer\.triage\.downlink: expected an ipn EID/);
     expect(refusal(mission({ budgetUs: 10, triage }))).toMatch(/infer\.budgetUs: expected/);
-    expect(refusal(mission({}))).toMatch(/infer\.triage: expected the triage thresholds/);
+    expect(refusal(mission({}))).toMatch(/infer: expected a triage or an anomaly section/);
   });
 
   it('refuses a node with an infer section whose schedule has no slot for infer.triage, and a slot for it without the section', () => {
