@@ -32,7 +32,7 @@ function bundles(first: number): Uint8Array[] {
   });
 }
 
-interface Ingest { seconds: number; commits: number }
+interface Ingest { seconds: number; commits: number; frameLatenessP99Us: number; frameLatenessMaxUs: number; slips: number }
 
 /** Starts a node, sends `all` over `senders` TCPCLv4 sessions (WINDOW transfers in flight each), stops it. */
 async function ingest(dir: string, all: Uint8Array[], senders: number): Promise<Ingest> {
@@ -59,7 +59,11 @@ async function ingest(dir: string, all: Uint8Array[], senders: number): Promise<
     await node.exited;
     const hk = JSON.parse(readFileSync(join(data, 'data-1', 'housekeeping.json'), 'utf8')) as { channels: Record<string, number> };
     expect(hk.channels['dtn.agent.accepted']).toBe(all.length);
-    return { seconds, commits: hk.channels['dtn.store.commits']! };
+    return {
+      seconds, commits: hk.channels['dtn.store.commits']!,
+      // What ingest costs the frames (the FrameTimer's fine wait lets I/O in; DESIGN of flight/exec).
+      frameLatenessP99Us: hk.channels['exec.latenessP99Us']!, frameLatenessMaxUs: hk.channels['exec.latenessMaxUs']!, slips: hk.channels['exec.slips']!,
+    };
   } finally {
     if (node.child.exitCode === null) node.child.kill('SIGKILL');
     await Promise.all(peers.map((peer) => peer.close()));
@@ -98,6 +102,7 @@ it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + f
       window: WINDOW,
       loadAverage1m: { before: load0, after: loadavg()[0] },
       meanBatchBundles: BUNDLES / one.commits,
+      frames: { latenessP99Us: one.frameLatenessP99Us, latenessMaxUs: one.frameLatenessMaxUs, slips: one.slips },
       tcpclBundlesPerSecond: Math.round(tcpcl),
       rawBundlesPerSecond: Math.round(raw),
       ratio: Math.round((tcpcl / raw) * 100) / 100,
@@ -105,6 +110,7 @@ it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + f
         bundlesPerSecond: Math.round(BUNDLES / four.seconds),
         meanBatchBundles: BUNDLES / four.commits,
         scaling: Math.round((one.seconds / four.seconds) * 100) / 100,
+        frames: { latenessP99Us: four.frameLatenessP99Us, latenessMaxUs: four.frameLatenessMaxUs, slips: four.slips },
       },
       target: { ratio: 0.5, fourSendersScaling: '>= 1 (scales rather than collapses)' },
     });

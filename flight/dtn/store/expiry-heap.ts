@@ -31,9 +31,12 @@ export class ExpiryHeap {
   }
 
   /** Adds many slots at once in O(n) (recovery). */
-  pushAll(slots: readonly number[]): void {
-    for (const slot of slots) {
-      this.ensure(slot);
+  pushAll(slots: ArrayLike<number>): void {
+    let highest = -1;
+    for (let i = 0; i < slots.length; i++) if (slots[i]! > highest) highest = slots[i]!;
+    if (highest >= 0) this.ensure(highest);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
       this.position[slot] = this.heap.length;
       this.heap.push(slot);
     }

@@ -728,7 +728,11 @@ export class BundleStore {
 
     // The accounting of account(), in bulk.
     const ix = this.index;
-    const byClass: number[][] = PRIORITIES.map(() => []);
+    // Slots per class in typed arrays sized by a first count: no array growth for 100,000 slots.
+    const counts = PRIORITIES.map(() => 0);
+    for (let slot = 0; slot < ix.highWater; slot++) if (ix.live(slot)) counts[ix.priority[slot]!]!++;
+    const byClass = counts.map((n) => new Int32Array(n));
+    const filled = PRIORITIES.map(() => 0);
     let segment: Segment | undefined;
     for (let slot = 0; slot < ix.highWater; slot++) {
       if (!ix.live(slot)) continue;
@@ -736,7 +740,8 @@ export class BundleStore {
       // Slots were filled in file order: consecutive ones are mostly in the same segment.
       if (segment === undefined || segment.number !== ix.segment[slot]) segment = this.segmentLog.segments.get(ix.segment[slot]!)!;
       segment.liveBytes += length;
-      byClass[ix.priority[slot]!]!.push(slot);
+      const c = ix.priority[slot]!;
+      byClass[c]![filled[c]!++] = slot;
       this.usedBytes += length;
       this.classBytes[ix.priority[slot]!]! += length;
       const source = ix.source[slot]!;
