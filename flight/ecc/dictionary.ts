@@ -15,6 +15,15 @@ export const ECC_CHANNELS = {
   protectedBytes: { name: 'ecc.protectedBytes', type: 'u64', units: 'bytes', doc: 'Bytes held in registered protected regions' },
 } as const satisfies Record<string, ChannelDef>;
 
+/** Scrubbing of the bundle store's sealed segments (flight/dtn/store/scrub.ts). */
+export const STORE_SCRUB_CHANNELS = {
+  bytes: { name: 'ecc.store.bytes', type: 'u64', units: 'bytes', doc: 'Segment and parity bytes read by the store scrubber since start' },
+  passes: { name: 'ecc.store.passes', type: 'u64', units: 'passes', doc: 'Complete passes of the store scrubber over the sealed segments' },
+  parityWritten: { name: 'ecc.store.parityWritten', type: 'u64', units: 'segments', doc: 'Parity files made for sealed segments (new, or stale after a reopen)' },
+  repaired: { name: 'ecc.store.repaired', type: 'u64', units: 'shards', yellow: { high: 0 }, doc: 'Damaged 16 KiB shards rebuilt from their stripe and written back' },
+  unrepairable: { name: 'ecc.store.unrepairable', type: 'u32', units: 'stripes', red: { high: 0 }, doc: 'Stripes with more damaged shards than parity: their records are lost' },
+} as const satisfies Record<string, ChannelDef>;
+
 /** Counters of one protected region, `ecc.region.<name>.*`. */
 export function regionChannels(region: string) {
   return {
@@ -85,6 +94,14 @@ export const ECC_EVENTS = {
   tmrNoMajority: {
     id: 0x0616, name: 'ECC_TMR_NO_MAJORITY', severity: 'error', throttle: 0,
     format: 'TMR scalar {cell}: the three copies all differ',
+  },
+  storeRepaired: {
+    id: 0x0618, name: 'ECC_STORE_REPAIRED', severity: 'warning',
+    format: 'Store segment {segment}: {shards} damaged shard(s) of bytes [{start}, {end}) rebuilt from parity',
+  },
+  storeUnrepairable: {
+    id: 0x0619, name: 'ECC_STORE_UNREPAIRABLE', severity: 'error', throttle: 0,
+    format: 'Store segment {segment}: {shards} damaged shard(s) of bytes [{start}, {end}), more than parity rebuilds: records there are lost',
   },
   injected: {
     id: 0x0617, name: 'ECC_INJECTED', severity: 'warning', throttle: 0,

@@ -1,0 +1,169 @@
+// Store scrubbing: an executive task that walks the store's sealed segments, at most budgetBytes
+// a slot, with a cursor (segment, stripe). A sealed segment without valid parity gets it, one
+// stripe a step; one with parity has each stripe's shards checked against their CRC-32Cs, and
+// damaged shards rebuilt and written back (parity.ts). A stripe beyond repair is counted,
+// reported and handed to `onUnrepairable` with its byte range, for the owner of the records there
+// to quarantine them. The active segment is left alone: it is still being written, and every
+// record in it is checked by its own CRC-32C when read.
+//
+// The reads are synchronous and bounded (one 288 KiB stripe a step, from the page cache mostly):
+// the executive's slots are synchronous, and a stripe takes well under a millisecond.
+import { openSync, closeSync, readdirSync, fstatSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { STORE_SCRUB_CHANNELS, ECC_EVENTS } from '../../ecc/dictionary.js';
+import type { Criticality, FrameInfo, Task } from '../../exec/task.js';
+import type { Channel, TelemetryRegistry } from '../../tlm/channels.js';
+import type { EventLog } from '../../tlm/events.js';
+import { parseSegmentFileName, readTrailer, segmentFileName, TRAILER_BYTES } from './format.js';
+import {
+  checkStripe, DATA_SHARDS, PARITY_SHARDS, readParity, repairStripe, SegmentChangedError, SHARD_BYTES, stripeParity, stripeRange,
+  stripesOf, writeParity, type SegmentParity,
+} from './parity.js';
+
+export const STORE_SCRUB_TASK = 'dtn.store.scrub';
+const STRIPE_BYTES = (DATA_SHARDS + PARITY_SHARDS) * SHARD_BYTES;
+
+export interface LostRange {
+  readonly segment: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface StoreScrubberOptions {
+  readonly dir: string;
+  /** Bytes read per slot (whole stripes, at least one). */
+  readonly budgetBytes: number;
+  readonly budgetUs: number;
+  readonly tlm: TelemetryRegistry;
+  readonly events: EventLog;
+  /** A stripe parity cannot rebuild: the records in its range are lost. */
+  readonly onUnrepairable?: (lost: LostRange) => void;
+}
+
+/** Where the cursor is: checking a segment with parity, or making its parity stripe by stripe. */
+type Step =
+  | { readonly kind: 'check'; readonly segment: number; readonly parity: SegmentParity; stripe: number }
+  | { readonly kind: 'build'; readonly segment: number; readonly path: string; readonly size: number; readonly stripes: Array<ReturnType<typeof stripeParity>> };
+
+export class StoreScrubber implements Task {
+  readonly name = STORE_SCRUB_TASK;
+  readonly criticality: Criticality = 'low';
+  readonly budgetUs: number;
+  private readonly ch: Record<keyof typeof STORE_SCRUB_CHANNELS, Channel>;
+  /** Segments left in this pass, in order. */
+  private queue: number[] = [];
+  private listed = false;
+  private step: Step | undefined;
+
+  constructor(private readonly o: StoreScrubberOptions) {
+    if (!Number.isInteger(o.budgetBytes) || o.budgetBytes <= 0) throw new Error(`store scrubber budgetBytes ${o.budgetBytes} is not a positive integer`);
+    this.budgetUs = o.budgetUs;
+    this.ch = o.tlm.defineAll(STORE_SCRUB_CHANNELS);
+  }
+
+  run(_frame: FrameInfo): void {
+    let bytes = 0;
+    while (bytes === 0 || bytes + STRIPE_BYTES <= this.o.budgetBytes) {
+      const read = this.advance();
+      if (read === 0) break;
+      bytes += read;
+    }
+    this.ch.bytes.add(bytes);
+  }
+
+  /** One stripe of work; returns the bytes it read (0: nothing to do this slot). */
+  private advance(): number {
+    if (!this.step && !this.nextSegment()) return 0;
+    const step = this.step!;
+    try {
+      return step.kind === 'build' ? this.buildStripe(step) : this.checkStripe(step);
+    } catch (error) {
+      // Compaction deleted the segment under the cursor, or the store reopened it for appending:
+      // nothing to scrub there now (a reopened one gets new parity once sealed again).
+      if (!(error instanceof SegmentChangedError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.step = undefined;
+      return STRIPE_BYTES;
+    }
+  }
+
+  /** Moves the cursor to the next sealed segment; false at the end of a pass (the next starts next slot). */
+  private nextSegment(): boolean {
+    if (this.queue.length === 0) {
+      if (this.listed) {
+        this.ch.passes.add(1);
+        this.listed = false;
+        return false;
+      }
+      this.queue = readdirSync(this.o.dir).map(parseSegmentFileName).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
+      this.listed = true;
+    }
+    while (this.queue.length > 0) {
+      const segment = this.queue.shift()!;
+      const path = join(this.o.dir, segmentFileName(segment));
+      const size = sealedSize(path, segment);
+      if (size === undefined) continue;
+      const parity = readParity(path, size);
+      this.step = typeof parity === 'string'
+        ? { kind: 'build', segment, path, size, stripes: [] }
+        : { kind: 'check', segment, parity, stripe: 0 };
+      return true;
+    }
+    return this.nextSegment();
+  }
+
+  private buildStripe(step: Extract<Step, { kind: 'build' }>): number {
+    const fd = openSync(step.path, 'r');
+    try {
+      if (fstatSync(fd).size !== step.size) throw new SegmentChangedError(step.path);
+      step.stripes.push(stripeParity(fd, step.size, step.stripes.length));
+    } finally {
+      closeSync(fd);
+    }
+    if (step.stripes.length === stripesOf(step.size)) {
+      writeParity(step.path, step.size, step.stripes);
+      this.ch.parityWritten.add(1);
+      this.step = undefined;
+    }
+    return DATA_SHARDS * SHARD_BYTES;
+  }
+
+  private checkStripe(step: Extract<Step, { kind: 'check' }>): number {
+    const { parity } = step;
+    const s = step.stripe;
+    const damaged = checkStripe(parity, s);
+    if (damaged.length > 0) {
+      const range = stripeRange(parity, s);
+      const args = { segment: step.segment, shards: damaged.length, ...range };
+      if (repairStripe(parity, s, damaged)) {
+        this.ch.repaired.add(damaged.length);
+        this.o.events.emit(ECC_EVENTS.storeRepaired, args);
+      } else {
+        this.ch.unrepairable.add(1);
+        this.o.events.emit(ECC_EVENTS.storeUnrepairable, args);
+        this.o.onUnrepairable?.({ segment: step.segment, ...range });
+      }
+    }
+    if (++step.stripe === parity.stripes) this.step = undefined;
+    return STRIPE_BYTES;
+  }
+}
+
+/** The size of a sealed segment (a valid trailer ends it), or undefined for the active one or a gone one. */
+function sealedSize(path: string, segment: number): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size < TRAILER_BYTES) return undefined;
+    const tail = Buffer.alloc(TRAILER_BYTES);
+    readSync(fd, tail, 0, TRAILER_BYTES, size - TRAILER_BYTES);
+    return readTrailer(tail, segment) >= 0 ? size : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
