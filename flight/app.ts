@@ -165,7 +165,7 @@ export class FlightNode {
       strictBlockNumbers: config.dtn.strictBlockNumbers,
       // A bundle for a node no neighbour, route or contact plan of this node leads to, now or
       // later, is refused at once (status reason 6) rather than held for ever.
-      reaches: (n) => true || config.cla.neighbours.some((x) => x.node === n) || config.routes.reaches(n) || this.neighbours.link(n) !== undefined,
+      reaches: (n) => config.cla.neighbours.some((x) => x.node === n) || config.routes.reaches(n) || this.neighbours.link(n) !== undefined,
       ...(config.dtn.keysFile ? { keys: loadKeys(config.dtn.keysFile) } : {}),
     });
 
