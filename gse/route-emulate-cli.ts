@@ -19,7 +19,10 @@ Relays between the node processes of a local mission as the contact plan allows:
 inside contacts (TCP connections cut when the contact ends, datagrams outside one dropped), each
 contact's one-way light time and rate, a datagram loss rate, at the mission's time scale.
 FILE: {"plan", "epoch" ("mission-start" | ISO), "timeScale", "lossRate", "links": [{"from",
-"to", "cla" ("tcp" | "udp"), "listen", "target"}]}. Prints one JSON line per event.`;
+"to", "cla" ("tcp" | "udp"), "listen", "target"}]}. Prints one JSON line per event.
+
+example:
+  tern route emulate --config emulator.json`;
 
 const LOOPBACK = /^(127\.0\.0\.1|\[::1\]):(\d{1,5})$/;
 
