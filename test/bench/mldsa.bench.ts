@@ -1,6 +1,6 @@
 // ML-DSA-65 verifications per second for each backend, side by side. The baseline is noble in
 // the same run and runtime. On Node 20, node:crypto has no ML-DSA: the same benchmark then also
-// runs in a Node 24 child (installed on demand, see test/cmd/support/node24.ts), which measures
+// runs in a Node 24 child (from `.ci/node 24.9.0`, see test/cmd/support/node24.ts), which measures
 // both backends there, and its figures are reported beside this runtime's.
 // Second, the dispatcher under a flood of 5,000 invalid signed commands per second with genuine
 // commands at 1 per second, on the real frame timer at 100 Hz, against a baseline run with the

@@ -3,18 +3,13 @@
 //
 // noble covers every group: pure and HashML-DSA through the external interface, and the internal
 // interface with and without external mu. node:crypto exposes only pure ML-DSA with a context
-// string, so it runs the pure external groups only (3 of 12). Where this runtime has
-// no ML-DSA in node:crypto (Node 20), the node:crypto tests run in a child vitest on Node 24.
-import { spawnSync } from 'node:child_process';
+// string, so it runs the pure external groups only (3 of 12). Where this runtime has no ML-DSA
+// in node:crypto (Node 20) those tests are skipped; .ci/run runs the whole suite on Node 24 as
+// well, with TERN_REQUIRE_NODE_MLDSA=1, so there they must run (and pass).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NobleMlDsa, NodeMlDsa, nodeHasMlDsa, type MlDsa, type MlDsaParameterSet } from '../../flight/cmd/mldsa.js';
-import { REPO } from '../support/node-process.js';
+import { mlDsa, NobleMlDsa, NodeMlDsa, nodeHasMlDsa, type MlDsa, type MlDsaParameterSet } from '../../flight/cmd/mldsa.js';
 import { hex, loadAcvp } from './support/acvp.js';
-import { node24 } from './support/node24.js';
 
 interface SigVerTest {
   pk: string;
@@ -129,6 +124,9 @@ describe.runIf(runNode)(`${NODE_NAME}: ACVP ML-DSA sigVer`, () => {
   it('is available in this runtime', () => {
     expect(nodeHasMlDsa(), `Node ${process.version} OpenSSL ${process.versions.openssl}`).toBe(true);
   });
+  it('is the default backend (Node 24 and later)', () => {
+    expect(mlDsa('ML-DSA-65').backend).toBe('node');
+  });
   // node:crypto has neither the internal interface, external mu, nor HashML-DSA: those groups
   // are noble's alone (above). The pure external groups are every parameter set's.
   const expressible = GROUPS.filter((g) => g.info.signatureInterface === 'external' && g.info.preHash === 'pure');
@@ -171,45 +169,4 @@ describe.runIf(runNode)(`${NODE_NAME}: cross test with noble`, () => {
       expect(noble.verify(publicKey, changed, byNode, context)).toBe(false);
     });
   }
-});
-
-describe.runIf(!runNode)(`Node 24 child for the node:crypto tests (this runtime, Node ${process.version}, has no ML-DSA in node:crypto)`, () => {
-  it('ACVP pure groups and the cross test pass in a child vitest on Node 24', (context) => {
-    const node = node24();
-    if (!node.ok) {
-      console.warn(`SKIPPED node:crypto ML-DSA tests: ${node.reason}`);
-      context.skip(`Node 24 not installable: ${node.reason}`);
-      return;
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'tern-mldsa-'));
-    try {
-      const report = join(dir, 'report.json');
-      const child = spawnSync(
-        node.path,
-        [`${REPO}node_modules/vitest/vitest.mjs`, 'run', '--config', 'test/vitest.config.ts', 'test/cmd/mldsa.test.ts',
-          '-t', NODE_NAME, '--reporter=json', `--outputFile=${report}`],
-        { cwd: REPO, encoding: 'utf8', env: { ...process.env, TERN_REQUIRE_NODE_MLDSA: '1' }, timeout: 300_000 },
-      );
-      expect(child.status, child.stderr + child.stdout).toBe(0);
-      const result = JSON.parse(readFileSync(report, 'utf8')) as {
-        numFailedTests: number;
-        testResults: Array<{ assertionResults: Array<{ title: string; fullName: string; status: string }> }>;
-      };
-      // Tests outside the -t filter are reported as skipped too: keep only the node:crypto ones.
-      const tests = result.testResults.flatMap((f) => f.assertionResults).filter((t) => t.fullName.includes(NODE_NAME));
-      const passed = tests.filter((t) => t.status === 'passed').map((t) => t.title);
-      const skipped = tests.filter((t) => t.status === 'skipped' || t.status === 'pending').map((t) => t.title);
-      console.log(`Node 24 child: ${passed.length} passed, ${skipped.length} skipped`);
-      expect(result.numFailedTests).toBe(0);
-      // Available + coverage + invalid contexts + 3 pure ACVP groups + 3 cross tests, nothing skipped.
-      expect(passed.filter((t) => t.includes('external pure'))).toHaveLength(3);
-      expect(passed.filter((t) => t.includes('same seed'))).toHaveLength(3);
-      expect(passed).toContain('is available in this runtime');
-      expect(passed).toContain('covers the pure external group of every parameter set');
-      expect(passed).toContain('a context over 255 bytes is an invalid signature (false), never an exception');
-      expect(skipped).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
 });
