@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { runCommand, type CommandSpec, type OptionSpecs } from '../flight/cli-args.js';
 import { Fields, readJsonFile } from '../flight/config/fields.js';
 import { TernError } from '../flight/errors.js';
+import { MISSION_EPOCH_ENV } from '../flight/route/config.js';
 import { MissionView } from './mission-view.js';
 
 const MISSION = {
@@ -36,6 +37,8 @@ interface MissionFile {
 }
 
 const TERN = fileURLToPath(new URL('./tern.js', import.meta.url));
+/** Every process of one mission shares this time origin (a contact plan's "epoch": "mission-start"). */
+const MISSION_EPOCH_MS = String(Date.now());
 
 function readMission(dir: string): MissionFile {
   const file = join(dir, 'mission.json');
@@ -98,7 +101,9 @@ function viewOutput(name: string, nodeId: number | undefined, log: WriteStream, 
 function run(args: string[], output: Output): { child: ChildProcess; exited: Promise<number> } {
   // Each in its own process group: a Ctrl-C at the terminal reaches only this launcher, which
   // then stops every process in order (a second signal could cut a stop short).
-  const child = spawn(process.execPath, [TERN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [TERN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, [MISSION_EPOCH_ENV]: MISSION_EPOCH_MS },
+  });
   createInterface({ input: child.stdout! }).on('line', (line) => output.stdout(line));
   createInterface({ input: child.stderr! }).on('line', (line) => output.stderr(line));
   const exited = new Promise<number>((resolve) =>

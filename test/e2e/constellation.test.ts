@@ -21,8 +21,8 @@ import { MISSION_EPOCH_ENV } from '../../flight/route/config.js';
 import { parsePlan } from '../../flight/route/plan-load.js';
 import type { Contact } from '../../flight/route/plan.js';
 import { LinkEmulator, type EmulatedLink, type EmulatorRecord } from '../../gse/link-emulator.js';
-import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
-import { killAll, runTern, startTern, type TernProcess } from '../support/node-process.js';
+import { copyMissionWithFreePorts, freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
+import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/node-process.js';
 import { until } from '../support/wait.js';
 
 const STATION = 10;
@@ -167,4 +167,28 @@ describe('a constellation routed by CGR through the link emulator', () => {
     const crossed = records.filter((r): r is Extract<EmulatorRecord, { kind: 'crossed' }> => r.kind === 'crossed');
     expect(crossed.filter((r) => !inContact(r.from, r.to, r.planTime))).toEqual([]);
   }, 150_000);
+});
+
+describe('the constellation mission (flight/config/missions/constellation)', () => {
+  it('runs 6 satellites in 2 planes, 2 stations and the console on its predicted plan at 60x; a command to a satellite crosses ISLs and its response comes back', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tern-constellation-mission-'));
+    const missionDir = join(cwd, 'constellation');
+    await copyMissionWithFreePorts(join(REPO, 'flight/config/missions/constellation'), missionDir);
+    const mission = startTern(['mission', '--dir', missionDir, '--raw'], {}, cwd);
+    nodes.push(mission);
+    const all = [10, 11, 20, 21, 22, 23, 24, 25];
+    for (const node of all) await mission.waitForLine((l) => l.msg === 'node started' && l.node === node, 60_000);
+    const station = (JSON.parse(readFileSync(join(missionDir, 'ground-10.json'), 'utf8')) as { cla: { tcp: { listen: string } } }).cla.tcp.listen;
+    // Early in the plan satellite 22 is reached from station 10 through station 11 and an ISL from
+    // satellite 25 (tern route query --from 10 --to 22 --at 10), or waits for a later contact.
+    const sent = await runTern(['gse', 'send', '22', 'PING', '2222', '--key', join(missionDir, 'keys/demo-operator.key'), '--via', station], cwd);
+    expect(sent.code, sent.stderr).toBe(0);
+    const response = await mission.waitForLine((l) => l.kind === 'rsp' && l.node === 22 && l.status === 'executed', 120_000);
+    expect(response).toMatchObject({ command: 'PING', result: { token: 2222 } });
+    // Satellites handed bundles to satellites: ISL crossings, each in a plan contact.
+    const isl = mission.lines.filter((l) => l.msg === 'bundle sent in contact' && (l.node as number) >= 20 && (l.nextHop as number) >= 20);
+    expect(isl.length).toBeGreaterThan(0);
+    mission.child.kill('SIGINT');
+    expect(await mission.exited).toEqual({ code: 0, signal: null });
+  }, 180_000);
 });

@@ -66,8 +66,12 @@ export class Routing {
     return neighbour ? { hop: decision.nextHop, neighbour } : 'no-route';
   }
 
-  /** The bundle left (acknowledged): its booking is spent. */
+  /** The bundle left (acknowledged): its booking is spent. A mission log shows where bundles cross. */
   sent(id: string): void {
+    const decision = this.decisions.get(id);
+    if (decision?.window) {
+      this.ctx.log.info({ bundle: id, nextHop: decision.nextHop, contact: { openMs: decision.window.openMs, closeMs: decision.window.closeMs } }, 'bundle sent in contact');
+    }
     this.decisions.delete(id);
     this.ctx.previousHops.delete(id);
   }
