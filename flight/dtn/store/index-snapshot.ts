@@ -11,7 +11,8 @@
 // snapshot that never reached the disk), what the snapshot says of it is dropped and the segment
 // is read and applied on top, as a rebuild would apply it after the older ones: a tombstone in it
 // removes the instance it names, wherever that is, and a compaction copy in it wins. The store
-// removes the file as it opens, so a crash after a clean restart finds none.
+// removes the file as it opens (before any bundle is written), so a crash after a clean restart
+// finds none.
 // Format and reasoning: DESIGN.md beside this file, "Index snapshot".
 import { endianness } from 'node:os';
 import { readFile, rm, stat } from 'node:fs/promises';

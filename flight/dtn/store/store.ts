@@ -715,10 +715,11 @@ export class BundleStore {
       this.ch.snapshotRejected.add();
       this.events.emit(STORE_EVENTS.snapshotRejected, { reason: recovery.snapshotRejected });
     }
-    // Gone before anything is written: from here on only a clean close makes a new one.
-    await removeSnapshot(this.dir);
     this.nextInstance = recovery.maxInstance + 1;
     await this.segmentLog.start(recovery.segments);
+    // Gone before any bundle is written: from here on only a clean close makes a new one. (What
+    // start() may write, a new segment or a cut torn tail, makes a snapshot stale by its checks.)
+    await removeSnapshot(this.dir);
     for (const found of recovery.segments) {
       if (found.corruptRecords > 0) {
         this.events.emit(STORE_EVENTS.corruptRecords, { segment: found.segment, records: found.corruptRecords, bytes: found.corruptBytes });
