@@ -26,6 +26,7 @@ import { DTN_EVENTS } from './dtn/dictionary.js';
 import { loadKeys } from './dtn/keys.js';
 import { STORE_EVENTS } from './dtn/store/dictionary.js';
 import { StoreMaintenanceTask } from './dtn/store/maintenance-task.js';
+import { StoreScrubber } from './dtn/store/scrub.js';
 import { BundleStore, storeDirectory } from './dtn/store/store.js';
 import { writeFileDurable, writeFileDurableAsync } from './durable.js';
 import { monotonicClock, type Clock } from './exec/clock.js';
@@ -187,7 +188,7 @@ export class FlightNode {
     });
     this.commanding = this.buildCommanding();
     this.serveSessions();
-    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber] : [])];
+    const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber, this.storeScrubber(config.ecc!.store)] : [])];
     const schedule = bindTasks(config.exec, tasks);
     this.exec = new Executive({ schedule, clock, tlm, events, ...(this.protection ? { state: this.protection.execState(schedule) } : {}) });
     this.protection?.attach(this.exec, schedule);
@@ -269,6 +270,11 @@ export class FlightNode {
         .catch((error: unknown) => this.log.warn({ err: error }, 'housekeeping record not written'))
         .finally(() => (this.housekeepingWrite = undefined));
     });
+  }
+
+  /** Parity, checks and repairs of the store's sealed segments (with an `ecc` section). */
+  private storeScrubber(budgets: { budgetBytes: number; budgetUs: number }): StoreScrubber {
+    return new StoreScrubber({ dir: storeDirectory(this.config.dataDir), ...budgets, tlm: this.tlm, events: this.events });
   }
 
   /**

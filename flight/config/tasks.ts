@@ -6,6 +6,7 @@ import type { CmdConfig } from '../cmd/config.js';
 import type { DtnConfig } from '../dtn/config.js';
 import type { EccConfig } from '../ecc/config.js';
 import { SCRUB_TASK } from '../ecc/scrubber.js';
+import { STORE_SCRUB_TASK } from '../dtn/store/scrub.js';
 import type { TaskSpec } from '../exec/schedule.js';
 import { ANOMALY_TASK, INFER_TASK, type InferConfig } from '../infer/config.js';
 import { HOUSEKEEPING_BUDGET_US } from '../tlm/housekeeping.js';
@@ -25,7 +26,12 @@ export function nodeTasks(dtn: DtnConfig, cmd: CmdConfig | undefined, ecc?: EccC
           { name: 'cmd.sequence', criticality: 'normal', budgetUs: cmd.sequence.budgetUs },
         ] as const
       : []),
-    ...(ecc ? [{ name: SCRUB_TASK, criticality: 'low', budgetUs: ecc.scrub.budgetUs }] as const : []),
+    ...(ecc
+      ? [
+          { name: SCRUB_TASK, criticality: 'low', budgetUs: ecc.scrub.budgetUs },
+          { name: STORE_SCRUB_TASK, criticality: 'low', budgetUs: ecc.store.budgetUs },
+        ] as const
+      : []),
   ];
 }
 

@@ -46,7 +46,7 @@ beforeAll(async () => {
   port = await freePort();
   const file = writeNodeConfig(dir, {
     id: SAT, port, routes: {},
-    tasks: [['cmd.dispatch', 'cmd.sequence'], ['ecc.scrub'], ['cmd.dispatch'], ['ecc.scrub'], []],
+    tasks: [['cmd.dispatch', 'cmd.sequence'], ['ecc.scrub'], ['cmd.dispatch'], ['ecc.scrub'], ['dtn.store.scrub']],
     cmd: {
       approvals: 2,
       operators: [
@@ -110,6 +110,9 @@ describe('ECC_INJECT on a node process', () => {
       'cmd.failed': 1,
     });
     expect(hk.channels['ecc.scrub.passes']).toBeGreaterThan(0);
+    // The store scrubber ran too (the store has no sealed segment yet: nothing to repair).
+    expect(hk.channels['ecc.store.passes']).toBeGreaterThan(0);
+    expect(hk.channels['ecc.store.unrepairable']).toBe(0);
     expect(hk.channels['ecc.protectedBytes']).toBeGreaterThan(16 * 1952);
   }, 120_000);
 });

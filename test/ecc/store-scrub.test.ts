@@ -109,4 +109,20 @@ describe('store scrubbing', () => {
     expect(scrub.seen.find((e) => e.name === 'ECC_STORE_UNREPAIRABLE')!.args).toMatchObject({ shards: 3, start: STRIPE, end });
     await s.store.close();
   });
+
+  it('drops the parity of a segment compaction deleted', async () => {
+    const s = await filledStore();
+    const scrub = scrubber(s.dir);
+    scrub.passes(1);
+    const [first] = segments(s.dir);
+    // Every bundle of the first segment deleted, then compacted away: its file goes.
+    const before = new Set(readdirSync(s.dir));
+    for (const id of s.ids) await s.store.delete(id, 0);
+    for (let i = 0; i < 100 && segments(s.dir).includes(first!); i++) await s.store.compact(64 * 1024 * 1024);
+    expect(segments(s.dir)).not.toContain(first);
+    expect(before.has(parityPath(first!).split('/').at(-1)!)).toBe(true);
+    scrub.passes(1);
+    expect(readdirSync(s.dir)).not.toContain(parityPath(first!).split('/').at(-1));
+    await s.store.close();
+  });
 });

@@ -19,6 +19,7 @@ import { decryptBundle, encryptBundle } from '../../flight/dtn/bpsec.js';
 import { payloadBlock } from '../../flight/dtn/bundle.js';
 import { createBundle } from '../../flight/dtn/codec.js';
 import { ipn } from '../../flight/dtn/eid.js';
+import { ECC_DEFAULTS } from '../../flight/ecc/config.js';
 import { NodeProtection } from '../../flight/ecc/node.js';
 import type { ProtectedRegion } from '../../flight/ecc/region.js';
 import { VirtualClock } from '../../flight/exec/clock.js';
@@ -42,7 +43,7 @@ function protection(budgetBytes = 4096, storeDir?: string) {
   const seen: EventRecord[] = [];
   events.onEvent((e) => seen.push(e));
   const dir = mkdtempSync(join(tmpdir(), 'tern-ecc-wiring-'));
-  const p = new NodeProtection({ core: CORE, tlm, events, dir, config: { scrub: { budgetBytes, budgetUs: 1000 } }, ...(storeDir ? { storeDir } : {}) });
+  const p = new NodeProtection({ core: CORE, tlm, events, dir, config: { scrub: { budgetBytes, budgetUs: 1000 }, store: ECC_DEFAULTS.store }, ...(storeDir ? { storeDir } : {}) });
   const safe: Array<{ what: string; reason: string }> = [];
   p.memory.onGoSafe((what, reason) => safe.push({ what, reason }));
   const h = { tlm, events, safe, dir, named: (name: string) => seen.filter((e) => e.name === name) };

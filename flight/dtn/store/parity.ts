@@ -41,8 +41,10 @@ export class SegmentChangedError extends TernError {
   }
 }
 
+export const PARITY_SUFFIX = '.par';
+
 export function parityPath(segmentPath: string): string {
-  return `${segmentPath}.par`;
+  return `${segmentPath}${PARITY_SUFFIX}`;
 }
 
 export function stripesOf(segmentSize: number): number {

@@ -8,7 +8,7 @@
 //
 // The reads are synchronous and bounded (one 288 KiB stripe a step, from the page cache mostly):
 // the executive's slots are synchronous, and a stripe takes well under a millisecond.
-import { openSync, closeSync, readdirSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { STORE_SCRUB_CHANNELS, ECC_EVENTS } from '../../ecc/dictionary.js';
 import type { Criticality, FrameInfo, Task } from '../../exec/task.js';
@@ -16,7 +16,7 @@ import type { Channel, TelemetryRegistry } from '../../tlm/channels.js';
 import type { EventLog } from '../../tlm/events.js';
 import { parseSegmentFileName, readTrailer, segmentFileName, TRAILER_BYTES } from './format.js';
 import {
-  checkStripe, DATA_SHARDS, PARITY_SHARDS, readParity, repairStripe, SegmentChangedError, SHARD_BYTES, stripeParity, stripeRange,
+  checkStripe, DATA_SHARDS, PARITY_SHARDS, PARITY_SUFFIX, readParity, repairStripe, SegmentChangedError, SHARD_BYTES, stripeParity, stripeRange,
   stripesOf, writeParity, type SegmentParity,
 } from './parity.js';
 
@@ -94,8 +94,14 @@ export class StoreScrubber implements Task {
         this.listed = false;
         return false;
       }
-      this.queue = readdirSync(this.o.dir).map(parseSegmentFileName).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
+      const files = readdirSync(this.o.dir);
+      this.queue = files.map(parseSegmentFileName).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
       this.listed = true;
+      // Parity of a segment compaction has deleted since the last pass goes with it.
+      const present = new Set(files);
+      for (const file of files) {
+        if (file.endsWith(PARITY_SUFFIX) && !present.has(file.slice(0, -PARITY_SUFFIX.length))) rmSync(join(this.o.dir, file), { force: true });
+      }
     }
     while (this.queue.length > 0) {
       const segment = this.queue.shift()!;
