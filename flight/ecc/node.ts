@@ -67,6 +67,8 @@ export class NodeProtection {
       critical,
       golden: new GoldenCopy(this.deps.core, join(this.deps.dir, `${name}.gold`)),
       blockBytes: NODE_BLOCK_BYTES,
+      // What a node keeps here steers it: no multiple-bit error may be read before the scrubber finds it.
+      crcOnRead: true,
     });
     region.load(contents);
     region.commit();

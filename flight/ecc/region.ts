@@ -30,6 +30,13 @@ export interface RegionOptions {
   readonly golden?: GoldenCopy;
   /** Bytes per block (a multiple of 8): the unit of read verification, CRC and scrubbing. */
   readonly blockBytes?: number;
+  /**
+   * Check the block CRC-32C on every read, not only when SEC-DED reported something: a burst of
+   * four or more bits in one word can leave a zero syndrome, and a read before the scrubber gets
+   * there would return it (or a write seal it). For regions whose bytes steer the node (slot
+   * lists, keys), at the cost of a CRC of the blocks each access touches.
+   */
+  readonly crcOnRead?: boolean;
 }
 
 /** What the region needs from the node: the core, telemetry, events and whom to tell "go SAFE". */
@@ -52,6 +59,7 @@ export class ProtectedRegion implements UpsetTarget {
   readonly bitsPerCodeword = 72;
   readonly segments = 1;
   private readonly golden: GoldenCopy | undefined;
+  private readonly crcOnRead: boolean;
   private readonly data: CoreBuffer[] = [];
   private readonly check: CoreBuffer[] = [];
   private readonly dataViews: Uint8Array[] = [];
@@ -77,6 +85,7 @@ export class ProtectedRegion implements UpsetTarget {
     this.size = size;
     this.critical = options.critical;
     this.golden = options.golden;
+    this.crcOnRead = options.crcOnRead ?? false;
     this.blockBytes = Math.min(blockBytes, padded);
     this.blocks = Math.ceil(padded / this.blockBytes);
     this.codewords = padded / 8;
@@ -237,10 +246,10 @@ export class ProtectedRegion implements UpsetTarget {
     }
   }
 
-  /** Corrects block `b`; the CRC is checked on every scrub and whenever SEC-DED found anything. */
+  /** Corrects block `b`; the CRC is checked on every scrub (every access with crcOnRead) and whenever SEC-DED found anything. */
   private verifyBlock(b: number, by: VerifiedBy): void {
     const report: SecdedReport = this.ctx.core.secdedCorrect(this.data[b]!, this.check[b]!);
-    if (report.errors.length === 0 && by !== 'scrub') return;
+    if (report.errors.length === 0 && by !== 'scrub' && !this.crcOnRead) return;
     if (report.correctable > 0) this.ch.corrected.add(report.correctable);
     let kind: string | undefined;
     let words = report.uncorrectable;
