@@ -154,6 +154,17 @@ export class CgrRouter implements Router {
     return this.openBetween(this.source, other, t) || this.openBetween(other, this.source, t);
   }
 
+  openContacts(nowMs: number): number[] {
+    if (this.source < 0) return [];
+    const t = this.planTime(nowMs);
+    const open: number[] = [];
+    this.g.nodes.forEach((node, i) => {
+      if (i !== this.source && (this.openBetween(this.source, i, t) || this.openBetween(i, this.source, t))) open.push(node);
+    });
+    this.ch?.contactsOpen.set(open.length);
+    return open;
+  }
+
   /** A's contacts to b are one slice sorted by start (they never overlap in Tern and ION plans; HDTN's may). */
   private openBetween(a: number, b: number, t: number): boolean {
     const g = this.g;

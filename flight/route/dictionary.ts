@@ -7,6 +7,7 @@ export const ROUTE_CHANNELS = {
   plansLoaded: { name: 'route.plansLoaded', type: 'u64', units: 'plans', doc: 'Contact plans validated and accepted' },
   plansRejected: { name: 'route.plansRejected', type: 'u64', units: 'plans', yellow: { high: 0 }, doc: 'Contact plans refused as invalid (the previous plan stays)' },
   planContacts: { name: 'route.planContacts', type: 'u32', units: 'contacts', doc: 'Contacts in the plan in use' },
+  contactsOpen: { name: 'route.contactsOpen', type: 'u32', units: 'neighbours', doc: 'Neighbours this node has a plan contact with now (either way)' },
   decisions: { name: 'route.decisions', type: 'u64', units: 'bundles', doc: 'Bundles given a next hop and a contact by CGR' },
   noRoute: { name: 'route.noRoute', type: 'u64', units: 'bundles', doc: 'Route requests with no usable route (the bundle waits in limbo)' },
   routeLists: { name: 'route.routeLists', type: 'u64', units: 'lists', doc: 'Route lists computed (cache misses: plan change, a contact ended, first use)' },
@@ -29,4 +30,6 @@ export const ROUTE_EVENTS = {
   planLoaded: { id: 0x0801, name: 'ROUTE_PLAN_LOADED', severity: 'activity', format: 'contact plan {source} loaded: {contacts} contacts between {nodes} nodes' },
   planRejected: { id: 0x0802, name: 'ROUTE_PLAN_REJECTED', severity: 'warning', format: 'contact plan refused: {error}' },
   planActivated: { id: 0x0803, name: 'ROUTE_PLAN_ACTIVATED', severity: 'activity', format: 'contact plan of {contacts} contacts in use from now; bundles routed again' },
+  contactStarted: { id: 0x0804, name: 'ROUTE_CONTACT_STARTED', severity: 'activity', format: 'contact with node {neighbour} started ({waiting} bundles queued for it)' },
+  contactEnded: { id: 0x0805, name: 'ROUTE_CONTACT_ENDED', severity: 'activity', format: 'contact with node {neighbour} ended' },
 } as const satisfies Record<string, EventDef>;

@@ -40,6 +40,8 @@ export interface Router {
   release(decision: Forwarding): void;
   /** Whether any route leads towards `node`, now or later (a table entry, a node the plan names). */
   reaches(node: number): boolean;
+  /** The neighbours the plan has a contact with now (either way), ascending; a router without a plan: none. */
+  openContacts(nowMs: number): number[];
   /** Whether the plan has a contact with `node` (either way) open now; a router without a plan: always. */
   contactOpen(node: number, nowMs: number): boolean;
   /** Route lists computed so far: the dispatcher bounds how many one slot computes. */
@@ -73,6 +75,10 @@ export class StaticRouter implements Router {
 
   contactOpen(): boolean {
     return true;
+  }
+
+  openContacts(): number[] {
+    return [];
   }
 
   /** The table's next hop for `destination`, whether or not a session is up with it. */

@@ -74,11 +74,17 @@ describe('bundle agent with Contact Graph Routing', () => {
     s.clock.t = 9.99;
     await s.settle();
     expect(s.link.sent).toEqual([]);
+    expect(s.events).not.toContain('ROUTE_CONTACT_STARTED');
     s.clock.t = 10;
     await s.settle();
     expect(s.sendTimes).toEqual([10]);
     expect(s.store.list()).toEqual([]); // acknowledged by the next hop
     expect(s.value('dtn.agent.awaitingContact')).toBe(0);
+    // What a person watching sees: the contact starting (with one bundle queued for it) and ending.
+    expect(s.events).toContain('ROUTE_CONTACT_STARTED');
+    s.clock.t = 20;
+    await s.settle();
+    expect(s.events.filter((e) => e.startsWith('ROUTE_CONTACT'))).toEqual(['ROUTE_CONTACT_STARTED', 'ROUTE_CONTACT_ENDED']);
   });
 
   it('waits for a session inside an open contact, and routes again when the contact closes with bundles queued', async () => {

@@ -47,7 +47,7 @@ describe('bundle agent', () => {
   it('keeps running when dispatch meets a bug: the bundle stays stored, an error event says so, and it is tried again', async () => {
     let broken = true;
     const router: Router = {
-      computations: 0, release: () => undefined, contactOpen: () => true, reaches: () => true,
+      computations: 0, release: () => undefined, contactOpen: () => true, reaches: () => true, openContacts: () => [],
       route: () => { if (broken) throw new Error('router bug'); return { nextHop: 2 }; },
     };
     const s = await setup({ router });

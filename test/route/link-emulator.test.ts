@@ -34,9 +34,9 @@ describe('link emulator', () => {
       record: (r) => records.push(r),
     });
     await emulator.start();
-    closers.push(() => emulator.close(), () => target.close());
+    closers.push(() => emulator.close(), () => void target.close());
     const sender = createSocket('udp4');
-    closers.push(() => sender.close());
+    closers.push(() => void sender.close());
     const send = (text: string): Promise<void> => new Promise((resolve) => sender.send(text, emulator.addresses()[0]!.port, '127.0.0.1', () => resolve()));
     await send('before the contact');
     await until(() => emulator.counters.droppedWindow === 1, 'the datagram outside the contact to be dropped');

@@ -4,6 +4,7 @@
 // session with the next hop is up, then leaves, stored until the next hop acknowledges it. When
 // the contact closes with the bundle still there, its booking is given back and it is routed
 // again. A bundle with no route waits in limbo until the plan changes or it expires.
+import { ROUTE_EVENTS } from '../../route/dictionary.js';
 import type { BundleFacts, Forwarding, Router } from '../../route/router.js';
 import type { Priority, StoredBundle } from '../store/meta.js';
 import type { AgentContext, LinkTable, NeighbourLink } from './context.js';
@@ -19,6 +20,8 @@ export class Routing {
   private readonly decisions = new Map<string, Forwarding>();
   /** Route lists the router had computed when the slot began. */
   private listsAtSlot = 0;
+  /** Neighbours in a plan contact at the last slot: contacts that start and end are events. */
+  private open: readonly number[] = [];
 
   constructor(
     private readonly ctx: AgentContext,
@@ -30,6 +33,7 @@ export class Routing {
   /** Start of a dtn.dispatch slot: contacts that opened or closed move their bundles on. */
   slot(now: number): void {
     this.listsAtSlot = this.router.computations;
+    this.contactsChanged(this.router.openContacts(now));
     this.queues.sweepContacts(now, (node) => this.links.link(node) !== undefined, (id, priority) => {
       this.drop(id);
       this.ctx.ch.rerouted.add();
@@ -94,6 +98,18 @@ export class Routing {
     this.decisions.clear(); // their bookings went with the old plan
     this.queues.releaseContacts();
     this.queues.releaseLimbo(this.ctx.now());
+  }
+
+  /** What a person watching the mission sees: which contacts start and end, and what waits for them. */
+  private contactsChanged(open: readonly number[]): void {
+    if (open.length === this.open.length && open.every((n, i) => n === this.open[i])) return;
+    for (const neighbour of this.open) if (!open.includes(neighbour)) this.ctx.events.emit(ROUTE_EVENTS.contactEnded, { neighbour });
+    for (const neighbour of open) {
+      if (this.open.includes(neighbour)) continue;
+      const waiting = this.queues.contactQueues().filter((q) => q.nextHop === neighbour).reduce((sum, q) => sum + q.bundles, 0);
+      this.ctx.events.emit(ROUTE_EVENTS.contactStarted, { neighbour, waiting });
+    }
+    this.open = open;
   }
 
   private facts(id: string, meta: StoredBundle, destination: number): BundleFacts {
