@@ -21,6 +21,10 @@ const TERN: GroupSpec = {
       summary: 'the latest housekeeping of a node, running or stopped: tern status --data DIR',
       run: async (argv) => (await import('../flight/tlm/status-cli.js')).runStatus(argv),
     },
+    config: {
+      summary: 'mission configs: tern config check FILE... | reference | schema (every field, its default and meaning)',
+      run: async (argv) => (await import('../flight/config/cli.js')).runConfig(argv),
+    },
     gse: {
       summary: 'ground tools: tern gse keygen|send|cosign|tlm|dict|console|export (signed commands, telemetry)',
       run: async (argv) => (await import('./cli.js')).runGse(argv),

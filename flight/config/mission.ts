@@ -24,8 +24,8 @@ import { inferTasks, nodeTasks } from './tasks.js';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Top-level sections of a mission config; anything else is a typo and is rejected. */
-const SECTIONS = ['node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'contactPlan', 'cmd', 'ecc', 'infer', 'exec'] as const;
+/** Top-level sections of a mission config; anything else is a typo and is rejected. `$schema` names the JSON Schema for editors and is ignored. */
+const SECTIONS = ['$schema', 'node', 'dataDir', 'log', 'tlm', 'dtn', 'cla', 'routes', 'contactPlan', 'cmd', 'ecc', 'infer', 'exec'] as const;
 
 export interface DownlinkConfig {
   /** The ground endpoint responses, events and housekeeping go to. */
@@ -63,6 +63,7 @@ export function loadMission(file: string): MissionConfig {
 export function parseMission(file: string, raw: unknown): MissionConfig {
   const f = new Fields(file);
   const top = f.object(raw, '', SECTIONS);
+  if (top.$schema !== undefined) f.string(top.$schema, '$schema');
   const node = f.object(top.node, 'node', ['id', 'name']);
   // ipn node numbers are unsigned 64-bit; kept to the safe-integer range of a JS number.
   const id = f.integer(node.id, 'node.id', 1, Number.MAX_SAFE_INTEGER);
