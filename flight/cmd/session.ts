@@ -200,6 +200,7 @@ export class SessionKeys {
    * seals or opens (the key objects' `key` reads the region).
    */
   protect(region: RegionMaker): void {
+    if (this.o.peers.size === 0) return; // no peer, no keys to keep
     this.peerIndex = new Map([...this.o.peers.keys()].map((peer, i) => [peer, i]));
     this.region = region(SESSION_KEYS_REGION, new Uint8Array(this.peerIndex.size * (1 + OPENING_KEYS) * KEY_BYTES), true);
     for (const [peer, session] of this.sealing) {
