@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InferenceCore } from '../../flight/core/wasm.js';
-import { FEATURES, readFeatureCsv } from '../../flight/infer/anomaly/dataset.js';
+import { FEATURES, readFeatureCsv, transform } from '../../flight/infer/anomaly/dataset.js';
 import { predict, score, trainAnomalyModel } from '../../flight/infer/anomaly/evaluate.js';
-import { DEFAULT_TRAINING } from '../../flight/infer/anomaly/mlp.js';
+import { DEFAULT_TRAINING, forward, train } from '../../flight/infer/anomaly/mlp.js';
 import { InferInputError } from '../../flight/infer/errors.js';
 import { importTflite } from '../../flight/infer/importer.js';
 import { LoadedModel } from '../../flight/infer/model.js';
@@ -68,5 +68,20 @@ describe('OPSSAT-AD anomaly model', () => {
     const bad = await run(['train-anomaly', '--csv', CSV, '--out', out, '--folds', '1']);
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stderr).error.code).toBe('INFER_BAD_INPUT');
+  });
+
+  it('merges an ensemble into one network whose logit is the members\' mean', () => {
+    const xs = samples.slice(0, 300).map((s) => transform(s.features));
+    const ys = samples.slice(0, 300).map((s) => s.anomaly);
+    const options = { ...quick, epochs: 3 };
+    const merged = train(xs, ys, { ...options, members: 3 });
+    const members = [0, 1, 2].map((i) => train(xs, ys, { ...options, seed: options.seed + i }));
+    expect(merged.hidden).toBe(3 * options.hidden);
+    for (const x of xs.slice(0, 20)) {
+      const mean = members.reduce((sum, m) => sum + forward(m, x), 0) / 3;
+      expect(Math.abs(forward(merged, x) - mean)).toBeLessThan(1e-12);
+    }
+    // The anomalous class's loss weight changes what is learnt.
+    expect(forward(train(xs, ys, { ...options, positiveWeight: 4 }), xs[0]!)).not.toBe(forward(train(xs, ys, options), xs[0]!));
   });
 });

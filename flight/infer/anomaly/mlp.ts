@@ -20,9 +20,14 @@ export interface TrainOptions {
   readonly learningRate: number;
   readonly weightDecay: number;
   readonly seed: number;
+  /** Loss weight of an anomalous sample; absent: the class balance (nominal / anomalous count). */
+  readonly positiveWeight?: number;
+  /** Networks trained from consecutive seeds and merged into one of members x hidden units whose
+   *  logit is their mean (an exact ensemble: still FULLY_CONNECTED, FULLY_CONNECTED, LOGISTIC). */
+  readonly members?: number;
 }
 
-export const DEFAULT_TRAINING: TrainOptions = { hidden: 32, epochs: 200, batch: 32, learningRate: 0.002, weightDecay: 1e-3, seed: 1 };
+export const DEFAULT_TRAINING: TrainOptions = { hidden: 32, epochs: 200, batch: 32, learningRate: 0.002, weightDecay: 1e-3, seed: 1, positiveWeight: 1.5 };
 
 /** mulberry32: a small seeded generator, uniform in [0, 1). */
 export function seeded(seed: number): () => number {
@@ -48,6 +53,22 @@ export function forward(m: Mlp, x: ArrayLike<number>, hidden = new Float64Array(
 }
 
 export function train(xs: readonly Float32Array[], ys: readonly (0 | 1)[], options: TrainOptions = DEFAULT_TRAINING): Mlp {
+  const k = options.members ?? 1;
+  if (k === 1) return trainOne(xs, ys, options);
+  const nets = Array.from({ length: k }, (_, i) => trainOne(xs, ys, { ...options, seed: options.seed + i }));
+  const { inputs, hidden } = nets[0]!;
+  const w1 = new Float64Array(k * hidden * inputs);
+  const b1 = new Float64Array(k * hidden);
+  const w2 = new Float64Array(k * hidden);
+  nets.forEach((net, i) => {
+    w1.set(net.w1, i * hidden * inputs);
+    b1.set(net.b1, i * hidden);
+    net.w2.forEach((w, h) => { w2[i * hidden + h] = w / k; });
+  });
+  return { inputs, hidden: k * hidden, w1, b1, w2, b2: nets.reduce((sum, net) => sum + net.b2, 0) / k };
+}
+
+function trainOne(xs: readonly Float32Array[], ys: readonly (0 | 1)[], options: TrainOptions): Mlp {
   const n = xs.length;
   const inputs = xs[0]!.length;
   const H = options.hidden;
@@ -72,7 +93,7 @@ export function train(xs: readonly Float32Array[], ys: readonly (0 | 1)[], optio
   const moments = params.map((p) => [new Float64Array(p.length), new Float64Array(p.length)] as const);
   let b2m = 0, b2v = 0;
   const positives = ys.filter((y) => y === 1).length;
-  const positiveWeight = (n - positives) / Math.max(positives, 1);
+  const positiveWeight = options.positiveWeight ?? (n - positives) / Math.max(positives, 1);
   const order = Array.from({ length: n }, (_, i) => i);
   const hidden = new Float64Array(H);
   let step = 0;
