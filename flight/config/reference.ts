@@ -4,7 +4,7 @@
 // The readers stay with their subsystems (dtn/config.ts, cla/config.ts, ...), which validate and
 // apply these defaults; test/config/reference.test.ts keeps the two in step: every field here is
 // one the readers take, every object here refuses an unknown field in both, and every shipped
-// config passes both. Sections marked `see` are described by their module only (for now).
+// config passes both. A section marked `see` (infer) is described by its module only, for now.
 
 export type Field =
   | { readonly type: 'integer' | 'number'; readonly min?: number; readonly max?: number; readonly default?: number | string; readonly doc: string }
@@ -78,6 +78,53 @@ const UDP: Field = {
     maxInboundPending: { type: 'integer', min: 1, max: 65536, default: 64, doc: 'Received datagrams handed to the agent and not yet taken.' },
   },
 };
+
+/** LTP engine settings, shared by cla.ltp and cla.serial (LTP runs inside the serial link). */
+const ltpSettings = (defaults: { segmentBytes: number | string; oneWayLightTimeMs: number | string; marginMs: number }): Record<string, Field> => ({
+  segmentBytes: { type: 'integer', min: 16, default: defaults.segmentBytes, doc: 'Largest LTP segment sent.' },
+  oneWayLightTimeMs: { type: 'integer', min: 0, max: 3600000, default: defaults.oneWayLightTimeMs, doc: 'One-way light time to the peer, for the retransmission timers.' },
+  marginMs: { type: 'integer', min: 1, max: 600000, default: defaults.marginMs, doc: 'Processing margin added to the round trip before a retransmission.' },
+  maxRetries: { type: 'integer', min: 0, max: 1000, default: 10, doc: 'Retransmissions of a checkpoint or report before the session is cancelled.' },
+  maxExportSessions: { type: 'integer', min: 1, max: 4096, default: 8, doc: 'Blocks being sent at once.' },
+  maxImportSessions: { type: 'integer', min: 1, max: 65536, default: 64, doc: 'Blocks being received at once.' },
+  maxBlockBytes: { type: 'integer', min: 1, max: 1073741824, default: 1048576, doc: 'Largest block (bundle) taken.' },
+  sessionTimeoutMs: { type: 'integer', min: 100, max: 86400000, default: 60000, doc: 'A session with no progress for this long is cancelled.' },
+});
+
+const LTP: Field = {
+  type: 'object',
+  doc: 'LTP (RFC 5326) over UDP, as ION\'s udplsi/udplso: engine id = node number, BP as client service 1. Acknowledged (red part): use it where loss matters on a long or lossy link.',
+  fields: {
+    listen: { type: 'endpoint', default: '127.0.0.1:1113', doc: 'Where segments and reports are received (required to be an address: peers send reports there).' },
+    ...ltpSettings({ segmentBytes: 1024, oneWayLightTimeMs: 50, marginMs: 500 }),
+  },
+};
+
+const SERIAL: Field = {
+  type: 'object',
+  doc: 'One serial line to one neighbour: CCSDS TM code blocks (ASM, randomised RS(255,223), interleave I, virtual fill) carrying transfer frames, with LTP inside.',
+  required: ['device'],
+  fields: {
+    device: { type: 'string', pattern: '^/', doc: 'The line\'s device, an absolute path (/dev/ttyS1, a udev link).' },
+    baud: { type: 'integer', min: 300, max: 12000000, default: 115200, doc: 'Line rate, 8N1 (baud / 10 bytes a second).' },
+    flowControl: { type: 'string', enum: ['none', 'rtscts', 'xonxoff'], default: 'none', doc: 'Flow control of the line.' },
+    interleave: { type: 'integer', min: 1, max: 8, default: 4, doc: 'RS interleaving depth I: 1, 2, 3, 4, 5 or 8 (CCSDS 131.0-B).' },
+    frameBytes: { type: 'integer', min: 16, default: '223 x interleave', doc: 'Transfer frame length, I x (223 - Q) for a virtual fill Q.' },
+    spacecraftId: { type: 'integer', min: 0, max: 1023, default: 0, doc: 'CCSDS spacecraft id in the frame header; frames of another are dropped and counted.' },
+    maxSyncErrors: { type: 'integer', min: 0, max: 8, default: 4, doc: 'Bit errors tolerated in the sync marker while searching for it.' },
+    lossOfSignalMs: { type: 'integer', min: 100, max: 600000, default: 'max(1000, 20 code blocks)', doc: 'No good frame for this long: the contact is down.' },
+    ...ltpSettings({ segmentBytes: 1024, oneWayLightTimeMs: '3 code blocks on the line', marginMs: 1000 }),
+  },
+};
+
+const SCRUB: (doc: string, bytes: number, us: number) => Field = (doc, bytes, us) => ({
+  type: 'object',
+  doc,
+  fields: {
+    budgetBytes: { type: 'integer', min: 8, max: 1073741824, default: bytes, doc: 'Bytes checked per slot.' },
+    budgetUs: { type: 'integer', min: 1, max: 1000000, default: us, doc: 'Time the task may use per slot.' },
+  },
+});
 
 const OPERATOR: Field = {
   type: 'object',
@@ -187,8 +234,8 @@ export const MISSION_CONFIG: Field = {
       fields: {
         udp: UDP,
         tcp: TCP,
-        ltp: { type: 'see', module: 'flight/cla/ltp/config.ts', doc: 'LTP (RFC 5326) over UDP: listen, segmentBytes and its timers.' },
-        serial: { type: 'see', module: 'flight/cla/serial/config.ts', doc: 'A serial line with CCSDS coding: device, baud, flowControl.' },
+        ltp: LTP,
+        serial: SERIAL,
         neighbours: {
           type: 'map',
           key: 'node',
@@ -211,7 +258,16 @@ export const MISSION_CONFIG: Field = {
       doc: 'Static routes: destination node (or "*", the default route) -> next-hop neighbour. A received bundle for a node no neighbour, route or contact plan leads to is refused (status reason 6).',
       value: { type: 'integer', min: 1, doc: 'The next hop.' },
     },
-    contactPlan: { type: 'see', module: 'flight/route/config.ts', doc: 'Contact Graph Routing over a contact plan: file, epoch, timeScale (replaces routes).' },
+    contactPlan: {
+      type: 'object',
+      doc: 'Contact Graph Routing over a contact plan; routes then serve only the nodes the plan does not name (a console behind its station).',
+      required: ['file'],
+      fields: {
+        file: { type: 'string', doc: 'The plan (ION ionrc lines, HDTN JSON or Tern JSON), relative to the config file.' },
+        epoch: { type: 'string', doc: 'Plan time 0 on the node\'s clock: an ISO UTC time, or "mission-start" (the time tern mission started, shared by every node). Absent: the plan\'s own.' },
+        timeScale: { type: 'integer', min: 1, max: 100000, default: 1, doc: 'Plan seconds per second: play the plan faster than real time.' },
+      },
+    },
     cmd: {
       type: 'object',
       doc: 'Commanding. Absent: the node takes no commands at all.',
@@ -243,7 +299,14 @@ export const MISSION_CONFIG: Field = {
         session: SESSION,
       },
     },
-    ecc: { type: 'see', module: 'flight/ecc/config.ts', doc: 'Protected memory and the ecc.scrub task: scrub and store budgets.' },
+    ecc: {
+      type: 'object',
+      doc: 'Protected memory: critical state in EDAC-protected regions, scrubbed by ecc.scrub; the store\'s sealed segments checked by dtn.store.scrub (the schedule must list both).',
+      fields: {
+        scrub: SCRUB('The ecc.scrub task.', 16384, 1000),
+        store: SCRUB('The dtn.store.scrub task (whole 288 KiB stripes, at least one).', 294912, 2000),
+      },
+    },
     infer: { type: 'see', module: 'flight/infer/config.ts', doc: 'Onboard inference: models, triage and anomaly tasks.' },
     exec: {
       type: 'object',
