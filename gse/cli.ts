@@ -436,6 +436,7 @@ const GSE: GroupSpec = {
     // The web console and its archive's export live in gse/console/, loaded only when asked for.
     console: { summary: 'the web console with its telemetry archive', run: async (argv) => (await import('./console/cli.js')).runConsole(argv) },
     export: { summary: 'export channels, events, commands or responses from the archive', run: async (argv) => (await import('./console/export.js')).runExport(argv) },
+    certs: { summary: 'make a mission CA and TLS certificates for nodes (TCPCLv4 under TLS)', run: async (argv) => (await import('./certs.js')).runCerts(argv) },
   },
 };
 

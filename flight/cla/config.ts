@@ -20,6 +20,7 @@ import { parseLtpConfig, type LtpClaConfig } from './ltp/config.js';
 import { parseSerialConfig, type SerialClaConfig } from './serial/config.js';
 import type { AdmissionLimits } from './tcpcl-admission.js';
 import type { SessionConfig } from './tcpcl-session.js';
+import { parseTcpTls } from './tcpcl-tls.js';
 import { MAX_UDP_PAYLOAD } from './udp.js';
 
 export interface Endpoint {
@@ -106,7 +107,7 @@ const UDP_FIELDS = ['listen', 'maxDatagramBytes', 'maxInboundPending'] as const;
 const TCP_FIELDS = [
   'listen', 'keepaliveS', 'segmentMru', 'transferMru', 'maxInboundPending', 'maxSessions',
   'contactTimeoutMs', 'handshakeTimeoutMs', 'transferTimeoutMs', 'closeTimeoutMs', 'maxPendingConnections',
-  'maxPendingPerAddress',
+  'maxPendingPerAddress', 'tls',
 ] as const;
 
 function parseUdp(f: Fields, raw: unknown, field: string): UdpClaConfig {
@@ -141,6 +142,7 @@ function parseTcp(f: Fields, raw: unknown, field: string): TcpClaConfig {
       Math.min(TCP_ADMISSION_DEFAULTS.contactTimeoutMs, handshakeTimeoutMs), 100, handshakeTimeoutMs),
     transferTimeoutMs: optionalInteger(f, o.transferTimeoutMs, join(field, 'transferTimeoutMs'), 60_000, 100, 86_400_000),
     closeTimeoutMs: optionalInteger(f, o.closeTimeoutMs, join(field, 'closeTimeoutMs'), 5_000, 100, 600_000),
+    ...(o.tls === undefined ? {} : { tls: parseTcpTls(f, o.tls, join(field, 'tls')) }),
   };
 }
 

@@ -4,6 +4,7 @@
 // as the data flows (tcpcl-transfer-in.ts, tcpcl-transfer-out.ts), keeps itself alive
 // (tcpcl-keepalive.ts), and ends with SESS_TERM. It never decodes a bundle.
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import type { EventLog } from '../tlm/events.js';
 import type { BundleLink, BundleSink, PeerInfo } from './cla.js';
@@ -23,7 +24,8 @@ import { localSessInit, negotiate } from './tcpcl-handshake.js';
 import { KeepaliveClock } from './tcpcl-keepalive.js';
 import { InboundTransfers } from './tcpcl-transfer-in.js';
 import { OutboundTransfers } from './tcpcl-transfer-out.js';
-import { MSG, MSG_NAME, REJECT_REASON, TERM_REASON, TERM_REPLY, contactHeader, msgReject, rejectReasonName, sessTerm, termReasonName } from './tcpcl-wire.js';
+import { TlsHandshakeError, TlsNodeIdError, TlsRequiredError, certificateUris, startTls, type TcpclTls } from './tcpcl-tls.js';
+import { CONTACT_CAN_TLS, MSG, MSG_NAME, REJECT_REASON, TERM_REASON, TERM_REPLY, contactHeader, msgReject, rejectReasonName, sessTerm, termReasonName } from './tcpcl-wire.js';
 
 export interface SessionConfig {
   /** This node's ID as sent in SESS_INIT, e.g. `ipn:1.0`. */
@@ -44,6 +46,8 @@ export interface SessionConfig {
   readonly transferTimeoutMs: number;
   /** After SESS_TERM, the connection is closed at the latest after this time. */
   readonly closeTimeoutMs: number;
+  /** TLS (RFC 9174 4.4; tcpcl-tls.ts). Absent: CAN_TLS clear and plain TCP, as before. */
+  readonly tls?: TcpclTls;
 }
 
 /** What a session needs from the CLA that owns it. */
@@ -77,7 +81,7 @@ export interface SessionIo {
 }
 
 export type SessionRole = 'active' | 'passive';
-export type SessionState = 'contact' | 'init' | 'established' | 'ending' | 'closed';
+export type SessionState = 'contact' | 'tls' | 'init' | 'established' | 'ending' | 'closed';
 
 /** Largest extension item list accepted in SESS_INIT or a START segment. */
 const MAX_EXTENSION_BYTES = 64 * 1024;
@@ -101,6 +105,8 @@ export class TcpclSession implements BundleLink {
   private readonly outbound: OutboundTransfers;
   private readonly keepalive: KeepaliveClock;
   private framingLost = false;
+  /** The TLS layer, once both sides offered it and its handshake succeeded. */
+  private tls: TLSSocket | undefined;
   private corked = false;
   private termSent = false;
   private termReceived = false;
@@ -114,7 +120,7 @@ export class TcpclSession implements BundleLink {
 
   constructor(
     private readonly host: SessionHost,
-    private readonly socket: Socket,
+    private socket: Socket,
     readonly role: SessionRole,
     private readonly expectedNodeId?: string,
   ) {
@@ -157,11 +163,7 @@ export class TcpclSession implements BundleLink {
     });
 
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => {
-      this.closeReason ||= `socket error: ${error.message}`;
-      host.log.debug({ peer: this.peerName, err: error }, 'TCPCL socket error');
-    });
+    this.listen(socket);
     socket.on('close', () => this.onClose());
 
     this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(host.config.handshakeTimeoutMs), host.config.handshakeTimeoutMs);
@@ -173,7 +175,24 @@ export class TcpclSession implements BundleLink {
       this.contactTimer.unref();
     }
     // RFC 9174 4.2: the active entity sends its contact header at once; the passive one waits.
-    if (role === 'active') this.write(contactHeader());
+    if (role === 'active') this.write(contactHeader(this.localFlags()));
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', this.onData);
+    socket.on('error', (error) => {
+      this.closeReason ||= `socket error: ${error.message}`;
+      this.host.log.debug({ peer: this.peerName, err: error }, 'TCPCL socket error');
+    });
+  }
+
+  private localFlags(): number {
+    return this.host.config.tls ? CONTACT_CAN_TLS : 0;
+  }
+
+  /** The session runs inside TLS (both contact headers carried CAN_TLS). */
+  get secure(): boolean {
+    return this.tls !== undefined;
   }
 
   get peerName(): string {
@@ -216,17 +235,17 @@ export class TcpclSession implements BundleLink {
 
   // ---- inbound bytes ------------------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  private readonly onData = (chunk: Buffer): void => {
     if (this.framingLost) return;
     this.keepalive.received();
     this.decoder.push(chunk);
     this.processBuffered();
-  }
+  };
 
   /** Handles every complete message buffered, unless the session paused for backpressure. */
   private processBuffered(): void {
     try {
-      while (!this.inbound.paused && !this.framingLost && this.state !== 'closed') {
+      while (!this.inbound.paused && !this.framingLost && this.state !== 'closed' && this.state !== 'tls') {
         const item = this.decoder.next();
         if (item === undefined) return;
         this.dispatch(item);
@@ -254,7 +273,7 @@ export class TcpclSession implements BundleLink {
 
   private dispatch(item: ContactHeader | Message): void {
     if (item.type === 'contact') {
-      this.onContactHeader();
+      this.onContactHeader(item.flags);
       return;
     }
     if (!this.wasEstablished) {
@@ -291,16 +310,56 @@ export class TcpclSession implements BundleLink {
 
   // ---- handshake ----------------------------------------------------------------------------
 
-  private onContactHeader(): void {
+  private onContactHeader(peerFlags: number): void {
     clearTimeout(this.contactTimer);
-    if (this.role === 'passive') this.write(contactHeader());
+    if (this.role === 'passive') this.write(contactHeader(this.localFlags()));
     this.state = 'init';
-    // Tern never sets CAN_TLS, so the negotiated Enable TLS is false whatever the peer says.
+    const tls = this.host.config.tls;
+    // Enable TLS is negotiated true only when both sides set CAN_TLS (RFC 9174 4.3).
+    if (tls && (peerFlags & CONTACT_CAN_TLS) !== 0) {
+      this.beginTls(tls);
+      return;
+    }
+    if (tls?.required) {
+      this.host.recordError(new TlsRequiredError(), this);
+      this.terminate(TERM_REASON.CONTACT_FAILURE, 'TLS required: the peer does not offer it');
+      return;
+    }
     if (this.role === 'active') this.write(localSessInit(this.host.config));
+  }
+
+  /**
+   * Continues the session inside TLS from the byte after the contact headers. Nothing else may
+   * arrive before the handshake: the active side waits for the passive side's contact header
+   * before its ClientHello, and the passive side for the ClientHello.
+   */
+  private beginTls(tls: TcpclTls): void {
+    if (this.decoder.buffered > 0) throw new UnexpectedMessageError('bytes after the contact header before the TLS handshake');
+    this.state = 'tls';
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    startTls(raw, this.role, tls).then((secure) => {
+      if (this.state !== 'tls') return secure.destroy();
+      this.tls = secure;
+      this.socket = secure;
+      this.listen(secure);
+      this.state = 'init';
+      if (this.role === 'active') this.write(localSessInit(this.host.config));
+      this.processBuffered();
+    }, (error: Error) => {
+      const failed = new TlsHandshakeError(error);
+      this.host.recordError(failed, this);
+      this.closeReason ||= failed.message;
+      raw.destroy();
+    });
   }
 
   private onSessInit(m: SessInit): void {
     const negotiated = negotiate(this.host.config, m, this.expectedNodeId);
+    if (this.tls) {
+      const named = certificateUris(this.tls.getPeerCertificate());
+      if (!named.includes(m.nodeId)) throw new TlsNodeIdError(m.nodeId, named);
+    }
     this.peer = { ...this.peer, nodeId: negotiated.nodeId };
     if (this.role === 'passive') {
       // Admission needs the node ID, so Busy is said here rather than after the contact header.
@@ -323,8 +382,8 @@ export class TcpclSession implements BundleLink {
   }
 
   private onHandshakeTimeout(timeoutMs: number): void {
-    if (this.state !== 'contact' && this.state !== 'init') return;
-    const stage = this.state === 'contact' ? 'contact header' : 'SESS_INIT';
+    if (this.state !== 'contact' && this.state !== 'tls' && this.state !== 'init') return;
+    const stage = this.state === 'contact' ? 'contact header' : this.state === 'tls' ? 'TLS handshake' : 'SESS_INIT';
     this.host.recordError(new HandshakeTimeoutError(timeoutMs, stage), this);
     this.closeReason ||= `handshake timeout (${stage})`;
     this.socket.destroy();

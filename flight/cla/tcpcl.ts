@@ -1,6 +1,6 @@
 // The TCPCLv4 convergence layer of one node: a listener for passive sessions, active connects
-// to neighbours, the set of live sessions, and the telemetry they share. TLS is not offered yet
-// (CAN_TLS is always clear); RFC 9174 lets a session run without it when both sides agree.
+// to neighbours, the set of live sessions, and the telemetry they share. TLS is offered when the
+// config has a `tls` section (tcpcl-tls.ts); without it CAN_TLS is clear, as RFC 9174 allows.
 // Which passive connections the listener keeps is Admission's call (tcpcl-admission.ts).
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
