@@ -5,8 +5,11 @@ import { parseArgs } from 'node:util';
 import { TernError } from '../flight/errors.js';
 import { HilInputError } from '../hil/errors.js';
 import { SerialProxy, type ProxyOptions } from '../hil/proxy.js';
+import { runBench, RUN_USAGE } from '../hil/run-cli.js';
 
-export const HIL_USAGE = `usage: tern hil proxy --a DEVICE --b DEVICE [--baud B] [--ber P] [--burst LEN/PERIOD] [--drop P]
+export const HIL_USAGE = `${RUN_USAGE}
+
+usage: tern hil proxy --a DEVICE --b DEVICE [--baud B] [--ber P] [--burst LEN/PERIOD] [--drop P]
                       [--delay MS] [--disconnect AT/FOR] [--seed S] [--stats-every S]
 
 proxy   passes bytes between serial ports A and B, each way paced at B baud (8N1, default 115200),
@@ -96,6 +99,7 @@ export async function runHil(argv: string[]): Promise<number> {
     return sub === undefined ? 2 : 0;
   }
   try {
+    if (sub === 'run') return await runBench(rest);
     if (sub === 'proxy') {
       if (rest.includes('--help') || rest.includes('-h')) {
         console.log(HIL_USAGE);
@@ -103,7 +107,7 @@ export async function runHil(argv: string[]): Promise<number> {
       }
       return await proxy(rest);
     }
-    throw new HilInputError('command', 'proxy', sub);
+    throw new HilInputError('command', 'run or proxy', sub);
   } catch (error) {
     if (error instanceof TernError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(JSON.stringify({ error: (error as Error).message, code: (error as { code?: string }).code }));

@@ -1,0 +1,120 @@
+// The bench as a small Tern ground node on the serial convergence layer: the same SerialCla (CCSDS
+// code blocks, LTP) the node runs, with the bench's node number, on the bench's end of the line.
+// Commands leave as bundles to the node's command endpoint (ipn:N.1); what the node sends to the
+// bench (its downlink endpoint ipn:B.2: responses, events, housekeeping; or any other service)
+// arrives here, is recorded on the timeline and kept for the runner's expectations.
+import { createHash } from 'node:crypto';
+import { SerialCla } from '../flight/cla/serial/serial-cla.js';
+import { parseSerialConfig } from '../flight/cla/serial/config.js';
+import type { PeerInfo } from '../flight/cla/cla.js';
+import { Fields } from '../flight/config/fields.js';
+import { hopCountBlock } from '../flight/dtn/blocks.js';
+import { dtnNow, payloadBlock } from '../flight/dtn/bundle.js';
+import { createBundle, decodeBundle } from '../flight/dtn/codec.js';
+import { ipn } from '../flight/dtn/eid.js';
+import { createRootLogger } from '../flight/log.js';
+import { TelemetryRegistry } from '../flight/tlm/channels.js';
+import { EventLog } from '../flight/tlm/events.js';
+import { decodeDownlink, type DownlinkItem } from '../gse/tlm.js';
+import type { Timeline } from './timeline.js';
+
+export const COMMAND_SERVICE = 1;
+export const ECHO_SERVICE = 7;
+const DTN_EPOCH_MS = Date.UTC(2000, 0, 1);
+export const DOWNLINK_SERVICE = 2;
+
+export interface BenchLinkOptions {
+  readonly device: string;
+  readonly baud: number;
+  /** The bench's node number: the node's serial neighbour and downlink endpoint. */
+  readonly bench: number;
+  /** The node under test. */
+  readonly node: number;
+  readonly timeline: Timeline;
+}
+
+export class BenchLink {
+  /** Downlink items in arrival order (the runner looks at those after a step's start). */
+  readonly items: Array<DownlinkItem & { atMs: number }> = [];
+  /** Bundles for bench services other than the downlink, by destination service. */
+  readonly bundles: Array<{ destination: string; creationMs: number; payload: Uint8Array; atMs: number }> = [];
+  readonly cla: SerialCla;
+  private sequence = 0;
+  private readonly seen = new Set<string>();
+  private contactUp = false;
+
+  constructor(private readonly options: BenchLinkOptions) {
+    const log = createRootLogger({ level: 'silent' });
+    const config = parseSerialConfig(new Fields('(bench)'), { device: options.device, baud: options.baud }, 'cla.serial');
+    this.cla = new SerialCla(config, {
+      node: options.bench,
+      sink: { accept: (bytes, from) => this.accept(bytes, from) },
+      contact: (_node, up) => {
+        this.contactUp = up;
+        options.timeline.record('contact', { state: up ? 'up' : 'down' });
+      },
+      tlm: new TelemetryRegistry(),
+      events: new EventLog(log, () => performance.now() * 1000),
+      log,
+      neighbours: [{ node: options.node, cla: 'serial' }],
+      allNeighbourIds: [`ipn:${options.node}.0`],
+    });
+  }
+
+  get inContact(): boolean {
+    return this.contactUp;
+  }
+
+  async start(): Promise<void> {
+    await this.cla.start();
+  }
+
+  /** Sends `payload` to the node's `service` endpoint; resolves when LTP reported it received. */
+  async send(service: number, payload: Uint8Array): Promise<void> {
+    const offer = this.cla.link(this.options.node);
+    if (!offer) throw new Error(`no contact with node ${this.options.node} on ${this.options.device}`);
+    const bundle = createBundle({
+      destination: ipn(this.options.node, service), source: ipn(this.options.bench, service),
+      creationTime: dtnNow(), sequence: this.sequence++, lifetime: 3600_000, blocks: [hopCountBlock({ limit: 8, count: 0 })], payload,
+    });
+    this.options.timeline.record('bundle-out', { destination: `ipn:${this.options.node}.${service}`, bytes: bundle.bytes.length });
+    await offer.link.send(bundle.bytes);
+  }
+
+  counters(): Record<string, number> {
+    return this.cla.counters();
+  }
+
+  async close(): Promise<void> {
+    await this.cla.close();
+  }
+
+  private accept(bytes: Uint8Array, _from: PeerInfo): Promise<void> {
+    const bundle = decodeBundle(bytes);
+    const destination = bundle.primary.destination;
+    const service = destination.scheme === 'ipn' ? destination.service : -1;
+    const atMs = Date.now();
+    // DTN time: ms since 2000-01-01; 0 for a node without a clock.
+    const creationMs = bundle.primary.creationTime === 0 ? 0 : bundle.primary.creationTime + DTN_EPOCH_MS;
+    this.options.timeline.record('bundle-in', { source: eidText(bundle.primary.source), destination: eidText(destination), bytes: bytes.length, creationMs });
+    this.bundles.push({ destination: eidText(destination), creationMs, payload: payloadBlock(bundle).data, atMs });
+    if (service !== DOWNLINK_SERVICE) return Promise.resolve();
+    for (const item of decodeDownlink(payloadBlock(bundle).data)) {
+      // Delivery is at least once: a node that lost power before LTP's report sends a bundle again.
+      const key = createHash('sha256').update(JSON.stringify(item)).digest('hex');
+      if (this.seen.has(key)) {
+        this.options.timeline.record('duplicate', { item: item.kind });
+        continue;
+      }
+      this.seen.add(key);
+      this.items.push({ ...item, atMs });
+      const kind = item.kind === 'rsp' ? 'response' : item.kind === 'evt' ? 'event' : 'housekeeping';
+      this.options.timeline.record(kind, item.record as unknown as Record<string, unknown>);
+    }
+    return Promise.resolve();
+  }
+}
+
+function eidText(eid: { scheme: string; node?: number; service?: number }): string {
+  return eid.scheme === 'ipn' ? `ipn:${eid.node}.${eid.service}` : 'dtn:none';
+}

@@ -1,0 +1,147 @@
+// The node under test and the line to it. The bench's SerialCla always opens its end of a
+// pseudo-terminal pair (socat) whose other end the fault proxy (hil/proxy.ts) joins to the node's
+// line: a real port (--port /dev/ttyUSB0, power cycled by a shell command driving a relay) or,
+// under --spawn, a second pseudo-terminal pair whose far end a flight node child process opens
+// (power cycled by SIGKILL and a restart). Links faults therefore work the same on both.
+import { exec, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { HilInputError } from './errors.js';
+
+const TERN = fileURLToPath(new URL('../gse/tern.js', import.meta.url));
+
+/** A pseudo-terminal pair from socat, ended by its pid. */
+export async function ptyPair(): Promise<{ a: string; b: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-hil-pty-'));
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  const child = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const failed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new HilInputError('spawn', 'socat on the PATH (it makes the pseudo-terminal pairs)', error.message))));
+  const deadline = Date.now() + 10_000;
+  while (!(existsSync(a) && existsSync(b))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new HilInputError('spawn', 'socat to make a pseudo-terminal pair', `exit ${child.exitCode}`);
+    await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
+  }
+  return {
+    a, b,
+    close: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface NodeTarget {
+  /** The node's line, which the proxy opens. */
+  readonly line: string;
+  powerCycle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A node on real hardware: its UART is `port`; power cycles run `hook` (a relay), if given. */
+export class HardwareTarget implements NodeTarget {
+  constructor(readonly line: string, private readonly hook: string | undefined) {}
+
+  async powerCycle(): Promise<void> {
+    if (this.hook === undefined) throw new Error('powerCycle needs --power-cycle CMD (a command that drives the bench relay)');
+    await promisify(exec)(this.hook, { timeout: 120_000 });
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface SpawnedNodeOptions {
+  /** The node's mission config: cla.serial and a serial neighbour (the bench) are required. */
+  readonly config: string;
+  readonly out: string;
+  readonly baud: number;
+  /** Public key files of the bench operators, replacing cmd.operators. */
+  readonly operators: ReadonlyArray<{ id: number; name: string; roles: string[]; publicKeyFile: string }>;
+}
+
+/** What the bench needs to know of a spawned node's config. */
+export interface SpawnedIds {
+  readonly node: number;
+  readonly bench: number;
+}
+
+/** A flight node child process on a pseudo-terminal pair, its state in OUT/node-data. */
+export class SpawnedNode implements NodeTarget {
+  readonly line: string;
+  readonly ids: SpawnedIds;
+  private child: ChildProcess | undefined;
+  private readonly configFile: string;
+  private readonly log;
+
+  private constructor(private readonly pty: { a: string; b: string; close(): Promise<void> }, private readonly options: SpawnedNodeOptions) {
+    this.line = pty.b;
+    const config = JSON.parse(readFileSync(options.config, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const serialNeighbours = Object.entries((config.cla?.neighbours ?? {}) as Record<string, { cla?: string }>).filter(([, n]) => n.cla === 'serial');
+    if (!config.cla?.serial || serialNeighbours.length !== 1) throw new HilInputError('spawn', 'a node config with a cla.serial section and one serial neighbour (the bench)', options.config);
+    this.ids = { node: Number(config.node?.id), bench: Number(serialNeighbours[0]![0]) };
+    config.cla.serial = { ...config.cla.serial, device: pty.a, baud: options.baud };
+    config.dataDir = join(options.out, 'node-data');
+    if (config.cmd) config.cmd = { ...config.cmd, operators: options.operators };
+    this.configFile = join(options.out, 'node.json');
+    writeFileSync(this.configFile, JSON.stringify(config, null, 2));
+    this.log = createWriteStream(join(options.out, 'node.log'), { flags: 'a' });
+  }
+
+  static async start(options: SpawnedNodeOptions): Promise<SpawnedNode> {
+    mkdirSync(options.out, { recursive: true });
+    const node = new SpawnedNode(await ptyPair(), { ...options, config: resolve(options.config) });
+    await node.boot();
+    return node;
+  }
+
+  get dataDir(): string {
+    return join(this.options.out, 'node-data');
+  }
+
+  async powerCycle(): Promise<void> {
+    await this.kill();
+    await this.boot();
+  }
+
+  async close(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await this.pty.close();
+    await new Promise<void>((r) => this.log.end(() => r()));
+  }
+
+  private async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts the node and resolves when it logged 'node started'. */
+  private boot(): Promise<void> {
+    const child = spawn(process.execPath, [TERN, 'flight', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stderr!.pipe(this.log, { end: false });
+    return new Promise((done, fail) => {
+      const exit = (code: number | null): void => fail(new Error(`the node exited (${code}) before it started; see ${join(this.options.out, 'node.log')}`));
+      child.once('exit', exit);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        this.log.write(`${line}\n`);
+        if (line.includes('"msg":"node started"')) {
+          child.off('exit', exit);
+          done();
+        }
+      });
+    });
+  }
+}
