@@ -1,0 +1,60 @@
+// The shipped HIL scenarios, run as CI runs them: `tern hil run --spawn` starts a flight node
+// child process on a socat pseudo-terminal pair, the bench talks to it through the fault proxy on
+// a second pair, and the JUnit XML says what passed. A scenario with a wrong expected value makes
+// the runner exit 1 and name the step, in the summary and in the JUnit failure.
+// The line runs at 460,800 baud here to keep the test short; the full-size run is the same
+// command at the default 115,200 (hil/README.md).
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, runTern } from '../support/node-process.js';
+
+const SCENARIOS = join(REPO, 'hil', 'scenarios');
+const NODE_CONFIG = join(REPO, 'hil', 'bench-node.json');
+
+function testcases(xml: string): Array<{ name: string; failure?: string }> {
+  return [...xml.matchAll(/<testcase [^>]*name="([^"]*)"[^>]*?(?:\/>|>\s*<failure message="([^"]*)")/g)].map((m) => ({ name: m[1]!, ...(m[2] === undefined ? {} : { failure: m[2] }) }));
+}
+
+describe('tern hil run --spawn', () => {
+  it('runs every shipped scenario over pseudo-terminals against a flight node process, all passing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tern-hil-run-'));
+    const files = readdirSync(SCENARIOS).filter((f) => f.endsWith('.json')).map((f) => join(SCENARIOS, f));
+    const junit = join(out, 'report.xml');
+    const run = await runTern(['hil', 'run', ...files, '--spawn', NODE_CONFIG, '--baud', '460800', '--junit', junit, '--out', out], REPO);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const cases = testcases(readFileSync(junit, 'utf8'));
+    expect(cases).toHaveLength(files.length);
+    expect(cases.filter((c) => c.failure)).toEqual([]);
+    expect(run.stdout).toContain(`${files.length} passed, 0 failed`);
+    // The timeline holds every kind of record, in time order.
+    const lines = readFileSync(join(out, 'timeline.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; tMs: number });
+    for (const kind of ['command', 'response', 'event', 'housekeeping', 'bundle-out', 'bundle-in', 'contact', 'fault', 'power-cycle', 'step']) {
+      expect(lines.some((l) => l.kind === kind), kind).toBe(true);
+    }
+    expect(lines.every((l, i) => i === 0 || l.tMs >= lines[i - 1]!.tMs)).toBe(true);
+  }, 300_000);
+
+  it('exits 1 on a wrong expected value and names the step in the summary and the JUnit XML', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tern-hil-fail-'));
+    const scenario = join(out, 'wrong.json');
+    writeFileSync(scenario, JSON.stringify({
+      name: 'a wrong expected value',
+      steps: [
+        { waitContact: true },
+        { send: 'PING', args: [5], expect: { status: 'executed', result: { token: 6 } } },
+        { send: 'PING', args: [7], expect: { status: 'executed' } },
+      ],
+    }));
+    const junit = join(out, 'report.xml');
+    const run = await runTern(['hil', 'run', scenario, '--spawn', NODE_CONFIG, '--baud', '460800', '--junit', junit, '--out', out], REPO);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    expect(run.stdout).toMatch(/FAIL +a wrong expected value/);
+    expect(run.stdout).toContain('steps[1] (send PING)');
+    expect(run.stdout).toMatch(/result \{"token":5,.*expected \{"token":6\}/);
+    const [only] = testcases(readFileSync(junit, 'utf8'));
+    expect(only!.failure).toContain('steps[1] (send PING)');
+    expect(only!.failure).toContain('expected {&quot;token&quot;:6}');
+  }, 180_000);
+});
