@@ -1,7 +1,7 @@
 // The index snapshot of a clean close (index-snapshot.ts): a clean restart loads it instead of
 // rebuilding the index, and whatever happened to the files since, the index an open ends with
 // is the one a rebuild from the segments would give.
-import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SNAPSHOT_FILE } from '../../../flight/dtn/store/index-snapshot.js';
