@@ -92,7 +92,8 @@ export class TriageService {
   };
 
   /** Resolves with the decision once the image is scored and its action done; throws (the agent
-   *  keeps the bundle and retries) when the payload is not an image or the queue is full. */
+   *  deletes it, with the deletion report its source asked for) when the payload is not an image
+   *  or the queue is full. */
   async triage(bundle: Bundle): Promise<TriageDecision> {
     const id = `${bundle.primary.creationTime}.${bundle.primary.sequence}#${this.next++}`;
     let input: Uint8Array;
