@@ -133,7 +133,9 @@ export class SpawnedNode implements NodeTarget {
     this.child = child;
     child.stderr!.pipe(this.log, { end: false });
     return new Promise((done, fail) => {
-      const exit = (code: number | null): void => fail(new Error(`the node exited (${code}) before it started; see ${join(this.options.out, 'node.log')}`));
+      const exit = (code: number | null): void => fail(new HilInputError('spawn', `a node that starts (see ${join(this.options.out, 'node.log')})`, `exit ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.once('exit', exit);
       createInterface({ input: child.stdout! }).on('line', (line) => {
         this.log.write(`${line}\n`);
