@@ -116,9 +116,18 @@ export function encodeSnapshot(index: BundleIndex, segments: readonly SnapshotSe
   return b;
 }
 
-/** Writes the snapshot durably (temporary file, fsync, rename, directory fsync). */
+/**
+ * Writes the snapshot durably (temporary file, fsync, rename, directory fsync). A failed write
+ * (a full device) leaves no partial temporary file taking space.
+ */
 export async function saveSnapshot(dir: string, bytes: Buffer): Promise<void> {
-  await writeFileDurableAsync(join(dir, SNAPSHOT_FILE), bytes);
+  const path = join(dir, SNAPSHOT_FILE);
+  try {
+    await writeFileDurableAsync(path, bytes);
+  } catch (error) {
+    await rm(`${path}.tmp-${process.pid}`, { force: true });
+    throw error;
+  }
 }
 
 /** Removes the snapshot (the store does so as it opens: a crash from then on rebuilds). */

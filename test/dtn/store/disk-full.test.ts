@@ -2,7 +2,7 @@
 // anything acknowledged; the maintenance task probes for space and the store takes writes again
 // by itself once there is some; a store opens on a full device. A real full device: a small
 // tmpfs (see smallFilesystem), filled by another file, then freed.
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreNoSpaceError } from '../../../flight/dtn/store/errors.js';
@@ -157,5 +157,23 @@ describe('store on a full device (a real 2 MiB tmpfs)', () => {
     expect(store.outOfSpace).toBe(false);
     await store.put(meta('n1'), bundleBytes('n1', 3000));
     await store.close();
+  });
+
+  it('a clean close on a full device leaves no partial index snapshot behind, and the next open rebuilds', async () => {
+    const dir = join(fs.dir, 'snapshot');
+    const filler = join(fs.dir, 'filler5');
+    const first = await openStore(dir, { segmentBytes: 64 * 1024, reserveBytes: 0 });
+    for (let i = 0; i < 3; i++) await first.store.put(meta(`s${i}`), bundleBytes(`s${i}`, 3000));
+    // Every free page taken: sealing still fits in the active segment's last page, the snapshot does not.
+    fillDevice(filler);
+    await first.store.close();
+    expect(first.events.map((e) => e.name)).toContain('STORE_SNAPSHOT_FAILED');
+    expect(readdirSync(dir).filter((f) => f.startsWith('index.snap'))).toEqual([]);
+    rmSync(filler);
+    const again = await openStore(dir);
+    stores.push(again.store);
+    expect(again.value('snapshotLoads')).toBe(0);
+    expect(again.store.list().map((b) => b.id).sort()).toEqual(['s0', 's1', 's2']);
+    await again.store.close();
   });
 });
