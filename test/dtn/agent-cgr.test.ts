@@ -124,7 +124,8 @@ describe('bundle agent with Contact Graph Routing', () => {
   });
 
   it('sends a contact\'s queue in priority order: expedited, normal, bulk', async () => {
-    const s = await cgr([[1, 2, 10, 20], [2, 3, 0, 100]]);
+    // One send at a time, so the order they start in is the order they reach the link.
+    const s = await cgr([[1, 2, 10, 20], [2, 3, 0, 100]], { inFlight: 1 });
     await s.agent.accept(toNode3(0, { priority: 0 }), FROM);
     await s.agent.accept(toNode3(1, { priority: 1 }), FROM);
     await s.agent.accept(toNode3(2, { priority: 2 }), FROM);
