@@ -32,13 +32,14 @@ Prints {"earliest_arrival": {"<node>": <time>, ...}}.
 example:
   tern route tree --plan plan.json --from 20 --at 0`;
 
-export const ROUTE_USAGE = `usage: tern route query|tree|plan|walker|emulate [OPTIONS]
+export const ROUTE_USAGE = `usage: tern route query|tree|plan|walker|emulate|timeline [OPTIONS]
 
   query   the best routes between two nodes of a contact plan
   tree    the earliest arrival at every node from one node
   plan    predict a contact plan from orbital elements and ground stations
   walker  write the TLEs of a Walker-delta constellation
   emulate relay between a local mission's nodes only inside the plan's contacts
+  timeline draw a contact plan as an SVG Gantt chart
 
 Plans may be ION (ionrc lines), HDTN JSON or Tern JSON. Run \`tern route ACTION --help\`.
 
@@ -146,6 +147,7 @@ const ACTIONS: Record<string, RouteAction | (() => Promise<RouteAction>)> = {
   plan: async () => (await import('./route-predict-cli.js')).PLAN_ACTION,
   walker: async () => (await import('./route-predict-cli.js')).WALKER_ACTION,
   emulate: async () => (await import('./route-emulate-cli.js')).EMULATE_ACTION,
+  timeline: async () => (await import('./route-timeline.js')).TIMELINE_ACTION,
 };
 
 export async function runRoute(argv: string[]): Promise<number> {
