@@ -47,18 +47,17 @@ export class DispatchQueues {
 
   /**
    * Per dispatch slot: a contact that opened, with a session to its next hop up (`sessionUp`),
-   * hands its bundles to ready; one that closed hands each to `closed` (to be routed again).
-   * Looks at every contact with bundles queued: a handful at a time on a satellite.
+   * hands its bundles to ready; so does one that closed (dispatch routes them again). Looks at
+   * every contact with bundles queued: a handful at a time on a satellite.
    */
-  sweepContacts(now: number, sessionUp: (node: number) => boolean, closed: (id: string, priority: Priority) => void): void {
+  sweepContacts(now: number, sessionUp: (node: number) => boolean): void {
     for (const [key, queue] of this.contacts) {
       const ended = now >= queue.window.closeMs;
       if (!ended && (now < queue.window.openMs || !sessionUp(queue.nextHop))) continue;
       this.contacts.delete(key);
       for (const [id, priority] of queue.bundles) {
         this.heldIn.delete(id);
-        if (ended) closed(id, priority);
-        else this.ready[PRIORITIES.indexOf(priority)]!.add(id);
+        this.ready[PRIORITIES.indexOf(priority)]!.add(id);
       }
     }
     this.publish();

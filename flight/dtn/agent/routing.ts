@@ -34,11 +34,7 @@ export class Routing {
   slot(now: number): void {
     this.listsAtSlot = this.router.computations;
     this.contactsChanged(this.router.openContacts(now));
-    this.queues.sweepContacts(now, (node) => this.links.link(node) !== undefined, (id, priority) => {
-      this.drop(id);
-      this.ctx.ch.rerouted.add();
-      this.queues.enqueue(id, priority);
-    });
+    this.queues.sweepContacts(now, (node) => this.links.link(node) !== undefined);
   }
 
   /**
@@ -53,7 +49,7 @@ export class Routing {
   next(id: string, meta: StoredBundle, destination: number, now: number): NextHop {
     let decision = this.decisions.get(id);
     if (decision?.window && now >= decision.window.closeMs) {
-      this.drop(id); // its contact closed while it was being retried: routed again
+      this.drop(id); // its contact closed before it left (queued, or being retried): routed again
       this.ctx.ch.rerouted.add();
       decision = undefined;
     }
