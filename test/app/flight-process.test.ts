@@ -116,7 +116,7 @@ describe('tern flight as a real process', () => {
       'exec.modes.BOOT.slots[0][0]: expected a known task',
     ],
     [{ log: { level: 'loud' } }, 'log.level: expected one of trace, debug, info, warn, error, fatal, silent'],
-    [{ warp: {} }, 'warp: expected a known field (node, dataDir, log, tlm, dtn, cla, routes, contactPlan, cmd, exec), got "warp"'],
+    [{ warp: {} }, 'warp: expected a known field ($schema, node, dataDir, log, tlm, dtn, cla, routes, contactPlan, cmd, ecc, infer, exec), got "warp"'],
     [{ tlm: 3 }, 'tlm: expected an object'],
   ])('refuses a broken config %j with a message naming the field and a non-zero exit', async (overrides, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'tern-flight-'));
