@@ -26,6 +26,26 @@ export const BENCH_OPERATORS = [
 /** Signs forgeries: known to no node. */
 const FORGER = { id: 9, name: 'mallory' };
 
+/** The bench's signers by name, from their derived seeds. */
+export function benchSigners(dsa: MlDsa): Map<string, Signer> {
+  const keys = new Map<string, Signer>();
+  for (const op of [...BENCH_OPERATORS, FORGER]) {
+    const seed = new Uint8Array(createHash('sha256').update(`tern-hil-bench-test-key:${op.name}`).digest());
+    keys.set(op.name, { operator: op.id, seed, publicKey: dsa.publicKey(seed) });
+  }
+  return keys;
+}
+
+/** Writes the bench operators' key files to `dir`; returns their `cmd.operators` entries. */
+export function writeBenchPublicKeys(dir: string, keys: Map<string, Signer>): Array<{ id: number; name: string; roles: string[]; publicKeyFile: string }> {
+  mkdirSync(dir, { recursive: true });
+  return BENCH_OPERATORS.map((op) => {
+    const key = keys.get(op.name)!;
+    const files = writeKeyFiles(join(dir, `${op.name}.key`), { id: op.id, name: op.name, seed: key.seed, publicKey: key.publicKey });
+    return { id: op.id, name: op.name, roles: [...op.roles], publicKeyFile: files.public };
+  });
+}
+
 export interface RunOptions {
   readonly scenarios: readonly Scenario[];
   readonly out: string;
@@ -47,19 +67,11 @@ class StepFailed extends Error {}
 type LiveFaults = { -readonly [K in keyof ProxyOptions]: ProxyOptions[K] };
 
 export async function runScenarios(options: RunOptions): Promise<ScenarioResult[]> {
-  mkdirSync(join(options.out, 'keys'), { recursive: true });
+  mkdirSync(options.out, { recursive: true });
   const timeline = new Timeline(join(options.out, 'timeline.ndjson'));
   const dsa = mlDsa('ML-DSA-65');
-  const keys = new Map<string, Signer>();
-  for (const op of [...BENCH_OPERATORS, FORGER]) {
-    const seed = new Uint8Array(createHash('sha256').update(`tern-hil-bench-test-key:${op.name}`).digest());
-    keys.set(op.name, { operator: op.id, seed, publicKey: dsa.publicKey(seed) });
-  }
-  const operators = BENCH_OPERATORS.map((op) => {
-    const key = keys.get(op.name)!;
-    const files = writeKeyFiles(join(options.out, 'keys', `${op.name}.key`), { id: op.id, name: op.name, seed: key.seed, publicKey: key.publicKey });
-    return { id: op.id, name: op.name, roles: [...op.roles], publicKeyFile: files.public };
-  });
+  const keys = benchSigners(dsa);
+  const operators = writeBenchPublicKeys(join(options.out, 'keys'), keys);
 
   const closers: Array<() => Promise<void>> = [];
   try {

@@ -7,8 +7,11 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { REPO, runTern } from '../support/node-process.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mlDsa } from '../../flight/cmd/mldsa.js';
+import { benchSigners, writeBenchPublicKeys } from '../../hil/runner.js';
+import { ptyPair, type PtyPair } from '../cla/serial-support.js';
+import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/node-process.js';
 
 const SCENARIOS = join(REPO, 'hil', 'scenarios');
 const NODE_CONFIG = join(REPO, 'hil', 'bench-node.json');
@@ -16,6 +19,13 @@ const NODE_CONFIG = join(REPO, 'hil', 'bench-node.json');
 function testcases(xml: string): Array<{ name: string; failure?: string }> {
   return [...xml.matchAll(/<testcase [^>]*name="([^"]*)"[^>]*?(?:\/>|>\s*<failure message="([^"]*)")/g)].map((m) => ({ name: m[1]!, ...(m[2] === undefined ? {} : { failure: m[2] }) }));
 }
+
+const processes: TernProcess[] = [];
+const pairs: PtyPair[] = [];
+afterEach(async () => {
+  killAll(processes.splice(0));
+  for (const p of pairs.splice(0)) await p.close();
+});
 
 describe('tern hil run --spawn', () => {
   it('runs every shipped scenario over pseudo-terminals against a flight node process, all passing', async () => {
@@ -56,5 +66,38 @@ describe('tern hil run --spawn', () => {
     const [only] = testcases(readFileSync(junit, 'utf8'));
     expect(only!.failure).toContain('steps[1] (send PING)');
     expect(only!.failure).toContain('expected {&quot;token&quot;:6}');
+  }, 180_000);
+});
+
+describe('tern hil run --port', () => {
+  it('runs scenarios against a node already running at the other end of a line, as on a bench; a power cycle without a hook fails naming it', async () => {
+    // The "OBC": a flight node started by the test on one end of a pseudo-terminal pair, its
+    // config listing the bench's test operators; the bench gets only the other end's path.
+    const out = mkdtempSync(join(tmpdir(), 'tern-hil-port-'));
+    const pair = await ptyPair();
+    pairs.push(pair);
+    const config = JSON.parse(readFileSync(NODE_CONFIG, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    config.cla.serial.device = pair.a;
+    config.cla.serial.baud = 460_800;
+    config.dataDir = join(out, 'obc-data');
+    config.cmd.operators = writeBenchPublicKeys(join(out, 'obc-keys'), benchSigners(mlDsa('ML-DSA-65')));
+    writeFileSync(join(out, 'obc.json'), JSON.stringify(config));
+    const obc = startTern(['flight', '--config', join(out, 'obc.json')]);
+    processes.push(obc);
+    await obc.waitForLine((l) => l.msg === 'node started');
+
+    const cycle = join(out, 'cycle.json');
+    writeFileSync(cycle, JSON.stringify({ name: 'power cycle', steps: [{ waitContact: true }, { powerCycle: true }] }));
+    const junit = join(out, 'report.xml');
+    const run = await runTern([
+      'hil', 'run', join(SCENARIOS, 'ping-and-param.json'), join(SCENARIOS, 'refused-commands.json'), cycle,
+      '--port', pair.b, '--baud', '460800', '--node', '20', '--bench', '4000', '--dict', join(out, 'obc-data', 'dictionary.json'), '--junit', junit, '--out', join(out, 'bench'),
+    ], REPO);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    const cases = testcases(readFileSync(junit, 'utf8'));
+    expect(cases.map((c) => c.failure === undefined)).toEqual([true, true, false]);
+    expect(cases[2]!.failure).toContain('steps[1] (powerCycle): powerCycle needs --power-cycle CMD');
+    // The node kept running through it all.
+    expect(obc.child.exitCode).toBe(null);
   }, 180_000);
 });
