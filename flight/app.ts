@@ -26,7 +26,7 @@ import { DTN_EVENTS } from './dtn/dictionary.js';
 import { loadKeys } from './dtn/keys.js';
 import { STORE_EVENTS } from './dtn/store/dictionary.js';
 import { StoreMaintenanceTask } from './dtn/store/maintenance-task.js';
-import { StoreScrubber } from './dtn/store/scrub.js';
+import { StoreScrubber, type LostRange } from './dtn/store/scrub.js';
 import { BundleStore, storeDirectory } from './dtn/store/store.js';
 import { writeFileDurable, writeFileDurableAsync } from './durable.js';
 import { monotonicClock, type Clock } from './exec/clock.js';
@@ -272,9 +272,16 @@ export class FlightNode {
     });
   }
 
-  /** Parity, checks and repairs of the store's sealed segments (with an `ecc` section). */
+  /**
+   * Parity, checks and repairs of the store's sealed segments (with an `ecc` section). Damaged
+   * bundles in a stripe beyond repair are quarantined by the store: deleted with reason 8 through
+   * its deletion listeners (the agent's status reporter), never delivered.
+   */
   private storeScrubber(budgets: { budgetBytes: number; budgetUs: number }): StoreScrubber {
-    return new StoreScrubber({ dir: storeDirectory(this.config.dataDir), ...budgets, tlm: this.tlm, events: this.events });
+    const onUnrepairable = (lost: LostRange): void => {
+      this.store.quarantine(lost).catch((error: unknown) => this.log.error({ err: error, ...lost }, 'damaged bundles not quarantined'));
+    };
+    return new StoreScrubber({ dir: storeDirectory(this.config.dataDir), ...budgets, tlm: this.tlm, events: this.events, onUnrepairable });
   }
 
   /**

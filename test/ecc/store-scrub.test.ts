@@ -1,7 +1,8 @@
 // Store scrubbing over a real bundle store's segment files: parity made for every sealed segment
 // (the active one left alone), single-bit upsets flipped into the files (durably, as flash decay)
 // rebuilt in place so the store reads its bundles back whole, damaged parity rebuilt too, and a
-// stripe with more damage than parity reported as lost, with its byte range, changing nothing.
+// stripe with more damage than parity reported as lost, with its byte range, changing nothing, and
+// the store quarantining the damaged bundles in it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { flipFileBits } from '../../flight/ecc/injector.js';
 import { parseSegmentFileName } from '../../flight/dtn/store/format.js';
 import { DATA_SHARDS, parityPath, SHARD_BYTES } from '../../flight/dtn/store/parity.js';
 import { StoreScrubber, type LostRange } from '../../flight/dtn/store/scrub.js';
+import type { DeletedBundle } from '../../flight/dtn/store/store.js';
 import type { FrameInfo } from '../../flight/exec/task.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
@@ -29,13 +31,16 @@ async function filledStore() {
   return { dir, ...opened, ids };
 }
 
-function scrubber(dir: string, budgetBytes = 300 * KIB) {
+function scrubber(dir: string, budgetBytes = 300 * KIB, onUnrepairable?: (range: LostRange) => void) {
   const tlm = new TelemetryRegistry();
   const events = new EventLog(createRootLogger({ level: 'silent' }), () => 0);
   const seen: EventRecord[] = [];
   events.onEvent((e) => seen.push(e));
   const lost: LostRange[] = [];
-  const task = new StoreScrubber({ dir, budgetBytes, budgetUs: 2000, tlm, events, onUnrepairable: (range) => lost.push(range) });
+  const task = new StoreScrubber({ dir, budgetBytes, budgetUs: 2000, tlm, events, onUnrepairable: (range) => {
+    lost.push(range);
+    onUnrepairable?.(range);
+  } });
   const value = (name: string) => tlm.get(`ecc.store.${name}`)!.value;
   /** Runs slots until `passes` more passes are complete. */
   const passes = (n: number): number => {
@@ -108,6 +113,53 @@ describe('store scrubbing', () => {
     expect(readFileSync(first!).equals(damaged)).toBe(true);
     expect(scrub.seen.find((e) => e.name === 'ECC_STORE_UNREPAIRABLE')!.args).toMatchObject({ shards: 3, start: STRIPE, end });
     await s.store.close();
+  });
+
+  it('quarantines a bundle damaged beyond repair (deleted with reason 8, counted, handed to the deletion listeners) and delivers the rest intact', async () => {
+    const s = await filledStore();
+    const [first, second] = segments(s.dir);
+    const firstNumber = parseSegmentFileName(first!.split('/').at(-1)!)!;
+    const deleted: DeletedBundle[] = [];
+    s.store.onDeleted((d) => deleted.push(d));
+    const quarantines: Array<Promise<unknown>> = [];
+    const scrub = scrubber(s.dir, 300 * KIB, (lost) => quarantines.push(s.store.quarantine(lost)));
+    scrub.passes(1);
+
+    // Stripe 1 of the first segment: its first three shards damaged (parity rebuilds two), all
+    // inside one bundle; the other bundles overlapping the stripe are untouched.
+    const inStripe = s.store.bundlesIn(firstNumber, STRIPE, 2 * STRIPE).map((b) => b.id);
+    expect(inStripe.length).toBeGreaterThanOrEqual(2);
+    for (const shard of [0, 1, 2]) flipFileBits(first!, STRIPE + shard * SHARD_BYTES + 77, 0x04);
+    const hit = s.store.bundlesIn(firstNumber, STRIPE + 77, STRIPE + 2 * SHARD_BYTES + 78).map((b) => b.id);
+    expect(hit).toHaveLength(1);
+    // One bit in the second segment: repaired in place.
+    flipFileBits(second!, 5000, 0x20);
+    scrub.passes(1);
+    expect(scrub.value('unrepairable')).toBe(1);
+    expect(scrub.value('repaired')).toBe(1);
+    expect(quarantines).toHaveLength(1);
+    expect((await Promise.all(quarantines))[0]).toMatchObject([{ id: hit[0] }]);
+
+    expect(deleted).toEqual([expect.objectContaining({ id: hit[0], reason: 8, bytes: undefined })]);
+    expect(s.value('quarantined')).toBe(1);
+    expect(s.events.find((e) => e.name === 'STORE_QUARANTINED')!.args).toMatchObject({ id: hit[0], segment: firstNumber });
+    expect(s.store.has(hit[0]!)).toBe(false);
+    expect(await s.store.get(hit[0]!)).toBeUndefined();
+    const kept = s.ids.filter((id) => id !== hit[0]);
+    const intact = async (store: typeof s.store) => {
+      for (const id of kept) expect(Buffer.from((await store.get(id))!).equals(Buffer.from(bundleBytes(id, 100 * KIB))), id).toBe(true);
+    };
+    await intact(s.store);
+    expect(inStripe.filter((id) => id !== hit[0]).every((id) => s.store.has(id))).toBe(true);
+    // A second report of the same stripe finds nothing more to quarantine.
+    expect(await s.store.quarantine({ segment: firstNumber, start: STRIPE, end: 2 * STRIPE })).toEqual([]);
+
+    // The deletion is durable: after a reopen the damaged bundle stays gone, the rest are whole.
+    await s.store.close();
+    const reopened = await openStore(s.dir, { segmentBytes: 600 * KIB });
+    expect(reopened.store.has(hit[0]!)).toBe(false);
+    await intact(reopened.store);
+    await reopened.store.close();
   });
 
   it('drops the parity of a segment compaction deleted', async () => {

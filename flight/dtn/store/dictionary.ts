@@ -30,6 +30,7 @@ export const STORE_CHANNELS = {
   ioErrors: { name: 'dtn.store.ioErrors', type: 'u32', units: 'errors', red: { high: 0 }, doc: 'Failed writes or fsyncs other than a full device; the store refuses writes until reopened' },
   noSpace: { name: 'dtn.store.noSpace', type: 'u32', units: 'flag', red: { high: 0 }, doc: '1 while the device is full and writes are refused; 0 once a probe found space again' },
   noSpaceFaults: { name: 'dtn.store.noSpaceFaults', type: 'u32', units: 'faults', yellow: { high: 0 }, doc: 'Times a write found the device full' },
+  quarantined: { name: 'dtn.store.quarantined', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles deleted because scrubbing found their record damaged beyond repair (status reason 8)' },
   spaceProbes: { name: 'dtn.store.spaceProbes', type: 'u64', units: 'probes', doc: 'Probes for free space while the device was full' },
 } as const satisfies Record<string, ChannelDef>;
 
@@ -47,5 +48,6 @@ export const STORE_EVENTS = {
   spaceReturned: { id: 0x034a, name: 'STORE_SPACE_RETURNED', severity: 'activity', throttle: 0, format: 'Space returned ({probeBytes} bytes probed): the store takes bundles again' },
   snapshotRejected: { id: 0x034c, name: 'STORE_SNAPSHOT_REJECTED', severity: 'warning', throttle: 0, format: 'Index snapshot ignored ({reason}): index rebuilt from the segments' },
   snapshotFailed: { id: 0x034d, name: 'STORE_SNAPSHOT_FAILED', severity: 'warning', throttle: 0, format: 'Index snapshot not saved at close ({error}): the next open rebuilds the index' },
+  quarantined: { id: 0x034e, name: 'STORE_QUARANTINED', severity: 'error', format: 'Bundle {id} damaged beyond repair ({reason}) in segment {segment} at {offset}: deleted (reason 8)' },
   skippedCompaction: { id: 0x0348, name: 'STORE_COMPACTION_SKIPPED', severity: 'error', format: 'Segment {segment} still holds {bytes} live bytes after compaction: kept' },
 } as const satisfies Record<string, EventDef>;

@@ -12,6 +12,8 @@ export const StoreReason = {
   noInformation: 0,
   lifetimeExpired: 1,
   depletedStorage: 4,
+  /** A stored bundle damaged beyond repair (scrubbing): its blocks can no longer be parsed or trusted. */
+  blockUnintelligible: 8,
 } as const;
 
 /** The store will not take a bundle: full, over its source's quota, or too large. */

@@ -46,11 +46,11 @@ export interface StoredRef {
   evicted: StoredBundle[];
 }
 
-/** A bundle the store deleted by itself (evicted, or swept at expiry), for the agent's status report. */
+/** A bundle the store deleted by itself (evicted, swept at expiry, quarantined), for the agent's status report. */
 export interface DeletedBundle extends StoredBundle {
-  /** RFC 9171 status report reason code: 4 evicted (depleted storage), 1 expired. */
+  /** RFC 9171 status report reason code: 4 evicted (depleted storage), 1 expired, 8 quarantined (block unintelligible). */
   reason: number;
-  /** Its bytes, checked against both CRCs; undefined if they could not be read back (logged). */
+  /** Its bytes, checked against both CRCs; undefined if they could not be read back (logged) or were damaged (quarantined). */
   bytes: Uint8Array | undefined;
 }
 
@@ -189,6 +189,56 @@ export class BundleStore {
       throw new StoreCorruptError(segment.path, offset, problem, id);
     }
     return record.subarray(record.length - dataLength);
+  }
+
+  /** Durable bundles whose records overlap bytes [start, end) of a segment (a scan of the index: O(n)). */
+  bundlesIn(segment: number, start: number, end: number): StoredBundle[] {
+    return this.slotsIn(segment, start, end).map((slot) => this.index.bundle(slot));
+  }
+
+  private slotsIn(segment: number, start: number, end: number): number[] {
+    const ix = this.index;
+    const slots: number[] = [];
+    for (let slot = 0; slot < ix.highWater; slot++) {
+      if (!ix.live(slot) || ix.pending[slot] || ix.segment[slot] !== segment) continue;
+      const offset = ix.offset[slot]!;
+      if (offset < end && offset + ix.recordLength[slot]! > start) slots.push(slot);
+    }
+    return slots;
+  }
+
+  /**
+   * Quarantines the bundles in a byte range that store scrubbing could not rebuild (scrub.ts):
+   * each bundle whose record overlaps it is read back, and one that fails its checks is deleted
+   * with reason 8, block unintelligible, counted, evented and handed to the deletion listeners
+   * (without bytes: none can be trusted). One that passes both CRCs was missed by the damage and
+   * stays, checked again on every read like any other. Resolves with the deleted bundles once
+   * their tombstones are durable.
+   */
+  async quarantine(range: { segment: number; start: number; end: number }): Promise<StoredBundle[]> {
+    this.checkWritable();
+    const segment = this.segmentLog.segments.get(range.segment);
+    if (!segment) return []; // compacted away since the scrubber read it
+    const ix = this.index;
+    const deleted: StoredBundle[] = [];
+    const durable: Array<Promise<void>> = [];
+    for (const slot of this.slotsIn(range.segment, range.start, range.end)) {
+      const instance = ix.instance[slot]!;
+      const offset = ix.offset[slot]!;
+      const record = await this.segmentLog.read(segment, offset, ix.recordLength[slot]!);
+      // Deleted or moved by compaction while it was read: not this record any more.
+      if (!ix.live(slot) || ix.instance[slot] !== instance || ix.segment[slot] !== segment.number || ix.offset[slot] !== offset) continue;
+      const bundle = ix.bundle(slot);
+      const problem = checkRecord(record, segment.number, offset, bundle.id, instance);
+      if (!problem) continue;
+      deleted.push(bundle);
+      this.ch.quarantined.add();
+      this.events.emit(STORE_EVENTS.quarantined, { id: bundle.id, reason: problem, segment: segment.number, offset });
+      durable.push(this.dispose(slot, Disposition.deleted, StoreReason.blockUnintelligible));
+      this.emitDeleted({ ...bundle, reason: StoreReason.blockUnintelligible, bytes: undefined });
+    }
+    await Promise.all(durable);
+    return deleted;
   }
 
   // ---- Writes ----
@@ -359,8 +409,8 @@ export class BundleStore {
   }
 
   /**
-   * Tells `listener` of every bundle the store deletes by itself, evicted (reason 4) or expired
-   * by expire() (reason 1), with its bytes, so that the agent can send the "deleted" status
+   * Tells `listener` of every bundle the store deletes by itself, evicted (reason 4), expired
+   * by expire() (reason 1) or quarantined (reason 8, without bytes), with its bytes, so that the agent can send the "deleted" status
    * report the bundle asked for (the metadata alone does not say whether it asked, nor whom to).
    */
   onDeleted(listener: (deleted: DeletedBundle) => void): void {
