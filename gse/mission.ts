@@ -20,7 +20,7 @@ const MISSION = {
   summary: 'Runs the mission of DIR/mission.json: its flight nodes and its ground console, until SIGINT or SIGTERM.',
   usage: ['[--dir DIR] [--raw]'],
   options: {
-    dir: { type: 'string', arg: 'DIR', doc: 'the mission directory', default: 'flight/config/missions/local' },
+    dir: { type: 'string', arg: 'DIR', doc: 'the mission directory', default: 'flight/config/missions/constellation' },
     raw: { type: 'boolean', doc: 'every process\'s NDJSON lines on stdout, as they come, instead of the live view' },
   },
   notes: `In a terminal, a live view shows each node (mode, health, links, bundles, commands, events)
