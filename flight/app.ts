@@ -184,6 +184,7 @@ export class FlightNode {
     this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc, storeDir: storeDirectory(config.dataDir) });
     this.infer = config.infer && new InferNode({
       config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'), nowUs: () => clock.nowUs(),
+      sealedModelsOnly: config.cmd?.session !== undefined,
       send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
     });
     this.commanding = this.buildCommanding();

@@ -39,6 +39,8 @@ export interface InferNodeOptions {
   readonly log: Logger;
   /** The executive's clock: the anomaly monitor's sample times. */
   readonly nowUs: () => number;
+  /** Model files only from bundles whose last hop a BPSec session authenticated (the node has sessions). */
+  readonly sealedModelsOnly?: boolean;
 }
 
 export class InferNode {
@@ -172,10 +174,12 @@ export class InferNode {
   };
 
   /** A .tern file uplinked for activation: stored as `<sha256>.tern` in the incoming directory. */
-  private readonly receiveModel: ServiceHandler = async (bundle) => {
+  private readonly receiveModel: ServiceHandler = async (bundle, arrival) => {
     const bytes = payloadBlock(bundle).data;
     let name = 'uplinked model';
     try {
+      // Activation checks the approved digest anyway; this keeps strangers from filling the store.
+      if (this.o.sealedModelsOnly && arrival.sealedBy === undefined) throw new InferInputError('model file', 'a bundle sealed by a session peer', 'an unsealed bundle');
       if (bytes.length > this.o.config.maxModelBytes) throw new ModelFormatError('file', `at most ${this.o.config.maxModelBytes} bytes`, bytes.length);
       if (!isTern(bytes)) throw new ModelFormatError('file', 'a .tern model (tern infer import)');
       name = `${modelDigest(bytes)}.tern`;
