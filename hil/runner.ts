@@ -99,7 +99,7 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     const link = new BenchLink({ device: benchPty.a, baud: options.baud, bench: ids.bench, node: ids.node, timeline });
     await link.start();
     closers.push(() => link.close());
-    const bench: Bench = { link, target, faults, timeline, dsa, keys, ids, dictionary: readDictionary(dictionaryFile), saved: new Map(), seq: Date.now(), deadlineMs: 0, mark: 0 };
+    const bench: Bench = { link, target, faults, proxy, timeline, dsa, keys, ids, dictionary: readDictionary(dictionaryFile), saved: new Map(), seq: Date.now(), deadlineMs: 0, mark: 0 };
 
     const results: ScenarioResult[] = [];
     for (const scenario of options.scenarios) {
@@ -117,6 +117,7 @@ interface Bench {
   readonly link: BenchLink;
   readonly target: NodeTarget;
   readonly faults: LiveFaults;
+  readonly proxy: SerialProxy;
   readonly timeline: Timeline;
   readonly dsa: MlDsa;
   readonly keys: Map<string, Signer>;
@@ -154,8 +155,10 @@ async function runOne(bench: Bench, scenario: Scenario, progress: (line: string)
       // A second past the deadline: waits that end at it say what they saw first.
       await withTimeout(runStep(bench, step, vars), step.timeoutS * 1000 + 1000, step);
       bench.timeline.record('step-passed', { path: step.path });
+      bench.timeline.record('link', { bench: nonZero(bench.link.counters()), proxy: bench.proxy.stats() });
     } catch (error) {
-      const message = (error as Error).message;
+      const down = bench.target.down();
+      const message = `${(error as Error).message}${down ? ` (${down})` : ''}`;
       bench.timeline.record('step-failed', { path: step.path, message });
       return { name: scenario.name, file: scenario.file, seconds: (Date.now() - started) / 1000, steps: count, failure: { step: `${step.path} (${step.name})`, message } };
     }
@@ -281,8 +284,6 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
       }
       return;
     }
-    case 'stepClock':
-      throw new StepFailed('stepClock needs a node in lockstep mode, which this bench does not run yet');
     case 'repeat':
       throw new Error('repeat steps are expanded before they run');
   }
@@ -356,4 +357,9 @@ function subset(want: unknown, actual: unknown): boolean {
     return Object.entries(want).every(([k, v]) => subset(v, (actual as Record<string, unknown>)[k]));
   }
   return isDeepStrictEqual(want, actual);
+}
+
+/** The bench link's counters that moved: code blocks, corrections, LTP segments. */
+function nonZero(counters: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counters).filter(([, v]) => v !== 0));
 }

@@ -1,7 +1,7 @@
 // Scenario files of the HIL bench: JSON (a format every engineer's tools read and diff, no parser
 // to pin), one object with a name, variables and steps. Each step is an object with exactly one
 // kind key (send, expectEvent, expectTelemetry, expectBundle, echo, linkFault, bitFlip,
-// powerCycle, waitContact, checkStore, stepClock, repeat) and optional `name` and `timeoutS`. Every mistake is a
+// powerCycle, waitContact, checkStore, repeat) and optional `name` and `timeoutS`. Every mistake is a
 // ScenarioError naming the file, the step (steps[2] or steps[1].steps[0]) and the field.
 import { readFileSync } from 'node:fs';
 import { TernError } from '../flight/errors.js';
@@ -39,7 +39,6 @@ export type Step = StepBase & (
   | { kind: 'echo'; count: number; bytes: number }
   | { kind: 'expectBundle'; destination?: string; createdBeforePowerCycle: boolean }
   | { kind: 'checkStore'; min: number; max: number; destination?: string }
-  | { kind: 'stepClock'; ms: number }
   | { kind: 'repeat'; times: number; steps: Step[] }
 );
 
@@ -50,7 +49,7 @@ export interface Scenario {
   readonly steps: Step[];
 }
 
-const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'stepClock', 'repeat'] as const;
+const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'repeat'] as const;
 /** Fields each kind takes besides its kind key, name and timeoutS. */
 const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   send: ['args', 'as', 'approvers', 'tamper', 'replay', 'save', 'expect'],
@@ -63,7 +62,6 @@ const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   powerCycle: [],
   waitContact: [],
   checkStore: ['min', 'max', 'destination'],
-  stepClock: [],
   repeat: ['steps'],
 };
 const DEFAULT_TIMEOUT_S = 30;
@@ -195,8 +193,6 @@ class Parser {
           ...(c.destination === undefined ? {} : { destination: this.string(c.destination, at('checkStore.destination')) }),
         };
       }
-      case 'stepClock':
-        return { ...base, kind, ms: this.number(o.stepClock, at('stepClock'), 1, 86_400_000) };
       case 'repeat':
         return { ...base, kind, times: this.number(o.repeat, at('repeat'), 1, 100_000), steps: this.steps(o.steps, at('steps')) };
     }

@@ -40,6 +40,8 @@ export interface NodeTarget {
   /** The node's line, which the proxy opens. */
   readonly line: string;
   powerCycle(): Promise<void>;
+  /** Why the node is not running, when the bench knows (a spawned node that exited). */
+  down(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,10 @@ export class HardwareTarget implements NodeTarget {
   async powerCycle(): Promise<void> {
     if (this.hook === undefined) throw new Error('powerCycle needs --power-cycle CMD (a command that drives the bench relay)');
     await promisify(exec)(this.hook, { timeout: 120_000 });
+  }
+
+  down(): undefined {
+    return undefined;
   }
 
   async close(): Promise<void> {}
@@ -106,6 +112,12 @@ export class SpawnedNode implements NodeTarget {
   async powerCycle(): Promise<void> {
     await this.kill();
     await this.boot();
+  }
+
+  down(): string | undefined {
+    const child = this.child;
+    if (!child || (child.exitCode === null && child.signalCode === null)) return undefined;
+    return `the node exited (${child.exitCode ?? child.signalCode}); see ${join(this.options.out, 'node.log')}`;
   }
 
   async close(): Promise<void> {

@@ -29,14 +29,15 @@ describe('scenario files', () => {
       { expectEvent: 'CMD_EXECUTED', args: { command: 'PING' } }, { expectTelemetry: 'cmd.executed', min: 1 },
       { expectBundle: { createdBeforePowerCycle: true } }, { echo: { count: 3 } },
       { linkFault: { ber: 1e-4, burst: '50/20000', drop: 0.01, delayMs: 5 } }, { bitFlip: { target: 'parameters', bits: 1 } },
-      { powerCycle: {} }, { checkStore: { max: 0 } }, { stepClock: 1000 }, { repeat: 2, steps: [{ send: 'NOOP' }] },
+      { powerCycle: {} }, { checkStore: { max: 0 } }, { repeat: 2, steps: [{ send: 'NOOP' }] },
     ]), 'x.json');
-    expect(s.steps.map((x) => x.kind)).toEqual(['waitContact', 'waitContact', 'send', 'send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'checkStore', 'stepClock', 'repeat']);
+    expect(s.steps.map((x) => x.kind)).toEqual(['waitContact', 'waitContact', 'send', 'send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'checkStore', 'repeat']);
     expect(s.steps[0]).toMatchObject({ path: 'steps[0]', timeoutS: 30, up: true });
     expect(s.steps[2]).toMatchObject({ kind: 'send', as: 'alice', tamper: 'none', approvers: [] });
     expect(s.steps[7]).toMatchObject({ count: 3, bytes: 1000 });
     expect(s.steps[8]).toMatchObject({ burst: { length: 50, period: 20000 } });
-    expect(s.steps[13]).toMatchObject({ times: 2, steps: [{ path: 'steps[13].steps[0]' }] });
+    expect(s.steps[12]).toMatchObject({ times: 2, steps: [{ path: 'steps[12].steps[0]' }] });
+    expect(refusal(ok([{ stepClock: 1000 }])).field).toBe('steps[0]');
   });
 
   it('names the step and the field of every mistake', () => {
