@@ -1,19 +1,24 @@
-// `npm start` runs `tern mission`: the local mission of flight/config/missions/local, as a real
-// process tree. It must come up (three nodes and the console), bring housekeeping from every
-// satellite down to the console, execute commands signed with the mission's demo operator key
-// as the README shows (sealed under BPSec session keys from the ground station on), and stop
-// cleanly on Ctrl-C. It runs a copy of the mission on free ports, beside the mission's own ports
-// held busy as a running `npm start` holds them.
+// `npm start` runs `tern mission`: the constellation mission of flight/config/missions/constellation
+// (stations 10 and 11, satellites 20-25 in two planes, the web console, on a predicted plan at
+// 60x), as a real process tree. It must come up (every node, with its triage model on the
+// satellites, and the console), bring housekeeping from every node down to the console, execute a
+// command signed with the mission's demo operator key as the README shows, to a satellite the
+// station may not see (carried over ISLs or held for a contact), and stop cleanly on Ctrl-C. It
+// runs a copy of the mission on free ports, beside the mission's own ports held busy as a running
+// `npm start` holds them.
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
 import { copyMissionWithFreePorts } from '../support/mission.js';
 import { REPO, startTern, TERN, type TernProcess } from '../support/node-process.js';
+
+const SATELLITES = [20, 21, 22, 23, 24, 25];
+const NODES = [10, 11, ...SATELLITES];
 
 let mission: TernProcess | undefined;
 const held: Array<Server | Socket> = [];
@@ -34,46 +39,46 @@ async function holdPort(port: number): Promise<void> {
   held.push(server, socket);
 }
 
-it('runs the local mission that npm start starts, and stops it cleanly on SIGINT', async () => {
+it('runs the constellation mission that npm start starts, and stops it cleanly on SIGINT', async () => {
+  const source = join(REPO, 'flight/config/missions/constellation');
   const cwd = mkdtempSync(join(tmpdir(), 'tern-mission-')); // its var/ goes here
-  // A copy of the mission with keys as a fresh clone has them (git keeps no modes): the launcher fixes them.
-  const dir = join(cwd, 'local');
-  const ports = await copyMissionWithFreePorts(join(REPO, 'flight/config/missions/local'), dir);
+  // A copy of the mission where `tern mission` without --dir looks for it from its working
+  // directory, with keys as a fresh clone has them (git keeps no modes): the launcher fixes them.
+  const dir = join(cwd, 'flight/config/missions/constellation');
+  const ports = await copyMissionWithFreePorts(source, dir);
   expect(ports.size).toBeGreaterThan(0);
   for (const port of ports.keys()) await holdPort(port);
-  const station = (JSON.parse(readFileSync(join(dir, 'ground-10.json'), 'utf8')) as { cla: { tcp: { listen: string } } }).cla.tcp.listen;
+  const config = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cla: { tcp: { listen: string } }; infer?: { model: string } };
+  // The satellites' model path is relative to the shipped configs: the copy points at the same file.
+  for (const sat of SATELLITES) {
+    const file = join(dir, `sat-${sat}.json`);
+    const c = config(`sat-${sat}.json`);
+    expect(c.infer?.model).toBeDefined();
+    writeFileSync(file, JSON.stringify({ ...c, infer: { ...c.infer, model: resolve(source, c.infer!.model) } }, null, 2));
+  }
+  const station = config('ground-10.json').cla.tcp.listen;
   const key = join(dir, 'keys/demo-operator.key');
-  for (const file of ['demo-operator.key', 'node-10.key', 'node-20.key', 'node-21.key']) chmodSync(join(dir, 'keys', file), 0o644);
+  chmodSync(key, 0o644);
   // --raw: every process's NDJSON on stdout, as this test reads it (a person gets the live view).
-  mission = startTern(['mission', '--dir', dir, '--raw'], {}, cwd);
-  for (const node of [10, 20, 21]) {
-    await mission.waitForLine((l) => l.msg === 'node started' && l.node === node);
-  }
-  // The console prints downlinked housekeeping of each node, relayed through the station.
-  for (const node of [10, 20, 21]) {
-    await mission.waitForLine((l) => l.kind === 'hk' && l.node === node);
-  }
+  mission = startTern(['mission', '--raw'], {}, cwd);
+  for (const node of NODES) await mission.waitForLine((l) => l.msg === 'node started' && l.node === node, 60_000);
+  for (const node of SATELLITES) await mission.waitForLine((l) => l.event === 'INFER_MODEL_ACTIVATED' && l.node === node);
+  // The console prints downlinked housekeeping of each node, relayed through a station.
+  for (const node of NODES) await mission.waitForLine((l) => l.kind === 'hk' && l.node === node, 60_000);
   // The ground console is the web console: it says where its page is (the login link on stderr).
   expect(await mission.waitForLine((l) => l.msg === 'console listening')).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/) });
   expect(mission.stderr.some((l) => /^console: tern gse console: open http:\/\/127\.0\.0\.1:\d+\/login\?token=\S+$/.test(l))).toBe(true);
   expect(statSync(key).mode & 0o777).toBe(0o600);
-  // The README's operator step, to each satellite: 21 is two hops out, through 20.
-  for (const [node, token] of [[20, 42], [21, 43]] as const) {
-    await promisify(execFile)(process.execPath, [TERN, 'gse', 'send', String(node), 'PING', String(token), '--key', key, '--via', station], { cwd: REPO });
-    const response = await mission.waitForLine((l) => l.kind === 'rsp' && l.status === 'executed' && l.node === node);
-    expect(response).toMatchObject({ command: 'PING', result: { token } });
-  }
-  // The station made a session with each satellite before it sent their commands on, and each
-  // satellite one with the station, the console's gateway, for what it sends down.
-  const rekeyed = (node: number, peer: number) => (l: Record<string, unknown>) =>
-    l.kind === 'evt' && l.node === node && l.name === 'CMD_SESSION_REKEYED' && (l.args as { peer?: number; use?: string }).peer === peer && (l.args as { use?: string }).use === 'sealing';
-  for (const [node, peer] of [[10, 20], [10, 21], [20, 10], [21, 10]] as const) await mission.waitForLine(rekeyed(node, peer));
+  // The README's operator step: satellite 22 is reached over ISLs, or when a contact opens.
+  await promisify(execFile)(process.execPath, [TERN, 'gse', 'send', '22', 'PING', '7', '--key', key, '--via', station], { cwd: REPO });
+  const response = await mission.waitForLine((l) => l.kind === 'rsp' && l.status === 'executed' && l.node === 22, 120_000);
+  expect(response).toMatchObject({ command: 'PING', result: { token: 7 } });
 
   mission.child.kill('SIGINT');
   expect(await mission.exited).toEqual({ code: 0, signal: null });
-  expect(mission.lines.filter((l) => l.msg === 'node stopped')).toHaveLength(3);
+  expect(mission.lines.filter((l) => l.msg === 'node stopped')).toHaveLength(NODES.length);
   expect(mission.stderr.filter((l) => l.includes('exited with'))).toEqual([]);
-}, 180_000);
+}, 300_000);
 
 it('refuses a mission directory without a valid mission.json, naming the file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tern-mission-'));
