@@ -1,14 +1,15 @@
 // Boot of the local mission's three nodes (ground-10, sat-20, sat-21: BPSec sessions, handshake
-// workers, TCPCLv4 links between them), started at once as `tern flight` processes on free ports:
+// workers, TCPCLv4 links between them), started at once as `tern flight` processes on a copy of
+// the mission moved to free ports (copyMissionWithFreePorts, so it runs beside `npm start`):
 // frame slips and red limits in the first seconds against the same nodes' steady state later in
 // the same run (the baseline). Start-up work (store recovery, key loading, the WASM compile, the
 // ML-DSA warm-up, the handshake worker's load) finishes before frame 0, so a healthy boot should
 // slip no more than the steady state does. TERN_BENCH_SECONDS sets each window (default 5).
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
-import { freePort } from '../support/mission.js';
+import { copyMissionWithFreePorts } from '../support/mission.js';
 import { killAll, REPO, startTern, type TernProcess } from '../support/node-process.js';
 import { until } from '../support/wait.js';
 import { writeResult } from './results.js';
@@ -16,32 +17,21 @@ import { writeResult } from './results.js';
 const SECONDS = Number(process.env.TERN_BENCH_SECONDS ?? 5);
 const LOCAL = join(REPO, 'flight/config/missions/local');
 const NODES = ['ground-10', 'sat-20', 'sat-21'];
-const MISSION_PORTS: Record<string, string> = { '4610': 'ground-10', '4620': 'sat-20', '4621': 'sat-21', '4700': 'console' };
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The local mission's configs, moved to free ports and a scratch directory, keys owner-only. */
 async function configs(dir: string): Promise<string[]> {
-  const ports: Record<string, number> = {};
-  for (const name of Object.values(MISSION_PORTS)) ports[name] = await freePort();
-  const remap = (address: string): string => `127.0.0.1:${ports[MISSION_PORTS[address.split(':')[1]!]!]}`;
-  const key = (file: string): string => {
-    const copy = join(dir, file.replace(/^keys\//, ''));
-    copyFileSync(join(LOCAL, file), copy);
-    chmodSync(copy, 0o600);
-    return copy;
-  };
+  const mission = join(dir, 'local');
+  await copyMissionWithFreePorts(LOCAL, mission);
+  for (const key of readdirSync(join(mission, 'keys')).filter((n) => n.endsWith('.key'))) chmodSync(join(mission, 'keys', key), 0o600);
   return NODES.map((name) => {
-    const c = JSON.parse(readFileSync(join(LOCAL, `${name}.json`), 'utf8')) as Json;
+    const file = join(mission, `${name}.json`);
+    const c = JSON.parse(readFileSync(file, 'utf8')) as Json;
     c.dataDir = join(dir, name);
     c.tlm.summaryEveryMajorFrames = 5;
-    c.cla.tcp.listen = remap(c.cla.tcp.listen);
-    c.cla.udp.listen = remap(c.cla.udp.listen);
-    for (const n of Object.values(c.cla.neighbours) as Json[]) n.address = remap(n.address);
-    for (const o of c.cmd.operators as Json[]) o.publicKeyFile = key(o.publicKeyFile);
-    c.cmd.session.identityKeyFile = key(c.cmd.session.identityKeyFile);
-    for (const p of c.cmd.session.peers as Json[]) p.publicKeyFile = key(p.publicKeyFile);
-    const file = join(dir, `${name}.json`);
+    // Relative to the shipped config, as key files are: the copy points at the same model.
+    if (c.infer?.model) c.infer.model = resolve(LOCAL, c.infer.model as string);
     writeFileSync(file, JSON.stringify(c));
     return file;
   });
