@@ -24,6 +24,11 @@ export interface TimelineOptions {
   /** A "now" line at this plan time, and the contacts open then marked. */
   readonly nowS?: number;
   readonly width?: number;
+  /**
+   * Where plan time sits on a clock, for the UTC labels: plan time t is epochMs + 1000 t / timeScale
+   * (a node's mapping). Default the plan's own epoch at 1 plan s per s.
+   */
+  readonly clock?: { readonly epochMs: number; readonly timeScale: number };
 }
 
 export type LinkClass = 'ground' | 'isl' | 'link';
@@ -69,7 +74,7 @@ function tickLabel(t: number, step: number, to: number): string {
 }
 
 function utc(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+  return `${new Date(Math.round(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
 }
 
 function label(n: number, names: ReadonlyMap<number, string> | undefined): string {
@@ -107,7 +112,9 @@ export function timelineSvg(plan: ContactPlan, o: TimelineOptions = {}): string 
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="contact-timeline" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  const epoch = plan.epochMs === undefined ? 'relative plan (no epoch)' : `epoch ${utc(plan.epochMs)}`;
+  const clock = o.clock ?? (plan.epochMs === undefined ? undefined : { epochMs: plan.epochMs, timeScale: 1 });
+  const at = (t: number): number => clock!.epochMs + (1000 * t) / clock!.timeScale;
+  const epoch = clock === undefined ? 'relative plan (no epoch)' : `epoch ${utc(clock.epochMs)}${clock.timeScale === 1 ? '' : `, played at ${clock.timeScale} plan s per s`}`;
   out.push(`<text x="8" y="18" font-size="14" font-weight="bold">Contact plan: ${plan.contacts.length} contacts, ${rows.length} node pairs shown</text>`);
   out.push(`<text x="8" y="36" fill="#444">plan time ${f2(from)} s to ${f2(to)} s, ${epoch}; upper half of a row: lower node to higher, lower half: back</text>`);
   // Legend: only classes that appear, so a plan without --ground does not pretend to know them.
@@ -126,11 +133,11 @@ export function timelineSvg(plan: ContactPlan, o: TimelineOptions = {}): string 
     out.push(`<line class="tick" x1="${tx}" y1="${TOP - 4}" x2="${tx}" y2="${bottom}" stroke="#dddddd"/>`);
     const text = tickLabel(t, step, to);
     out.push(`<text x="${tx}" y="${TOP - 8}" text-anchor="middle" fill="#333">${text}</text>`);
-    if (plan.epochMs !== undefined) {
-      out.push(`<text x="${tx}" y="${bottom + 14}" text-anchor="middle" fill="#666" font-size="10">${utc(plan.epochMs + t * 1000).slice(11, 16)}Z</text>`);
+    if (clock !== undefined) {
+      out.push(`<text x="${tx}" y="${bottom + 14}" text-anchor="middle" fill="#666" font-size="10">${utc(at(t)).slice(11, clock.timeScale === 1 ? 16 : 19)}Z</text>`);
     }
   }
-  out.push(`<text x="${width - 16}" y="${bottom + 28}" text-anchor="end" fill="#666" font-size="10">tick every ${span(step)}${plan.epochMs === undefined ? '' : ' (UTC below)'}</text>`);
+  out.push(`<text x="${width - 16}" y="${bottom + 28}" text-anchor="end" fill="#666" font-size="10">tick every ${span(step)}${clock === undefined ? '' : ' (UTC below)'}</text>`);
   rows.forEach((row, i) => {
     const y = TOP + i * ROW_H;
     if (i % 2 === 0) out.push(`<rect x="0" y="${y}" width="${width}" height="${ROW_H}" fill="#f4f6f8"/>`);

@@ -12,10 +12,12 @@ import { loadDictionary } from '../dictionary.js';
 import { GROUND_NODE, parseAddress, type Address } from '../transport.js';
 import { hashPassword, readUsers } from './auth.js';
 import { GroundConsole } from './console.js';
+import { ContactsView } from './timeline.js';
 
 export const CONSOLE_USAGE = `usage: tern gse console [--listen HOST:PORT] [--dtn HOST:PORT] [--node N] [--archive DIR]
                        [--retention-days D] [--key FILE] [--via HOST:PORT] [--cla tcp|udp]
                        [--dict FILE | --from DATA_DIR] [--tls-cert FILE --tls-key FILE --users FILE]
+                       [--plan FILE [--plan-epoch ISO|MS|mission-start] [--time-scale S] [--ground N,...]]
        tern gse console --hash-password     (reads a password on stdin, prints a users-file hash)
 
 Serves the ground console page at --listen (default 127.0.0.1:8080) and joins the ground network
@@ -25,6 +27,10 @@ Open the login link it prints. With --key (your operator key, on this machine) t
 and sends commands through the ground station at --via; without it, it sends only envelopes
 signed elsewhere. Any --listen address other than loopback needs --tls-cert, --tls-key and
 --users (a JSON list of { "name", "password" } with hashes from --hash-password).
+With --plan (the mission's contact plan, any format) the Contacts page draws it on the nodes'
+clock: plan time 0 is --plan-epoch, else the mission start tern mission gives its processes,
+else the plan's own epoch; --time-scale as the nodes' contactPlan.timeScale (default 1). Links with
+the console's node, with a node the plan connects to it, or with a --ground node are ground links.
 
 example:
   tern gse console --listen 127.0.0.1:8080 --archive var/console`;
@@ -77,6 +83,7 @@ async function consoleMain(argv: string[]): Promise<number> {
       key: { type: 'string' }, via: { type: 'string' }, cla: { type: 'string' }, dict: { type: 'string' }, from: { type: 'string' },
       'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, users: { type: 'string' },
       'hash-password': { type: 'boolean' }, help: { type: 'boolean' },
+      plan: { type: 'string' }, 'plan-epoch': { type: 'string' }, 'time-scale': { type: 'string' }, ground: { type: 'string' },
     },
   });
   if (values.help) {
@@ -96,6 +103,12 @@ async function consoleMain(argv: string[]): Promise<number> {
   if (retentionDays !== undefined && !(retentionDays > 0 && retentionDays <= 36500)) throw new ConsoleUsage('--retention-days must be a number of days in (0, 36500]');
   if (values.cla !== undefined && values.cla !== 'tcp' && values.cla !== 'udp') throw new ConsoleUsage(`--cla must be tcp or udp, got ${JSON.stringify(values.cla)}`);
   if (values.key !== undefined && values.via === undefined) throw new ConsoleUsage('--key signs commands for the ground station at --via HOST:PORT: give it too');
+  if (values.plan === undefined && (values['plan-epoch'] ?? values['time-scale'] ?? values.ground) !== undefined) throw new ConsoleUsage('--plan-epoch, --time-scale and --ground place a contact plan: give --plan FILE too');
+  const contacts = values.plan === undefined ? undefined : ContactsView.load({
+    file: values.plan, consoleNode: node, ...(values['plan-epoch'] === undefined ? {} : { epoch: values['plan-epoch'] }),
+    ...(values['time-scale'] === undefined ? {} : { timeScale: values['time-scale'] }),
+    ...(values.ground === undefined ? {} : { ground: values.ground }),
+  });
   const dsa = mlDsa('ML-DSA-65');
   const key = values.key === undefined ? undefined : readKeyFile(values.key, dsa);
   const log = subsystemLogger(createRootLogger(), 'console');
@@ -108,6 +121,7 @@ async function consoleMain(argv: string[]): Promise<number> {
     ...(values.cla === undefined ? {} : { cla: values.cla as 'tcp' | 'udp' }),
     ...(tlsGiven === 2 ? { tls: { cert: values['tls-cert']!, key: values['tls-key']! } } : {}),
     ...(values.users === undefined ? {} : { users: readUsers(values.users) }),
+    ...(contacts ? { contacts } : {}),
   }).catch((error: unknown) => {
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new ConsoleUsage(`cannot listen: ${(error as Error).message}`);

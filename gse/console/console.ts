@@ -16,6 +16,7 @@ import { Sessions } from './auth.js';
 import { CommandDesk } from './desk.js';
 import { GroundIngest } from './ingest.js';
 import { LiveState } from './live.js';
+import type { ContactsView } from './timeline.js';
 import { consoleHandler, type ConsoleContext, type GroundCounters } from './server.js';
 
 export interface ConsoleOptions {
@@ -34,6 +35,8 @@ export interface ConsoleOptions {
   readonly cla?: 'tcp' | 'udp';
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly users?: Map<string, string>;
+  /** The mission's contact plan on the nodes' clock, for the Contacts page. */
+  readonly contacts?: ContactsView;
   readonly log: Logger;
   /** Each received record as one JSON line, as `gse tlm` prints them (the terminal's view). */
   readonly print?: (line: string) => void;
@@ -69,7 +72,7 @@ export class GroundConsole {
       transmit: (envelope, target, expiryMs) => transmit(envelope, target, { expiryMs, from: o.node, ...(o.via ? { via: o.via } : {}), ...(o.cla ? { cla: o.cla } : {}) }),
       onChange: () => live.publish('held', desk.heldCommands()),
     });
-    const ctx: ConsoleContext = { dictionary: o.dictionary, archive, live, desk, sessions, counters, log: o.log };
+    const ctx: ConsoleContext = { dictionary: o.dictionary, archive, live, desk, sessions, counters, log: o.log, ...(o.contacts ? { contacts: o.contacts } : {}) };
     const handler = consoleHandler(ctx);
     const server = o.tls ? createHttpsServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, handler) : createHttpServer(handler);
     let ground: GroundListener | undefined;

@@ -13,6 +13,7 @@ import { AuthError, type Session, type Sessions } from './auth.js';
 import type { CommandDesk, CommandForm } from './desk.js';
 import { exportLines, parseTime, type ExportFormat, type ExportKind } from './export.js';
 import type { LiveState } from './live.js';
+import type { ContactsView } from './timeline.js';
 
 /** Counters of the ground side, shown in the page's status line. */
 export interface GroundCounters {
@@ -31,6 +32,7 @@ export interface ConsoleContext {
   readonly sessions: Sessions;
   readonly counters: GroundCounters;
   readonly log: Logger;
+  readonly contacts?: ContactsView;
 }
 
 /** The package root (where package.json is), from source and from dist alike. */
@@ -52,6 +54,7 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/static/dom.js': { file: 'gse/console/static/dom.js', type: 'text/javascript; charset=utf-8' },
   '/static/plots.js': { file: 'gse/console/static/plots.js', type: 'text/javascript; charset=utf-8' },
   '/static/commands.js': { file: 'gse/console/static/commands.js', type: 'text/javascript; charset=utf-8' },
+  '/static/contacts.js': { file: 'gse/console/static/contacts.js', type: 'text/javascript; charset=utf-8' },
   '/static/console.css': { file: 'gse/console/static/console.css', type: 'text/css; charset=utf-8' },
   '/static/uPlot.iife.min.js': { file: 'node_modules/uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
   '/static/uPlot.min.css': { file: 'node_modules/uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
@@ -150,6 +153,8 @@ async function api(ctx: ConsoleContext, request: IncomingMessage, response: Serv
       return send(response, 200, { commands: ctx.archive.commands(r, 200), responses: ctx.archive.responses(r, 200) });
     }
     if (path === '/api/export') return exportDownload(ctx, response, q);
+    if (path === '/api/contacts') return send(response, 200, ctx.contacts ? ctx.contacts.state(Date.now(), ctx.live.overview(), ctx.archive) : { plan: null });
+    if (path === '/api/contacts.svg') return contactsSvg(ctx, response, q);
     const held = /^\/api\/held\/([0-9a-f]{16})\/envelope$/.exec(path);
     if (held) {
       response.writeHead(200, { 'content-type': 'application/cbor', 'content-disposition': `attachment; filename="command-${held[1]}.cbor"`, ...SECURITY_HEADERS });
@@ -181,6 +186,17 @@ async function api(ctx: ConsoleContext, request: IncomingMessage, response: Serv
     return send(response, 200, { digest, where: await ctx.desk.sendHeld(who, digest) });
   }
   throw new HttpError(404, `no such action ${path}`);
+}
+
+/** The contact timeline around now; `span` plan seconds wide (default 6 h), `width` pixels. */
+function contactsSvg(ctx: ConsoleContext, response: ServerResponse, q: URLSearchParams): void {
+  if (!ctx.contacts) throw new HttpError(404, 'this console was started without a contact plan (--plan FILE)');
+  const spanS = Number(q.get('span') ?? 21_600);
+  const width = Number(q.get('width') ?? 1200);
+  if (!(spanS > 0 && spanS <= 31_536_000)) throw new HttpError(400, `span must be plan seconds in (0, 31536000], got ${JSON.stringify(q.get('span'))}`);
+  if (!(Number.isInteger(width) && width >= 400 && width <= 4000)) throw new HttpError(400, `width must be 400 to 4000 pixels, got ${JSON.stringify(q.get('width'))}`);
+  response.writeHead(200, { 'content-type': 'image/svg+xml; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
+  response.end(ctx.contacts.svg(Date.now(), spanS, width));
 }
 
 function exportDownload(ctx: ConsoleContext, response: ServerResponse, q: URLSearchParams): void {

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTernPlan } from '../../flight/route/plan-tern.js';
 import { formatHdtnPlan } from '../../flight/route/plan-hdtn.js';
 import { formatIonPlan } from '../../flight/route/plan-ion.js';
+import { planEpochMs } from '../../gse/console/timeline.js';
 import { timelineSvg } from '../../gse/route-timeline.js';
 import { runTern } from '../support/node-process.js';
 
@@ -110,5 +111,30 @@ describe('tern route timeline', () => {
     expect(JSON.parse(missing.stderr.trim()).error.code).toBe('ROUTE_PLAN_INVALID');
     const badNodes = await timeline(['--plan', files.tern!, '--nodes', '20,x']);
     expect(JSON.parse(badNodes.stderr.trim()).error).toMatchObject({ code: 'ROUTE_BAD_ARGUMENT', option: 'nodes' });
+  });
+});
+
+describe('tern gse console --plan', () => {
+  it("refuses to start with a bad plan, in one line with the loader's reason", async () => {
+    const bad = join(dir, 'bad-console.json');
+    writeFileSync(bad, JSON.stringify({ ...PLAN, contacts: [{ from: 10, to: 10, start: 0, end: 40, rate: 1000, owlt: 0.01 }] }));
+    const run = await runTern(['gse', 'console', '--listen', '127.0.0.1:0', '--dtn', '127.0.0.1:0', '--archive', join(dir, 'archive'), '--plan', bad], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^tern gse console: .*bad-console\.json: contacts\[0\].*two different nodes/);
+    const alone = await runTern(['gse', 'console', '--archive', join(dir, 'archive'), '--time-scale', '60'], dir);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('give --plan FILE too');
+  });
+
+  it('places plan time 0 at --plan-epoch, else the mission start, else the plan epoch', () => {
+    const plan = parseTernPlan(PLAN, { source: 'p' });
+    const planEpoch = Date.parse(PLAN.epoch);
+    expect(planEpochMs(plan, '2026-02-01T00:00:00Z', {}, 5)).toBe(Date.parse('2026-02-01T00:00:00Z'));
+    expect(planEpochMs(plan, '1700000000000', {}, 5)).toBe(1_700_000_000_000);
+    expect(planEpochMs(plan, undefined, { TERN_MISSION_EPOCH_MS: '42' }, 5)).toBe(42);
+    expect(planEpochMs({ ...plan, epochMs: planEpoch }, undefined, {}, 5)).toBe(planEpoch);
+    expect(planEpochMs({ ...plan, epochMs: undefined }, undefined, {}, 5)).toBe(5);
+    expect(() => planEpochMs(plan, 'mission-start', {}, 5)).toThrow(/--plan-epoch: expected "mission-start" with TERN_MISSION_EPOCH_MS set/);
+    expect(() => planEpochMs(plan, 'yesterday', {}, 5)).toThrow(expect.objectContaining({ code: 'ROUTE_BAD_ARGUMENT' }));
   });
 });
