@@ -159,7 +159,8 @@ async function mission(dir: string, raw: boolean): Promise<number> {
     console.error(`tern mission: ${error.message}`);
     return 2;
   }
-  const logDir = join(commonDir(nodes.map((n) => n.dataDir)), 'logs');
+  const missionData = commonDir(nodes.map((n) => n.dataDir));
+  const logDir = join(missionData, 'logs');
   const logs: WriteStream[] = [];
   const view = raw ? undefined : new MissionView({
     nodes: nodes.map((n) => ({ id: n.id, name: n.name })),
@@ -185,7 +186,7 @@ async function mission(dir: string, raw: boolean): Promise<number> {
     // The web console (gse/console): it prints the link to open on its stderr ("console: ... open URL").
     const c = mission.console;
     processes.push(run([
-      'gse', 'console', '--dtn', c.listen, '--node', String(c.node), '--archive', 'var/mission/console',
+      'gse', 'console', '--dtn', c.listen, '--node', String(c.node), '--archive', join(missionData, 'console'),
       ...(c.web ? ['--listen', c.web] : []), ...(c.key ? ['--key', join(dir, c.key)] : []), ...(c.via ? ['--via', c.via] : []),
     ], output('console')));
   }
