@@ -44,6 +44,8 @@ let browser: BrowserContext;
 let page: Page;
 let errors: string[];
 const epochMs = Date.now();
+/** When every node had started: the page's plan time is later than this. */
+let startedMs: number;
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -61,6 +63,7 @@ beforeAll(async () => {
   const env = { TERN_MISSION_EPOCH_MS: String(epochMs) };
   nodes = (mission.nodes as string[]).map((file) => startTern(['flight', '--config', join(dir, file)], env, cwd));
   for (const n of nodes) await n.waitForLine((l) => l.msg === 'node started', 60_000);
+  startedMs = Date.now();
   consoleProcess = startTern([
     'gse', 'console', '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node),
     '--archive', join(cwd, 'archive'), '--from', join(cwd, 'var/mission/sat-20'),
@@ -98,6 +101,9 @@ describe('Contacts page in chromium', () => {
     expect(svg).toMatch(/<line class="now"/);
     // Open now: exactly the plan's contacts at the page's plan time, in the list and on the chart.
     const now = state.planNowS as number;
+    // The nodes' mapping: plan time t at epochMs + 1000 t / timeScale.
+    expect(now).toBeGreaterThanOrEqual(((startedMs - epochMs) * TIME_SCALE) / 1000);
+    expect(now).toBeLessThanOrEqual(((Date.now() - epochMs) * TIME_SCALE) / 1000);
     const expected = plan.contacts.filter((c) => c.start <= now && now < c.end).map((c) => `${c.from}>${c.to}@${c.start}`).sort();
     expect((state.open as { from: number; to: number; start: number }[]).map((c) => `${c.from}>${c.to}@${c.start}`).sort()).toEqual(expected);
     const svgNow = Number(/now ([\d.]+) s/.exec(svg)![1]);
