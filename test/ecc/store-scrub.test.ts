@@ -127,10 +127,10 @@ describe('store scrubbing', () => {
 
     // Stripe 1 of the first segment: its first three shards damaged (parity rebuilds two), all
     // inside one bundle; the other bundles overlapping the stripe are untouched.
-    const inStripe = s.store.bundlesIn(firstNumber, STRIPE, 2 * STRIPE).map((b) => b.id);
+    const inStripe = s.store.bundlesIn({ segment: firstNumber, start: STRIPE, end: 2 * STRIPE }).map((b) => b.id);
     expect(inStripe.length).toBeGreaterThanOrEqual(2);
     for (const shard of [0, 1, 2]) flipFileBits(first!, STRIPE + shard * SHARD_BYTES + 77, 0x04);
-    const hit = s.store.bundlesIn(firstNumber, STRIPE + 77, STRIPE + 2 * SHARD_BYTES + 78).map((b) => b.id);
+    const hit = s.store.bundlesIn({ segment: firstNumber, start: STRIPE + 77, end: STRIPE + 2 * SHARD_BYTES + 78 }).map((b) => b.id);
     expect(hit).toHaveLength(1);
     // One bit in the second segment: repaired in place.
     flipFileBits(second!, 5000, 0x20);

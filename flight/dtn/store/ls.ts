@@ -12,7 +12,8 @@ import { BundleIndex } from './bundle-index.js';
 import { segmentFileName } from './format.js';
 import { recoverIndex, type Recovery } from './recovery.js';
 import { readFully } from './segment-reader.js';
-import { checkRecord, storeDirectory } from './store.js';
+import { checkRecord } from './record-check.js';
+import { storeDirectory } from './store.js';
 
 const DATA = { data: { type: 'string', arg: 'DIR', doc: "the node's data directory (its bundles/ store) (required)" } } as const satisfies OptionSpecs;
 

@@ -1,0 +1,87 @@
+// What open() and close() do beyond the writer lock: recovery of the index (from the snapshot of
+// a clean close or from the segments, recovery.ts) and the bulk accounting that follows it, and
+// the index snapshot saved at a clean close (index-snapshot.ts).
+import { stat } from 'node:fs/promises';
+import type { Compactor } from './compaction.js';
+import { STORE_EVENTS } from './dictionary.js';
+import type { Holdings } from './holdings.js';
+import { encodeSnapshot, removeSnapshot, saveSnapshot } from './index-snapshot.js';
+import { PRIORITIES } from './meta.js';
+import { recoverIndex } from './recovery.js';
+import type { Segment } from './segment-log.js';
+
+export async function recoverHoldings(h: Holdings, compactor: Compactor): Promise<void> {
+  const t0 = performance.now();
+  const recovery = await recoverIndex(h.dir, h.index, { snapshot: true });
+  if (recovery.fromSnapshot) h.ch.snapshotLoads.add();
+  if (recovery.snapshotRejected !== undefined) {
+    h.ch.snapshotRejected.add();
+    h.events.emit(STORE_EVENTS.snapshotRejected, { reason: recovery.snapshotRejected });
+  }
+  h.nextInstance = recovery.maxInstance + 1;
+  await h.segmentLog.start(recovery.segments);
+  // Gone before any bundle is written: from here on only a clean close makes a new one. (What
+  // start() may write, a new segment or a cut torn tail, makes a snapshot stale by its checks.)
+  await removeSnapshot(h.dir);
+  for (const found of recovery.segments) {
+    if (found.corruptRecords > 0) {
+      h.events.emit(STORE_EVENTS.corruptRecords, { segment: found.segment, records: found.corruptRecords, bytes: found.corruptBytes });
+    }
+  }
+  h.ch.corruptRecords.add(recovery.corruptRecords);
+
+  // The accounting of Holdings.account(), in bulk.
+  const ix = h.index;
+  // Slots per class in typed arrays sized by a first count: no array growth for 100,000 slots.
+  const counts = PRIORITIES.map(() => 0);
+  for (let slot = 0; slot < ix.highWater; slot++) if (ix.live(slot)) counts[ix.priority[slot]!]!++;
+  const byClass = counts.map((n) => new Int32Array(n));
+  const filled = PRIORITIES.map(() => 0);
+  let segment: Segment | undefined;
+  for (let slot = 0; slot < ix.highWater; slot++) {
+    if (!ix.live(slot)) continue;
+    const length = ix.recordLength[slot]!;
+    // Slots were filled in file order: consecutive ones are mostly in the same segment.
+    if (segment === undefined || segment.number !== ix.segment[slot]) segment = h.segmentLog.segments.get(ix.segment[slot]!)!;
+    segment.liveBytes += length;
+    const c = ix.priority[slot]!;
+    byClass[c]![filled[c]!++] = slot;
+    h.usedBytes += length;
+    h.classBytes[ix.priority[slot]!]! += length;
+    const source = ix.source[slot]!;
+    h.sourceBytes[source] = (h.sourceBytes[source] ?? 0) + length;
+  }
+  for (const [c, slots] of byClass.entries()) h.heaps[c]!.pushAll(slots);
+  h.publishFill();
+  compactor.publishGarbage();
+
+  const ms = performance.now() - t0;
+  h.ch.recoveryMs.set(ms);
+  h.events.emit(STORE_EVENTS.recovered, {
+    bundles: ix.count, bytes: h.usedBytes, segments: recovery.segments.length, summaries: recovery.summaries,
+    from: recovery.fromSnapshot ? 'snapshot' : 'segments', ms: Math.round(ms),
+  });
+  h.log.info({
+    dir: h.dir, bundles: ix.count, bytes: h.usedBytes, segments: h.segmentLog.segments.size,
+    corruptRecords: recovery.corruptRecords, corruptBytes: recovery.corruptBytes, tornBytes: recovery.tornBytes,
+    superseded: recovery.superseded, fromSnapshot: recovery.fromSnapshot, snapshotRejected: recovery.snapshotRejected, ms,
+  }, 'bundle store recovered');
+}
+
+/**
+ * Saves the index for the next open (index-snapshot.ts), stamped with every segment's file
+ * size. Not saving costs only a rebuild at the next open, so a failure is reported, not thrown.
+ */
+export async function saveIndex(h: Holdings): Promise<void> {
+  try {
+    const segments = [];
+    for (const s of h.segmentLog.segments.values()) {
+      const now = await stat(s.path, { bigint: true });
+      segments.push({ number: s.number, size: s.size, fileSize: Number(now.size), mtimeNs: now.mtimeNs, tombstoneBytes: s.tombstoneBytes });
+    }
+    await saveSnapshot(h.dir, encodeSnapshot(h.index, segments, h.nextInstance - 1));
+  } catch (error) {
+    h.events.emit(STORE_EVENTS.snapshotFailed, { error: (error as Error).message });
+    h.log.warn({ err: error, dir: h.dir }, 'index snapshot not saved');
+  }
+}
