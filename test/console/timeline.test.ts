@@ -14,7 +14,7 @@ import { timelineSvg } from '../../gse/route-timeline.js';
 import { runTern } from '../support/node-process.js';
 
 /** Every contact bar of a chart: from, to, start, end, class list, and its x and width. */
-export function bars(svg: string): { from: number; to: number; start: number; end: number; classes: string[]; x: number; width: number }[] {
+function bars(svg: string): { from: number; to: number; start: number; end: number; classes: string[]; x: number; width: number }[] {
   return [...svg.matchAll(/<rect class="([^"]+)" data-from="(\d+)" data-to="(\d+)" data-start="([^"]+)" data-end="([^"]+)" x="([^"]+)" y="[^"]+" width="([^"]+)"/g)]
     .map((m) => ({ classes: m[1]!.split(' '), from: Number(m[2]), to: Number(m[3]), start: Number(m[4]), end: Number(m[5]), x: Number(m[6]), width: Number(m[7]) }));
 }
