@@ -60,7 +60,13 @@ export async function runBench(argv: string[]): Promise<number> {
     ...(values['power-cycle'] === undefined ? {} : { powerCycle: values['power-cycle'] }),
   };
   const terminal = process.stderr.isTTY;
+  // An interrupted run still stops its node, socat and proxy, and reports what it ran.
+  const interrupt = new AbortController();
+  const stop = (): void => interrupt.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   const results = await runScenarios({
+    signal: interrupt.signal,
     scenarios,
     out: resolve(values.out),
     baud: integer(values.baud, 'baud', 'a baud rate from 300 to 12000000', 300, 12_000_000),
@@ -70,8 +76,10 @@ export async function runBench(argv: string[]): Promise<number> {
     // One line rewritten in place on a terminal; plain lines otherwise (CI logs).
     progress: (line) => process.stderr.write(terminal ? `\r\x1b[K${line}` : `${line}\n`),
   });
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
   if (terminal) process.stderr.write('\r\x1b[K');
   if (values.junit !== undefined) writeJunit(values.junit, results);
   console.log(summary(results));
-  return results.every((r) => !r.failure) ? 0 : 1;
+  return results.every((r) => !r.failure) && !interrupt.signal.aborted ? 0 : 1;
 }

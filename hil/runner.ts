@@ -60,6 +60,8 @@ export interface RunOptions {
   readonly powerCycle?: string;
   readonly seed: number;
   readonly progress?: (line: string) => void;
+  /** Aborted (SIGINT, SIGTERM): the running step fails, no further scenario starts, all is closed. */
+  readonly signal?: AbortSignal;
 }
 
 class StepFailed extends Error {}
@@ -99,12 +101,13 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     const link = new BenchLink({ device: benchPty.a, baud: options.baud, bench: ids.bench, node: ids.node, timeline });
     await link.start();
     closers.push(() => link.close());
-    const bench: Bench = { link, target, faults, proxy, timeline, dsa, keys, ids, dictionary: readDictionary(dictionaryFile), saved: new Map(), seq: Date.now(), deadlineMs: 0, mark: 0 };
+    const bench: Bench = { link, target, faults, proxy, signal: options.signal, timeline, dsa, keys, ids, dictionary: readDictionary(dictionaryFile), saved: new Map(), seq: Date.now(), deadlineMs: 0, mark: 0 };
 
     const results: ScenarioResult[] = [];
     for (const scenario of options.scenarios) {
+      if (options.signal?.aborted) break;
       timeline.scenario = scenario.name;
-      results.push(await runOne(bench, scenario, options.progress ?? (() => {})));
+      results.push(await runOne(bench, scenario, options.progress ?? (() => {}), options.signal));
     }
     return results;
   } finally {
@@ -118,6 +121,7 @@ interface Bench {
   readonly target: NodeTarget;
   readonly faults: LiveFaults;
   readonly proxy: SerialProxy;
+  readonly signal: AbortSignal | undefined;
   readonly timeline: Timeline;
   readonly dsa: MlDsa;
   readonly keys: Map<string, Signer>;
@@ -135,7 +139,7 @@ interface Bench {
   powerCycledAtMs?: number;
 }
 
-async function runOne(bench: Bench, scenario: Scenario, progress: (line: string) => void): Promise<ScenarioResult> {
+async function runOne(bench: Bench, scenario: Scenario, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<ScenarioResult> {
   const started = Date.now();
   let count = 0;
   const flat = (steps: Step[], vars: Record<string, unknown>): Array<{ step: Step; vars: Record<string, unknown> }> =>
@@ -153,7 +157,7 @@ async function runOne(bench: Bench, scenario: Scenario, progress: (line: string)
     bench.deadlineMs = Date.now() + step.timeoutS * 1000;
     try {
       // A second past the deadline: waits that end at it say what they saw first.
-      await withTimeout(runStep(bench, step, vars), step.timeoutS * 1000 + 1000, step);
+      await withTimeout(runStep(bench, step, vars), step.timeoutS * 1000 + 1000, step, signal);
       bench.timeline.record('step-passed', { path: step.path });
       bench.timeline.record('link', { bench: nonZero(bench.link.counters()), proxy: bench.proxy.stats() });
     } catch (error) {
@@ -166,13 +170,20 @@ async function runOne(bench: Bench, scenario: Scenario, progress: (line: string)
   return { name: scenario.name, file: scenario.file, seconds: (Date.now() - started) / 1000, steps: count };
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, step: Step): Promise<T> {
+async function withTimeout<T>(work: Promise<T>, ms: number, step: Step, signal: AbortSignal | undefined): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StepFailed(`no result within the step's ${step.timeoutS} s`)), ms)));
+  let onAbort: (() => void) | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StepFailed(`no result within the step's ${step.timeoutS} s`)), ms);
+    onAbort = () => reject(new StepFailed('interrupted'));
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort);
+  });
   try {
     return await Promise.race([work, late]);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
   }
 }
 
@@ -181,6 +192,7 @@ async function waitFor<T>(bench: Bench, probe: () => T | undefined, seen: () => 
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
+    if (bench.signal?.aborted) throw new StepFailed('interrupted');
     if (Date.now() > bench.deadlineMs) throw new StepFailed(`not within the step's timeout; ${seen()}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -100,9 +100,18 @@ export class SpawnedNode implements NodeTarget {
 
   static async start(options: SpawnedNodeOptions): Promise<SpawnedNode> {
     mkdirSync(options.out, { recursive: true });
-    const node = new SpawnedNode(await ptyPair(), { ...options, config: resolve(options.config) });
-    await node.boot();
-    return node;
+    const pty = await ptyPair();
+    let node: SpawnedNode | undefined;
+    try {
+      node = new SpawnedNode(pty, { ...options, config: resolve(options.config) });
+      await node.boot();
+      return node;
+    } catch (error) {
+      // Nothing outlives a node that did not start: socat, and the log stream.
+      if (node) await node.close();
+      else await pty.close();
+      throw error;
+    }
   }
 
   get dataDir(): string {

@@ -4,6 +4,7 @@
 // the runner exit 1 and name the step, in the summary and in the JUnit failure.
 // The line runs at 460,800 baud here to keep the test short; the full-size run is the same
 // command at the default 115,200 (hil/README.md).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mlDsa } from '../../flight/cmd/mldsa.js';
 import { benchSigners, writeBenchPublicKeys } from '../../hil/runner.js';
 import { ptyPair, type PtyPair } from '../cla/serial-support.js';
-import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/node-process.js';
+import { killAll, REPO, runTern, startTern, TERN, type TernProcess } from '../support/node-process.js';
+import { until } from '../support/wait.js';
 
 const SCENARIOS = join(REPO, 'hil', 'scenarios');
 const NODE_CONFIG = join(REPO, 'hil', 'bench-node.json');
@@ -100,4 +102,25 @@ describe('tern hil run --port', () => {
     // The node kept running through it all.
     expect(obc.child.exitCode).toBe(null);
   }, 180_000);
+});
+
+describe('tern hil run, interrupted', () => {
+  it('on SIGINT fails the running step, stops its node and socat, and exits 1', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tern-hil-int-'));
+    const scenario = join(out, 'long.json');
+    writeFileSync(scenario, JSON.stringify({ name: 'a long wait', steps: [{ waitContact: true }, { waitContact: 'down', timeoutS: 3600 }] }));
+    const child = spawn(process.execPath, [TERN, 'hil', 'run', scenario, '--spawn', NODE_CONFIG, '--baud', '460800', '--junit', join(out, 'report.xml'), '--out', out], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // 'close': after the last output was read.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    await until(() => stderr.includes('2/2 steps[1] waitContact'), 'the run to reach its long step', 60_000);
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(stdout).toContain('at steps[1] (waitContact down): interrupted');
+    expect(readFileSync(join(out, 'node.log'), 'utf8')).toContain('"msg":"node stopped"');
+    expect(readFileSync(join(out, 'report.xml'), 'utf8')).toContain('interrupted');
+  }, 120_000);
 });
