@@ -92,6 +92,34 @@ function suggestion(word: string, candidates: readonly string[]): string {
 
 export type Parsed<O extends OptionSpecs> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; args: string[] }>>;
 
+type ParseArgsOptions = Record<string, ParseArgsOption>;
+
+/**
+ * Strict node:util parseArgs for a command whose help is written by hand (route, infer, seu,
+ * fec, jitter, console, export). Anything parseArgs refuses becomes a UsageError; an unknown
+ * option names the closest declared one, else `name --help`.
+ */
+export function parseOptions<O extends ParseArgsOptions>(name: string, options: O, argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (!code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((error as Error).message)?.[1];
+    if (unknown !== undefined) {
+      const names = Object.keys(options).map((n) => `--${n}`);
+      throw new UsageError(`unknown option ${unknown}${suggestion(unknown, names) || ` (${name} --help lists them)`}`);
+    }
+    throw new UsageError((error as Error).message.split('. ')[0]!);
+  }
+}
+
+/** An action name no command has: the closest one, if any is near. */
+export function unknownCommand(name: string, word: string, commands: readonly string[]): UsageError {
+  const what = word.startsWith('-') ? 'option' : 'command';
+  return new UsageError(`unknown ${what} ${JSON.stringify(word)}${suggestion(word, commands) || ` (${name} --help lists them)`}`);
+}
+
 /**
  * The command's values and positionals, or undefined when help was asked for (then printed on
  * stdout). Anything parseArgs refuses becomes a UsageError naming the closest known option.
@@ -103,20 +131,9 @@ export function parseCommand<O extends OptionSpecs>(spec: CommandSpec<O>, argv: 
     console.log(commandHelp(spec));
     return undefined;
   }
-  try {
-    const parsed = parseArgs({ args: [...argv], options: spec.options, allowPositionals: true, strict: true });
-    if (!spec.positionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
-    return parsed;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (!code?.startsWith('ERR_PARSE_ARGS')) throw error;
-    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((error as Error).message)?.[1];
-    if (unknown !== undefined) {
-      const names = Object.keys(spec.options).map((n) => `--${n}`);
-      throw new UsageError(`unknown option ${unknown}${suggestion(unknown, names) || ` (${spec.name} --help lists them)`}`);
-    }
-    throw new UsageError((error as Error).message.split('. ')[0]!);
-  }
+  const parsed = parseOptions(spec.name, spec.options, argv);
+  if (!spec.positionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+  return parsed;
 }
 
 /** One line for the operator (scripts read it), exit code 2; anything that is not bad input is a bug and rethrown. */

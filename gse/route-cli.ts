@@ -2,7 +2,7 @@
 // planners and scripts. query and tree read a plan in any of the three formats (ION, HDTN, Tern);
 // plan predicts one from orbits; walker writes a Walker-delta constellation's TLEs. Output is
 // one JSON document on stdout; errors are JSON on stderr with the typed error's code, exit 2.
-import { parseArgs } from 'node:util';
+import { parseOptions, unknownCommand } from '../flight/cli-args.js';
 import { TernError } from '../flight/errors.js';
 import { ContactVolumes } from '../flight/route/volume.js';
 import { RouteArgumentError } from '../flight/route/errors.js';
@@ -156,25 +156,26 @@ export async function runRoute(argv: string[]): Promise<number> {
     console.log(ROUTE_USAGE);
     return name === undefined ? 2 : 0;
   }
-  const entry = ACTIONS[name];
+  const entry = Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;
   if (!entry) {
-    console.error(`tern route: unknown action ${JSON.stringify(name)}\n\n${ROUTE_USAGE}`);
+    console.error(`tern route: ${unknownCommand('tern route', name, Object.keys(ACTIONS)).message}\n\n${ROUTE_USAGE}`);
     return 2;
   }
   const action = typeof entry === 'function' ? await entry() : entry;
+  const end = rest.indexOf('--');
+  if ((end < 0 ? rest : rest.slice(0, end)).some((a) => a === '--help' || a === '-h')) {
+    console.log(action.usage);
+    return 0;
+  }
   let values: Values;
   try {
-    const parsed = parseArgs({ args: rest, options: { ...action.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    const parsed = parseOptions(`tern route ${name}`, action.options, rest);
     values = parsed.values as Values;
     if (parsed.positionals.length > (action.positional ? 1 : 0)) throw new Error(`unexpected argument ${JSON.stringify(parsed.positionals.at(-1))}`);
     if (action.positional) values[action.positional] = parsed.positionals[0];
   } catch (error) {
     console.error(`tern route ${name}: ${(error as Error).message}\n\n${action.usage}`);
     return 2;
-  }
-  if (values.help) {
-    console.log(action.usage);
-    return 0;
   }
   try {
     const out = await action.run(values);
