@@ -182,6 +182,7 @@ export class FlightNode {
     this.writeHousekeepingPeriodically();
     this.downlink = this.buildDownlink();
     this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc, storeDir: storeDirectory(config.dataDir) });
+    if (this.protection && config.routes instanceof CgrRouter) this.protection.protectPlan(config.routes);
     this.infer = config.infer && new InferNode({
       config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'), nowUs: () => clock.nowUs(),
       sealedModelsOnly: config.cmd?.session !== undefined,

@@ -58,7 +58,7 @@ export const ECC_COMMANDS = {
     name: 'ECC_INJECT', opcode: 0x0601, owner: 'ecc', criticality: 'critical',
     doc: 'Flips bits (SEU injection, for HIL benches) in a protected region, a TMR bank (tmr.<bank>) or a file of the bundle store (store/<file>); the scrubber and the store\'s checks must then find them',
     args: [
-      { name: 'target', type: 'string', maxLength: 128, doc: 'A region (parameters, operator-keys, session-keys, schedule), tmr.<bank> (tmr.exec, tmr.cmd-replay) or store/<file>' },
+      { name: 'target', type: 'string', maxLength: 128, doc: 'A region (parameters, operator-keys, session-keys, schedule, contact-plan), tmr.<bank> (tmr.exec, tmr.cmd-replay) or store/<file>' },
       { name: 'pattern', type: 'enum', values: ['single', 'double', 'burst'], doc: 'single bit, two bits of one word, or 2..8 adjacent bits (memory only; a file takes single)' },
       { name: 'count', type: 'int', min: 1, max: 1000, units: 'upsets', doc: 'Upsets to inject, each in a word drawn at random' },
       { name: 'seed', type: 'int', min: 0, max: 0xffff_ffff, doc: 'Seed of the injector: the same seed flips the same bits' },
@@ -102,6 +102,10 @@ export const ECC_EVENTS = {
   storeUnrepairable: {
     id: 0x0619, name: 'ECC_STORE_UNREPAIRABLE', severity: 'error', throttle: 0,
     format: 'Store segment {segment}: {shards} damaged shard(s) of bytes [{start}, {end}), more than parity rebuilds: records there are lost',
+  },
+  planRepaired: {
+    id: 0x061a, name: 'ECC_PLAN_REPAIRED', severity: 'warning',
+    format: 'Contact plan in use differed from its protected copy in {contacts} contact(s): repaired, route lists dropped',
   },
   injected: {
     id: 0x0617, name: 'ECC_INJECTED', severity: 'warning', throttle: 0,

@@ -5,6 +5,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Core } from '../core/wasm.js';
+import type { CgrRouter } from '../route/cgr-router.js';
 import type { TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import type { EccConfig } from './config.js';
@@ -14,6 +15,7 @@ import { protectedExecState, type ExecState } from './exec-state.js';
 import { GoldenCopy } from './golden.js';
 import { SeuInjector, UPSET_PATTERNS, type UpsetPattern } from './injector.js';
 import { ProtectedMemory } from './memory.js';
+import { ProtectedPlan } from './plan-guard.js';
 import type { ProtectedRegion } from './region.js';
 import { Scrubber, type ScrubSchedule } from './scrubber.js';
 import type { TmrBank } from './tmr.js';
@@ -82,6 +84,15 @@ export class NodeProtection {
   /** The executive's mode, frame counter (TMR, bank `exec`) and slot lists (region `schedule`). */
   execState(schedule: Parameters<typeof protectedExecState>[0]): ExecState {
     return protectedExecState(schedule, this.region, this.tmrBank('exec', 2, true));
+  }
+
+  /**
+   * The contact plan `router` uses, in region `contact-plan` (critical: a wrong plan misroutes
+   * every bundle). Room for four times the plan's contacts, at least 1024: core memory is never
+   * freed, so plans taken by command later must fit; a larger one is refused.
+   */
+  protectPlan(router: CgrRouter): void {
+    router.protect(new ProtectedPlan(this.region, this.deps.events, Math.max(1024, 4 * router.plan.contacts.length)));
   }
 
   /**

@@ -46,6 +46,17 @@ export interface CgrOptions {
   overheadBytes?: number;
 }
 
+/**
+ * A protected copy of the plan in use (flight/ecc/plan-guard.ts): the router hands it each plan
+ * it takes and has it check (and repair in place) the graph before reading it.
+ */
+export interface PlanGuard {
+  /** Keeps `plan`; throws, with nothing changed, if it cannot. */
+  store(plan: ContactPlan): void;
+  /** True if the graph differed from the protected copy and was repaired. */
+  repair(g: ContactGraph): boolean;
+}
+
 interface CacheEntry {
   list: RouteList;
   /** Plan time the first contact of a route computed so far ends: then the list is recomputed. */
@@ -65,6 +76,7 @@ export class CgrRouter implements Router {
   private readonly cache = new Map<number, CacheEntry>();
   private readonly maxRoutes: number;
   private readonly overhead: number;
+  private guard: PlanGuard | undefined;
   ch: Record<keyof typeof ROUTE_CHANNELS, Channel> | undefined;
 
   constructor(
@@ -85,6 +97,7 @@ export class CgrRouter implements Router {
   setPlan(plan: ContactPlan): void {
     const epochMs = this.options.epochMs ?? plan.epochMs;
     if (epochMs === undefined) throw new ContactPlanError('plan', 'epoch', 'an epoch, in the plan or as the mission time origin (CgrOptions.epochMs)');
+    this.guard?.store(plan);
     this.epochMs = epochMs;
     this.g = new ContactGraph(plan);
     this.volumes = new ContactVolumes(this.g);
@@ -92,6 +105,18 @@ export class CgrRouter implements Router {
     this.cache.clear();
     this.generation++;
     this.ch?.planContacts.set(plan.contacts.length);
+  }
+
+  /** Keeps the plan in use in `guard` from now on, checked before every decision and contact question. */
+  protect(guard: PlanGuard): void {
+    guard.store(this.g.plan);
+    this.guard = guard;
+  }
+
+  /** The graph, checked against the protected copy: route lists computed from a damaged one are dropped. */
+  private graph(): ContactGraph {
+    if (this.guard?.repair(this.g)) this.cache.clear();
+    return this.g;
   }
 
   get plan(): ContactPlan {
@@ -147,7 +172,7 @@ export class CgrRouter implements Router {
    * node the plan does not name are not the plan's to govern: open.
    */
   contactOpen(node: number, nowMs: number): boolean {
-    const other = this.g.indexOf(node);
+    const other = this.graph().indexOf(node);
     if (other < 0) return true;
     if (this.source < 0) return false;
     const t = this.planTime(nowMs);
@@ -158,7 +183,7 @@ export class CgrRouter implements Router {
     if (this.source < 0) return [];
     const t = this.planTime(nowMs);
     const open: number[] = [];
-    this.g.nodes.forEach((node, i) => {
+    this.graph().nodes.forEach((node, i) => {
       if (i !== this.source && (this.openBetween(this.source, i, t) || this.openBetween(i, this.source, t))) open.push(node);
     });
     this.ch?.contactsOpen.set(open.length);
@@ -187,7 +212,7 @@ export class CgrRouter implements Router {
   private decide(bundle: BundleFacts, nowMs: number): RouteDecision | undefined {
     const now = this.planTime(nowMs);
     const deadline = this.planTime(bundle.expiryMs);
-    const destination = this.g.indexOf(bundle.destination);
+    const destination = this.graph().indexOf(bundle.destination);
     const ecc = bundle.sizeBytes + this.overhead;
     const entry = this.routesTo(destination, now);
     for (let i = 0; ; i++) {
