@@ -99,10 +99,13 @@ type ParseArgsOptions = Record<string, ParseArgsOption>;
  * fec, jitter, console, export). Anything parseArgs refuses becomes a UsageError; an unknown
  * option names the closest declared one, else `name --help`.
  */
-export function parseOptions<O extends ParseArgsOptions>(name: string, options: O, argv: readonly string[]) {
+export function parseOptions<O extends ParseArgsOptions>(name: string, options: O, argv: readonly string[], positionals = false) {
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    if (!positionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+    return parsed;
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     const code = (error as { code?: string }).code;
     if (!code?.startsWith('ERR_PARSE_ARGS')) throw error;
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((error as Error).message)?.[1];
@@ -131,9 +134,7 @@ export function parseCommand<O extends OptionSpecs>(spec: CommandSpec<O>, argv: 
     console.log(commandHelp(spec));
     return undefined;
   }
-  const parsed = parseOptions(spec.name, spec.options, argv);
-  if (!spec.positionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
-  return parsed;
+  return parseOptions(spec.name, spec.options, argv, spec.positionals);
 }
 
 /** One line for the operator (scripts read it), exit code 2; anything that is not bad input is a bug and rethrown. */

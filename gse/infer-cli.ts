@@ -2,7 +2,7 @@
 // (.tflite or .tern) on one input with the SIMD or scalar build of the core. Prints one JSON
 // object; errors are JSON on stderr with the typed error's code (exit 2: bad input or model).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseOptions, unknownCommand } from '../flight/cli-args.js';
 import { InferenceCore } from '../flight/core/wasm.js';
 import { readFeatureCsv } from '../flight/infer/anomaly/dataset.js';
 import { crossValidate, predict, score, trainAnomalyModel } from '../flight/infer/anomaly/evaluate.js';
@@ -38,7 +38,7 @@ function fail(error: TernError): number {
 }
 
 function importCommand(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' } } });
+  const { values, positionals } = parseOptions('tern infer import', { out: { type: 'string' } }, argv, true);
   if (positionals.length !== 1 || !values.out) throw new InferInputError('arguments', 'MODEL.tflite --out MODEL.tern');
   const plan = importTflite(readFileSync(positionals[0]!));
   const file = writeTern(plan);
@@ -49,7 +49,7 @@ function importCommand(argv: string[]): number {
 }
 
 function runCommand(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, bmp: { type: 'string' }, raw: { type: 'string' }, build: { type: 'string' } } });
+  const { values } = parseOptions('tern infer run', { model: { type: 'string' }, bmp: { type: 'string' }, raw: { type: 'string' }, build: { type: 'string' } }, argv);
   if (!values.model || (values.bmp === undefined) === (values.raw === undefined)) {
     throw new InferInputError('arguments', '--model FILE and one of --bmp FILE or --raw FILE');
   }
@@ -64,7 +64,7 @@ function runCommand(argv: string[]): number {
 }
 
 function trainCommand(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { csv: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, epochs: { type: 'string' }, folds: { type: 'string' } } });
+  const { values } = parseOptions('tern infer train-anomaly', { csv: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, epochs: { type: 'string' }, folds: { type: 'string' } }, argv);
   if (!values.csv || !values.out) throw new InferInputError('arguments', '--csv FILE --out MODEL.tflite');
   const count = (text: string | undefined, field: string, fallback: number, min: number): number => {
     if (text === undefined) return fallback;
@@ -87,7 +87,7 @@ function trainCommand(argv: string[]): number {
 }
 
 function evalCommand(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, csv: { type: 'string' } } });
+  const { values } = parseOptions('tern infer eval', { model: { type: 'string' }, csv: { type: 'string' } }, argv);
   if (!values.model || !values.csv) throw new InferInputError('arguments', '--model FILE --csv FILE');
   const model = loadModel(readFileSync(values.model));
   const samples = readFeatureCsv(readFileSync(values.csv, 'utf8'));
@@ -110,11 +110,11 @@ export async function runInfer(argv: string[]): Promise<number> {
     if (sub === 'run') return runCommand(rest);
     if (sub === 'train-anomaly') return trainCommand(rest);
     if (sub === 'eval') return evalCommand(rest);
-    console.error(`tern infer: unknown subcommand ${JSON.stringify(sub)}\n\n${INFER_USAGE}`);
+    console.error(`tern infer: ${unknownCommand('tern infer', sub, ['import', 'run', 'train-anomaly', 'eval']).message}\n\n${INFER_USAGE}`);
     return 2;
   } catch (error) {
     if (error instanceof TernError) return fail(error);
-    // A file that cannot be read, or an argument parseArgs refuses.
+    // A file that cannot be read.
     if (error instanceof Error && ('code' in error)) {
       console.error(JSON.stringify({ error: { code: String((error as NodeJS.ErrnoException).code), message: error.message } }));
       return 2;

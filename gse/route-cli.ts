@@ -169,7 +169,7 @@ export async function runRoute(argv: string[]): Promise<number> {
   }
   let values: Values;
   try {
-    const parsed = parseOptions(`tern route ${name}`, action.options, rest);
+    const parsed = parseOptions(`tern route ${name}`, action.options, rest, true);
     values = parsed.values as Values;
     if (parsed.positionals.length > (action.positional ? 1 : 0)) throw new Error(`unexpected argument ${JSON.stringify(parsed.positionals.at(-1))}`);
     if (action.positional) values[action.positional] = parsed.positionals[0];
