@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions, unknownCommand, UsageError } from '../flight/cli-args.js';
 import { core } from '../flight/core/wasm.js';
 import { runCampaign } from '../flight/ecc/campaign.js';
 import { SeuInputError } from '../flight/ecc/errors.js';
@@ -50,7 +50,7 @@ function number(text: string | undefined, field: string, pattern: RegExp, expect
 const INTEGER = /^-?\d+$/;
 
 function campaign(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: CAMPAIGN_OPTIONS, strict: true });
+  const { values } = parseOptions('tern seu campaign', CAMPAIGN_OPTIONS, argv);
   if (values.help) {
     console.log(SEU_USAGE);
     return 0;
@@ -72,7 +72,7 @@ function campaign(argv: string[]): number {
 }
 
 function flip(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, options: FLIP_OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseOptions('tern seu flip', FLIP_OPTIONS, argv, true);
   if (values.help) {
     console.log(SEU_USAGE);
     return 0;
@@ -103,15 +103,15 @@ export async function runSeu(argv: string[]): Promise<number> {
   try {
     if (action === 'campaign') return campaign(rest);
     if (action === 'flip') return flip(rest);
-    console.error(`tern seu: unknown action ${JSON.stringify(action)}\n\n${SEU_USAGE}`);
+    console.error(`tern seu: ${unknownCommand('tern seu', action, ['campaign', 'flip']).message}\n\n${SEU_USAGE}`);
     return 2;
   } catch (error) {
-    if (error instanceof TernError) {
-      console.error(JSON.stringify({ error: { code: error.code, message: error.message, ...(error instanceof SeuInputError ? { field: error.field } : {}) } }));
+    if (error instanceof UsageError) {
+      console.error(`tern seu ${action}: ${error.message}\n\n${SEU_USAGE}`);
       return 2;
     }
-    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`tern seu: ${(error as Error).message}\n\n${SEU_USAGE}`);
+    if (error instanceof TernError) {
+      console.error(JSON.stringify({ error: { code: error.code, message: error.message, ...(error instanceof SeuInputError ? { field: error.field } : {}) } }));
       return 2;
     }
     throw error;
