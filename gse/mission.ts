@@ -23,8 +23,9 @@ const MISSION = {
     dir: { type: 'string', arg: 'DIR', doc: 'the mission directory', default: 'flight/config/missions/constellation' },
     raw: { type: 'boolean', doc: 'every process\'s NDJSON lines on stdout, as they come, instead of the live view' },
   },
-  notes: `In a terminal, a live view shows each node (mode, health, links, bundles, commands, events)
-and the console's records; every process's full NDJSON log goes to DATA/logs/ (the view names
+  notes: `In a terminal, a live view shows each node (mode, health, links, plan contacts open,
+bundles queued for a contact and pending, bundles, commands, events; contacts starting and
+ending among them) and the console's records; every process's full NDJSON log goes to DATA/logs/ (the view names
 the files). Not a terminal: the same view as plain lines. Secret keys in DIR/keys (*.key) are
 made owner-only first: git keeps no file modes.`,
   examples: ['tern mission', 'tern mission --dir flight/config/missions/local --raw | grep PING'],
@@ -168,6 +169,7 @@ async function mission(dir: string, raw: boolean): Promise<number> {
     tty: process.stdout.isTTY === true,
     write: (text) => process.stdout.write(text),
     columns: () => process.stdout.columns,
+    rows: () => process.stdout.rows,
   });
   const output = (name: string, nodeId?: number): Output => {
     if (!view) return rawOutput(name);

@@ -101,6 +101,11 @@ export class HousekeepingTask implements Task {
         delivered: c['dtn.agent.delivered'],
         refused: REFUSALS.reduce((sum, name) => sum + (c[name] ?? 0), 0),
         commands: c['cmd.executed'],
+        // Where bundles wait (the mission view's contacts): plan contacts open now, bundles in
+        // their queues, and every stored bundle waiting for a contact, a route or a service.
+        contactsOpen: c['route.contactsOpen'],
+        awaitingContact: c['dtn.agent.awaitingContact'],
+        pending: c['dtn.agent.pending'],
       },
       'health',
     );
