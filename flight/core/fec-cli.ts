@@ -1,7 +1,7 @@
 // `tern fec rs-encode | rs-decode`: the CCSDS Reed-Solomon code of the WASM core on hex from the
 // command line or stdin, for ground engineers looking at captured frames (and for tests). Prints
 // one JSON object; errors are JSON on stderr with the typed error's code.
-import { parseArgs } from 'node:util';
+import { parseOptions, unknownCommand, UsageError } from '../cli-args.js';
 import { TernError } from '../errors.js';
 import { FecInputError, RsUncorrectableError } from './errors.js';
 import { core, rsBlockLength, type RsBasis, type RsCode } from './wasm.js';
@@ -68,14 +68,15 @@ export async function runFec(argv: string[]): Promise<number> {
     return action === undefined ? 2 : 0;
   }
   if (action !== 'rs-encode' && action !== 'rs-decode') {
-    console.error(`tern fec: unknown action ${JSON.stringify(action)}\n\n${FEC_USAGE}`);
+    console.error(`tern fec: ${unknownCommand('tern fec', action, ['rs-encode', 'rs-decode']).message}\n\n${FEC_USAGE}`);
     return 2;
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true });
+    parsed = parseOptions(`tern fec ${action}`, OPTIONS, rest, true);
   } catch (error) {
-    console.error(`tern fec: ${(error as Error).message}\n\n${FEC_USAGE}`);
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`tern fec ${action}: ${error.message}\n\n${FEC_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
