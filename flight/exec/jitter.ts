@@ -2,7 +2,7 @@
 // synthetic task doing fixed work each frame. Flight engineers run it on the target OBC before
 // trusting a schedule; the benchmark runs it too, with `--baseline` for a plain setTimeout loop
 // with absolute deadlines. Prints one JSON object: lateness percentiles, slips, CPU cost of waiting.
-import { parseArgs } from 'node:util';
+import { parseOptions, UsageError } from '../cli-args.js';
 import { Fields } from '../config/fields.js';
 import { createRootLogger } from '../log.js';
 import { TelemetryRegistry } from '../tlm/channels.js';
@@ -123,16 +123,20 @@ function summarize(m: Measured, frames: number, workUs: number): Record<string, 
 }
 
 export async function runJitter(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  let values;
+  try {
+    ({ values } = parseOptions('tern jitter', {
       seconds: { type: 'string', default: '10' },
       'period-ms': { type: 'string', default: '10' },
       'work-ms': { type: 'string', default: '1' },
       baseline: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
-    },
-  });
+    }, argv));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`tern jitter: ${error.message}\n\n${JITTER_USAGE}`);
+    return 2;
+  }
   const seconds = Number(values.seconds);
   const periodUs = Number(values['period-ms']) * 1000;
   const workUs = Number(values['work-ms']) * 1000;
