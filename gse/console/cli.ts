@@ -3,7 +3,7 @@
 // other than loopback without TLS and a users file, a port in use).
 import { isIP } from 'node:net';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../../flight/cli-args.js';
 import { readKeyFile } from '../../flight/cmd/keyfile.js';
 import { mlDsa } from '../../flight/cmd/mldsa.js';
 import { TernError } from '../../flight/errors.js';
@@ -67,25 +67,21 @@ export async function runConsole(argv: string[]): Promise<number> {
   } catch (error) {
     // Refusals (options, key, dictionary, archive, address) are one line and exit 2, here and
     // not in a caller's wrapper: a console that cannot start must say why plainly.
-    const usage = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (!(error instanceof TernError) && !usage) throw error;
+    if (!(error instanceof TernError)) throw error;
     process.stderr.write(`tern gse console: ${(error as Error).message}\n`);
     return 2;
   }
 }
 
 async function consoleMain(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      listen: { type: 'string', default: '127.0.0.1:8080' }, dtn: { type: 'string', default: '127.0.0.1:4700' },
-      node: { type: 'string' }, archive: { type: 'string', default: 'var/console' }, 'retention-days': { type: 'string' },
-      key: { type: 'string' }, via: { type: 'string' }, cla: { type: 'string' }, dict: { type: 'string' }, from: { type: 'string' },
-      'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, users: { type: 'string' },
-      'hash-password': { type: 'boolean' }, help: { type: 'boolean' },
-      plan: { type: 'string' }, 'plan-epoch': { type: 'string' }, 'time-scale': { type: 'string' }, ground: { type: 'string' },
-    },
-  });
+  const { values } = parseOptions('tern gse console', {
+    listen: { type: 'string', default: '127.0.0.1:8080' }, dtn: { type: 'string', default: '127.0.0.1:4700' },
+    node: { type: 'string' }, archive: { type: 'string', default: 'var/console' }, 'retention-days': { type: 'string' },
+    key: { type: 'string' }, via: { type: 'string' }, cla: { type: 'string' }, dict: { type: 'string' }, from: { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, users: { type: 'string' },
+    'hash-password': { type: 'boolean' }, help: { type: 'boolean' },
+    plan: { type: 'string' }, 'plan-epoch': { type: 'string' }, 'time-scale': { type: 'string' }, ground: { type: 'string' },
+  }, argv);
   if (values.help) {
     console.log(CONSOLE_USAGE);
     return 0;
