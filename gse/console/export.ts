@@ -2,7 +2,7 @@
 // `tern gse export` writes them to a file or stdout; the console's page downloads the same text.
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../../flight/cli-args.js';
 import { TernError } from '../../flight/errors.js';
 import { Archive, plainJson, type Range } from './archive.js';
 
@@ -86,23 +86,19 @@ export async function runExport(argv: string[]): Promise<number> {
   try {
     return await exportMain(argv);
   } catch (error) {
-    const usage = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (!(error instanceof TernError) && !usage) throw error;
+    if (!(error instanceof TernError)) throw error;
     process.stderr.write(`tern gse export: ${(error as Error).message}\n`);
     return 2;
   }
 }
 
 async function exportMain(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      archive: { type: 'string', default: 'var/console' }, from: { type: 'string' }, to: { type: 'string' },
-      channel: { type: 'string', multiple: true }, node: { type: 'string' }, events: { type: 'boolean' },
-      commands: { type: 'boolean' }, responses: { type: 'boolean' }, format: { type: 'string', default: 'csv' },
-      out: { type: 'string' }, help: { type: 'boolean' },
-    },
-  });
+  const { values } = parseOptions('tern gse export', {
+    archive: { type: 'string', default: 'var/console' }, from: { type: 'string' }, to: { type: 'string' },
+    channel: { type: 'string', multiple: true }, node: { type: 'string' }, events: { type: 'boolean' },
+    commands: { type: 'boolean' }, responses: { type: 'boolean' }, format: { type: 'string', default: 'csv' },
+    out: { type: 'string' }, help: { type: 'boolean' },
+  }, argv);
   if (values.help) {
     console.log(EXPORT_USAGE);
     return 0;
