@@ -30,6 +30,7 @@ export const ROUTE_EVENTS = {
   planLoaded: { id: 0x0801, name: 'ROUTE_PLAN_LOADED', severity: 'activity', format: 'contact plan {source} loaded: {contacts} contacts between {nodes} nodes' },
   planRejected: { id: 0x0802, name: 'ROUTE_PLAN_REJECTED', severity: 'warning', format: 'contact plan refused: {error}' },
   planActivated: { id: 0x0803, name: 'ROUTE_PLAN_ACTIVATED', severity: 'activity', format: 'contact plan of {contacts} contacts in use from now; bundles routed again' },
-  contactStarted: { id: 0x0804, name: 'ROUTE_CONTACT_STARTED', severity: 'activity', format: 'contact with node {neighbour} started ({waiting} bundles queued for it)' },
-  contactEnded: { id: 0x0805, name: 'ROUTE_CONTACT_ENDED', severity: 'activity', format: 'contact with node {neighbour} ended' },
+  // Never throttled: the plan bounds how many there are, and the console and the mission view name the neighbour from them.
+  contactStarted: { id: 0x0804, name: 'ROUTE_CONTACT_STARTED', severity: 'activity', format: 'contact with node {neighbour} started ({waiting} bundles queued for it)', throttle: 0 },
+  contactEnded: { id: 0x0805, name: 'ROUTE_CONTACT_ENDED', severity: 'activity', format: 'contact with node {neighbour} ended', throttle: 0 },
 } as const satisfies Record<string, EventDef>;
