@@ -11,7 +11,7 @@
 // fdatasyncing it is all a resume needs (resume()). Before that, the log gives up a reserve file
 // it keeps for the purpose and goes on in low-space mode: only essential records (tombstones,
 // status reports) are written, so the node can still delete and report while it refuses bundles.
-import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Channel } from '../../tlm/channels.js';
 import type { EventLog } from '../../tlm/events.js';
@@ -20,26 +20,11 @@ import { STORE_EVENTS } from './dictionary.js';
 import { StoreIoError, StoreNoSpaceError, isNoSpace } from './errors.js';
 import { SEGMENT_HEADER_BYTES, placeHead, segmentFileName, segmentHeader, summaryHead, trailer, voidRecordHead } from './format.js';
 import type { RecoveredSegment } from './recovery.js';
-import { HeadLog, readFully } from './segment-reader.js';
+import { closeSegment, fsyncDirectory, handleOf, readSegmentBytes, writeAll, type Segment } from './segment-files.js';
+import { HeadLog } from './segment-reader.js';
 import { SpaceReserve } from './space.js';
 
-export interface Segment {
-  readonly number: number;
-  readonly path: string;
-  /** End of its records: the append position of the active segment, the summary's offset of a sealed one. */
-  size: number;
-  /** Complete: never appended to again (summarised, or found without a trailer and left as it is). */
-  sealed: boolean;
-  /** Bytes of the bundle records in it that the index points at. Kept by the store. */
-  liveBytes: number;
-  /** Bytes of tombstone records in it. */
-  tombstoneBytes: number;
-  /** Opened on first use; a promise so that concurrent first reads share one handle. */
-  handle: Promise<FileHandle> | undefined;
-  /** Reads in progress: a removed segment's handle closes when the last one ends. */
-  readers: number;
-  removed: boolean;
-}
+export type { Segment } from './segment-files.js';
 
 export interface QueuedRecord {
   /** Head and metadata; placeHead() stamps the position when the batch is laid out. */
@@ -55,41 +40,6 @@ export interface QueuedRecord {
 }
 
 type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes' | 'noSpace' | 'noSpaceFaults' | 'spaceProbes', Channel>;
-
-
-/** flight/durable.ts's fsyncDirectory, but off the event loop: it runs in the flush path. */
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes every byte of `buffers` at `position`, across short writes and the iovec limit. */
-async function writeAll(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
-  let i = 0;
-  let skip = 0;
-  while (i < buffers.length) {
-    const group: Uint8Array[] = [];
-    for (let k = i; k < buffers.length && group.length < 512; k++) group.push(k === i ? buffers[k]!.subarray(skip) : buffers[k]!);
-    let { bytesWritten } = await handle.writev(group, position);
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    position += bytesWritten;
-    while (i < buffers.length && bytesWritten > 0) {
-      const left = buffers[i]!.length - skip;
-      if (bytesWritten >= left) {
-        bytesWritten -= left;
-        i++;
-        skip = 0;
-      } else {
-        skip += bytesWritten;
-        bytesWritten = 0;
-      }
-    }
-  }
-}
 
 export class SegmentLog {
   /** Ascending by number (insertion order), so the first is the oldest. */
@@ -255,7 +205,7 @@ export class SegmentLog {
     this.creating = undefined;
     this.segments.delete(segment.number);
     this.ch.segments.set(this.segments.size);
-    await this.closeSegment(segment);
+    await closeSegment(segment);
     await rm(segment.path, { force: true });
   }
 
@@ -286,24 +236,15 @@ export class SegmentLog {
   }
 
   /** Reads `length` bytes at `offset` of a segment, keeping it open meanwhile; fewer if the file ends first. */
-  async read(segment: Segment, offset: number, length: number): Promise<Buffer> {
-    const bytes = Buffer.allocUnsafe(length);
-    segment.readers++;
-    let got: number;
-    try {
-      got = await readFully(await this.handleOf(segment), bytes, length, offset);
-    } finally {
-      segment.readers--;
-      if (segment.removed && segment.readers === 0) await this.closeSegment(segment);
-    }
-    return bytes.subarray(0, got);
+  read(segment: Segment, offset: number, length: number): Promise<Buffer> {
+    return readSegmentBytes(segment, offset, length);
   }
 
   /** Deletes a segment file durably; reads already under way finish on the open handle. */
   async remove(segment: Segment): Promise<void> {
     // A read that found the segment may not have opened it yet: open it for that read before
     // the name goes (an open file stays readable after unlink).
-    if (segment.readers > 0) await this.handleOf(segment);
+    if (segment.readers > 0) await handleOf(segment);
     this.segments.delete(segment.number);
     segment.removed = true;
     this.ch.segments.set(this.segments.size);
@@ -313,7 +254,7 @@ export class SegmentLog {
     } catch (error) {
       throw this.fail('segment delete', error);
     }
-    if (segment.readers === 0) await this.closeSegment(segment);
+    if (segment.readers === 0) await closeSegment(segment);
   }
 
   /**
@@ -339,7 +280,7 @@ export class SegmentLog {
 
   /** Closes every file, writing nothing (an open that failed half way). */
   async closeFiles(): Promise<void> {
-    for (const segment of this.segments.values()) await this.closeSegment(segment);
+    for (const segment of this.segments.values()) await closeSegment(segment);
   }
 
   private startFlush(): void {
@@ -503,23 +444,5 @@ export class SegmentLog {
     this.creating = undefined;
     this.active = segment;
     return segment;
-  }
-
-  private handleOf(segment: Segment): Promise<FileHandle> {
-    if (segment.handle) return segment.handle;
-    const opening = open(segment.path, 'r');
-    segment.handle = opening;
-    // A failed open (EMFILE, ENFILE) is that read's failure, not the segment's: the next read opens again.
-    opening.catch(() => {
-      if (segment.handle === opening) segment.handle = undefined;
-    });
-    return opening;
-  }
-
-  private async closeSegment(segment: Segment): Promise<void> {
-    const handle = segment.handle;
-    segment.handle = undefined;
-    // A failed open was reported to the read that asked for it.
-    await handle?.then((h) => h.close(), () => undefined);
   }
 }
