@@ -34,8 +34,11 @@ made owner-only first: git keeps no file modes.`,
 interface MissionFile {
   nodes: string[];
   /** The ground console: its ground node and address, its page, the operator key it signs with and the station it sends through. */
-  console?: { listen: string; node: number; web?: string; key?: string; via?: string };
+  console?: { listen: string; node: number; web?: string; key?: string; via?: string; plan?: ConsolePlan };
 }
+
+/** The contact plan the console's Contacts page draws: the nodes' plan file (DIR-relative), their time scale, the ground stations. */
+interface ConsolePlan { file: string; timeScale: number; ground: number[] }
 
 const TERN = fileURLToPath(new URL('./tern.js', import.meta.url));
 /** Every process of one mission shares this time origin (a contact plan's "epoch": "mission-start"). */
@@ -47,9 +50,20 @@ function readMission(dir: string): MissionFile {
   const top = f.object(readJsonFile(file, 'mission file'), '', ['nodes', 'console']);
   const nodes = f.array(top.nodes, 'nodes').map((n, i) => f.string(n, `nodes[${i}]`));
   if (top.console === undefined) return { nodes };
-  const c = f.object(top.console, 'console', ['listen', 'node', 'web', 'key', 'via']);
+  const c = f.object(top.console, 'console', ['listen', 'node', 'web', 'key', 'via', 'plan']);
   const optional = (name: 'web' | 'key' | 'via') => (c[name] === undefined ? {} : { [name]: f.string(c[name], `console.${name}`) });
-  return { nodes, console: { listen: f.string(c.listen, 'console.listen'), node: f.integer(c.node, 'console.node', 1), ...optional('web'), ...optional('key'), ...optional('via') } };
+  const plan = (): { plan?: ConsolePlan } => {
+    if (c.plan === undefined) return {};
+    const p = f.object(c.plan, 'console.plan', ['file', 'timeScale', 'ground']);
+    return {
+      plan: {
+        file: f.string(p.file, 'console.plan.file'),
+        timeScale: f.number(p.timeScale ?? 1, 'console.plan.timeScale', 1e-6, 1e6),
+        ground: p.ground === undefined ? [] : f.array(p.ground, 'console.plan.ground').map((n, i) => f.integer(n, `console.plan.ground[${i}]`, 1)),
+      },
+    };
+  };
+  return { nodes, console: { listen: f.string(c.listen, 'console.listen'), node: f.integer(c.node, 'console.node', 1), ...optional('web'), ...optional('key'), ...optional('via'), ...plan() } };
 }
 
 /**
@@ -190,6 +204,8 @@ async function mission(dir: string, raw: boolean): Promise<number> {
     processes.push(run([
       'gse', 'console', '--dtn', c.listen, '--node', String(c.node), '--archive', join(missionData, 'console'),
       ...(c.web ? ['--listen', c.web] : []), ...(c.key ? ['--key', join(dir, c.key)] : []), ...(c.via ? ['--via', c.via] : []),
+      // The plan's epoch is the mission start every process shares (TERN_MISSION_EPOCH_MS).
+      ...(c.plan ? ['--plan', join(dir, c.plan.file), '--time-scale', String(c.plan.timeScale), ...(c.plan.ground.length > 0 ? ['--ground', c.plan.ground.join(',')] : [])] : []),
     ], output('console')));
   }
   // A process that dies on its own ends the mission too: a partial constellation misleads.
