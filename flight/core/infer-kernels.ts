@@ -85,6 +85,11 @@ export function netFootprint(plan: NetPlan): number {
 export class CoreNetwork {
   private readonly tensorAt: number[];
   private readonly blocks: number[];
+  /** Where the constants the kernels read lie: prepacked filters, biases, multipliers, shifts and
+   *  parameter blocks, allocated after the tensors and scratch, so [start, end) holds them and
+   *  the allocator's padding between them, nothing a run writes. */
+  private readonly constStart: number;
+  private readonly constEnd: number;
 
   constructor(
     private readonly instance: CoreInstance,
@@ -93,11 +98,18 @@ export class CoreNetwork {
   ) {
     this.tensorAt = plan.tensorBytes.map((bytes) => instance.alloc(align16(bytes + SLACK)));
     const scratch = instance.alloc(align16(Math.max(0, ...plan.layers.map((l) => l.scratchBytes)) + SLACK));
+    let constStart = Infinity;
+    let constEnd = 0;
+    const constant = (at: number, bytes: number): number => {
+      constStart = Math.min(constStart, at);
+      constEnd = Math.max(constEnd, at + bytes);
+      return at;
+    };
     this.blocks = plan.layers.map((layer) => {
       const params = Int32Array.from(layer.params);
       const place = (blob: Uint8Array | undefined): number => {
         if (!blob) return 0;
-        const at = instance.alloc(align16(blob.length));
+        const at = constant(instance.alloc(align16(blob.length)), align16(blob.length));
         instance.memory().set(blob, at);
         return at;
       };
@@ -109,11 +121,29 @@ export class CoreNetwork {
       params[SLOT.MULT] = place(layer.multiplier);
       params[SLOT.SHIFT] = place(layer.shift);
       params[SLOT.SCRATCH] = scratch;
-      const block = instance.alloc(PARAM_SLOTS * 4);
+      const block = constant(instance.alloc(PARAM_SLOTS * 4), PARAM_SLOTS * 4);
       const memory = new DataView(instance.memory().buffer);
       params.forEach((value, slot) => memory.setInt32(block + 4 * slot, value, true));
       return block;
     });
+    if (!(constStart > scratch)) throw new Error(`network constants at ${constStart} not placed after the tensors and scratch (${scratch})`);
+    this.constStart = constStart;
+    this.constEnd = constEnd;
+  }
+
+  /** Bytes of the constants the kernels read (see constStart). */
+  get constantBytes(): number {
+    return this.constEnd - this.constStart;
+  }
+
+  /** A copy of constant bytes [offset, offset + length), for protected memory's scrubber. */
+  readConstants(offset: number, length: number): Uint8Array {
+    return this.instance.view(this.constStart + offset, length).slice();
+  }
+
+  /** Writes constant bytes back at `offset` (a corrected block, or a reload). */
+  writeConstants(offset: number, bytes: Uint8Array): void {
+    this.instance.memory().set(bytes, this.constStart + offset);
   }
 
   /** Copies `bytes` (exactly the tensor's length) into tensor `index`. */

@@ -15,11 +15,23 @@ export interface ProtectedMemoryDeps {
   readonly events: EventLog;
 }
 
+/** What the scrubber walks: a region, or memory protected in place (a model's weights). */
+export interface Scrubbed {
+  readonly name: string;
+  readonly blocks: number;
+  blockLength(b: number): number;
+  scrubBlock(b: number): void;
+}
+
 export type GoSafeListener = (what: string, reason: string) => void;
 
 export class ProtectedMemory {
   readonly regions: ProtectedRegion[] = [];
   readonly banks: TmrBank[] = [];
+  /** Regions, then memory protected in place, in the scrubber's order. */
+  readonly scrubbed: Scrubbed[] = [];
+  /** Changes whenever `scrubbed` does (the scrub period follows). */
+  version = 0;
   readonly channels: Record<keyof typeof ECC_CHANNELS, Channel>;
   private readonly safeListeners: GoSafeListener[] = [];
   private readonly ctx: RegionContext;
@@ -39,8 +51,19 @@ export class ProtectedMemory {
     if (this.regions.some((r) => r.name === options.name)) throw new Error(`protected region ${options.name} defined twice`);
     const region = new ProtectedRegion(this.ctx, options);
     this.regions.push(region);
+    this.scrubbed.splice(this.regions.length - 1, 0, region);
+    this.version++;
     this.channels.protectedBytes.add(region.size);
     return region;
+  }
+
+  /** Scrubs `target` (replacing one of the same name: a model activated in place of another). */
+  protectInPlace(target: Scrubbed): void {
+    const at = this.scrubbed.findIndex((s) => s.name === target.name);
+    if (at >= 0 && at < this.regions.length) throw new Error(`protected region ${target.name} defined twice`);
+    if (at >= 0) this.scrubbed[at] = target;
+    else this.scrubbed.push(target);
+    this.version++;
   }
 
   /** Creates and registers a bank of `capacity` TMR scalars. */

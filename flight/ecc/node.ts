@@ -6,16 +6,17 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Core } from '../core/wasm.js';
 import type { CgrRouter } from '../route/cgr-router.js';
-import type { TelemetryRegistry } from '../tlm/channels.js';
+import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import type { EccConfig } from './config.js';
-import { ECC_EVENTS } from './dictionary.js';
+import { ECC_EVENTS, regionChannels } from './dictionary.js';
 import { SeuInputError } from './errors.js';
 import { protectedExecState, type ExecState } from './exec-state.js';
 import { GoldenCopy } from './golden.js';
 import { SeuInjector, UPSET_PATTERNS, type UpsetPattern } from './injector.js';
 import { ProtectedMemory } from './memory.js';
 import { ProtectedPlan } from './plan-guard.js';
+import { ProtectedWeights, WEIGHTS_REGION, type WeightBytes } from './weights.js';
 import type { ProtectedRegion } from './region.js';
 import { Scrubber, type ScrubSchedule } from './scrubber.js';
 import type { TmrBank } from './tmr.js';
@@ -55,6 +56,7 @@ export const NODE_BLOCK_BYTES = 1024;
 export class NodeProtection {
   readonly memory: ProtectedMemory;
   readonly scrubber: Scrubber;
+  private weightChannels: Record<keyof ReturnType<typeof regionChannels>, Channel> | undefined;
 
   constructor(private readonly deps: NodeProtectionDeps) {
     mkdirSync(deps.dir, { recursive: true });
@@ -93,6 +95,18 @@ export class NodeProtection {
    */
   protectPlan(router: CgrRouter): void {
     router.protect(new ProtectedPlan(this.region, this.deps.events, Math.max(1024, 4 * router.plan.contacts.length)));
+  }
+
+  /**
+   * The weights of the model in use, protected in place and scrubbed; `reload` loads the model
+   * again from its verified file (and must protect the new one: call this again on activation).
+   * Check bits are reserved anew per model (core memory is never freed): 1/8 of the weights.
+   */
+  protectWeights(weights: WeightBytes, reload: () => void): ProtectedWeights {
+    this.weightChannels ??= this.deps.tlm.defineAll(regionChannels(WEIGHTS_REGION));
+    const protectedWeights = new ProtectedWeights(this.deps.core, this.weightChannels, this.deps.events, weights, reload);
+    this.memory.protectInPlace(protectedWeights);
+    return protectedWeights;
   }
 
   /**

@@ -49,7 +49,7 @@ export class Scrubber implements Task {
   private block = 0;
   private passStartUs: number | undefined;
   private schedule: ScrubSchedule | undefined;
-  private periodFor = { mode: '', regions: -1 };
+  private periodFor = { mode: '', version: -1 };
 
   constructor(private readonly memory: ProtectedMemory, options: ScrubberOptions) {
     if (!Number.isInteger(options.budgetBytes) || options.budgetBytes <= 0) throw new Error(`scrubber budgetBytes ${options.budgetBytes} is not a positive integer`);
@@ -61,13 +61,13 @@ export class Scrubber implements Task {
   /** The schedule this task runs in, for the scrub period (set once the schedule is parsed). */
   useSchedule(schedule: ScrubSchedule): void {
     this.schedule = schedule;
-    this.periodFor.regions = -1;
+    this.periodFor.version = -1;
   }
 
   /** Where the cursor stands: the next block to scrub, as an index over all regions' blocks. */
   get cursor(): number {
     let index = this.block;
-    for (let r = 0; r < this.region; r++) index += this.memory.regions[r]!.blocks;
+    for (let r = 0; r < this.region; r++) index += this.memory.scrubbed[r]!.blocks;
     return index;
   }
 
@@ -78,23 +78,25 @@ export class Scrubber implements Task {
     const me = this.schedule!.tasks.findIndex((t) => t.name === SCRUB_TASK);
     const runsPerMajor = table.slots.reduce((n, slot) => n + slot.filter((i) => i === me).length, 0);
     if (runsPerMajor === 0) return Infinity;
-    const lengths = this.memory.regions.flatMap((r) => Array.from({ length: r.blocks }, (_, b) => r.blockLength(b)));
+    const lengths = this.memory.scrubbed.flatMap((r) => Array.from({ length: r.blocks }, (_, b) => r.blockLength(b)));
     const majorFrameUs = table.slots.length * table.minorFrameUs;
     return (slotsPerPass(lengths, this.budgetBytes) / runsPerMajor) * majorFrameUs / 1e6;
   }
 
   run(frame: FrameInfo): void {
-    const regions = this.memory.regions;
+    const regions = this.memory.scrubbed;
     if (regions.length === 0) return;
     const ch = this.memory.channels;
-    if (this.periodFor.mode !== frame.mode || this.periodFor.regions !== regions.length) {
-      this.periodFor = { mode: frame.mode, regions: regions.length };
+    if (this.periodFor.mode !== frame.mode || this.periodFor.version !== this.memory.version) {
+      this.periodFor = { mode: frame.mode, version: this.memory.version };
       ch.scrubPeriodS.set(this.periodS(frame.mode));
     }
     this.passStartUs ??= frame.deadlineUs;
     let bytes = 0;
     for (;;) {
       const region = regions[this.region]!;
+      // A model's weights replaced by another model can have fewer blocks than the cursor stood at.
+      if (this.block >= region.blocks) this.block = 0;
       const length = region.blockLength(this.block);
       if (bytes > 0 && bytes + length > this.budgetBytes) break;
       try {

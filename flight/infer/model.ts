@@ -40,6 +40,13 @@ export class LoadedModel {
     this.inputBytes = plan.inputs.map((i) => tensorBytes(plan.tensors[i]!));
   }
 
+  /** The constants the kernels read (weights as prepacked, biases, requantisation, parameter
+   *  blocks), for protected memory: read, write back, length. */
+  get constants(): { readonly length: number; read(offset: number, length: number): Uint8Array; write(offset: number, bytes: Uint8Array): void } {
+    const net = this.net;
+    return { length: net.constantBytes, read: (o, n) => net.readConstants(o, n), write: (o, b) => net.writeConstants(o, b) };
+  }
+
   /** Multiply-accumulates of one run (convolutions and fully-connected layers). */
   get macs(): number {
     return this.plan.layers.filter((l) => l.kernel === 'conv' || l.kernel === 'depthwise').reduce((sum, l) => sum + l.units * l.workPerUnit, 0);

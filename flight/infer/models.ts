@@ -114,6 +114,14 @@ export class ModelManager {
     return this.activate(bytes, sha256, path);
   }
 
+  /** Loads the active model again from its stored file, verified again (protected memory found
+   *  its weights damaged beyond repair). */
+  reload(): LoadedModel {
+    const active = this.record.active;
+    if (!active) throw new ModelFormatError('active model', 'one to reload', 'none');
+    return this.activate(this.stored(active), active, `${active}.tern`);
+  }
+
   /** Makes the previous model active again (verified again from its stored file). */
   rollback(): LoadedModel {
     const previous = this.record.previous;
