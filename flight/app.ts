@@ -188,6 +188,7 @@ export class FlightNode {
       sealedModelsOnly: config.cmd?.session !== undefined,
       send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
     });
+    if (this.protection && this.infer) this.protection.protectModels(this.infer.models);
     this.commanding = this.buildCommanding();
     this.serveSessions();
     const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber, this.storeScrubber(config.ecc!.store)] : [])];

@@ -5,6 +5,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Core } from '../core/wasm.js';
+import type { ModelManager } from '../infer/models.js';
 import type { CgrRouter } from '../route/cgr-router.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
@@ -107,6 +108,13 @@ export class NodeProtection {
     const protectedWeights = new ProtectedWeights(this.deps.core, this.weightChannels, this.deps.events, weights, reload);
     this.memory.protectInPlace(protectedWeights);
     return protectedWeights;
+  }
+
+  /** Protects the weights of every model `models` activates (and of the one active now). */
+  protectModels(models: ModelManager): void {
+    const protect = (model: { constants: WeightBytes }): void => void this.protectWeights(model.constants, () => models.reload());
+    models.onActivate(protect);
+    if (models.model) protect(models.model);
   }
 
   /**

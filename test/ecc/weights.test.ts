@@ -33,9 +33,9 @@ function node() {
   const p = new NodeProtection({ core: CORE, tlm, events: log, dir: join(dir, 'ecc'), config: { scrub: ECC_DEFAULTS.scrub, store: ECC_DEFAULTS.store } });
   const manager = new ModelManager({ dir: join(dir, 'models') });
   // As the app wires it: every model that becomes active is protected, and reloads itself.
-  let weights: ProtectedWeights | undefined;
-  manager.onActivate((model) => { weights = p.protectWeights(model.constants, () => manager.reload()); });
+  p.protectModels(manager);
   manager.activate(PERSON, modelDigest(PERSON));
+  const weights = (): ProtectedWeights => p.memory.scrubbed.find((s) => s.name === 'model-weights') as ProtectedWeights;
   const output = (): number[] => {
     const model = manager.model!;
     model.setInput(IMAGE);
@@ -43,10 +43,10 @@ function node() {
     return [...model.output().int8];
   };
   const scrubPass = (): void => {
-    const w = weights!;
+    const w = weights();
     for (let b = 0; b < w.blocks; b++) w.scrubBlock(b);
   };
-  return { p, manager, output, scrubPass, weights: () => weights!, events, value: (name: string) => tlm.get(name)!.value };
+  return { p, manager, output, scrubPass, weights, events, value: (name: string) => tlm.get(name)!.value };
 }
 
 describe('protected model weights', () => {
