@@ -36,12 +36,14 @@ import { FrameTimer } from './exec/frame-timer.js';
 import { HealthMonitor } from './exec/health.js';
 import { ANOMALY_EVENTS, INFER_EVENTS, TRIAGE_EVENTS } from './infer/dictionary.js';
 import { InferNode } from './infer/node.js';
+import { protectModels } from './infer/protection.js';
 import { bindTasks } from './exec/schedule.js';
 import type { Task } from './exec/task.js';
 import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
 import { ConfigError } from './errors.js';
 import { createRootLogger, subsystemLogger, type Logger } from './log.js';
 import { CgrRouter } from './route/cgr-router.js';
+import { protectPlan } from './route/plan-guard.js';
 import { ROUTE_COMMANDS, ROUTE_EVENTS } from './route/dictionary.js';
 import { ContactPlanError } from './route/errors.js';
 import { PlanActivation } from './route/plan-activation.js';
@@ -182,13 +184,13 @@ export class FlightNode {
     this.writeHousekeepingPeriodically();
     this.downlink = this.buildDownlink();
     this.protection = config.ecc && new NodeProtection({ core: core(), tlm, events, dir: join(config.dataDir, 'ecc'), config: config.ecc, storeDir: storeDirectory(config.dataDir) });
-    if (this.protection && config.routes instanceof CgrRouter) this.protection.protectPlan(config.routes);
+    if (this.protection && config.routes instanceof CgrRouter) protectPlan(config.routes, this.protection.region, this.events);
     this.infer = config.infer && new InferNode({
       config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'), nowUs: () => clock.nowUs(),
       sealedModelsOnly: config.cmd?.session !== undefined,
       send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
     });
-    if (this.protection && this.infer) this.protection.protectModels(this.infer.models);
+    if (this.protection && this.infer) protectModels(this.protection, this.infer.models);
     this.commanding = this.buildCommanding();
     this.serveSessions();
     const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber, this.storeScrubber(config.ecc!.store)] : [])];

@@ -5,8 +5,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Core } from '../core/wasm.js';
-import type { ModelManager } from '../infer/models.js';
-import type { CgrRouter } from '../route/cgr-router.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import type { EccConfig } from './config.js';
@@ -16,7 +14,6 @@ import { protectedExecState, type ExecState } from './exec-state.js';
 import { GoldenCopy } from './golden.js';
 import { SeuInjector, UPSET_PATTERNS, type UpsetPattern } from './injector.js';
 import { ProtectedMemory } from './memory.js';
-import { ProtectedPlan } from './plan-guard.js';
 import { ProtectedWeights, WEIGHTS_REGION, type WeightBytes } from './weights.js';
 import type { ProtectedRegion } from './region.js';
 import { Scrubber, type ScrubSchedule } from './scrubber.js';
@@ -90,15 +87,6 @@ export class NodeProtection {
   }
 
   /**
-   * The contact plan `router` uses, in region `contact-plan` (critical: a wrong plan misroutes
-   * every bundle). Room for four times the plan's contacts, at least 1024: core memory is never
-   * freed, so plans taken by command later must fit; a larger one is refused.
-   */
-  protectPlan(router: CgrRouter): void {
-    router.protect(new ProtectedPlan(this.region, this.deps.events, Math.max(1024, 4 * router.plan.contacts.length)));
-  }
-
-  /**
    * The weights of the model in use, protected in place and scrubbed; `reload` loads the model
    * again from its verified file (and must protect the new one: call this again on activation).
    * Check bits are reserved anew per model (core memory is never freed): 1/8 of the weights.
@@ -108,13 +96,6 @@ export class NodeProtection {
     const protectedWeights = new ProtectedWeights(this.deps.core, this.weightChannels, this.deps.events, weights, reload);
     this.memory.protectInPlace(protectedWeights);
     return protectedWeights;
-  }
-
-  /** Protects the weights of every model `models` activates (and of the one active now). */
-  protectModels(models: ModelManager): void {
-    const protect = (model: { constants: WeightBytes }): void => void this.protectWeights(model.constants, () => models.reload());
-    models.onActivate(protect);
-    if (models.model) protect(models.model);
   }
 
   /**

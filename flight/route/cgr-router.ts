@@ -47,7 +47,7 @@ export interface CgrOptions {
 }
 
 /**
- * A protected copy of the plan in use (flight/ecc/plan-guard.ts): the router hands it each plan
+ * A protected copy of the plan in use (flight/route/plan-guard.ts): the router hands it each plan
  * it takes and has it check (and repair in place) the graph before reading it.
  */
 export interface PlanGuard {

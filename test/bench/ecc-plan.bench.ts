@@ -11,6 +11,7 @@ import { ECC_DEFAULTS } from '../../flight/ecc/config.js';
 import { NodeProtection } from '../../flight/ecc/node.js';
 import { createRootLogger } from '../../flight/log.js';
 import { CgrRouter } from '../../flight/route/cgr-router.js';
+import { protectPlan } from '../../flight/route/plan-guard.js';
 import { buildPlan, type ContactDraft } from '../../flight/route/plan.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
@@ -36,7 +37,7 @@ it('a route decision with the contact plan protected, next to one without', asyn
       const router = new CgrRouter(1, plan, { epochMs: 0 });
       if (guarded) {
         const p = new NodeProtection({ core, tlm: new TelemetryRegistry(), events, dir: mkdtempSync(join(tmpdir(), 'tern-ecc-plan-bench-')), config: { scrub: ECC_DEFAULTS.scrub, store: ECC_DEFAULTS.store } });
-        p.protectPlan(router);
+        protectPlan(router, p.region, events);
       }
       cases[`${guarded ? 'protected' : 'plain'}${n}`] = {
         bytes: 1,

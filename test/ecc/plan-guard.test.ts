@@ -1,4 +1,4 @@
-// The contact plan in use, protected (flight/ecc/plan-guard.ts): CGR decisions on the tutorial
+// The contact plan in use, protected (flight/route/plan-guard.ts): CGR decisions on the tutorial
 // plan are those of an unprotected router on an undamaged plan while upsets land in the graph the
 // router searches and in the protected copy, and a plan larger than the region is refused.
 import { mkdtempSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { Core } from '../../flight/core/wasm.js';
 import { ECC_DEFAULTS } from '../../flight/ecc/config.js';
 import { Prng, SeuInjector, type UpsetPattern } from '../../flight/ecc/injector.js';
 import { NodeProtection } from '../../flight/ecc/node.js';
-import { ProtectedPlan } from '../../flight/ecc/plan-guard.js';
+import { ProtectedPlan } from '../../flight/route/plan-guard.js';
 import { createRootLogger } from '../../flight/log.js';
 import { CgrRouter, type RouteDecision } from '../../flight/route/cgr-router.js';
 import { ContactPlanError } from '../../flight/route/errors.js';

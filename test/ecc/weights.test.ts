@@ -15,6 +15,7 @@ import { readGrayBmp } from '../../flight/infer/bmp.js';
 import { modelDigest, writeTern } from '../../flight/infer/format.js';
 import { importTflite } from '../../flight/infer/importer.js';
 import { ModelManager } from '../../flight/infer/models.js';
+import { protectModels } from '../../flight/infer/protection.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
@@ -33,7 +34,7 @@ function node() {
   const p = new NodeProtection({ core: CORE, tlm, events: log, dir: join(dir, 'ecc'), config: { scrub: ECC_DEFAULTS.scrub, store: ECC_DEFAULTS.store } });
   const manager = new ModelManager({ dir: join(dir, 'models') });
   // As the app wires it: every model that becomes active is protected, and reloads itself.
-  p.protectModels(manager);
+  protectModels(p, manager);
   manager.activate(PERSON, modelDigest(PERSON));
   const weights = (): ProtectedWeights => p.memory.scrubbed.find((s) => s.name === 'model-weights') as ProtectedWeights;
   const output = (): number[] => {

@@ -38,10 +38,11 @@ const LAYERS: ReadonlyArray<readonly Unit[]> = [
     { name: 'core', paths: ['flight/core/'] },
     { name: 'exec', paths: ['flight/exec/'], entries: [] },
   ],
+  // Protected memory serves the subsystems above it: their parameters, keys, plan and weights.
+  [{ name: 'ecc', paths: ['flight/ecc/'] }],
   [
     { name: 'cla', paths: ['flight/cla/'], entries: ['flight/cla/cla.ts', 'flight/cla/errors.ts'] },
     { name: 'route', paths: ['flight/route/'] },
-    { name: 'ecc', paths: ['flight/ecc/'] },
   ],
   [{ name: 'dtn/store', paths: ['flight/dtn/store/'] }],
   [{ name: 'dtn', paths: ['flight/dtn/'] }],

@@ -5,14 +5,14 @@
 // its graph against it before every decision and every contact-open question, repairing the
 // graph in place from the region (itself corrected by SEC-DED or reloaded from its golden copy).
 // An upset in either copy then never reaches a route decision.
-import type { ContactGraph } from '../route/graph.js';
-import type { PlanGuard } from '../route/cgr-router.js';
-import { ContactPlanError } from '../route/errors.js';
-import type { ContactPlan } from '../route/plan.js';
+import { ECC_EVENTS } from '../ecc/dictionary.js';
+import type { RegionMaker } from '../ecc/node.js';
+import type { ProtectedRegion } from '../ecc/region.js';
 import type { EventLog } from '../tlm/events.js';
-import { ECC_EVENTS } from './dictionary.js';
-import type { RegionMaker } from './node.js';
-import type { ProtectedRegion } from './region.js';
+import type { CgrRouter, PlanGuard } from './cgr-router.js';
+import { ContactPlanError } from './errors.js';
+import type { ContactGraph } from './graph.js';
+import type { ContactPlan } from './plan.js';
 
 /** f64 fields per contact in the region. */
 const FIELDS = 6;
@@ -79,4 +79,13 @@ export class ProtectedPlan implements PlanGuard {
     this.events.emit(ECC_EVENTS.planRepaired, { contacts: damaged });
     return true;
   }
+}
+
+/**
+ * Keeps the plan `router` uses in region `contact-plan` (critical: a wrong plan misroutes every
+ * bundle). Room for four times the plan's contacts, at least 1024: core memory is never freed,
+ * so plans taken by command later must fit; a larger one is refused.
+ */
+export function protectPlan(router: CgrRouter, region: RegionMaker, events: EventLog): void {
+  router.protect(new ProtectedPlan(region, events, Math.max(1024, 4 * router.plan.contacts.length)));
 }
