@@ -204,5 +204,6 @@ describe('LTP engine', () => {
     link.wire.length = 0;
     await link.run(2000, 100);
     expect(link.b.engine.openSessions.imports).toBe(0);
-  });
+    // 100,000 inputs take about 20 s on an idle core and several times that on a loaded machine.
+  }, 300_000);
 });
