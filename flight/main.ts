@@ -40,9 +40,28 @@ async function flight(config: string): Promise<number> {
     console.error(`tern flight: ${line}`);
     return error instanceof TernError ? 2 : 1;
   }
+  const orphaned = watchSupervisor(() => signalled('SIGTERM'));
   node.log.info({ signal: await signal }, 'stopping');
+  clearInterval(orphaned);
   await node.stop();
   return 0;
+}
+
+/** Set by `tern mission` for the nodes it starts: the launcher's pid. */
+export const SUPERVISOR_ENV = 'TERN_SUPERVISOR_PID';
+
+/**
+ * A node a mission launcher started stops in order when the launcher is gone (killed outright,
+ * so it could not stop its nodes): an orphaned node would hold the mission's ports and data.
+ */
+function watchSupervisor(stop: () => void): NodeJS.Timeout | undefined {
+  const supervisor = Number(process.env[SUPERVISOR_ENV]);
+  if (!Number.isInteger(supervisor) || supervisor <= 0) return undefined;
+  const timer = setInterval(() => {
+    if (process.ppid !== supervisor) stop();
+  }, 1000);
+  timer.unref();
+  return timer;
 }
 
 /**

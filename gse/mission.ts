@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { runCommand, type CommandSpec, type OptionSpecs } from '../flight/cli-args.js';
 import { Fields, readJsonFile } from '../flight/config/fields.js';
 import { TernError } from '../flight/errors.js';
+import { SUPERVISOR_ENV } from '../flight/main.js';
 import { MISSION_EPOCH_ENV } from '../flight/route/config.js';
 import { MissionView } from './mission-view.js';
 
@@ -117,7 +118,8 @@ function run(args: string[], output: Output): { child: ChildProcess; exited: Pro
   // Each in its own process group: a Ctrl-C at the terminal reaches only this launcher, which
   // then stops every process in order (a second signal could cut a stop short).
   const child = spawn(process.execPath, [TERN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, [MISSION_EPOCH_ENV]: MISSION_EPOCH_MS },
+    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    env: { ...process.env, [MISSION_EPOCH_ENV]: MISSION_EPOCH_MS, [SUPERVISOR_ENV]: String(process.pid) },
   });
   createInterface({ input: child.stdout! }).on('line', (line) => output.stdout(line));
   createInterface({ input: child.stderr! }).on('line', (line) => output.stderr(line));

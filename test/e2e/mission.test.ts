@@ -8,7 +8,7 @@
 // `npm start` holds them.
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
 import { copyMissionWithFreePorts } from '../support/mission.js';
 import { REPO, startTern, TERN, type TernProcess } from '../support/node-process.js';
+import { until } from '../support/wait.js';
 
 const SATELLITES = [20, 21, 22, 23, 24, 25];
 const NODES = [10, 11, ...SATELLITES];
@@ -87,3 +88,35 @@ it('refuses a mission directory without a valid mission.json, naming the file', 
   expect(missing.code).toBe(2);
   expect(missing.stderr).toContain(`${join(dir, 'mission.json')}: (file): expected a readable mission file`);
 });
+
+it('a launcher killed outright leaves no node behind: each node sees it gone and stops in order', async () => {
+  // The smaller local mission, without its console: only the nodes matter here.
+  const dir = mkdtempSync(join(tmpdir(), 'tern-orphans-'));
+  await copyMissionWithFreePorts(join(REPO, 'flight/config/missions/local'), dir);
+  const file = join(dir, 'mission.json');
+  const { nodes } = JSON.parse(readFileSync(file, 'utf8')) as { nodes: string[] };
+  writeFileSync(file, JSON.stringify({ nodes }));
+  mission = startTern(['mission', '--raw', '--dir', dir], {}, dir);
+  for (const node of [10, 20, 21]) await mission.waitForLine((l) => l.msg === 'node started' && l.node === node, 60_000);
+  // The node processes: their command lines name this mission's configs.
+  const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmdline.includes('flight\0--config') && cmdline.includes(dir);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+  expect(pids).toHaveLength(3);
+  mission.child.kill('SIGKILL');
+  await mission.exited;
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await until(() => pids.every((pid) => !alive(pid)), 'every node of the killed launcher to stop');
+}, 120_000);
