@@ -2,7 +2,7 @@
 // the test process itself, so tests can put bundles into a constellation of real node processes
 // and collect what comes back.
 import { createSocket } from 'node:dgram';
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { BundleSink, PeerInfo } from '../../flight/cla/cla.js';
@@ -85,6 +85,10 @@ export async function copyMissionWithFreePorts(source: string, target: string): 
     return value;
   };
   files.forEach((file, i) => writeFileSync(file, `${JSON.stringify(remap(configs[i]), null, 2)}\n`));
+  // A fresh clone has its keys as git keeps them (no modes); a node refuses a secret key others
+  // can read. Tests that start nodes themselves get owner-only keys, as `tern mission` makes them.
+  const keys = join(target, 'keys');
+  if (existsSync(keys)) for (const name of readdirSync(keys).filter((n) => n.endsWith('.key'))) chmodSync(join(keys, name), 0o600);
   return ports;
 }
 
