@@ -104,7 +104,7 @@ describe('tern --help, the whole command tree (child processes)', () => {
   }, 300_000);
 
   it('an unknown option or command is answered with the closest known one, exit 2', async () => {
-    const option = await tern(['gse', 'send', '20', 'PING', '--vai', '127.0.0.1:4610']);
+    const option = await tern(['gse', 'send', '20', 'PING', '--vai', '127.0.0.1:1']);
     expect(option.code).toBe(2);
     expect(option.stderr).toMatch(/unknown option --vai \(did you mean --via\?\)/);
     expect(option.stderr.trimEnd().split('\n')).toHaveLength(1);

@@ -142,8 +142,8 @@ describe('tern gse (child processes)', () => {
     const transport: Array<[string[], RegExp]> = [
       [[], /give --via HOST:PORT \(a ground-station node\), --out FILE or --bundle-out FILE/],
       [['--via', 'localhost:4610'], /--via must be an IP address and port such as 127.0.0.1:4610, got "localhost:4610"/],
-      [['--via', '127.0.0.1:4610', '--cla', 'ltp'], /--cla must be tcp or udp, got "ltp"/],
-      [['--via', '127.0.0.1:4610', '--out', 'x'], /give one of --via, --out and --bundle-out/],
+      [['--via', '127.0.0.1:1', '--cla', 'ltp'], /--cla must be tcp or udp, got "ltp"/],
+      [['--via', '127.0.0.1:1', '--out', 'x'], /give one of --via, --out and --bundle-out/],
       [['--out', 'x', '--bundle-out', 'y'], /give one of --via, --out and --bundle-out/],
     ];
     for (const [args, message] of transport) {
