@@ -7,9 +7,8 @@ function render(got: unknown): string {
   return typeof got === 'string' ? (got.length > 60 ? `${got.slice(0, 57)}...` : got) : describe(got);
 }
 
-/** A contact plan is invalid: `where` is "line N" (ION) or a field path such as "contacts[3].end". */
-export class ContactPlanError extends TernError {
-  readonly code = 'ROUTE_PLAN_INVALID';
+/** An input file refused whole: `where` in `source` was not what was `expected`. */
+abstract class RouteInputError extends TernError {
   constructor(
     readonly source: string,
     readonly where: string,
@@ -17,22 +16,19 @@ export class ContactPlanError extends TernError {
     readonly got?: unknown,
   ) {
     super(`${source}: ${where}: expected ${expected}` + (got === undefined ? '' : `, got ${render(got)}`));
-    this.name = 'ContactPlanError';
   }
 }
 
+/** A contact plan is invalid: `where` is "line N" (ION) or a field path such as "contacts[3].end". */
+export class ContactPlanError extends RouteInputError {
+  readonly code = 'ROUTE_PLAN_INVALID';
+  override readonly name = 'ContactPlanError';
+}
+
 /** Orbital elements (TLE, OMM) or ground stations that cannot be used for prediction. */
-export class OrbitInputError extends TernError {
+export class OrbitInputError extends RouteInputError {
   readonly code = 'ROUTE_ORBIT_INVALID';
-  constructor(
-    readonly source: string,
-    readonly where: string,
-    readonly expected: string,
-    readonly got?: unknown,
-  ) {
-    super(`${source}: ${where}: expected ${expected}` + (got === undefined ? '' : `, got ${render(got)}`));
-    this.name = 'OrbitInputError';
-  }
+  override readonly name = 'OrbitInputError';
 }
 
 /** A command-line argument to `tern route` is missing or malformed. */
