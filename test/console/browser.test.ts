@@ -13,8 +13,7 @@ import { writeKeyFiles } from '../../flight/cmd/keyfile.js';
 import { mlDsa } from '../../flight/cmd/mldsa.js';
 import { copyMissionWithFreePorts, freePort } from '../support/mission.js';
 import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/node-process.js';
-import { eventually } from '../support/wait.js';
-import { consolePage, launchBrowser, screenshot } from './browser.js';
+import { openConsole, screenshot } from './browser.js';
 
 // Callbacks of page.evaluate and waitForFunction run in the page; its globals are typed loosely
 // here because the tests compile without the DOM library.
@@ -48,18 +47,12 @@ beforeAll(async () => {
   const station = readJson(join(dir, 'ground-10.json')).cla.tcp.listen as string;
   nodes = (mission.nodes as string[]).map((file) => startTern(['flight', '--config', join(dir, file)], {}, cwd));
   for (const n of nodes) await n.waitForLine((l) => l.msg === 'node started', 60_000);
-  consoleProcess = startTern([
-    'gse', 'console', '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node),
+  ({ process: consoleProcess, browser, page, errors } = await openConsole([
+    '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node),
     '--archive', join(cwd, 'archive'), '--key', join(dir, 'keys/demo-operator.key'), '--via', station,
     // sat-20's own dictionary (written at its start): every channel's units and limits.
     '--from', join(cwd, 'var/mission/sat-20'),
-  ], {}, cwd);
-  await consoleProcess.waitForLine((l) => l.msg === 'console listening');
-  const loginUrl = await eventually(() => consoleProcess.stderr.map((l) => /open (http\S+)/.exec(l)?.[1]).find(Boolean), 'the login link');
-  browser = await launchBrowser();
-  ({ page, errors } = await consolePage(browser));
-  await page.goto(loginUrl);
-  await page.waitForSelector('body[data-ready=true]');
+  ], {}, cwd));
 }, 180_000);
 
 afterAll(async () => {

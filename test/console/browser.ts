@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startTern, type TernProcess } from '../support/node-process.js';
+import { eventually } from '../support/wait.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = fileURLToPath(new URL('./output/', import.meta.url));
@@ -36,4 +38,24 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+export interface OpenConsole {
+  readonly process: TernProcess;
+  readonly browser: BrowserContext;
+  readonly page: Page;
+  readonly errors: string[];
+}
+
+/** Starts `tern gse console ARGS`, then logs a fresh chromium into it by the link it prints. */
+export async function openConsole(args: string[], env: NodeJS.ProcessEnv, cwd: string, viewport?: { width: number; height: number }): Promise<OpenConsole> {
+  const child = startTern(['gse', 'console', ...args], env, cwd);
+  await child.waitForLine((l) => l.msg === 'console listening');
+  const loginUrl = await eventually(() => child.stderr.map((l) => /open (http\S+)/.exec(l)?.[1]).find(Boolean), 'the login link');
+  const browser = await launchBrowser();
+  const { page, errors } = await consolePage(browser);
+  if (viewport) await page.setViewportSize(viewport);
+  await page.goto(loginUrl);
+  await page.waitForSelector('body[data-ready=true]');
+  return { process: child, browser, page, errors };
 }

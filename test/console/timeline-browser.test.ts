@@ -16,8 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTernPlan } from '../../flight/route/plan-tern.js';
 import { copyMissionWithFreePorts, freePort } from '../support/mission.js';
 import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/node-process.js';
-import { eventually } from '../support/wait.js';
-import { consolePage, launchBrowser, screenshot } from './browser.js';
+import { openConsole, screenshot } from './browser.js';
 
 declare const document: { querySelector(selector: string): any; querySelectorAll(selector: string): any[] }; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -64,18 +63,11 @@ beforeAll(async () => {
   nodes = (mission.nodes as string[]).map((file) => startTern(['flight', '--config', join(dir, file)], env, cwd));
   for (const n of nodes) await n.waitForLine((l) => l.msg === 'node started', 60_000);
   startedMs = Date.now();
-  consoleProcess = startTern([
-    'gse', 'console', '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node),
+  ({ process: consoleProcess, browser, page, errors } = await openConsole([
+    '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node),
     '--archive', join(cwd, 'archive'), '--from', join(cwd, 'var/mission/sat-20'),
     '--plan', join(dir, 'plan.json'), '--time-scale', String(TIME_SCALE), '--ground', '10',
-  ], env, cwd);
-  await consoleProcess.waitForLine((l) => l.msg === 'console listening');
-  const loginUrl = await eventually(() => consoleProcess.stderr.map((l) => /open (http\S+)/.exec(l)?.[1]).find(Boolean), 'the login link');
-  browser = await launchBrowser();
-  ({ page, errors } = await consolePage(browser));
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.goto(loginUrl);
-  await page.waitForSelector('body[data-ready=true]');
+  ], env, cwd, { width: 1280, height: 800 }));
 }, 180_000);
 
 afterAll(async () => {
