@@ -9,3 +9,12 @@ export class HilInputError extends TernError {
     this.name = 'HilInputError';
   }
 }
+
+/** The run was interrupted (SIGINT, SIGTERM) before its first scenario: the node never started. */
+export class HilInterrupted extends TernError {
+  readonly code = 'HIL_INTERRUPTED';
+  constructor(what: string) {
+    super(`interrupted ${what}`);
+    this.name = 'HilInterrupted';
+  }
+}

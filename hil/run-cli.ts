@@ -3,7 +3,7 @@
 // is opened or a node started).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HilInputError } from './errors.js';
+import { HilInputError, HilInterrupted } from './errors.js';
 import { summary, writeJunit } from './report.js';
 import { runScenarios } from './runner.js';
 import { loadScenario } from './scenario.js';
@@ -43,12 +43,29 @@ function integer(text: string | undefined, option: string, expected: string, min
   return value;
 }
 
+const parseRunArgs = (argv: string[]) => parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true }); // eslint-disable-line @typescript-eslint/explicit-function-return-type
+
 export async function runBench(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+  const { values, positionals } = parseRunArgs(argv);
   if (values.help) {
     console.log(RUN_USAGE);
     return 0;
   }
+  // Listening from here to the last close: a SIGINT (or a second one, from an impatient operator)
+  // at any point of the run only aborts it, so the node, socat and proxy are always stopped.
+  const interrupt = new AbortController();
+  const stop = (): void => interrupt.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    return await run(values, positionals, interrupt.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+async function run(values: ReturnType<typeof parseRunArgs>['values'], positionals: string[], signal: AbortSignal): Promise<number> {
   if (positionals.length === 0) throw new HilInputError('(scenarios)', 'one or more scenario files', 'none');
   if ((values.port === undefined) === (values.spawn === undefined)) throw new HilInputError('port', 'one of --port DEVICE and --spawn CONFIG', values.port ?? values.spawn);
   const scenarios = positionals.map((file) => loadScenario(file));
@@ -61,12 +78,10 @@ export async function runBench(argv: string[]): Promise<number> {
   };
   const terminal = process.stderr.isTTY;
   // An interrupted run still stops its node, socat and proxy, and reports what it ran.
-  const interrupt = new AbortController();
-  const stop = (): void => interrupt.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const results = await runScenarios({
-    signal: interrupt.signal,
+  let results;
+  try {
+    results = await runScenarios({
+    signal,
     scenarios,
     out: resolve(values.out),
     baud: integer(values.baud, 'baud', 'a baud rate from 300 to 12000000', 300, 12_000_000),
@@ -75,11 +90,14 @@ export async function runBench(argv: string[]): Promise<number> {
     ...hardware,
     // One line rewritten in place on a terminal; plain lines otherwise (CI logs).
     progress: (line) => process.stderr.write(terminal ? `\r\x1b[K${line}` : `${line}\n`),
-  });
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+    });
+  } catch (error) {
+    if (!(error instanceof HilInterrupted)) throw error;
+    console.log(`${error.message}; nothing ran`);
+    return 1;
+  }
   if (terminal) process.stderr.write('\r\x1b[K');
   if (values.junit !== undefined) writeJunit(values.junit, results);
   console.log(summary(results));
-  return results.every((r) => !r.failure) && !interrupt.signal.aborted ? 0 : 1;
+  return results.every((r) => !r.failure) && !signal.aborted ? 0 : 1;
 }

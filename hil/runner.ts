@@ -81,8 +81,9 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     let ids: { node: number; bench: number };
     let dictionaryFile: string;
     if (options.spawn !== undefined) {
-      const spawned = await SpawnedNode.start({ config: options.spawn, out: options.out, baud: options.baud, operators });
+      const spawned = await SpawnedNode.start({ config: options.spawn, out: options.out, baud: options.baud, operators, ...(options.signal ? { signal: options.signal } : {}) });
       closers.push(() => spawned.close());
+      timeline.record('process', { role: 'node', ...spawned.pids });
       target = spawned;
       ids = spawned.ids;
       dictionaryFile = join(spawned.dataDir, 'dictionary.json');
@@ -93,6 +94,7 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     }
     const benchPty = await ptyPair();
     closers.push(() => benchPty.close());
+    timeline.record('process', { role: 'bench line', socat: benchPty.pid });
     const faults: LiveFaults = { a: benchPty.b, b: target.line, baud: options.baud, seed: options.seed, ber: 0, drop: 0, delayMs: 0 };
     // The proxy reads its faults object for every chunk: a linkFault step changes this one.
     const proxy = new SerialProxy(faults);
@@ -111,8 +113,11 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     }
     return results;
   } finally {
-    for (const close of closers.reverse()) await close();
+    // Every closer runs even when one fails: a proxy that failed to close must not leave the node and socat running.
+    const failures: unknown[] = [];
+    for (const close of closers.reverse()) await close().catch((error: unknown) => failures.push(error));
     await timeline.close();
+    if (failures.length > 0) throw failures[0];
   }
 }
 
@@ -247,6 +252,7 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
       bench.timeline.record('power-cycle', {});
       bench.powerCycledAtMs = Date.now();
       await bench.target.powerCycle();
+      if (bench.target instanceof SpawnedNode) bench.timeline.record('process', { role: 'node', ...bench.target.pids });
       return;
     case 'waitContact':
       await waitFor(bench, () => (bench.link.inContact === step.up ? true : undefined), () => `contact still ${step.up ? 'down' : 'up'}`);

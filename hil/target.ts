@@ -10,12 +10,20 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HilInputError } from './errors.js';
+import { HilInputError, HilInterrupted } from './errors.js';
 
 const TERN = fileURLToPath(new URL('../gse/tern.js', import.meta.url));
 
+export interface PtyPair {
+  readonly a: string;
+  readonly b: string;
+  /** socat's, so a bench's processes can be accounted for. */
+  readonly pid: number;
+  close(): Promise<void>;
+}
+
 /** A pseudo-terminal pair from socat, ended by its pid. */
-export async function ptyPair(): Promise<{ a: string; b: string; close(): Promise<void> }> {
+export async function ptyPair(): Promise<PtyPair> {
   const dir = mkdtempSync(join(tmpdir(), 'tern-hil-pty-'));
   const a = join(dir, 'a');
   const b = join(dir, 'b');
@@ -24,11 +32,15 @@ export async function ptyPair(): Promise<{ a: string; b: string; close(): Promis
   const failed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new HilInputError('spawn', 'socat on the PATH (it makes the pseudo-terminal pairs)', error.message))));
   const deadline = Date.now() + 10_000;
   while (!(existsSync(a) && existsSync(b))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new HilInputError('spawn', 'socat to make a pseudo-terminal pair', `exit ${child.exitCode}`);
+    if (Date.now() > deadline || child.exitCode !== null) {
+      // A socat that has not made its pair in time is ended, not left behind.
+      if (child.exitCode === null) child.kill('SIGTERM');
+      throw new HilInputError('spawn', 'socat to make a pseudo-terminal pair', `exit ${child.exitCode}`);
+    }
     await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
   }
   return {
-    a, b,
+    a, b, pid: child.pid!,
     close: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
@@ -68,6 +80,8 @@ export interface SpawnedNodeOptions {
   readonly baud: number;
   /** Public key files of the bench operators, replacing cmd.operators. */
   readonly operators: ReadonlyArray<{ id: number; name: string; roles: string[]; publicKeyFile: string }>;
+  /** Aborted (SIGINT): a node still starting is killed and the start fails. */
+  readonly signal?: AbortSignal;
 }
 
 /** What the bench needs to know of a spawned node's config. */
@@ -84,7 +98,7 @@ export class SpawnedNode implements NodeTarget {
   private readonly configFile: string;
   private readonly log;
 
-  private constructor(private readonly pty: { a: string; b: string; close(): Promise<void> }, private readonly options: SpawnedNodeOptions) {
+  private constructor(private readonly pty: PtyPair, private readonly options: SpawnedNodeOptions) {
     this.line = pty.b;
     const config = JSON.parse(readFileSync(options.config, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const serialNeighbours = Object.entries((config.cla?.neighbours ?? {}) as Record<string, { cla?: string }>).filter(([, n]) => n.cla === 'serial');
@@ -112,6 +126,11 @@ export class SpawnedNode implements NodeTarget {
       else await pty.close();
       throw error;
     }
+  }
+
+  /** The processes this target started (the node's changes with each power cycle). */
+  get pids(): { node: number | undefined; socat: number } {
+    return { node: this.child?.pid, socat: this.pty.pid };
   }
 
   get dataDir(): string {
@@ -148,20 +167,29 @@ export class SpawnedNode implements NodeTarget {
     await exited;
   }
 
-  /** Starts the node and resolves when it logged 'node started'. */
+  /** Starts the node and resolves when it logged 'node started'; an abort kills it and fails. */
   private boot(): Promise<void> {
+    const signal = this.options.signal;
+    if (signal?.aborted) return Promise.reject(new HilInterrupted('before the node started'));
     const child = spawn(process.execPath, [TERN, 'flight', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stderr!.pipe(this.log, { end: false });
-    return new Promise((done, fail) => {
-      const exit = (code: number | null): void => fail(new HilInputError('spawn', `a node that starts (see ${join(this.options.out, 'node.log')})`, `exit ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+    return new Promise<void>((done, fail) => {
       let stderr = '';
+      const exit = (code: number | null): void => fail(new HilInputError('spawn', `a node that starts (see ${join(this.options.out, 'node.log')})`, `exit ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      // The start is given up, and the half-started node ended, not left running behind an exiting bench.
+      const abort = (): void => {
+        child.off('exit', exit);
+        void this.kill().then(() => fail(new HilInterrupted('before the node started')));
+      };
+      signal?.addEventListener('abort', abort, { once: true });
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.once('exit', exit);
       createInterface({ input: child.stdout! }).on('line', (line) => {
         this.log.write(`${line}\n`);
         if (line.includes('"msg":"node started"')) {
           child.off('exit', exit);
+          signal?.removeEventListener('abort', abort);
           done();
         }
       });

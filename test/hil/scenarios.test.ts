@@ -104,23 +104,65 @@ describe('tern hil run --port', () => {
   }, 180_000);
 });
 
+/** The processes a run's timeline says it started (socat pairs, each node it booted). */
+function startedPids(timelineFile: string): number[] {
+  const lines = readFileSync(timelineFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; node?: number; socat?: number });
+  return lines.filter((l) => l.kind === 'process').flatMap((l) => [l.node, l.socat]).filter((pid): pid is number => pid !== undefined);
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('tern hil run, interrupted', () => {
-  it('on SIGINT fails the running step, stops its node and socat, and exits 1', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'tern-hil-int-'));
-    const scenario = join(out, 'long.json');
-    writeFileSync(scenario, JSON.stringify({ name: 'a long wait', steps: [{ waitContact: true }, { waitContact: 'down', timeoutS: 3600 }] }));
-    const child = spawn(process.execPath, [TERN, 'hil', 'run', scenario, '--spawn', NODE_CONFIG, '--baud', '460800', '--junit', join(out, 'report.xml'), '--out', out], { cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // The long step waits for an event no node raises, so nothing but the signal can end it (a wait
+  // for the contact to drop could pass by itself on a loaded machine).
+  const longScenario = (dir: string): string => {
+    const file = join(dir, 'long.json');
+    writeFileSync(file, JSON.stringify({ name: 'a long wait', steps: [{ waitContact: true }, { expectEvent: 'NO_SUCH_EVENT', timeoutS: 3600 }] }));
+    return file;
+  };
+  const start = (out: string): { child: ReturnType<typeof spawn>; output: { stdout: string; stderr: string }; exited: Promise<number | null> } => {
+    const child = spawn(process.execPath, [TERN, 'hil', 'run', longScenario(out), '--spawn', NODE_CONFIG, '--baud', '460800', '--junit', join(out, 'report.xml'), '--out', out], { cwd: REPO });
+    const output = { stdout: '', stderr: '' };
+    child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
     // 'close': after the last output was read.
     const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    await until(() => stderr.includes('2/2 steps[1] waitContact'), 'the run to reach its long step', 60_000);
+    return { child, output, exited };
+  };
+
+  it('on SIGINT fails the running step, stops its node and socat, and exits 1', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tern-hil-int-'));
+    const { child, output, exited } = start(out);
+    // Ready: the progress line of the long step is written as the step starts, signal handlers in place.
+    await until(() => output.stderr.includes('2/2 steps[1] expectEvent NO_SUCH_EVENT'), 'the run to reach its long step', 60_000);
+    const pids = startedPids(join(out, 'timeline.ndjson'));
+    expect(pids).toHaveLength(3);
     child.kill('SIGINT');
-    expect(await exited).toBe(1);
-    expect(stdout).toContain('at steps[1] (waitContact down): interrupted');
+    expect(await exited, output.stderr).toBe(1);
+    expect(output.stdout).toContain('at steps[1] (expectEvent NO_SUCH_EVENT): interrupted');
     expect(readFileSync(join(out, 'node.log'), 'utf8')).toContain('"msg":"node stopped"');
     expect(readFileSync(join(out, 'report.xml'), 'utf8')).toContain('interrupted');
+    expect(pids.filter(running)).toEqual([]);
+  }, 120_000);
+
+  it('a second SIGINT while the run is closing does not cut the close short: node and socat stopped, exit 1', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tern-hil-int2-'));
+    const { child, output, exited } = start(out);
+    await until(() => output.stderr.includes('2/2 steps[1] expectEvent NO_SUCH_EVENT'), 'the run to reach its long step', 60_000);
+    const pids = startedPids(join(out, 'timeline.ndjson'));
+    child.kill('SIGINT');
+    // The first was taken (the step failed); the second comes as the line, proxy and node close.
+    await until(() => readFileSync(join(out, 'timeline.ndjson'), 'utf8').includes('"kind":"step-failed"'), 'the step to fail on the first SIGINT', 30_000);
+    child.kill('SIGINT');
+    expect(await exited, output.stderr).toBe(1);
+    expect(output.stdout).toContain('interrupted');
+    expect(pids.filter(running)).toEqual([]);
   }, 120_000);
 });
