@@ -48,14 +48,20 @@ export interface CgrOptions {
 
 /**
  * A protected copy of the plan in use (flight/route/plan-guard.ts): the router hands it each plan
- * it takes and has it check (and repair in place) the graph before reading it.
+ * it takes, has it check (and repair in place) the whole graph before computing routes, and checks
+ * the contacts a decision from cached routes reads.
  */
 export interface PlanGuard {
   /** Keeps `plan`; throws, with nothing changed, if it cannot. */
   store(plan: ContactPlan): void;
-  /** True if the graph differed from the protected copy and was repaired. */
+  /** True if the graph differed from the protected copy and was repaired. O(contacts). */
   repair(g: ContactGraph): boolean;
+  /** Whether the graph's contacts [first, end) are as the protected copy holds them; cheap. */
+  intact(g: ContactGraph, first: number, end: number): boolean;
 }
+
+/** A decision that read a damaged contact: the plan was repaired and the decision is taken again. */
+const DAMAGED = Symbol('damaged');
 
 interface CacheEntry {
   list: RouteList;
@@ -107,16 +113,25 @@ export class CgrRouter implements Router {
     this.ch?.planContacts.set(plan.contacts.length);
   }
 
-  /** Keeps the plan in use in `guard` from now on, checked before every decision and contact question. */
+  /** Keeps the plan in use in `guard` from now on: the whole graph is checked before routes are
+   *  computed, and the contacts each decision and contact question reads before it reads them. */
   protect(guard: PlanGuard): void {
     guard.store(this.g.plan);
     this.guard = guard;
   }
 
-  /** The graph, checked against the protected copy: route lists computed from a damaged one are dropped. */
-  private graph(): ContactGraph {
-    if (this.guard?.repair(this.g)) this.cache.clear();
-    return this.g;
+  /** Checks the whole graph against the protected copy; route lists computed from a damaged one are dropped. True if it was. */
+  private repairGraph(): boolean {
+    if (!this.guard?.repair(this.g)) return false;
+    this.cache.clear();
+    return true;
+  }
+
+  /** Whether contacts [first, end) are undamaged; if not, the graph is repaired (and the caller reads again). */
+  private intact(first: number, end: number): boolean {
+    if (!this.guard || this.guard.intact(this.g, first, end)) return true;
+    this.repairGraph();
+    return false;
   }
 
   get plan(): ContactPlan {
@@ -172,7 +187,7 @@ export class CgrRouter implements Router {
    * node the plan does not name are not the plan's to govern: open.
    */
   contactOpen(node: number, nowMs: number): boolean {
-    const other = this.graph().indexOf(node);
+    const other = this.g.indexOf(node);
     if (other < 0) return true;
     if (this.source < 0) return false;
     const t = this.planTime(nowMs);
@@ -183,18 +198,23 @@ export class CgrRouter implements Router {
     if (this.source < 0) return [];
     const t = this.planTime(nowMs);
     const open: number[] = [];
-    this.graph().nodes.forEach((node, i) => {
+    this.g.nodes.forEach((node, i) => {
       if (i !== this.source && (this.openBetween(this.source, i, t) || this.openBetween(i, this.source, t))) open.push(node);
     });
     this.ch?.contactsOpen.set(open.length);
     return open;
   }
 
-  /** A's contacts to b are one slice sorted by start (they never overlap in Tern and ION plans; HDTN's may). */
-  private openBetween(a: number, b: number, t: number): boolean {
+  /** A's contacts to b are one slice sorted by start (they never overlap in Tern and ION plans; HDTN's may).
+   *  The contacts read are checked first; after a repair they are read again, once (damage that a
+   *  repair leaves reads as closed: no link is offered on a contact the node cannot be sure of). */
+  private openBetween(a: number, b: number, t: number, again = true): boolean {
     const g = this.g;
     for (let p = g.pairFirst[a]!; p < g.pairFirst[a + 1]!; p++) {
       const first = g.pairStart[p]!;
+      if (!this.intact(first, first + 1) || (g.to[first] === b && !this.intact(first, g.pairStart[p + 1]!))) {
+        return again && this.openBetween(a, b, t, false);
+      }
       if (g.to[first] !== b) continue;
       let lo = first;
       let hi = g.pairStart[p + 1]!;
@@ -210,14 +230,28 @@ export class CgrRouter implements Router {
   }
 
   private decide(bundle: BundleFacts, nowMs: number): RouteDecision | undefined {
+    // A repair makes the graph equal the protected copy, so the second try finds nothing; a third
+    // would mean the copy cannot be restored: the bundle waits in limbo rather than take a route read from it.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const decision = this.decideOnce(bundle, nowMs);
+      if (decision !== DAMAGED) return decision;
+    }
+    this.ch?.noRoute.add();
+    return undefined;
+  }
+
+  private decideOnce(bundle: BundleFacts, nowMs: number): RouteDecision | undefined | typeof DAMAGED {
     const now = this.planTime(nowMs);
     const deadline = this.planTime(bundle.expiryMs);
-    const destination = this.graph().indexOf(bundle.destination);
+    const destination = this.g.indexOf(bundle.destination);
     const ecc = bundle.sizeBytes + this.overhead;
     const entry = this.routesTo(destination, now);
     for (let i = 0; ; i++) {
+      // Computing another route reads the whole graph: check it all first.
+      if (!entry.list.has(i) && this.repairGraph()) return DAMAGED;
       const cached = entry.list.get(i);
       if (cached === undefined) break;
+      for (const c of cached.contacts) if (!this.intact(c, c + 1)) return DAMAGED;
       if (i >= entry.seen) {
         entry.validUntil = Math.min(entry.validUntil, ...cached.contacts.map((c) => this.g.end[c]!));
         entry.seen = i + 1;
@@ -230,7 +264,8 @@ export class CgrRouter implements Router {
       return {
         nextHop: route.nextHop,
         contact,
-        window: { openMs: this.clockTime(contact.start), closeMs: this.clockTime(contact.end) },
+        // From the checked graph, not the plan's objects.
+        window: { openMs: this.clockTime(this.g.start[route.contacts[0]!]!), closeMs: this.clockTime(this.g.end[route.contacts[0]!]!) },
         arrivalMs: this.clockTime(route.arrival),
         hops: route.hops,
         booked: route.contacts,

@@ -23,6 +23,11 @@ export class RouteList {
     if (source < 0 || destination < 0 || source === destination) this.exhausted = true;
   }
 
+  /** Whether get(i) answers without computing: route i is found, or known not to exist. */
+  has(i: number): boolean {
+    return i < this.routes.length || this.exhausted;
+  }
+
   /** The i-th best route, computing routes up to it; undefined past the last route (or maxRoutes). */
   get(i: number): Route | undefined {
     while (this.routes.length <= i && !this.exhausted) this.next();

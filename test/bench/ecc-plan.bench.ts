@@ -1,7 +1,8 @@
-// The protected contact plan's cost: a CGR decision from cached route lists with the plan guard
-// (the router's graph checked against region contact-plan before the decision) next to the same
-// decision without it, in the same run, for plans of 60, 300 and 1000 contacts. Figures to
-// test/bench/results/ecc-plan.json.
+// The protected contact plan's cost: a CGR decision from warm route lists with the plan guard
+// (the contacts the decision reads checked against the guard's copy; the whole plan is checked
+// against region contact-plan only when routes are computed) next to the same decision without
+// it, in the same run, for plans of 1,000 and 10,000 contacts. Target (issue 10): <= 20 us per
+// warm decision, protected. Figures to test/bench/results/ecc-plan.json.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ function ringPlan(contacts: number) {
 it('a route decision with the contact plan protected, next to one without', async () => {
   const core = new Core('simd');
   const events = new EventLog(createRootLogger({ level: 'silent' }), () => 0);
-  const sizes = [60, 300, 1000];
+  const sizes = [1000, 10_000];
   const cases: Record<string, { bytes: number; run: () => void }> = {};
   for (const n of sizes) {
     const plan = ringPlan(n);
@@ -42,9 +43,10 @@ it('a route decision with the contact plan protected, next to one without', asyn
       cases[`${guarded ? 'protected' : 'plain'}${n}`] = {
         bytes: 1,
         run: () => {
+          // No expect() here: it costs more than the decision.
           const d = router.route({ destination: 4, sizeBytes: 10, priority: 1, expiryMs: 1e12 }, 1000);
-          expect(d?.nextHop).toBe(2);
-          router.release(d!);
+          if (d?.nextHop !== 2) throw new Error(`decision ${JSON.stringify(d)}: expected next hop 2`);
+          router.release(d);
         },
       };
     }
@@ -56,7 +58,9 @@ it('a route decision with the contact plan protected, next to one without', asyn
     ...settings,
     usPerDecision: Object.fromEntries(Object.keys(cases).map((k) => [k, us(k)])),
     protectedVsPlain: Object.fromEntries(sizes.map((n) => [`contacts${n}`, us(`protected${n}`) / us(`plain${n}`)])),
+    target: { usPerDecisionProtected: '<= 20' },
   });
-  // The check scales with the plan, not worse: 1000 contacts cost at most ~30x what 60 do.
-  expect(us('protected1000')).toBeLessThan(30 * us('protected60'));
+  // A warm decision's check does not grow with the plan (checking it all would cost 10x here).
+  expect(us('protected10000')).toBeLessThan(2 * us('protected1000'));
+  expect(us('protected10000')).toBeLessThan(20);
 });

@@ -1,6 +1,8 @@
 // The contact plan in use, protected (flight/route/plan-guard.ts): CGR decisions on the tutorial
 // plan are those of an unprotected router on an undamaged plan while upsets land in the graph the
-// router searches and in the protected copy, and a plan larger than the region is refused.
+// router searches, in the guard's heap copy and in the protected region; a decision from warm route
+// lists checks only the contacts it reads, yet a flip in one of them is caught before a bundle
+// leaves on it; and a plan larger than the region is refused.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ const TUTORIAL = new URL('../../../shared/vectors/cgr/cgr-tutorial.ion.txt', imp
 const EPOCH = Date.UTC(2026, 0, 1);
 const PLAN = readPlanFile(TUTORIAL);
 
-function protectedRouter(capacity = 64) {
+function protectedRouter(capacity = 64, guardOf: (p: ProtectedPlan) => ProtectedPlan = (p) => p) {
   const tlm = new TelemetryRegistry();
   const log = new EventLog(createRootLogger({ level: 'silent' }), () => 0);
   const events: EventRecord[] = [];
@@ -31,7 +33,7 @@ function protectedRouter(capacity = 64) {
   const dir = mkdtempSync(join(tmpdir(), 'tern-ecc-plan-'));
   const p = new NodeProtection({ core: CORE, tlm, events: log, dir, config: { scrub: ECC_DEFAULTS.scrub, store: ECC_DEFAULTS.store } });
   const router = new CgrRouter(1, PLAN, { epochMs: EPOCH, overheadBytes: 0 });
-  router.protect(new ProtectedPlan(p.region, log, capacity));
+  router.protect(guardOf(new ProtectedPlan(p.region, log, capacity)));
   return { router, p, events, region: p.find('contact-plan')!, value: (name: string) => tlm.get(name)!.value };
 }
 
@@ -47,7 +49,13 @@ function flipGraph(g: ContactGraph, prng: Prng): void {
   bytes[8 * prng.below(a.length) + 6 + prng.below(2)]! ^= 1 << prng.below(8);
 }
 
-const summary = (d: RouteDecision | undefined) => d && [d.nextHop, d.contact.id, d.arrivalMs, d.hops];
+const summary = (d: RouteDecision | undefined) => d && [d.nextHop, d.contact.id, d.arrivalMs, d.hops, d.window.openMs, d.window.closeMs];
+
+/** Flips a bit of an f64's top byte: by default the exponent's highest bit (20 s becomes about
+ *  1e-307 s); 0x01, its fifth bit, scales the value by 2^16 or 2^-16. */
+function flipExponent(a: Float64Array, i: number, mask = 0x40): void {
+  new Uint8Array(a.buffer, a.byteOffset, a.byteLength)[8 * i + 7]! ^= mask;
+}
 
 /** Bundles to every node of the plan from several times; `between` runs before each decision. */
 function decisions(router: CgrRouter, between: () => void): unknown[] {
@@ -79,6 +87,58 @@ describe('protected contact plan', () => {
     const prng = new Prng(7);
     expect(decisions(router, () => flipGraph(graphOf(router), prng))).toEqual(reference);
     expect(events.filter((e) => e.name === 'ECC_PLAN_REPAIRED').length).toBeGreaterThan(0);
+  });
+
+  // The route list to 5 is warm, then a flip lands in a contact of its best route, one that leaves
+  // the route usable (so no other route is computed, which would check the whole plan).
+  it.each([
+    ['the first contact ends 2^16 times later (the bundle would be sent after it closed)', 'end', 0],
+    ['the second contact takes 2^-16 of its light time (a wrong arrival)', 'owlt', 1],
+  ] as const)('catches a flip in a contact of a cached route before a bundle leaves on it: %s', (_, field, hop) => {
+    const bundle = { destination: 5, sizeBytes: 3, priority: 1 as const, expiryMs: EPOCH + 1_000_000 };
+    const unprotected = new CgrRouter(1, PLAN, { epochMs: EPOCH, overheadBytes: 0 });
+    const { router, events } = protectedRouter();
+    const first = router.route(bundle, EPOCH)!;
+    expect(summary(unprotected.route(bundle, EPOCH))).toEqual(summary(first));
+    expect(first.hops).toBeGreaterThan(1);
+    const hit = first.booked[hop]!;
+    flipExponent(graphOf(unprotected)[field], hit, 0x01);
+    flipExponent(graphOf(router)[field], hit, 0x01);
+    expect(summary(unprotected.route(bundle, EPOCH))).not.toEqual(summary(first)); // what the flip does unguarded
+    expect(summary(router.route(bundle, EPOCH))).toEqual(summary(first));
+    expect(graphOf(router)[field][hit]).toBe(PLAN.contacts[hit]![field]);
+    expect(events.filter((e) => e.name === 'ECC_PLAN_REPAIRED')).toHaveLength(1);
+  });
+
+  it('a decision from warm route lists reads the protected region only to compute routes', () => {
+    let wholePlanChecks = 0;
+    const { router } = protectedRouter(64, (guard) => {
+      const repair = guard.repair.bind(guard);
+      guard.repair = (g) => (wholePlanChecks++, repair(g));
+      return guard;
+    });
+    const bundle = { destination: 5, sizeBytes: 3, priority: 1 as const, expiryMs: EPOCH + 1_000_000 };
+    router.release(router.route(bundle, EPOCH)!);
+    const computing = wholePlanChecks;
+    expect(computing).toBeGreaterThan(0);
+    for (let i = 0; i < 100; i++) router.release(router.route(bundle, EPOCH)!);
+    router.contactOpen(3, EPOCH);
+    router.openContacts(EPOCH);
+    expect(wholePlanChecks).toBe(computing);
+  });
+
+  it('repairs upsets in the guard\'s heap copy of the region: the same decisions', () => {
+    let mismatches = 0;
+    const { router } = protectedRouter(64, (guard) => {
+      const intact = guard.intact.bind(guard);
+      guard.intact = (g, first, end) => intact(g, first, end) || (mismatches++, false);
+      return guard;
+    });
+    const copy = (router as unknown as { guard: { values: Float64Array } }).guard.values;
+    const prng = new Prng(5);
+    expect(decisions(router, () => flipExponent(copy, 1 + prng.below(6 * PLAN.contacts.length)))).toEqual(reference);
+    // The graph was right: the mismatches found led to a region read that restored the copy.
+    expect(mismatches).toBeGreaterThan(0);
   });
 
   it.each(['single', 'double', 'burst'] as UpsetPattern[])('%s upsets in the protected copy: corrected or reloaded, the same decisions', (pattern) => {
