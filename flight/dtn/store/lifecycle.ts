@@ -30,27 +30,44 @@ export async function recoverHoldings(h: Holdings, compactor: Compactor): Promis
   }
   h.ch.corruptRecords.add(recovery.corruptRecords);
 
-  // The accounting of Holdings.account(), in bulk.
+  // The accounting of Holdings.account(), in bulk. Recovery runs once per boot, before the JIT
+  // has warmed up, so the loops read the index's columns through locals (fewer loads per slot
+  // in the interpreter) and sum into typed arrays, written back once.
   const ix = h.index;
+  const { idLength, priority, recordLength, source: sources, segment: segments } = ix;
+  const highWater = ix.highWater;
   // Slots per class in typed arrays sized by a first count: no array growth for 100,000 slots.
-  const counts = PRIORITIES.map(() => 0);
-  for (let slot = 0; slot < ix.highWater; slot++) if (ix.live(slot)) counts[ix.priority[slot]!]!++;
-  const byClass = counts.map((n) => new Int32Array(n));
-  const filled = PRIORITIES.map(() => 0);
+  const counts = new Int32Array(PRIORITIES.length);
+  for (let slot = 0; slot < highWater; slot++) if (idLength[slot] !== 0) counts[priority[slot]!]!++;
+  const byClass = Array.from(counts, (n) => new Int32Array(n));
+  const filled = new Int32Array(PRIORITIES.length);
+  const classBytes = new Float64Array(PRIORITIES.length);
+  const sourceBytes = new Float64Array(ix.eids.length);
+  let used = 0;
   let segment: Segment | undefined;
-  for (let slot = 0; slot < ix.highWater; slot++) {
-    if (!ix.live(slot)) continue;
-    const length = ix.recordLength[slot]!;
+  let segmentNumber = -1;
+  let segmentBytes = 0;
+  for (let slot = 0; slot < highWater; slot++) {
+    if (idLength[slot] === 0) continue;
+    const length = recordLength[slot]!;
     // Slots were filled in file order: consecutive ones are mostly in the same segment.
-    if (segment === undefined || segment.number !== ix.segment[slot]) segment = h.segmentLog.segments.get(ix.segment[slot]!)!;
-    segment.liveBytes += length;
-    const c = ix.priority[slot]!;
+    if (segments[slot] !== segmentNumber) {
+      if (segment !== undefined) segment.liveBytes += segmentBytes;
+      segmentNumber = segments[slot]!;
+      segment = h.segmentLog.segments.get(segmentNumber)!;
+      segmentBytes = 0;
+    }
+    segmentBytes += length;
+    const c = priority[slot]!;
     byClass[c]![filled[c]!++] = slot;
-    h.usedBytes += length;
-    h.classBytes[ix.priority[slot]!]! += length;
-    const source = ix.source[slot]!;
-    h.sourceBytes[source] = (h.sourceBytes[source] ?? 0) + length;
+    used += length;
+    classBytes[c]! += length;
+    sourceBytes[sources[slot]!]! += length;
   }
+  if (segment !== undefined) segment.liveBytes += segmentBytes;
+  h.usedBytes += used;
+  for (let c = 0; c < classBytes.length; c++) h.classBytes[c]! += classBytes[c]!;
+  for (let e = 0; e < sourceBytes.length; e++) if (sourceBytes[e] !== 0) h.sourceBytes[e] = (h.sourceBytes[e] ?? 0) + sourceBytes[e]!;
   for (const [c, slots] of byClass.entries()) h.heaps[c]!.pushAll(slots);
   h.publishFill();
   compactor.publishGarbage();
