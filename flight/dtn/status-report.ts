@@ -22,9 +22,35 @@ const KIND_FLAG: Record<StatusKind, number> = {
 
 /** Whether `bundle` asks for a `kind` report and one may be sent (RFC 9171 4.2.3, 5.x). */
 export function reportRequested(bundle: Bundle, kind: StatusKind): boolean {
-  const p = bundle.primary;
+  return requested(bundle.primary, kind);
+}
+
+function requested(p: Pick<ReportSubject, 'flags' | 'source' | 'reportTo'>, kind: StatusKind): boolean {
   return (p.flags & KIND_FLAG[kind]) !== 0 && (p.flags & BundleFlag.adminRecord) === 0 &&
     !isNullEid(p.reportTo) && !isNullEid(p.source);
+}
+
+/**
+ * The facts of a bundle's primary block a status report about it needs. A bundle gives them
+ * (`subjectOf`); so does the store's metadata of a bundle whose bytes are damaged (quarantine).
+ */
+export interface ReportSubject {
+  /** Bundle processing control flags; only the report requests and statusTimeRequested matter. */
+  readonly flags: number;
+  readonly source: Eid;
+  readonly reportTo: Eid;
+  readonly creationTime: number;
+  readonly sequence: number;
+  /** For a fragment: its offset and payload length. */
+  readonly fragment?: { readonly offset: number; readonly length: number };
+}
+
+export function subjectOf(bundle: Bundle): ReportSubject {
+  const p = bundle.primary;
+  return {
+    flags: p.flags, source: p.source, reportTo: p.reportTo, creationTime: p.creationTime, sequence: p.sequence,
+    ...(p.fragment ? { fragment: { offset: p.fragment.offset, length: payloadBlock(bundle).data.length } } : {}),
+  };
 }
 
 export interface StatusReport {
@@ -55,13 +81,17 @@ export interface ReportOptions {
  * for none of them (or may not get reports at all).
  */
 export function createStatusReport(subject: Bundle, kinds: readonly StatusKind[], reason: number, options: ReportOptions): Bundle | undefined {
-  const wanted = kinds.filter((k) => reportRequested(subject, k));
+  return createReportAbout(subjectOf(subject), kinds, reason, options);
+}
+
+/** createStatusReport() from the facts of the subject's primary block alone. */
+export function createReportAbout(p: ReportSubject, kinds: readonly StatusKind[], reason: number, options: ReportOptions): Bundle | undefined {
+  const wanted = kinds.filter((k) => requested(p, k));
   if (wanted.length === 0) return undefined;
-  const p = subject.primary;
   const withTime = (p.flags & BundleFlag.statusTimeRequested) !== 0;
   const info = STATUS_KINDS.map((k): CborValue => (!wanted.includes(k) ? [false] : withTime ? [true, uint(options.now)] : [true]));
   const content: CborValue[] = [info, uint(reason), eidValue(p.source), [uint(p.creationTime), uint(p.sequence)]];
-  if (p.fragment) content.push(uint(p.fragment.offset), uint(payloadBlock(subject).data.length));
+  if (p.fragment) content.push(uint(p.fragment.offset), uint(p.fragment.length));
   return createBundle({
     destination: p.reportTo,
     source: options.source,

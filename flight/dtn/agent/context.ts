@@ -6,8 +6,9 @@ import type { Logger } from '../../log.js';
 import type { Channel } from '../../tlm/channels.js';
 import type { EventLog } from '../../tlm/events.js';
 import { AGENT_CHANNELS, AGENT_EVENTS } from '../agent-dictionary.js';
-import { DTN_EPOCH_UNIX_MS, bundlePriority, dtnNow, expiresAt, type Bundle } from '../bundle.js';
+import { BundleFlag, DTN_EPOCH_UNIX_MS, bundlePriority, dtnNow, expiresAt, type Bundle } from '../bundle.js';
 import { eidToString } from '../eid.js';
+import { reportRequested } from '../status-report.js';
 import type { SecurityKey } from '../keys.js';
 import type { BundleMeta, Priority } from '../store/meta.js';
 import type { BundleStore } from '../store/store.js';
@@ -106,6 +107,11 @@ export function metaOf(node: number, bundle: Bundle, id: string, receivedUnix: n
     state: local ? 'delivery-pending' : 'forward-pending',
     creationMs: p.creationTime === 0 ? 0 : p.creationTime + DTN_EPOCH_UNIX_MS,
     expiryMs: expiresAt(bundle, dtnNow(receivedUnix)) + DTN_EPOCH_UNIX_MS,
+    // What a "deleted" report needs beyond the id (source, timestamp, fragment) and times, kept
+    // where damage to the bundle's bytes cannot reach it (quarantine reports).
+    ...(reportRequested(bundle, 'deleted')
+      ? { reportTo: eidToString(p.reportTo), reportTime: (p.flags & BundleFlag.statusTimeRequested) !== 0 }
+      : {}),
   };
 }
 

@@ -48,6 +48,10 @@ export class BundleIndex {
   /** Whole record on disk: head, metadata, data. What capacity and quotas count. */
   recordLength: Uint32Array;
   dataLength: Uint32Array;
+  /** BundleMeta.reportTo as an EID number, -1 for none; set for every bundle added. */
+  reportTo: Int32Array;
+  /** BundleMeta.reportTime, 1 or 0. */
+  reportTime: Uint8Array;
 
   /** Hash table of slot + 1 (0: empty), linear probing, power-of-two length. */
   private table: Int32Array;
@@ -80,6 +84,8 @@ export class BundleIndex {
     this.offset = new Uint32Array(initialCapacity);
     this.recordLength = new Uint32Array(initialCapacity);
     this.dataLength = new Uint32Array(initialCapacity);
+    this.reportTo = new Int32Array(initialCapacity);
+    this.reportTime = new Uint8Array(initialCapacity);
     this.table = new Int32Array(initialCapacity * 2);
   }
 
@@ -219,6 +225,7 @@ export class BundleIndex {
 
   /** The metadata of `slot` as an object (allocates: for list() and ls, not hot paths). */
   bundle(slot: number): StoredBundle {
+    const reportTo = this.reportTo[slot]!;
     return {
       id: this.id(slot),
       source: this.eids[this.source[slot]!]!,
@@ -228,6 +235,7 @@ export class BundleIndex {
       creationMs: this.creationMs[slot]!,
       expiryMs: this.expiryMs[slot]!,
       size: this.dataLength[slot]!,
+      ...(reportTo >= 0 ? { reportTo: this.eids[reportTo]!, reportTime: this.reportTime[slot] === 1 } : {}),
     };
   }
 
@@ -316,6 +324,8 @@ export class BundleIndex {
     this.offset = u32(this.offset);
     this.recordLength = u32(this.recordLength);
     this.dataLength = u32(this.dataLength);
+    this.reportTo = i32(this.reportTo);
+    this.reportTime = u8(this.reportTime);
     this.capacity = n;
   }
 

@@ -1,6 +1,6 @@
 // The listeners told of every bundle the store deletes by itself (evicted, expired by a sweep,
 // quarantined), with its bytes, so that the agent can send the "deleted" status report the bundle
-// asked for: the metadata alone does not say whether it asked, nor whom to.
+// asked for. A bundle without trustworthy bytes is reported from its metadata (BundleMeta.reportTo).
 import { STORE_EVENTS } from './dictionary.js';
 import type { Holdings } from './holdings.js';
 import type { StoredBundle } from './meta.js';
@@ -10,7 +10,7 @@ import { checkRecord } from './record-check.js';
 export interface DeletedBundle extends StoredBundle {
   /** RFC 9171 status report reason code: 4 evicted (depleted storage), 1 expired, 8 quarantined (block unintelligible). */
   reason: number;
-  /** Its bytes, checked against both CRCs; undefined if they could not be read back (logged) or were damaged (quarantined). */
+  /** Its bytes, checked against both CRCs; undefined if they could not be read back (logged) or were damaged (quarantined): its metadata then has what a report needs. */
   bytes: Uint8Array | undefined;
 }
 

@@ -52,6 +52,9 @@ const B_ID_LENGTH = 26;
 const B_SOURCE_LENGTH = 28;
 const B_DESTINATION_LENGTH = 30;
 const BUNDLE_META_FIXED = 32;
+// Optional, after the destination: the deletion report's facts (BundleMeta.reportTo, reportTime).
+const REPORT_FIXED = 3;
+const REPORT_TIME = 1;
 
 // Tombstone metadata, after the head.
 const T_INSTANCE = 0;
@@ -132,7 +135,8 @@ function newRecordHead(kind: RecordKind, metaLength: number, dataLength: number,
 /** Head and metadata of a bundle record; placeHead() fills in where it goes. */
 export function bundleHead(meta: BundleMeta, instance: number, dataLength: number, dataCrc: number): Buffer {
   const fixed = HEAD_BYTES + BUNDLE_META_FIXED;
-  const b = newRecordHead(RecordKind.bundle, BUNDLE_META_FIXED + meta.id.length + meta.source.length + meta.destination.length, dataLength, dataCrc);
+  const report = meta.reportTo === undefined ? 0 : REPORT_FIXED + meta.reportTo.length;
+  const b = newRecordHead(RecordKind.bundle, BUNDLE_META_FIXED + meta.id.length + meta.source.length + meta.destination.length + report, dataLength, dataCrc);
   b.writeDoubleLE(instance, HEAD_BYTES + B_INSTANCE);
   b.writeDoubleLE(meta.creationMs, HEAD_BYTES + B_CREATION);
   b.writeDoubleLE(meta.expiryMs, HEAD_BYTES + B_EXPIRY);
@@ -144,7 +148,12 @@ export function bundleHead(meta: BundleMeta, instance: number, dataLength: numbe
   let at = fixed;
   at += b.write(meta.id, at, 'latin1');
   at += b.write(meta.source, at, 'latin1');
-  b.write(meta.destination, at, 'latin1');
+  at += b.write(meta.destination, at, 'latin1');
+  if (meta.reportTo !== undefined) {
+    b[at] = meta.reportTime ? REPORT_TIME : 0;
+    b.writeUInt16LE(meta.reportTo.length, at + 1);
+    b.write(meta.reportTo, at + REPORT_FIXED, 'latin1');
+  }
   return b;
 }
 
@@ -199,12 +208,17 @@ export interface BundleFields {
   sourceLength: number;
   destinationStart: number;
   destinationLength: number;
+  /** BundleMeta.reportTo as bytes (length 0: none) and reportTime. */
+  reportToStart: number;
+  reportToLength: number;
+  reportTime: boolean;
 }
 
 export function newBundleFields(): BundleFields {
   return {
     instance: 0, creationMs: 0, expiryMs: 0, priority: 0, state: 0,
     idStart: 0, idLength: 0, sourceStart: 0, sourceLength: 0, destinationStart: 0, destinationLength: 0,
+    reportToStart: 0, reportToLength: 0, reportTime: false,
   };
 }
 
@@ -282,7 +296,13 @@ export class RecordView {
     const idLength = dv.getUint16(m + B_ID_LENGTH, true);
     const sourceLength = dv.getUint16(m + B_SOURCE_LENGTH, true);
     const destinationLength = dv.getUint16(m + B_DESTINATION_LENGTH, true);
-    if (BUNDLE_META_FIXED + idLength + sourceLength + destinationLength !== metaLength) return false;
+    const names = BUNDLE_META_FIXED + idLength + sourceLength + destinationLength;
+    let reportToLength = 0;
+    if (names !== metaLength) {
+      if (names + REPORT_FIXED > metaLength) return false;
+      reportToLength = dv.getUint16(m + names + 1, true);
+      if (reportToLength === 0 || names + REPORT_FIXED + reportToLength !== metaLength) return false;
+    }
     out.priority = dv.getUint8(m + B_PRIORITY);
     out.state = dv.getUint8(m + B_STATE);
     if (out.priority >= PRIORITIES.length || out.state >= STATES.length) return false;
@@ -295,6 +315,9 @@ export class RecordView {
     out.sourceLength = sourceLength;
     out.destinationStart = out.sourceStart + sourceLength;
     out.destinationLength = destinationLength;
+    out.reportToLength = reportToLength;
+    out.reportToStart = m + names + REPORT_FIXED;
+    out.reportTime = reportToLength > 0 && (dv.getUint8(m + names) & REPORT_TIME) !== 0;
     return true;
   }
 

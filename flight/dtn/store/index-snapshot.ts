@@ -24,19 +24,21 @@ import { latin1, segmentFileName } from './format.js';
 
 export const SNAPSHOT_FILE = 'index.snap';
 const MAGIC = Buffer.from('TERNBIDX', 'latin1');
-const VERSION = 1;
+// Version 2: the deletion report's facts (reportTo, reportTime columns); a version 1 snapshot is
+// rejected and the index rebuilt from the segments, which hold them.
+const VERSION = 2;
 const HEADER_BYTES = 40;
 const SEGMENT_BYTES = 40;
 /** Bytes per bundle in the columns, before its id. */
-const COLUMN_BYTES = 3 * 8 + 7 * 4 + 2 + 1 + 1;
+const COLUMN_BYTES = 3 * 8 + 8 * 4 + 2 + 1 + 1 + 1;
 
 type Column = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
 
 /** The index's columns in the order the snapshot holds them (widest first: each stays aligned). */
 function columns(ix: BundleIndex): Column[] {
   return [
-    ix.instance, ix.creationMs, ix.expiryMs, ix.hash, ix.source, ix.destination, ix.segment, ix.offset, ix.recordLength, ix.dataLength,
-    ix.idLength, ix.priority, ix.state,
+    ix.instance, ix.creationMs, ix.expiryMs, ix.hash, ix.source, ix.destination, ix.segment, ix.offset, ix.recordLength, ix.dataLength, ix.reportTo,
+    ix.idLength, ix.priority, ix.state, ix.reportTime,
   ];
 }
 

@@ -26,6 +26,14 @@ export interface BundleMeta {
   readonly creationMs: number;
   /** When the bundle's lifetime ends, milliseconds since the Unix epoch. */
   readonly expiryMs: number;
+  /**
+   * Where the "deleted" status report goes, when the bundle asked for one (RFC 9171 4.2.3). Kept
+   * with the metadata, apart from the bundle's bytes, so that a bundle whose bytes are damaged
+   * beyond repair can still be reported (quarantine).
+   */
+  readonly reportTo?: string;
+  /** The bundle asked for the status time in its reports. */
+  readonly reportTime?: boolean;
 }
 
 /** A stored bundle as list() and `tern store ls` report it. */
@@ -61,4 +69,5 @@ export function validateMeta(meta: BundleMeta): void {
   if (!STATES.includes(meta.state)) throw new StoreMetaError('state', `one of ${STATES.join(', ')}`);
   time(meta.creationMs, 'creationMs');
   time(meta.expiryMs, 'expiryMs');
+  if (meta.reportTo !== undefined) name(meta.reportTo, 'reportTo');
 }

@@ -41,6 +41,8 @@ export function queuePut(h: Holdings, deletions: DeletionListeners, meta: Bundle
   ix.pending[slot] = 1;
   ix.source[slot] = source;
   ix.destination[slot] = ix.eid(meta.destination);
+  ix.reportTo[slot] = meta.reportTo === undefined ? -1 : ix.eid(meta.reportTo);
+  ix.reportTime[slot] = meta.reportTime ? 1 : 0;
   ix.recordLength[slot] = length;
   ix.dataLength[slot] = bytes.length;
   h.heaps[priority]!.push(slot);

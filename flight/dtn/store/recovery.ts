@@ -181,6 +181,8 @@ function applyHeads(heads: Buffer, segment: number, index: BundleIndex, recovery
     index.state[slot] = f.state;
     index.source[slot] = index.eidBytes(heads, f.sourceStart, f.sourceLength);
     index.destination[slot] = index.eidBytes(heads, f.destinationStart, f.destinationLength);
+    index.reportTo[slot] = f.reportToLength === 0 ? -1 : index.eidBytes(heads, f.reportToStart, f.reportToLength);
+    index.reportTime[slot] = f.reportTime ? 1 : 0;
     index.segment[slot] = segment;
     index.offset[slot] = head.offset;
     index.recordLength[slot] = HEAD_BYTES + head.metaLength + head.dataLength;
