@@ -286,7 +286,10 @@ export class FlightNode {
     const onUnrepairable = (lost: LostRange): void => {
       this.store.quarantine(lost).catch((error: unknown) => this.log.error({ err: error, ...lost }, 'damaged bundles not quarantined'));
     };
-    return new StoreScrubber({ dir: storeDirectory(this.config.dataDir), ...budgets, tlm: this.tlm, events: this.events, onUnrepairable });
+    const scrubber = new StoreScrubber({ dir: storeDirectory(this.config.dataDir), ...budgets, tlm: this.tlm, events: this.events, onUnrepairable });
+    // Parity made as segments are written and sealed, not when the walk first meets them.
+    this.store.onSegmentWritten((segment) => scrubber.segmentWritten(segment));
+    return scrubber;
   }
 
   /**

@@ -162,6 +162,35 @@ describe('store scrubbing', () => {
     await reopened.store.close();
   });
 
+  it('makes parity as a segment is written and sealed: a segment damaged right after its seal is repaired', async () => {
+    const dir = tempDir('tern-store-scrub-');
+    const s = await openStore(dir, { segmentBytes: 600 * KIB });
+    const scrub = scrubber(dir);
+    s.store.onSegmentWritten((segment) => scrub.task.segmentWritten(segment));
+    // Ingest with the executive's slots in between, until the first segment is sealed.
+    const ids: string[] = [];
+    while (segments(dir).length < 2) {
+      const id = `b${ids.length}`;
+      ids.push(id);
+      await s.store.put(meta(id), bundleBytes(id, 100 * KIB));
+      if (segments(dir).length < 2) scrub.task.run(frame);
+    }
+    const [first] = segments(dir);
+    const original = readFileSync(first!);
+    expect(stripesIn(first!)).toBeGreaterThanOrEqual(2);
+    // Right after the seal, before any slot: a bit of its first stripe flips.
+    flipFileBits(first!, 5000, 0x02);
+    // The next slot writes its parity (the stripes made while it was written, and the rest).
+    scrub.task.run(frame);
+    expect(scrub.value('parityWritten')).toBe(1);
+    scrub.passes(1);
+    expect(scrub.value('repaired')).toBe(1);
+    expect(readFileSync(first!).equals(original)).toBe(true);
+    for (const id of ids) expect(Buffer.from((await s.store.get(id))!).equals(Buffer.from(bundleBytes(id, 100 * KIB))), id).toBe(true);
+    expect(s.value('corruptRecords')).toBe(0);
+    await s.store.close();
+  });
+
   it('drops the parity of a segment compaction deleted', async () => {
     const s = await filledStore();
     const scrub = scrubber(s.dir);

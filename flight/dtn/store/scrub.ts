@@ -3,8 +3,14 @@
 // stripe a step; one with parity has each stripe's shards checked against their CRC-32Cs, and
 // damaged shards rebuilt and written back (parity.ts). A stripe beyond repair is counted,
 // reported and handed to `onUnrepairable` with its byte range, for the owner of the records there
-// to quarantine them. The active segment is left alone: it is still being written, and every
-// record in it is checked by its own CRC-32C when read.
+// to quarantine them.
+//
+// The segment being written gets its parity as it is written, ahead of the walk: told of each
+// durable batch (segmentWritten, from the store), the task makes the parity of every stripe the
+// durable bytes complete, and once told of the seal, of the rest, and writes the parity file. So
+// a segment is protected from a slot after its bytes are durable, not a whole pass after its seal.
+// Bytes below a durable end never change within a session (a full device cuts back to it, never
+// below), so a stripe's parity made then stays valid.
 //
 // The reads are synchronous and bounded (one 288 KiB stripe a step, from the page cache mostly):
 // the executive's slots are synchronous, and a stripe takes well under a millisecond.
@@ -40,6 +46,24 @@ export interface StoreScrubberOptions {
   readonly onUnrepairable?: (lost: LostRange) => void;
 }
 
+/** A segment being written (or just sealed): the parity of the stripes its durable bytes complete. */
+interface Growing {
+  readonly segment: number;
+  readonly path: string;
+  durableEnd: number;
+  sealed: boolean;
+  readonly stripes: Array<ReturnType<typeof stripeParity>>;
+}
+
+/** What the store says of a segment it writes (BundleStore.onSegmentWritten). */
+export interface WrittenSegmentInfo {
+  readonly number: number;
+  readonly path: string;
+  /** End of its durable records. */
+  readonly size: number;
+  readonly sealed: boolean;
+}
+
 /** Where the cursor is: checking a segment with parity, or making its parity stripe by stripe. */
 type Step =
   | { readonly kind: 'check'; readonly segment: number; readonly parity: SegmentParity; stripe: number }
@@ -54,6 +78,8 @@ export class StoreScrubber implements Task {
   private queue: number[] = [];
   private listed = false;
   private step: Step | undefined;
+  /** Segments being written, by number: their parity is made before the walk goes on. */
+  private readonly growing = new Map<number, Growing>();
 
   constructor(private readonly o: StoreScrubberOptions) {
     if (!Number.isInteger(o.budgetBytes) || o.budgetBytes <= 0) throw new Error(`store scrubber budgetBytes ${o.budgetBytes} is not a positive integer`);
@@ -71,8 +97,21 @@ export class StoreScrubber implements Task {
     this.ch.bytes.add(bytes);
   }
 
+  /** The store made bytes of a segment durable, or sealed it (BundleStore.onSegmentWritten). */
+  segmentWritten(written: WrittenSegmentInfo): void {
+    let g = this.growing.get(written.number);
+    if (!g) {
+      g = { segment: written.number, path: written.path, durableEnd: 0, sealed: false, stripes: [] };
+      this.growing.set(written.number, g);
+    }
+    g.durableEnd = written.size;
+    g.sealed = written.sealed;
+  }
+
   /** One stripe of work; returns the bytes it read (0: nothing to do this slot). */
   private advance(): number {
+    const grown = this.advanceGrowing();
+    if (grown > 0) return grown;
     if (!this.step && !this.nextSegment()) return 0;
     const step = this.step!;
     try {
@@ -84,6 +123,42 @@ export class StoreScrubber implements Task {
       this.step = undefined;
       return STRIPE_BYTES;
     }
+  }
+
+  /**
+   * One stripe of a growing segment's parity (complete stripes only until it is sealed), or its
+   * parity file once it is sealed and every stripe is made; 0 when there is nothing to do.
+   */
+  private advanceGrowing(): number {
+    for (const g of this.growing.values()) {
+      try {
+        const size = g.sealed ? sealedSize(g.path, g.segment) : g.durableEnd;
+        if (size === undefined) throw new SegmentChangedError(g.path);
+        const stripes = g.sealed ? stripesOf(size) : Math.floor(size / (DATA_SHARDS * SHARD_BYTES));
+        let bytes = 0;
+        if (g.stripes.length < stripes) {
+          const fd = openSync(g.path, 'r');
+          try {
+            g.stripes.push(stripeParity(fd, size, g.stripes.length));
+          } finally {
+            closeSync(fd);
+          }
+          bytes = DATA_SHARDS * SHARD_BYTES;
+        }
+        if (g.sealed && g.stripes.length === stripes) {
+          writeParity(g.path, size, g.stripes);
+          this.ch.parityWritten.add(1);
+          this.growing.delete(g.segment);
+          bytes += stripes * PARITY_SHARDS * SHARD_BYTES;
+        }
+        if (bytes > 0) return bytes;
+      } catch (error) {
+        // Compaction deleted it, or it is not sealed after all: the walk makes its parity if it ever needs one.
+        if (!(error instanceof SegmentChangedError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        this.growing.delete(g.segment);
+      }
+    }
+    return 0;
   }
 
   /** Moves the cursor to the next sealed segment; false at the end of a pass (the next starts next slot). */
@@ -105,6 +180,7 @@ export class StoreScrubber implements Task {
     }
     while (this.queue.length > 0) {
       const segment = this.queue.shift()!;
+      if (this.growing.has(segment)) continue; // its parity is being made as it is written
       const path = join(this.o.dir, segmentFileName(segment));
       const size = sealedSize(path, segment);
       if (size === undefined) continue;

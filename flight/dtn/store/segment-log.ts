@@ -55,6 +55,11 @@ export class SegmentLog {
   private activeHeads = new HeadLog();
   /** The active segment still ends with the summary and trailer a clean close wrote. */
   private unsealOnWrite = false;
+  /**
+   * Told after each durable batch (bytes below `size` of the active segment never change again
+   * in this session) and after each seal: store scrubbing makes parity as a segment is written.
+   */
+  onWritten: ((segment: Readonly<Segment>) => void) | undefined;
   private queue: QueuedRecord[] = [];
   private queuedBytes = 0;
   /** A flush loop is running; it clears this in the same step as it finds the queue empty. */
@@ -385,6 +390,7 @@ export class SegmentLog {
     await writeAll(handle, buffers, batchOffset);
     await handle.datasync();
     segment.size = at;
+    this.onWritten?.(segment);
     this.ch.commits.add();
     this.ch.commitRecordsLast.set(batch.length);
     for (const [i, record] of batch.entries()) {
@@ -425,6 +431,7 @@ export class SegmentLog {
     await handle.datasync();
     segment.sealed = true;
     this.activeHeads = new HeadLog();
+    this.onWritten?.(segment);
   }
 
   /** Creates segment `number` durably (header fdatasync'd, directory fsync'd) and makes it active. */

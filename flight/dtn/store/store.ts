@@ -25,11 +25,15 @@ import type { BundleMeta, StoredBundle } from './meta.js';
 import { queuePut, type StoredRef } from './put.js';
 import { quarantine, slotsIn, type SegmentRange } from './quarantine.js';
 import { checkRecord } from './record-check.js';
+import type { Segment } from './segment-files.js';
 
 export type { CompactionStep } from './compaction.js';
 export type { DeletedBundle } from './deletion-listeners.js';
 export type { StoredRef } from './put.js';
 export type { SegmentRange } from './quarantine.js';
+
+/** A segment as the store writes it: its number, file, durable end of records, and whether sealed. */
+export type WrittenSegment = Pick<Segment, 'number' | 'path' | 'size' | 'sealed'>;
 
 export interface BundleStoreOptions extends Partial<StoreConfig> {
   dir: string;
@@ -249,6 +253,14 @@ export class BundleStore {
    */
   onDeleted(listener: (deleted: DeletedBundle) => void): void {
     this.deletions.add(listener);
+  }
+
+  /**
+   * Tells `listener` (one) of the active segment's durable end after each batch, and of each
+   * seal: store scrubbing (scrub.ts) makes a segment's parity while it is written.
+   */
+  onSegmentWritten(listener: (segment: WrittenSegment) => void): void {
+    this.h.segmentLog.onWritten = listener;
   }
 
   /** Writes what is queued, waits for it, closes the files and releases the lock. */
