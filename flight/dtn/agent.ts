@@ -118,6 +118,7 @@ export class BundleAgent implements BundleSink {
   /** Queues every bundle the store recovered for dispatch; call once after the store opened. */
   resume(): void {
     const stored = this.ctx.store.list();
+    this.routing.recovered(stored.filter((b) => b.state === 'forward-pending').map((b) => b.id));
     for (const b of stored) this.queues.enqueue(b.id, b.priority);
     if (stored.length > 0) this.ctx.events.emit(AGENT_EVENTS.recovered, { count: stored.length });
   }

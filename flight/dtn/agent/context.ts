@@ -81,7 +81,8 @@ export interface AgentContext {
   readonly now: () => number;
   /**
    * The node each stored bundle came from (its previous node block, else the session's peer), for
-   * CGR's loop avoidance. Kept in memory: after a restart a bundle may go back where it came from.
+   * CGR's loop avoidance. Kept in memory; after a restart it is read again from the previous node
+   * block in the stored bytes (as received) before the bundle is first routed (routing.ts).
    */
   readonly previousHops: Map<string, number>;
 }
@@ -115,10 +116,10 @@ export function metaOf(node: number, bundle: Bundle, id: string, receivedUnix: n
   };
 }
 
-/** Records where bundle `id` came from: its previous node block, else the TCPCL/LTP peer's node ID. */
-export function rememberPreviousHop(ctx: AgentContext, id: string, bundle: Bundle, from: PeerInfo): void {
+/** Records where bundle `id` came from: its previous node block, else the TCPCL/LTP peer's node ID (if known). */
+export function rememberPreviousHop(ctx: AgentContext, id: string, bundle: Bundle, from?: PeerInfo): void {
   const eid = bundle.previousNode;
-  const node = eid?.scheme === 'ipn' ? eid.node : Number(/^ipn:(\d+)\.0$/.exec(from.nodeId ?? '')?.[1] ?? NaN);
+  const node = eid?.scheme === 'ipn' ? eid.node : Number(/^ipn:(\d+)\.0$/.exec(from?.nodeId ?? '')?.[1] ?? NaN);
   if (Number.isSafeInteger(node) && node > 0) ctx.previousHops.set(id, node);
 }
 

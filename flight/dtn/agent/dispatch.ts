@@ -96,6 +96,31 @@ export class Dispatcher {
     this.ctx.ch.inFlight.set(this.busy.size);
   }
 
+  /**
+   * A bundle the store held at start, read once before it is first routed: its previous node
+   * block says where it came from (loop avoidance). False if the read failed (tried again later).
+   */
+  private async readPreviousHop(id: string, priority: Priority): Promise<boolean> {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.ctx.store.get(id);
+    } catch (error) {
+      this.readFailed(id, priority, error as Error);
+      return false;
+    }
+    if (!bytes) return false; // deleted meanwhile
+    let bundle: Bundle | undefined;
+    try {
+      bundle = decodeBundle(bytes);
+    } catch {
+      // Not counted here: routed without a previous hop, it is read again to be sent, and that
+      // read counts and deletes a bundle that does not decode.
+      bundle = undefined;
+    }
+    this.routing.previousHopRead(id, bundle);
+    return true;
+  }
+
   private async dispatchOne(id: string): Promise<void> {
     const { ctx } = this;
     const meta = ctx.store.meta(id);
@@ -109,6 +134,7 @@ export class Dispatcher {
     const local = node === ctx.node;
     const now = ctx.now();
     const expired = now > meta.expiryMs;
+    if (!expired && !local && this.routing.previousHopUnread(id) && !(await this.readPreviousHop(id, meta.priority))) return;
     const next = expired || local || node === undefined ? undefined : this.routing.next(id, meta, node, now);
     if (!expired && local && !this.delivery.serves(service!)) {
       this.retry(id, meta.priority); // held until its service registers

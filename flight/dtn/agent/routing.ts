@@ -7,7 +7,8 @@
 import { ROUTE_EVENTS } from '../../route/dictionary.js';
 import type { BundleFacts, Forwarding, Router } from '../../route/router.js';
 import type { Priority, StoredBundle } from '../store/meta.js';
-import type { AgentContext, LinkTable, NeighbourLink } from './context.js';
+import type { Bundle } from '../bundle.js';
+import { rememberPreviousHop, type AgentContext, type LinkTable, type NeighbourLink } from './context.js';
 import type { DispatchQueues } from './queues.js';
 
 /** Where a bundle goes now: out on a link, into a contact's queue, or nowhere yet (limbo). */
@@ -22,6 +23,8 @@ export class Routing {
   private listsAtSlot = 0;
   /** Neighbours in a plan contact at the last slot: contacts that start and end are events. */
   private open: readonly number[] = [];
+  /** Bundles the store held at start whose previous hop is not read from their bytes yet. */
+  private readonly unread = new Set<string>();
 
   constructor(
     private readonly ctx: AgentContext,
@@ -43,6 +46,27 @@ export class Routing {
    */
   budgetLeft(): boolean {
     return this.router.computations - this.listsAtSlot < this.ctx.limits.routeListsPerSlot;
+  }
+
+  /**
+   * The store's bundles at start (a restart): where each came from is lost with the process, but
+   * the sender's previous node block (RFC 9171 4.4.1) is in the bytes stored as received, so the
+   * dispatcher reads each before its first routing (previousHopRead) rather than let loop
+   * avoidance forget it.
+   */
+  recovered(ids: Iterable<string>): void {
+    for (const id of ids) this.unread.add(id);
+  }
+
+  /** Whether bundle `id` must be read (previousHopRead) before it is routed. */
+  previousHopUnread(id: string): boolean {
+    return this.unread.has(id);
+  }
+
+  /** A recovered bundle, read: its previous node block names where it came from (none: not known). */
+  previousHopRead(id: string, bundle: Bundle | undefined): void {
+    this.unread.delete(id);
+    if (bundle) rememberPreviousHop(this.ctx, id, bundle);
   }
 
   /** Where bundle `id` (to node `destination`) goes now. */
@@ -74,6 +98,7 @@ export class Routing {
     }
     this.decisions.delete(id);
     this.ctx.previousHops.delete(id);
+    this.unread.delete(id);
   }
 
   /** The bundle will not leave on its decision (deleted, or routed again): its booking is given back. */
@@ -87,6 +112,7 @@ export class Routing {
   forget(id: string): void {
     this.drop(id);
     this.ctx.previousHops.delete(id);
+    this.unread.delete(id);
   }
 
   /** The router took a new plan: every decision was made on the old one, so every bundle is routed again. */
