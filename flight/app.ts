@@ -30,7 +30,7 @@ import { StoreScrubber, type LostRange } from './dtn/store/scrub.js';
 import { BundleStore, storeDirectory } from './dtn/store/store.js';
 import { writeFileDurable, writeFileDurableAsync } from './durable.js';
 import { monotonicClock, type Clock } from './exec/clock.js';
-import { EXEC_EVENTS } from './exec/dictionary.js';
+import { EXEC_COMMANDS, EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
 import { FrameTimer } from './exec/frame-timer.js';
 import { HealthMonitor } from './exec/health.js';
@@ -326,6 +326,8 @@ export class FlightNode {
       },
       requestMode: (mode, reason) => exec().requestMode(mode, reason),
     }));
+    commanding.declare(EXEC_COMMANDS);
+    commanding.bind(EXEC_COMMANDS.load.name, { handler: (args) => exec().addLoad(args.task as string, args.us as number, args.runs as number) });
     commanding.declare(TLM_COMMANDS);
     commanding.declare(ROUTE_COMMANDS);
     commanding.bind(ROUTE_COMMANDS.planLoad.name, {

@@ -27,3 +27,16 @@ export class VirtualClock implements Clock {
     if (us > this.timeUs) this.timeUs = us;
   }
 }
+
+/**
+ * Spends `us` of a task's time on purpose (EXEC_LOAD, a HIL bench's overrun): busy on a real
+ * clock, an advance of the virtual one, so an added load overruns the same way on both.
+ */
+export function spend(clock: Clock, us: number): void {
+  if (clock instanceof VirtualClock) {
+    clock.advance(us);
+    return;
+  }
+  const end = clock.nowUs() + us;
+  while (clock.nowUs() < end);
+}

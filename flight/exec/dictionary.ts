@@ -34,7 +34,25 @@ export const EXEC_EVENTS = {
   healthLate: { id: 0x0109, name: 'EXEC_HEALTH_LATE', severity: 'error', format: '{component} has not answered its health ping within {deadlineMs} ms: watchdog kicks stop' },
   healthFailed: { id: 0x010a, name: 'EXEC_HEALTH_FAILED', severity: 'error', format: '{component} answered its health ping with an error: {error}' },
   healthAnswered: { id: 0x010b, name: 'EXEC_HEALTH_ANSWERED', severity: 'activity', format: '{component} answers its health ping again' },
+  loadAdded: { id: 0x010c, name: 'EXEC_LOAD_ADDED', severity: 'warning', format: 'Task {task} given {us} us of added work for its next {runs} run(s) (EXEC_LOAD)', throttle: 0 },
 } as const satisfies Record<string, EventDef>;
+
+/**
+ * The executive's own command (SET_MODE is a commanding built-in). EXEC_LOAD exists for HIL
+ * benches: it is the only way to make a task overrun on purpose, so the overrun policy (and SAFE
+ * entry for a critical task) can be exercised on a running node. Critical: k of n operators.
+ */
+export const EXEC_COMMANDS = {
+  load: {
+    name: 'EXEC_LOAD', opcode: 0x0102, owner: 'exec', criticality: 'critical',
+    doc: 'Adds busy work to each of the next runs of a task (HIL benches: an overrun on purpose; the overrun policy then acts as on a real one)',
+    args: [
+      { name: 'task', type: 'string', maxLength: 64, doc: 'The task, as named in exec.task.<name>.* telemetry' },
+      { name: 'us', type: 'int', min: 1, max: 100_000, units: 'us', doc: 'Work added to each run' },
+      { name: 'runs', type: 'int', min: 1, max: 1000, units: 'runs', doc: 'Runs it is added to' },
+    ],
+  },
+} as const;
 
 /** The health monitor's channels (health.ts). */
 export const HEALTH_CHANNELS = {

@@ -6,7 +6,7 @@
 import { TernError } from '../errors.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
-import type { Clock } from './clock.js';
+import { spend, type Clock } from './clock.js';
 import { EXEC_CHANNELS, EXEC_EVENTS } from './dictionary.js';
 import type { ModeTable, Schedule } from './schedule.js';
 import type { FrameInfo, Task } from './task.js';
@@ -16,6 +16,15 @@ export class ModeError extends TernError {
   constructor(readonly mode: string, known: readonly string[]) {
     super(`unknown mode ${JSON.stringify(mode)} (known: ${known.join(', ')})`);
     this.name = 'ModeError';
+  }
+}
+
+/** EXEC_LOAD named a task the schedule does not have. */
+export class UnknownTaskError extends TernError {
+  readonly code = 'EXEC_UNKNOWN_TASK';
+  constructor(readonly task: string, known: readonly string[]) {
+    super(`unknown task ${JSON.stringify(task)} (known: ${known.join(', ')})`);
+    this.name = 'UnknownTaskError';
   }
 }
 
@@ -105,6 +114,9 @@ export class Executive {
   private readonly runTimeSum: Float64Array;
   private readonly consecutiveOverruns: Uint32Array;
   private readonly skipNext: Uint8Array;
+  /** Work added on purpose (EXEC_LOAD): microseconds per run, and the runs it is still added to. */
+  private readonly loadUs: Float64Array;
+  private readonly loadRuns: Uint32Array;
   private readonly lateness = new Uint32Array(LATENESS_BUCKETS);
   private readonly frame: FrameInfo;
   private readonly majorListeners: Array<() => void> = [];
@@ -147,6 +159,8 @@ export class Executive {
     this.runTimeSum = new Float64Array(n);
     this.consecutiveOverruns = new Uint32Array(n);
     this.skipNext = new Uint8Array(n);
+    this.loadUs = new Float64Array(n);
+    this.loadRuns = new Uint32Array(n);
     this.frame = { frame: 0, minor: 0, mode: deps.schedule.initialMode, deadlineUs: startUs };
   }
 
@@ -187,6 +201,16 @@ export class Executive {
     if (!table) throw new ModeError(mode, this.modeNames);
     this.pendingMode = table;
     this.pendingReason = reason;
+  }
+
+  /** Adds `us` of busy work to each of the next `runs` runs of `task`, timed as its own (EXEC_LOAD). */
+  addLoad(task: string, us: number, runs: number): { task: string; us: number; runs: number } {
+    const index = this.schedule.tasks.findIndex((t) => t.name === task);
+    if (index < 0) throw new UnknownTaskError(task, this.schedule.tasks.map((t) => t.name));
+    this.loadUs[index] = us;
+    this.loadRuns[index] = runs;
+    this.events.emit(EXEC_EVENTS.loadAdded, { task, us, runs });
+    return { task, us, runs };
   }
 
   /** Runs every frame that is due, up to 1 + catchUpFrames of them, jumping past a long lag. */
@@ -274,6 +298,10 @@ export class Executive {
       ch.failures.add(1);
       this.ch.taskFailures.add(1);
       this.events.emit(EXEC_EVENTS.taskFailed, { task: task.name, error: String(error) });
+    }
+    if (this.loadRuns[index]! > 0) {
+      this.loadRuns[index]!--;
+      spend(this.clock, this.loadUs[index]!);
     }
     const us = this.clock.nowUs() - start;
     const runs = ch.runs.value + 1;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseMission } from '../../flight/config/mission.js';
-import { VirtualClock } from '../../flight/exec/clock.js';
-import { Executive, ModeError } from '../../flight/exec/executive.js';
+import { monotonicClock, spend, VirtualClock } from '../../flight/exec/clock.js';
+import { Executive, ModeError, UnknownTaskError } from '../../flight/exec/executive.js';
 import { bindTasks } from '../../flight/exec/schedule.js';
 import { runVirtual } from '../../flight/exec/virtual.js';
 import { createRootLogger } from '../../flight/log.js';
@@ -102,6 +102,35 @@ describe('cyclic executive', () => {
     expect(h.events.find((e) => e.name === 'EXEC_MODE_CHANGED')!.message).toBe('Mode BOOT -> SAFE: t.crit overran 3 times in a row');
     expect(h.value('exec.mode')).toBe(2);
     expect(h.value('exec.modeChanges')).toBe(1);
+  });
+
+  it('EXEC_LOAD adds work to the next N runs of a task: a critical one overruns into SAFE, then runs within budget again', () => {
+    let c!: FakeTask;
+    const h = harness({ modes: modes(10, [['t.crit', 't.other']]), safeAfterOverruns: 3 }, (clock) => [
+      (c = new FakeTask('t.crit', 'critical', 1 * MS, clock, 200)),
+      new FakeTask('t.other', 'normal', 1 * MS, clock, 100),
+    ]);
+    runVirtual(h.exec, h.clock, h.exec.nextDeadlineUs());
+    expect(h.value('exec.taskOverruns')).toBe(0);
+    expect(() => h.exec.addLoad('t.nope', 2 * MS, 3)).toThrow(UnknownTaskError);
+    expect(h.exec.addLoad('t.crit', 2 * MS, 3)).toEqual({ task: 't.crit', us: 2 * MS, runs: 3 });
+    expect(h.events.find((e) => e.name === 'EXEC_LOAD_ADDED')!.args).toEqual({ task: 't.crit', us: 2 * MS, runs: 3 });
+    for (let i = 0; i < 4; i++) runVirtual(h.exec, h.clock, h.exec.nextDeadlineUs());
+    expect(h.exec.modeName).toBe('SAFE');
+    // The load is timed as the task's own run: 200 us of its work plus 2 ms added.
+    expect(h.value('exec.task.t.crit.maxUs')).toBe(2200);
+    expect(h.value('exec.task.t.crit.overruns')).toBe(3);
+    expect(h.value('exec.task.t.other.overruns')).toBe(0);
+    for (let i = 0; i < 10; i++) runVirtual(h.exec, h.clock, h.exec.nextDeadlineUs());
+    expect(h.value('exec.task.t.crit.overruns')).toBe(3);
+    expect(h.value('exec.task.t.crit.lastUs')).toBe(200);
+    expect(c.count).toBe(15);
+  });
+
+  it('spend() busies a real clock for the time asked (an added load overruns on flight as on the virtual clock)', () => {
+    const start = monotonicClock.nowUs();
+    spend(monotonicClock, 3 * MS);
+    expect(monotonicClock.nowUs() - start).toBeGreaterThanOrEqual(3 * MS);
   });
 
   it.each(['cmd.dispatch', 'dtn.ingest'])('sends a node on the shipped sat-20 schedule to SAFE after K overruns of %s, critical by its config', (name) => {
