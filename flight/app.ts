@@ -10,6 +10,7 @@ import { CMD_EVENTS } from './cmd/dictionary.js';
 import { CommandingAbsent } from './cmd/errors.js';
 import { WorkerCrypto } from './cmd/handshake-crypto.js';
 import { SessionsAbsent } from './cmd/session.js';
+import { UPLINK_SERVICE } from './cmd/uplink.js';
 import { writeDictionary } from './cmd/export.js';
 import type { MissionConfig } from './config/mission.js';
 import { STORE_UPKEEP_BUDGET_US } from './config/tasks.js';
@@ -46,7 +47,7 @@ import { CgrRouter } from './route/cgr-router.js';
 import { protectPlan } from './route/plan-guard.js';
 import { ROUTE_COMMANDS, ROUTE_EVENTS } from './route/dictionary.js';
 import { ContactPlanError } from './route/errors.js';
-import { PlanActivation } from './route/plan-activation.js';
+import { MAX_PLAN_FILE_BYTES, PlanActivation } from './route/plan-activation.js';
 import { PlanIntake } from './route/plan-load.js';
 import { TelemetryRegistry } from './tlm/channels.js';
 import { TLM_COMMANDS, TLM_EVENTS } from './tlm/dictionary.js';
@@ -84,7 +85,7 @@ export class FlightNode {
   readonly health: HealthMonitor;
   /** Protected memory and its scrubber; absent without an `ecc` config section. */
   readonly protection: NodeProtection | undefined;
-  /** Contact plans taken by command (ROUTE_PLAN_LOAD); absent when the node routes by a static table. */
+  /** Contact plans taken by command (ROUTE_PLAN_ACTIVATE); absent when the node routes by a static table. */
   readonly plans: PlanActivation | undefined;
   /** Where the convergence layers listen (port 0 in the config picks a free one). */
   listening: Listening = {};
@@ -187,7 +188,6 @@ export class FlightNode {
     if (this.protection && config.routes instanceof CgrRouter) protectPlan(config.routes, this.protection.region, this.events);
     this.infer = config.infer && new InferNode({
       config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'), nowUs: () => clock.nowUs(),
-      sealedModelsOnly: config.cmd?.session !== undefined,
       send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
     });
     if (this.protection && this.infer) protectModels(this.protection, this.infer.models);
@@ -229,7 +229,7 @@ export class FlightNode {
     const router = this.config.routes;
     if (!(router instanceof CgrRouter) || !router.ch) return undefined;
     const plans = new PlanActivation({
-      node: this.config.node.id, router, events: this.events, file: join(this.config.dataDir, 'contact-plan'),
+      node: this.config.node.id, router, events: this.events, file: join(this.config.dataDir, 'contact-plan'), incoming: join(this.config.dataDir, 'route', 'incoming'),
       intake: new PlanIntake(router.ch, this.events, this.config.contactPlan?.epochMs === undefined ? {} : { epochMs: this.config.contactPlan.epochMs }),
       replanned: () => this.agent.replanned(),
     });
@@ -300,9 +300,11 @@ export class FlightNode {
   private buildCommanding(): Commanding | undefined {
     const { config } = this;
     if (!config.cmd) {
-      this.agent.register(SERVICE.command, () => {
-        throw new CommandingAbsent(config.file);
-      });
+      for (const service of [SERVICE.command, UPLINK_SERVICE]) {
+        this.agent.register(service, () => {
+          throw new CommandingAbsent(config.file);
+        });
+      }
       return undefined;
     }
     const commanding = new Commanding({
@@ -330,13 +332,17 @@ export class FlightNode {
     commanding.bind(EXEC_COMMANDS.load.name, { handler: (args) => exec().addLoad(args.task as string, args.us as number, args.runs as number) });
     commanding.declare(TLM_COMMANDS);
     commanding.declare(ROUTE_COMMANDS);
-    commanding.bind(ROUTE_COMMANDS.planLoad.name, {
+    commanding.bind(ROUTE_COMMANDS.planActivate.name, {
       handler: (args) => {
         if (!this.plans) throw new ContactPlanError(config.file, 'contactPlan', 'a contactPlan section: this node routes by its static table');
-        return this.plans.activate(args.plan as Uint8Array);
+        return this.plans.activate(args.sha256 as string);
       },
     });
     this.infer?.bindCommands(commanding);
+    // Files for those commands: operator-signed, stored by SHA-256 in each kind's incoming directory.
+    if (this.infer) commanding.uplink.accept('model', this.infer.uplinkKind());
+    if (this.plans) commanding.uplink.accept('plan', { dir: this.plans.incoming, maxBytes: MAX_PLAN_FILE_BYTES });
+    this.agent.register(UPLINK_SERVICE, (bundle) => commanding.uplink.receive(payloadBlock(bundle).data).then(() => undefined));
     commanding.bind(TLM_COMMANDS.clearThrottles.name, { handler: () => ({ rearmed: this.events.resetThrottles() }) });
     const protection = this.protection;
     if (protection) {

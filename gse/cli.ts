@@ -1,4 +1,4 @@
-// `tern gse`: the operator's ground tools: keygen, send, cosign, tlm, dict (and the web console's
+// `tern gse`: the operator's ground tools: keygen, send, cosign, upload (upload-cli.ts), tlm, dict (and the web console's
 // console and export, in gse/console/). Each declares its options in a CommandSpec below, from
 // which its --help is made.
 // A critical command needs k operators' signatures, and each operator's key stays on their own
@@ -431,6 +431,7 @@ const GSE: GroupSpec = {
     keygen: { summary: 'make an operator (or node) ML-DSA-65 key pair', run: (argv) => runCommand(KEYGEN, argv, keygen) },
     send: { summary: 'sign a command and send it through a ground station (or write it)', run: (argv) => runCommand(SEND, argv, send) },
     cosign: { summary: 'add an approver\'s signature to a command file (k-of-n)', run: (argv) => runCommand(COSIGN, argv, cosign) },
+    upload: { summary: 'sign a model or contact plan file and send it to a node for activation by command', run: async (argv) => (await import('./upload-cli.js')).runUpload(argv) },
     tlm: { summary: 'print downlink records, or listen as the ground console', run: (argv) => runCommand(TLM, argv, tlm) },
     dict: { summary: 'print or write the dictionary of commands, telemetry, events, parameters', run: (argv) => runCommand(DICT, argv, dict) },
     // The web console and its archive's export live in gse/console/, loaded only when asked for.

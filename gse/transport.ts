@@ -10,6 +10,7 @@ import { writeSync } from 'node:fs';
 import type { BundleSink, PeerInfo } from '../flight/cla/cla.js';
 import { BundleRefusedError, TransferRefusedError } from '../flight/cla/errors.js';
 import { TcpCla } from '../flight/cla/tcpcl.js';
+import type { TcpclTls } from '../flight/cla/tcpcl-tls.js';
 import { REFUSE_REASON } from '../flight/cla/tcpcl-wire.js';
 import { UdpCla, MAX_UDP_PAYLOAD } from '../flight/cla/udp.js';
 import { SERVICE } from '../flight/dtn/agent.js';
@@ -44,6 +45,8 @@ export interface TransmitOptions {
   readonly from?: number;
   /** Unix ms after which the command is refused anyway; the bundle lives as long. */
   readonly expiryMs: number;
+  /** The target's service (ipn:<target>.<service>): the command endpoint unless given (the file service for uploads). */
+  readonly service?: number;
 }
 
 export class NoTransport extends TernError {
@@ -57,8 +60,8 @@ export class NoTransport extends TernError {
 /** The ground station did not take the bundle (connection refused, transfer refused, timeout). */
 export class TransmitFailed extends TernError {
   readonly code = 'GSE_TRANSMIT_FAILED';
-  constructor(via: Address, detail: string) {
-    super(`ground station ${via.host}:${via.port} did not take the command bundle: ${detail}`);
+  constructor(via: Address, detail: string, what = 'command bundle') {
+    super(`ground station ${via.host}:${via.port} did not take the ${what}: ${detail}`);
     this.name = 'TransmitFailed';
   }
 }
@@ -81,14 +84,14 @@ export function parseAddress(option: string, text: string): Address {
 }
 
 /** CLAs of a short-lived ground tool: quiet, their failures surface as rejected promises. */
-function clas(localNodeId: string, sink: BundleSink): { tcp: TcpCla; udp: UdpCla } {
+function clas(localNodeId: string, sink: BundleSink, tls?: TcpclTls): { tcp: TcpCla; udp: UdpCla } {
   const log = createRootLogger({ level: 'silent' });
   const tlm = new TelemetryRegistry();
   const events = new EventLog(log, () => 0);
   const tcp = new TcpCla({
     localNodeId, keepaliveS: 15, segmentMru: 1 << 20, transferMru: 16 << 20, maxInboundPending: 16,
     handshakeTimeoutMs: 5000, transferTimeoutMs: 10_000, closeTimeoutMs: 2000, maxSessions: 16,
-    sink, tlm, events, log,
+    sink, tlm, events, log, ...(tls ? { tls } : {}),
   });
   const udp = new UdpCla({ maxDatagramBytes: MAX_UDP_PAYLOAD, maxInboundPending: 64, sink, tlm, events, log });
   return { tcp, udp };
@@ -101,11 +104,11 @@ function clas(localNodeId: string, sink: BundleSink): { tcp: TcpCla; udp: UdpCla
  */
 const groundClock = CreationClock.randomStart();
 
-/** The command bundle: ground -> ipn:<target>.1, living until the command expires. */
-export function commandBundle(envelope: Uint8Array, target: number, from: number, expiryMs: number, now = Date.now()): Uint8Array {
+/** The command bundle: ground -> ipn:<target>.1 (or another service), living until the command expires. */
+export function commandBundle(envelope: Uint8Array, target: number, from: number, expiryMs: number, now = Date.now(), service: number = SERVICE.command): Uint8Array {
   const created = groundClock.stamp(now);
   return createBundle({
-    destination: ipn(target, SERVICE.command),
+    destination: ipn(target, service),
     source: ipn(from, SERVICE.command),
     creationTime: created.time,
     sequence: created.sequence,
@@ -117,20 +120,21 @@ export function commandBundle(envelope: Uint8Array, target: number, from: number
 
 /** Sends one signed command envelope to node `target`; returns where it went, for the operator. */
 export async function transmit(envelope: Uint8Array, target: number, options: TransmitOptions): Promise<string> {
+  const service = options.service ?? SERVICE.command;
   if (options.out !== undefined) {
     if (options.out === '-') writeSync(1, envelope);
     else writeFileDurable(options.out, envelope);
     return options.out;
   }
   if (options.bundleOut !== undefined) {
-    const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs);
+    const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs, Date.now(), service);
     if (options.bundleOut === '-') writeSync(1, bundle);
     else writeFileDurable(options.bundleOut, bundle);
-    return `${options.bundleOut} as ${bundle.length}-byte bundle to ipn:${target}.${SERVICE.command}`;
+    return `${options.bundleOut} as ${bundle.length}-byte bundle to ipn:${target}.${service}`;
   }
   const via = options.via;
   if (!via) throw new NoTransport();
-  const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs);
+  const bundle = commandBundle(envelope, target, options.from ?? GROUND_NODE, options.expiryMs, Date.now(), service);
   const refuse: BundleSink = { accept: () => Promise.reject(new BundleRefusedError('not-acceptable', 'a sending ground tool takes no bundles')) };
   // Not ipn:<from>.0: the station would take this short session for the ground console's (same
   // node) and try to hand it telemetry. A dtn name that no route leads to keeps them apart.
@@ -143,11 +147,11 @@ export async function transmit(envelope: Uint8Array, target: number, options: Tr
       await session.send(bundle); // the station's XFER_ACK: the bundle is durable there
     }
   } catch (error) {
-    throw new TransmitFailed(via, refusalText(error as Error, target));
+    throw new TransmitFailed(via, refusalText(error as Error, target), service === SERVICE.command ? 'command bundle' : `bundle for ipn:${target}.${service}`);
   } finally {
     await Promise.all([tcp.close(), udp.close()]);
   }
-  return `${options.cla ?? 'tcp'}://${via.host}:${via.port} as ${bundle.length}-byte bundle to ipn:${target}.${SERVICE.command}`;
+  return `${options.cla ?? 'tcp'}://${via.host}:${via.port} as ${bundle.length}-byte bundle to ipn:${target}.${service}`;
 }
 
 /** Why the station did not take the bundle, in the operator's terms where its answer allows. */
@@ -176,9 +180,10 @@ export interface GroundListener {
 /**
  * Listens as ground node `node` on TCPCLv4 and UDP at `at`; each bundle for this node is decoded
  * and its payload handed on before the transfer is acknowledged. Bundles for other nodes and
- * undecodable ones are refused (a console is an end point, not a relay).
+ * undecodable ones are refused (a console is an end point, not a relay). With `tls` its TCPCLv4
+ * sessions run inside TLS (the console's link with its stations, flight/cla/tcpcl-tls.ts).
  */
-export async function listenAsGround(node: number, at: Address, onPayload: PayloadHandler, onRefused: (why: string) => void): Promise<GroundListener> {
+export async function listenAsGround(node: number, at: Address, onPayload: PayloadHandler, onRefused: (why: string) => void, tls?: TcpclTls): Promise<GroundListener> {
   const sink: BundleSink = {
     accept: (bytes, from) => {
       let why: string;
@@ -197,7 +202,7 @@ export async function listenAsGround(node: number, at: Address, onPayload: Paylo
       return Promise.reject(new BundleRefusedError('not-acceptable', why));
     },
   };
-  const { tcp, udp } = clas(`ipn:${node}.0`, sink);
+  const { tcp, udp } = clas(`ipn:${node}.0`, sink, tls);
   const tcpAddress = await tcp.listen(at.host, at.port);
   const udpAddress = await udp.listen(at.host, at.port);
   return {

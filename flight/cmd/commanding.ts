@@ -25,6 +25,7 @@ import { Sequencer } from './sequence.js';
 import { SessionKeys } from './session.js';
 import type { Origin } from './source-queues.js';
 import { WorkerCrypto, type HandshakeCrypto } from './handshake-crypto.js';
+import { FileUplink } from './uplink.js';
 
 export interface CommandingOptions {
   readonly node: number;
@@ -61,6 +62,8 @@ export class Commanding {
   readonly channels: CmdChannels;
   /** BPSec session keys with the configured peers; absent without a `session` config. */
   readonly sessions: SessionKeys | undefined;
+  /** Files signed by an operator, stored for activation by command (the root registers the kinds). */
+  readonly uplink: FileUplink;
   private readonly events: EventLog;
 
   constructor(o: CommandingOptions) {
@@ -98,6 +101,7 @@ export class Commanding {
       stepsPerSlot: o.config.sequence.stepsPerSlot, budgetUs: o.config.sequence.budgetUs,
     });
     this.sessions = this.buildSessions(o, wallMs);
+    this.uplink = new FileUplink({ node: o.node, keys: this.keys, tlm: o.tlm, events: o.events, log: subsystemLogger(o.log, 'uplink') });
     if (o.protection) {
       this.params.protect(o.protection.region);
       this.keys.protect(o.protection.region);

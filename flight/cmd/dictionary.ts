@@ -49,6 +49,21 @@ export const CMD_CHANNELS = {
   sessionRateLimited: { name: 'cmd.session.rateLimited', type: 'u64', units: 'messages', yellow: { high: 0 }, doc: 'Handshake messages dropped unverified: over the per-minute limit' },
 } as const satisfies Record<string, ChannelDef>;
 
+/** Files uplinked to the file service (flight/cmd/uplink.ts): stored, and refused per reason (UplinkReason). */
+export const UPLINK_CHANNELS = {
+  stored: { name: 'cmd.uplink.stored', type: 'u64', units: 'files', doc: 'Uplinked files (models, plans) whose operator signature and digest verified, stored for activation' },
+  refused: { name: 'cmd.uplink.refused', type: 'u64', units: 'files', yellow: { high: 0 }, doc: 'Uplinked files refused, all reasons; nothing of them was stored' },
+  malformed: { name: 'cmd.uplink.refused.malformed', type: 'u64', units: 'files', doc: 'Not a file envelope: not CBOR, wrong shape or version, outside the CBOR bounds' },
+  unsigned: { name: 'cmd.uplink.refused.unsigned', type: 'u64', units: 'files', doc: 'No operator signature' },
+  unknownOperator: { name: 'cmd.uplink.refused.unknownOperator', type: 'u64', units: 'files', doc: 'Signed by an operator or key not in the key store, or a revoked key' },
+  notAuthorized: { name: 'cmd.uplink.refused.notAuthorized', type: 'u64', units: 'files', doc: 'Signed by an operator without the operate role' },
+  badSignature: { name: 'cmd.uplink.refused.badSignature', type: 'u64', units: 'files', doc: 'ML-DSA signature of the header does not verify' },
+  wrongTarget: { name: 'cmd.uplink.refused.wrongTarget', type: 'u64', units: 'files', doc: 'Signed for another spacecraft' },
+  wrongKind: { name: 'cmd.uplink.refused.wrongKind', type: 'u64', units: 'files', doc: 'A kind this node does not take, or content that is not of its kind' },
+  wrongDigest: { name: 'cmd.uplink.refused.wrongDigest', type: 'u64', units: 'files', doc: 'Content whose SHA-256 or size is not the signed one' },
+  oversize: { name: 'cmd.uplink.refused.oversize', type: 'u64', units: 'files', doc: 'Larger than its kind allows' },
+} as const satisfies Record<string, ChannelDef>;
+
 /** The reject counter of each code. */
 export const REJECT_CHANNEL = {
   CMD_MALFORMED: 'rejMalformed',
@@ -88,6 +103,8 @@ export const CMD_EVENTS = {
   countersCleared: { id: 0x0512, name: 'CMD_COUNTERS_CLEARED', severity: 'activity', format: 'Command counters cleared', throttle: 0 },
   sessionUnreadable: { id: 0x0514, name: 'CMD_SESSION_UNREADABLE', severity: 'warning', format: 'A BCB from node {peer} opens under no key held here: asked node {peer} for new keys' },
   started: { id: 0x0513, name: 'CMD_STARTED', severity: 'activity', format: 'Commanding up: {operators} operator(s), k={k}, ML-DSA backend {backend}', throttle: 0 },
+  fileStored: { id: 0x0515, name: 'CMD_FILE_STORED', severity: 'activity', format: 'Uplinked {kind} {name} stored as {sha256} ({bytes} bytes, signed by operator {operator})', throttle: 0 },
+  fileRefused: { id: 0x0516, name: 'CMD_FILE_REFUSED', severity: 'warning', format: 'Uplinked file refused ({reason}): {detail}' },
 } as const satisfies Record<string, EventDef>;
 
 const SLOT = { name: 'slot', type: 'int', min: 0, max: 7, doc: 'Sequence slot' } as const;

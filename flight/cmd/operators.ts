@@ -112,10 +112,13 @@ export class OperatorKeys {
     return operator !== undefined && !operator.revoked && operator.keyId === hexId(signature.keyId);
   }
 
-  /** Whether `signature` is a valid ML-DSA signature of `bodyBytes` by its operator's key. */
-  verify(signature: Signature, bodyBytes: Uint8Array, target: number): boolean {
+  /**
+   * Whether `signature` is a valid ML-DSA signature of `bodyBytes` by its operator's key, under
+   * the command context of `target` unless another is given (an uplinked file's, uplink-envelope.ts).
+   */
+  verify(signature: Signature, bodyBytes: Uint8Array, target: number, context = commandContext(target)): boolean {
     const operator = this.signer(signature);
-    return this.options.dsa.verify(this.publicKey(operator), bodyBytes, signature.signature, commandContext(target));
+    return this.options.dsa.verify(this.publicKey(operator), bodyBytes, signature.signature, context);
   }
 
   /**

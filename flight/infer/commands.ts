@@ -1,7 +1,7 @@
 // Commands of onboard inference: activating an uplinked model and rolling back, both critical
-// (k-of-n operators approve the exact model digest). Declared here as data; the composition
-// root declares them in its registry and binds them with bindInferCommands.
-import { basename, join } from 'node:path';
+// (k-of-n operators approve the exact file by its SHA-256). Declared here as data; the
+// composition root declares them in its registry and binds them with bindInferCommands.
+import { join } from 'node:path';
 import type { CommandDef, CommandRegistry } from '../cmd/commands.js';
 import { InferInputError } from './errors.js';
 import type { ModelManager } from './models.js';
@@ -9,10 +9,9 @@ import type { ModelManager } from './models.js';
 export const INFER_COMMANDS = {
   activateModel: {
     name: 'INFER_ACTIVATE_MODEL', opcode: 0x0701, owner: 'infer', criticality: 'critical',
-    doc: 'Verifies a .tern model received as a file and makes it the active model; the active one becomes the rollback model',
+    doc: 'Verifies a .tern model uplinked as a file (tern gse upload --kind model) and makes it the active model; the active one becomes the rollback model',
     args: [
-      { name: 'file', type: 'string', maxLength: 128, doc: "File name in the node's incoming model directory" },
-      { name: 'sha256', type: 'string', maxLength: 64, doc: 'SHA-256 of the model body (tern infer import prints it): what the approvers sign' },
+      { name: 'sha256', type: 'string', maxLength: 64, doc: 'SHA-256 of the uplinked model file (tern gse upload prints it): what the approvers sign' },
     ],
   },
   rollbackModel: {
@@ -21,17 +20,17 @@ export const INFER_COMMANDS = {
   },
 } as const satisfies Record<string, CommandDef>;
 
-/** Binds the inference commands; `incoming` is where model files arrive. Activation reads the
- *  file between frames and reports its outcome as INFER_MODEL_ACTIVATED or INFER_MODEL_REFUSED. */
+/** Binds the inference commands; `incoming` is where the file service stores uplinked models.
+ *  Activation reads the file between frames and reports its outcome as INFER_MODEL_ACTIVATED or
+ *  INFER_MODEL_REFUSED. */
 export function bindInferCommands(registry: Pick<CommandRegistry, 'bind'>, models: ModelManager, incoming: string): void {
   registry.bind(INFER_COMMANDS.activateModel.name, {
     handler: (args) => {
-      const file = String(args.file);
-      if (file !== basename(file) || file.startsWith('.')) throw new InferInputError('file', 'a plain file name in the incoming directory', file);
       const sha256 = String(args.sha256);
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new InferInputError('sha256', '64 lowercase hex digits (the uplinked file\'s SHA-256)', sha256);
       // Reported by the manager (event and counter) either way; the command answers now.
-      models.activateFile(join(incoming, file), sha256).catch(() => undefined);
-      return { status: 'activating', file, sha256 };
+      models.activateFile(join(incoming, sha256), sha256).catch(() => undefined);
+      return { status: 'activating', sha256 };
     },
   });
   registry.bind(INFER_COMMANDS.rollbackModel.name, {

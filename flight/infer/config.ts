@@ -20,8 +20,6 @@ import { parseTriageConfig, type TriageConfig } from './triage.js';
 
 /** ipn service numbers of inference on a node. */
 export const INFER_SERVICE = {
-  /** Model files (.tern) uplinked for INFER_ACTIVATE_MODEL. */
-  models: 13,
   /** Images to score: kept, sent down first or dropped. */
   triage: 14,
   /** Anomalous telemetry segments, sent down by the anomaly monitor. */
@@ -62,7 +60,7 @@ export interface InferConfig {
   /** The fraction of the measured rate a slot is planned with (a loaded processor delivers less). */
   readonly derate: number;
   readonly queueLength: number;
-  /** Largest model file the models service accepts. */
+  /** Largest model file the file service (flight/cmd/uplink.ts) stores for activation. */
   readonly maxModelBytes: number;
   readonly triage?: TriageRouting;
   readonly anomaly?: AnomalyConfig;

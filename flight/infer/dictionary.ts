@@ -13,7 +13,6 @@ export const INFER_CHANNELS = {
     name: 'infer.inputsRefused', type: 'u64', units: 'inputs', yellow: { high: 0 },
     doc: 'Inputs refused (wrong size, or the queue full)',
   },
-  modelFiles: { name: 'infer.modelFiles', type: 'u64', units: 'files', doc: 'Model files received by the models service and stored for activation' },
   modelsRefused: {
     name: 'infer.modelsRefused', type: 'u64', units: 'models', yellow: { high: 0 },
     doc: 'Model files refused (corrupt, unsupported operator, bad quantisation, too large)',

@@ -1,10 +1,11 @@
 // The node's models: the active one, the previous one to roll back to, and activation of a new
-// one that reached the node as a file. A model is activated only after its .tern checksum,
-// digest (the SHA-256 the operators approved in the activating command), records and geometry
-// verify and it has loaded into a core of its own; any failure is a typed error, a counter and
+// one that reached the node as a file. A model is activated only after the file is the one the
+// operators approved (its SHA-256, named by the activating command), its .tern checksum, body
+// digest, records and geometry verify and it has loaded into a core of its own; any failure is a typed error, a counter and
 // an event, and the running model keeps running. Files and the active/previous record are
 // written durably (temporary file, fsync, rename), so a power loss leaves the old or the new
 // choice, never neither.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -102,16 +103,19 @@ export class ModelManager {
     }
   }
 
-  /** Reads `path` without blocking the frame thread, then activates it. */
-  async activateFile(path: string, sha256: string): Promise<LoadedModel> {
+  /** Reads an uplinked file without blocking the frame thread, checks that it is the file the
+   *  operators approved (`fileSha256`, the SHA-256 of the whole file), then activates its model. */
+  async activateFile(path: string, fileSha256: string): Promise<LoadedModel> {
     let bytes: Uint8Array;
     try {
       bytes = await readFile(path);
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (digest !== fileSha256) throw new ModelFormatError('sha256', `the approved file digest ${fileSha256}`, digest);
     } catch (error) {
       this.refuse(path, error);
       throw error;
     }
-    return this.activate(bytes, sha256, path);
+    return this.activate(bytes, modelDigest(bytes), path);
   }
 
   /** Loads the active model again from its stored file, verified again (protected memory found

@@ -1,15 +1,15 @@
 // Inference on a node: the model manager (active, previous, activation by critical command), the
-// models service that stores uplinked .tern files for activation, and the triage service with
-// its executive task. The composition root (flight/app.ts) gives it the agent's send and the
+// model kind of the file service (flight/cmd/uplink.ts stores operator-signed .tern files in
+// infer/incoming for activation), and the triage service with its executive task. The composition root (flight/app.ts) gives it the agent's send and the
 // command registry; everything else is built here from the `infer` config section.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandRegistry } from '../cmd/commands.js';
+import type { UplinkKind } from '../cmd/uplink.js';
 import type { ServiceHandler } from '../dtn/agent/context.js';
 import { SERVICE, type Outgoing } from '../dtn/agent.js';
 import { BundleFlag, dtnNow, payloadBlock, type Bundle } from '../dtn/bundle.js';
 import { ipn } from '../dtn/eid.js';
-import { writeFileDurableAsync } from '../durable.js';
 import type { Task } from '../exec/task.js';
 import { createStatusReport } from '../dtn/status-report.js';
 import type { Logger } from '../log.js';
@@ -18,8 +18,8 @@ import type { EventLog } from '../tlm/events.js';
 import { bindInferCommands, INFER_COMMANDS } from './commands.js';
 import { AnomalyMonitor, type AnomalySegment } from './anomaly/monitor.js';
 import { ANOMALY_TASK, INFER_SERVICE, INFER_TASK, type AnomalyConfig, type InferConfig } from './config.js';
-import { channelsOnce, INFER_CHANNELS, TRIAGE_CHANNELS, TRIAGE_EVENTS } from './dictionary.js';
-import { InferInputError, ModelFormatError } from './errors.js';
+import { channelsOnce, TRIAGE_CHANNELS, TRIAGE_EVENTS } from './dictionary.js';
+import { InferInputError } from './errors.js';
 import { isTern, modelDigest, writeTern } from './format.js';
 import { InferenceCore } from '../core/wasm.js';
 import { LoadedModel, planFromFile } from './model.js';
@@ -39,25 +39,21 @@ export interface InferNodeOptions {
   readonly log: Logger;
   /** The executive's clock: the anomaly monitor's sample times. */
   readonly nowUs: () => number;
-  /** Model files only from bundles whose last hop a BPSec session authenticated (the node has sessions). */
-  readonly sealedModelsOnly?: boolean;
 }
 
 export class InferNode {
   readonly models: ModelManager;
-  /** Where the models service stores uplinked files, named `<sha256>.tern`. */
+  /** Where the file service stores uplinked models, named by their SHA-256. */
   readonly incoming: string;
   private triage: TriageService | undefined;
   /** The service built for the first model while it is verified, until it becomes active. */
   private candidate: TriageService | undefined;
   private workPerUs: number | undefined;
   private monitor: AnomalyMonitor | undefined;
-  private readonly channels;
   private readonly triageChannels;
 
   constructor(private readonly o: InferNodeOptions) {
     this.incoming = join(o.dataDir, 'infer', 'incoming');
-    this.channels = channelsOnce(o.tlm, INFER_CHANNELS);
     this.triageChannels = channelsOnce(o.tlm, TRIAGE_CHANNELS);
     this.workPerUs = o.config.workPerUs;
     this.models = new ModelManager({ dir: join(o.dataDir, 'infer', 'models'), accept: (model) => this.accept(model) });
@@ -65,7 +61,6 @@ export class InferNode {
     this.models.onActivate((model) => this.use(model));
     mkdirSync(this.incoming, { recursive: true });
     if (!this.models.open() && o.config.model) this.bootstrap(o.config.model);
-    o.register(INFER_SERVICE.models, this.receiveModel);
     if (o.config.triage) o.register(INFER_SERVICE.triage, this.handleImage);
     if (o.config.anomaly) this.monitor = this.anomalyMonitor(o.config.anomaly);
   }
@@ -78,6 +73,11 @@ export class InferNode {
       ...(triage ? [{ name: INFER_TASK, criticality: 'low', budgetUs: this.o.config.budgetUs, run: (frame) => this.triage?.task.run(frame) }] satisfies Task[] : []),
       ...(anomaly ? [{ name: ANOMALY_TASK, criticality: 'low', budgetUs: anomaly.budgetUs, run: (frame) => this.monitor?.run(frame) }] satisfies Task[] : []),
     ];
+  }
+
+  /** The model kind of the file service: .tern files up to infer.maxModelBytes, stored in `incoming`. */
+  uplinkKind(): UplinkKind {
+    return { dir: this.incoming, maxBytes: this.o.config.maxModelBytes, looksRight: isTern };
   }
 
   /** Declares and binds INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL. */
@@ -171,24 +171,5 @@ export class InferNode {
       throw error;
     }
     await this.triage.handle(bundle, arrival);
-  };
-
-  /** A .tern file uplinked for activation: stored as `<sha256>.tern` in the incoming directory. */
-  private readonly receiveModel: ServiceHandler = async (bundle, arrival) => {
-    const bytes = payloadBlock(bundle).data;
-    let name = 'uplinked model';
-    try {
-      // Activation checks the approved digest anyway; this keeps strangers from filling the store.
-      if (this.o.sealedModelsOnly && arrival.sealedBy === undefined) throw new InferInputError('model file', 'a bundle sealed by a session peer', 'an unsealed bundle');
-      if (bytes.length > this.o.config.maxModelBytes) throw new ModelFormatError('file', `at most ${this.o.config.maxModelBytes} bytes`, bytes.length);
-      if (!isTern(bytes)) throw new ModelFormatError('file', 'a .tern model (tern infer import)');
-      name = `${modelDigest(bytes)}.tern`;
-      await writeFileDurableAsync(join(this.incoming, name), bytes);
-    } catch (error) {
-      this.models.refuse(name, error);
-      throw error;
-    }
-    this.channels.modelFiles.add();
-    this.o.log.info({ file: name, bytes: bytes.length }, 'model file received');
   };
 }

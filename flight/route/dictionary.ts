@@ -19,10 +19,10 @@ export const ROUTE_CHANNELS = {
  * import cmd. A plan replaces how every bundle is routed, so k of n operators approve it.
  */
 export const ROUTE_COMMANDS = {
-  planLoad: {
-    name: 'ROUTE_PLAN_LOAD', opcode: 0x0801, owner: 'route', criticality: 'critical',
-    doc: 'Validates a contact plan (Tern JSON, ION or HDTN) and makes it the node\'s plan; a bad one leaves the old plan in use',
-    args: [{ name: 'plan', type: 'bytes', minLength: 2, maxLength: 40_960, doc: 'The plan file (UTF-8), as `tern route plan` writes it' }],
+  planActivate: {
+    name: 'ROUTE_PLAN_ACTIVATE', opcode: 0x0802, owner: 'route', criticality: 'critical',
+    doc: 'Validates a contact plan uplinked as a file (tern gse upload --kind plan) and makes it the node\'s plan; a bad one leaves the old plan in use',
+    args: [{ name: 'sha256', type: 'string', maxLength: 64, doc: 'SHA-256 of the uplinked plan file (tern gse upload prints it): what the approvers sign' }],
   },
 } as const;
 

@@ -93,7 +93,7 @@ describe('tern --help, the whole command tree (child processes)', () => {
     const answers = await walk();
     const names = [...answers.keys()];
     // The tree as the README's table names it, so a command dropped from the help is noticed.
-    for (const name of ['tern mission', 'tern flight', 'tern status', 'tern config check', 'tern config reference', 'tern config schema', 'tern gse send', 'tern gse cosign', 'tern gse keygen',
+    for (const name of ['tern mission', 'tern flight', 'tern status', 'tern config check', 'tern config reference', 'tern config schema', 'tern gse send', 'tern gse cosign', 'tern gse upload', 'tern gse keygen',
       'tern gse tlm', 'tern gse dict', 'tern gse console', 'tern gse export', 'tern store ls', 'tern store cat', 'tern bundle inspect',
       'tern route query', 'tern infer run', 'tern seu campaign', 'tern hil proxy', 'tern fec rs-decode', 'tern jitter']) {
       expect(names, `${name} is missing from the help tree`).toContain(name);

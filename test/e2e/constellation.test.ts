@@ -171,8 +171,13 @@ describe('a constellation routed by CGR through the link emulator', () => {
     const ping = await response(await send('PING', '4242'));
     expect(ping).toMatchObject({ node: 22, status: 'executed', result: { token: 4242 } });
     writeFileSync(join(dir, 'bad-plan.json'), JSON.stringify({ format: 'tern-contact-plan/1', contacts: [{ from: 21, to: 22, start: 10, end: 5, rate: 1, owlt: 0 }] }));
+    // The plan goes up as a file signed by the operator, then a command names its SHA-256.
+    const uploaded = await runTern(['gse', 'upload', '--kind', 'plan', '--file', 'bad-plan.json', '--to', '22', '--key', 'alice.key', '--via', `127.0.0.1:${stationPort}`], dir);
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    const { sha256 } = JSON.parse(uploaded.stdout) as { sha256: string };
+    await consoleProc.waitForLine((l) => l.kind === 'evt' && l.node === 22 && l.name === 'CMD_FILE_STORED' && (l.args as { sha256?: string } | undefined)?.sha256 === sha256, 120_000);
     // The node's own dictionary (written at start) names the route commands.
-    const bad = await response(await send('ROUTE_PLAN_LOAD', '@bad-plan.json', '--from', join(dir, 'data-22')));
+    const bad = await response(await send('ROUTE_PLAN_ACTIVATE', sha256, '--from', join(dir, 'data-22')));
     expect(bad).toMatchObject({ node: 22, status: 'failed' });
     expect(JSON.stringify(bad)).toContain('contacts[0] end');
     // Still on the old plan: the next command and its response cross the same contacts.

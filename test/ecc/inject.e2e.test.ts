@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, writeNodeConfig } from '../support/mission.js';
 import { killAll, runTern, startTern, type TernProcess } from '../support/node-process.js';
+import { twoOperators } from '../support/operators.js';
 
 const SAT = 20;
 type Line = Record<string, unknown>;
@@ -39,23 +40,11 @@ async function inject(target: string, pattern: string, count: number, seed: numb
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tern-ecc-e2e-'));
-  for (const [name, id] of [['alice', 1], ['bob', 2]] as const) {
-    const made = await runTern(['gse', 'keygen', '--out', `${name}.key`, '--id', String(id), '--name', name], dir);
-    expect(made.code, made.stderr).toBe(0);
-  }
+  const cmd = await twoOperators(dir);
   port = await freePort();
   const file = writeNodeConfig(dir, {
-    id: SAT, port, routes: {},
+    id: SAT, port, routes: {}, cmd,
     tasks: [['cmd.dispatch', 'cmd.sequence'], ['ecc.scrub'], ['cmd.dispatch'], ['ecc.scrub'], ['dtn.store.scrub']],
-    cmd: {
-      approvals: 2,
-      operators: [
-        { id: 1, name: 'alice', roles: ['operate', 'approve'], publicKeyFile: 'alice.key.pub.json' },
-        { id: 2, name: 'bob', roles: ['approve'], publicKeyFile: 'bob.key.pub.json' },
-      ],
-      dispatch: { budgetUs: 3000, verificationsPerSlot: 1 },
-      sequence: { budgetUs: 500 },
-    },
   });
   const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   config.ecc = { scrub: { budgetBytes: 4096, budgetUs: 2000 } };

@@ -2,6 +2,7 @@
 // stored durably with the active/previous record, the running model kept on any failure,
 // recovered at restart; the critical commands that drive it; the infer task switching models
 // between runs.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,22 +98,34 @@ describe('model manager', () => {
 });
 
 describe('INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL', () => {
-  it('are critical, activate a file from the incoming directory and roll back', async () => {
-    const { dir, manager } = setup();
+  it('are critical, activate an uplinked file named by its SHA-256 and roll back; a file that is not the approved one is refused', async () => {
+    const { dir, manager, refused } = setup();
     expect(INFER_COMMANDS.activateModel.criticality).toBe('critical');
     expect(INFER_COMMANDS.rollbackModel.criticality).toBe('critical');
     const registry = new CommandRegistry();
     registry.declare(INFER_COMMANDS);
     bindInferCommands(registry, manager, dir);
-    writeFileSync(join(dir, 'person.tern'), person);
-    writeFileSync(join(dir, 'hello.tern'), hello);
+    // As the file service stores them: named by the SHA-256 of the whole file.
+    const file = (bytes: Uint8Array): string => {
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      writeFileSync(join(dir, sha), bytes);
+      return sha;
+    };
+    const personFile = file(person);
+    const helloFile = file(hello);
     const run = (name: string, args: Record<string, string>) => registry.lookup(registry.named(name)!.opcode)!.binding.handler(args, { operator: 1, approvers: [2, 3], source: 'ground', nowMs: 0 });
-    expect(run('INFER_ACTIVATE_MODEL', { file: 'person.tern', sha256: modelDigest(person) })).toMatchObject({ status: 'activating' });
+    expect(run('INFER_ACTIVATE_MODEL', { sha256: personFile })).toMatchObject({ status: 'activating', sha256: personFile });
     await until(() => manager.active === modelDigest(person), 'person_detect active');
-    run('INFER_ACTIVATE_MODEL', { file: 'hello.tern', sha256: modelDigest(hello) });
+    run('INFER_ACTIVATE_MODEL', { sha256: helloFile });
     await until(() => manager.active === modelDigest(hello), 'hello_world active');
     expect(run('INFER_ROLLBACK_MODEL', {})).toMatchObject({ status: 'active', sha256: modelDigest(person) });
-    expect(() => run('INFER_ACTIVATE_MODEL', { file: '../models/models.json', sha256: modelDigest(person) })).toThrow(InferInputError);
+    expect(() => run('INFER_ACTIVATE_MODEL', { sha256: '../models/models.json' })).toThrow(InferInputError);
+    // The file under the approved name was replaced: not what the operators approved.
+    writeFileSync(join(dir, helloFile), person);
+    const before = refused();
+    run('INFER_ACTIVATE_MODEL', { sha256: helloFile });
+    await until(() => refused() === before + 1, 'the altered file refused');
+    expect(manager.active).toBe(modelDigest(person));
   });
 });
 

@@ -1,12 +1,13 @@
 // Inference on a real node process: a satellite (20) whose configured model is missing starts
-// without one; a ground peer of the test (101) uplinks person_detect as a .tern file in a bundle
-// to the models service, two operators sign INFER_ACTIVATE_MODEL with its digest (`tern gse
-// send`, critical, k = 2), and image bundles to the triage service are scored in executive
-// slices: the person image comes back expedited (QoS priority 2), the other is dropped with the
-// "deleted" status report it asked for. A corrupted model and a file that is no model are
-// refused while person_detect keeps running. Events come from the node's log, counters from its
-// final housekeeping record.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// without one; an operator uploads person_detect as a .tern file signed with their key (`tern gse
+// upload`, to the file service), two operators sign INFER_ACTIVATE_MODEL with the file's SHA-256
+// (`tern gse send`, critical, k = 2), and image bundles from a ground peer of the test (101) to
+// the triage service are scored in executive slices: the person image comes back expedited (QoS
+// priority 2), the other is dropped with the "deleted" status report it asked for. A corrupted
+// model is refused at activation, a file that is no model and one signed by a key the node does
+// not know are refused at upload (nothing stored), while person_detect keeps running. Events come
+// from the node's log, counters from its final housekeeping record.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,10 +18,12 @@ import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { ipn, type Eid } from '../../flight/dtn/eid.js';
 import { decodeStatusReport } from '../../flight/dtn/status-report.js';
 import { INFER_SERVICE } from '../../flight/infer/config.js';
+import { sha256Hex } from '../../flight/cmd/uplink-envelope.js';
 import { modelDigest, writeTern } from '../../flight/infer/format.js';
 import { importTflite } from '../../flight/infer/importer.js';
 import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
 import { killAll, runTern, startTern, type TernProcess } from '../support/node-process.js';
+import { twoOperators } from '../support/operators.js';
 import { until } from '../support/wait.js';
 
 const SAT = 20;
@@ -58,25 +61,25 @@ async function command(...args: string[]): Promise<void> {
   expect(sent.code, sent.stderr).toBe(0);
 }
 
+/** `tern gse upload` of `bytes` as a model file signed with `key`; the SHA-256 it prints. */
+async function upload(name: string, bytes: Uint8Array, key = 'alice.key'): Promise<string> {
+  writeFileSync(join(dir, name), bytes);
+  const sent = await runTern(['gse', 'upload', '--kind', 'model', '--file', name, '--to', String(SAT), '--key', key, '--via', `127.0.0.1:${port}`], dir);
+  expect(sent.code, sent.stderr).toBe(0);
+  const result = JSON.parse(sent.stdout) as { status: string; sha256: string; bytes: number };
+  expect(result).toMatchObject({ status: 'sent', bytes: bytes.length });
+  return result.sha256;
+}
+
+const incoming = (): string[] => readdirSync(join(dir, `data-${SAT}`, 'infer', 'incoming'));
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tern-infer-e2e-'));
-  for (const [name, id] of [['alice', 1], ['bob', 2]] as const) {
-    const made = await runTern(['gse', 'keygen', '--out', `${name}.key`, '--id', String(id), '--name', name], dir);
-    expect(made.code, made.stderr).toBe(0);
-  }
+  const cmd = await twoOperators(dir);
   port = await freePort();
   const file = writeNodeConfig(dir, {
-    id: SAT, port, routes: {},
+    id: SAT, port, routes: {}, cmd,
     tasks: [['cmd.dispatch', 'cmd.sequence'], ['infer.triage'], ['cmd.dispatch'], ['infer.triage'], []],
-    cmd: {
-      approvals: 2,
-      operators: [
-        { id: 1, name: 'alice', roles: ['operate', 'approve'], publicKeyFile: 'alice.key.pub.json' },
-        { id: 2, name: 'bob', roles: ['approve'], publicKeyFile: 'bob.key.pub.json' },
-      ],
-      dispatch: { budgetUs: 3000, verificationsPerSlot: 1 },
-      sequence: { budgetUs: 500 },
-    },
   });
   const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   config.infer = {
@@ -102,10 +105,11 @@ describe('inference on a node process: uplink, k-of-n activation, triage, refusa
     await event('INFER_TRIAGE_REFUSED');
   });
 
-  it('stores an uplinked .tern, activates it by a command two operators signed, and triages images in slices', async () => {
-    await toSat(INFER_SERVICE.models, person);
-    await sat.waitForLine((l) => l.msg === 'model file received' && l.file === `${sha}.tern`);
-    await command('INFER_ACTIVATE_MODEL', `${sha}.tern`, sha);
+  it('stores an uploaded .tern, activates it by a command two operators signed, and triages images in slices', async () => {
+    const file = await upload('person_detect.tern', person);
+    await event('CMD_FILE_STORED', { sha256: file, kind: 'model', operator: 1 });
+    expect(incoming()).toEqual([file]);
+    await command('INFER_ACTIVATE_MODEL', file);
     expect(await event('INFER_MODEL_ACTIVATED', { sha256: sha })).toMatchObject({ layers: 31 });
 
     await toSat(INFER_SERVICE.triage, vector('person.bmp'));
@@ -126,17 +130,23 @@ describe('inference on a node process: uplink, k-of-n activation, triage, refusa
     expect(decodeStatusReport(report).asserted.deleted).toBeDefined();
   }, 60_000);
 
-  it('refuses a corrupted model and a file that is no model; person_detect keeps running', async () => {
+  it('refuses a corrupted model at activation, a file that is no model and a forged one at upload; person_detect keeps running', async () => {
     const corrupt = person.slice();
     corrupt[5000]! ^= 0x10;
-    await toSat(INFER_SERVICE.models, corrupt);
-    const corruptName = `${modelDigest(corrupt)}.tern`;
-    await sat.waitForLine((l) => l.msg === 'model file received' && l.file === corruptName);
-    // The operators approved person_detect's digest; the damaged file does not have it.
-    await command('INFER_ACTIVATE_MODEL', corruptName, sha);
-    expect(await event('INFER_MODEL_REFUSED', { code: 'INFER_BAD_MODEL' })).toMatchObject({ file: join(dir, `data-${SAT}`, 'infer', 'incoming', corruptName) });
-    await toSat(INFER_SERVICE.models, new TextEncoder().encode('not a model'));
-    await event('INFER_MODEL_REFUSED', { code: 'INFER_BAD_MODEL' }, 2);
+    // Signed and stored as it was uploaded; the model's own checksum refuses it at activation.
+    const corruptFile = await upload('corrupt.tern', corrupt);
+    await event('CMD_FILE_STORED', { sha256: corruptFile });
+    await command('INFER_ACTIVATE_MODEL', corruptFile);
+    expect(await event('INFER_MODEL_REFUSED', { code: 'INFER_BAD_MODEL' })).toMatchObject({ file: join(dir, `data-${SAT}`, 'infer', 'incoming', corruptFile) });
+
+    await upload('not-a-model.tern', new TextEncoder().encode('not a model'));
+    await event('CMD_FILE_REFUSED', { reason: 'wrongKind' });
+    // Signed by a key of its own that no operator table on board holds.
+    const made = await runTern(['gse', 'keygen', '--out', 'mallory.key', '--id', '1', '--name', 'mallory'], dir);
+    expect(made.code, made.stderr).toBe(0);
+    await upload('forged.tern', person.slice().reverse(), 'mallory.key');
+    await event('CMD_FILE_REFUSED', { reason: 'unknownOperator' });
+    expect(incoming().sort()).toEqual([corruptFile, sha256Hex(person)].sort());
 
     await toSat(INFER_SERVICE.triage, vector('person.bmp'));
     expect(await event('INFER_TRIAGE_DECISION', { decision: 'expedite' }, 2)).toMatchObject({ score: 0.941 });
@@ -146,7 +156,8 @@ describe('inference on a node process: uplink, k-of-n activation, triage, refusa
     const hk = JSON.parse(readFileSync(join(dir, `data-${SAT}`, 'housekeeping.json'), 'utf8')) as { channels: Record<string, number> };
     expect(hk.channels).toMatchObject({
       'infer.runs': 3, 'infer.triage.expedited': 2, 'infer.triage.dropped': 1, 'infer.triage.refused': 1,
-      'infer.modelFiles': 2, 'infer.modelsRefused': 3,
+      'infer.modelsRefused': 2, 'cmd.uplink.stored': 2, 'cmd.uplink.refused': 2,
+      'cmd.uplink.refused.wrongKind': 1, 'cmd.uplink.refused.unknownOperator': 1,
     });
   }, 60_000);
 });

@@ -1,7 +1,10 @@
-// A contact plan taken by command: validated first; a bad plan (malformed, overlapping, naming
-// neither this node) is counted and reported and the node keeps routing on its old plan; a good
-// one is kept durably, routes every bundle again, and is the plan again after a restart.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+// A contact plan taken by command: ROUTE_PLAN_ACTIVATE names the SHA-256 of a plan file the file
+// service stored in the incoming directory. Validated first; a bad plan (malformed, overlapping,
+// naming neither this node), a file never uplinked and one altered since are counted and
+// reported and the node keeps routing on its old plan; a good one is kept durably, routes every
+// bundle again, and is the plan again after a restart.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,21 +34,29 @@ function node(dir = mkdtempSync(join(tmpdir(), 'tern-plan-cmd-'))) {
   const router = new CgrRouter(1, parsePlan(OLD, { source: 'config', epochMs: EPOCH }), { epochMs: EPOCH }, tlm);
   let replanned = 0;
   const plans = new PlanActivation({
-    node: 1, router, events, file: join(dir, 'contact-plan'),
+    node: 1, router, events, file: join(dir, 'contact-plan'), incoming: join(dir, 'incoming'),
     intake: new PlanIntake(router.ch!, events, { epochMs: EPOCH }), replanned: () => replanned++,
   });
-  return { dir, tlm, router, plans, seen, replanned: () => replanned };
+  /** What the file service does with an uplinked plan: stored as <sha256> in the incoming directory. */
+  const uplinked = (bytes: Uint8Array): string => {
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(dir, 'incoming', sha), bytes);
+    return sha;
+  };
+  return { dir, tlm, router, plans, seen, uplinked, replanned: () => replanned };
 }
 
 describe('contact plan by command', () => {
-  it('ROUTE_PLAN_LOAD is critical: k of n operators approve a new plan', () => {
-    expect(ROUTE_COMMANDS.planLoad.criticality).toBe('critical');
+  it('ROUTE_PLAN_ACTIVATE is critical: k of n operators approve a new plan by its digest', () => {
+    expect(ROUTE_COMMANDS.planActivate.criticality).toBe('critical');
+    expect(ROUTE_COMMANDS.planActivate.args.map((a) => a.name)).toEqual(['sha256']);
   });
 
   it('takes a good plan: routes by it, routes every bundle again, keeps it for a restart', () => {
     const n = node();
     expect(n.router.route(facts, EPOCH)!.nextHop).toBe(2);
-    expect(n.plans.activate(new TextEncoder().encode(NEW))).toEqual({ contacts: 2, nodes: 3 });
+    const sha = n.uplinked(new TextEncoder().encode(NEW));
+    expect(n.plans.activate(sha)).toEqual({ sha256: sha, contacts: 2, nodes: 3 });
     expect(n.router.route(facts, EPOCH)!.nextHop).toBe(4);
     expect(n.replanned()).toBe(1);
     expect(n.seen).toEqual(['ROUTE_PLAN_LOADED', 'ROUTE_PLAN_ACTIVATED']);
@@ -63,13 +74,31 @@ describe('contact plan by command', () => {
     ['bytes that are not UTF-8', '\u0000', 'UTF-8'],
   ])('refuses %s, counted and reported, and keeps routing on the old plan', (_what, text, message) => {
     const n = node();
-    const bytes = text === '\u0000' ? Uint8Array.of(0xff, 0xfe, 0x7b) : new TextEncoder().encode(text);
-    expect(() => n.plans.activate(bytes)).toThrow(ContactPlanError);
-    expect(() => n.plans.activate(bytes)).toThrow(message);
+    const sha = n.uplinked(text === '\u0000' ? Uint8Array.of(0xff, 0xfe, 0x7b) : new TextEncoder().encode(text));
+    expect(() => n.plans.activate(sha)).toThrow(ContactPlanError);
+    expect(() => n.plans.activate(sha)).toThrow(message);
     expect(n.router.route(facts, EPOCH)!.nextHop).toBe(2);
     expect(n.tlm.get('route.plansRejected')!.value).toBe(2);
     expect(n.seen).toEqual(['ROUTE_PLAN_REJECTED', 'ROUTE_PLAN_REJECTED']);
     expect(n.replanned()).toBe(0);
+    expect(existsSync(join(n.dir, 'contact-plan'))).toBe(false);
+  });
+
+  it.each([
+    ['a digest never uplinked', (n: ReturnType<typeof node>) => createHash('sha256').update('nothing').digest('hex'), 'uplinked with tern gse upload'],
+    ['a stored file altered since it was uplinked', (n: ReturnType<typeof node>) => {
+      const sha = n.uplinked(new TextEncoder().encode(NEW));
+      writeFileSync(join(n.dir, 'incoming', sha), NEW.replace('1000', '2000'));
+      return sha;
+    }, 'the approved digest'],
+    ['a sha256 that is no digest', () => '../contact-plan', '64 lowercase hex digits'],
+  ])('refuses %s, counted and reported, and keeps routing on the old plan', (_what, sha256, message) => {
+    const n = node();
+    const sha = sha256(n);
+    expect(() => n.plans.activate(sha)).toThrow(message);
+    expect(n.router.route(facts, EPOCH)!.nextHop).toBe(2);
+    expect(n.tlm.get('route.plansRejected')!.value).toBe(1);
+    expect(n.seen).toEqual(['ROUTE_PLAN_REJECTED']);
     expect(existsSync(join(n.dir, 'contact-plan'))).toBe(false);
   });
 });
