@@ -101,7 +101,10 @@ export class Commanding {
       stepsPerSlot: o.config.sequence.stepsPerSlot, budgetUs: o.config.sequence.budgetUs,
     });
     this.sessions = this.buildSessions(o, wallMs);
-    this.uplink = new FileUplink({ node: o.node, keys: this.keys, tlm: o.tlm, events: o.events, log: subsystemLogger(o.log, 'uplink') });
+    this.uplink = new FileUplink({
+      node: o.node, keys: this.keys, tlm: o.tlm, events: o.events, log: subsystemLogger(o.log, 'uplink'),
+      perMinute: () => this.params.get(CMD_PARAMS.uplinkPerMinute.name), nowMs: () => o.clock.nowUs() / 1000,
+    });
     if (o.protection) {
       this.params.protect(o.protection.region);
       this.keys.protect(o.protection.region);

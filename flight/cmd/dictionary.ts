@@ -62,6 +62,7 @@ export const UPLINK_CHANNELS = {
   wrongKind: { name: 'cmd.uplink.refused.wrongKind', type: 'u64', units: 'files', doc: 'A kind this node does not take, or content that is not of its kind' },
   wrongDigest: { name: 'cmd.uplink.refused.wrongDigest', type: 'u64', units: 'files', doc: 'Content whose SHA-256 or size is not the signed one' },
   oversize: { name: 'cmd.uplink.refused.oversize', type: 'u64', units: 'files', doc: 'Larger than its kind allows' },
+  rateLimited: { name: 'cmd.uplink.refused.rateLimited', type: 'u64', units: 'files', yellow: { high: 0 }, doc: 'Refused unverified: more than cmd.uplinkPerMinute files to verify' },
 } as const satisfies Record<string, ChannelDef>;
 
 /** The reject counter of each code. */
@@ -173,6 +174,10 @@ export const CMD_PARAMS = {
   verifyBurst: {
     name: 'cmd.verifyBurst', type: 'int', min: 1, max: 100, default: 10, units: 'signatures', criticality: 'normal',
     doc: 'Token bucket depth: verifications allowed in a burst',
+  },
+  uplinkPerMinute: {
+    name: 'cmd.uplinkPerMinute', type: 'int', min: 1, max: 600, default: 30, units: 'files/min', criticality: 'normal',
+    doc: 'Uplinked files whose signature the file service verifies per minute at most (as many at once); the rest are refused unverified',
   },
   responsesPerSecond: {
     name: 'cmd.responsesPerSecond', type: 'int', min: 1, max: 1000, default: 10, units: 'responses/s', criticality: 'normal',

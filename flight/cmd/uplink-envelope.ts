@@ -26,7 +26,7 @@ export const MAX_FILE_NAME = 128;
 export const MAX_FILE_BYTES = 48 << 20;
 
 /** Why an uplinked file was refused: a counter `cmd.uplink.refused.<reason>` each. */
-export const UPLINK_REASONS = ['malformed', 'unsigned', 'unknownOperator', 'notAuthorized', 'badSignature', 'wrongTarget', 'wrongKind', 'wrongDigest', 'oversize'] as const;
+export const UPLINK_REASONS = ['malformed', 'unsigned', 'unknownOperator', 'notAuthorized', 'badSignature', 'wrongTarget', 'wrongKind', 'wrongDigest', 'oversize', 'rateLimited'] as const;
 export type UplinkReason = (typeof UPLINK_REASONS)[number];
 
 /** An uplinked file refused before anything was stored. */

@@ -9,7 +9,8 @@
 // since the subsystems that use them sit on either side of cmd in the layers.
 //
 // The cheap checks come first; the one ML-DSA verification (over the header, a few hundred
-// bytes) comes before the content is hashed.
+// bytes) comes before the content is hashed, and at most cmd.uplinkPerMinute files a minute are
+// verified (a flood of signed-looking files costs no more; the rest are refused unverified).
 import { join } from 'node:path';
 import { writeFileDurableAsync } from '../durable.js';
 import type { Logger } from '../log.js';
@@ -18,6 +19,7 @@ import type { EventLog } from '../tlm/events.js';
 import { UPLINK_CHANNELS, CMD_EVENTS } from './dictionary.js';
 import { RevokedKey, UnknownOperator } from './errors.js';
 import type { OperatorKeys } from './operators.js';
+import { TokenBucket } from './token-bucket.js';
 import { decodeFile, fileContext, MAX_FILE_BYTES, sha256Hex, UplinkRefused, type FileKind } from './uplink-envelope.js';
 
 /** The ipn service number of the file service. */
@@ -40,6 +42,10 @@ export interface FileUplinkOptions {
   readonly tlm: TelemetryRegistry;
   readonly events: EventLog;
   readonly log: Logger;
+  /** Files verified per minute at most (a parameter, read on every use). */
+  readonly perMinute: () => number;
+  /** Monotonic milliseconds. */
+  readonly nowMs: () => number;
 }
 
 export interface StoredFile {
@@ -59,9 +65,11 @@ interface Checked extends StoredFile {
 export class FileUplink {
   private readonly kinds = new Map<string, UplinkKind>();
   private readonly channels;
+  private readonly verifications: TokenBucket;
 
   constructor(private readonly o: FileUplinkOptions) {
     this.channels = o.tlm.defineAll(UPLINK_CHANNELS);
+    this.verifications = new TokenBucket(() => o.perMinute() / 60, o.perMinute, o.nowMs());
   }
 
   /** This node takes files of `kind` (its activation command reads them from `spec.dir`). */
@@ -104,6 +112,7 @@ export class FileUplink {
       throw error;
     }
     if (!authorized) throw new UplinkRefused('notAuthorized', `operator ${signature.operator} does not have the operate role`);
+    if (!this.verifications.take(this.o.nowMs())) throw new UplinkRefused('rateLimited', `more than ${this.o.perMinute()} files to verify in a minute (cmd.uplinkPerMinute)`);
     if (!this.o.keys.verify(signature, file.headerBytes, this.o.node, fileContext(this.o.node))) {
       throw new UplinkRefused('badSignature', `the signature of operator ${signature.operator} over ${header.kind} ${header.name} does not verify`);
     }

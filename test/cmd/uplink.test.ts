@@ -95,6 +95,20 @@ describe('the file service (cmd.uplink)', () => {
     expect(s.stored()).toEqual([]);
   });
 
+  it('verifies at most cmd.uplinkPerMinute files a minute: the rest are refused unverified until the bucket refills', async () => {
+    const s = service();
+    s.commanding.params.set('cmd.uplinkPerMinute', 2);
+    const file = (i: number) => signFile(dsa, new TextEncoder().encode(`{"format":"tern-contact-plan/1","contacts":[],"n":${i}}`), { target: NODE, kind: 'plan', name: 'p.json', signer: alice });
+    await s.commanding.uplink.receive(file(1));
+    await s.commanding.uplink.receive(file(2));
+    await expect(s.commanding.uplink.receive(file(3))).rejects.toMatchObject({ reason: 'rateLimited' });
+    s.clock.advance(30_000_000);
+    await s.commanding.uplink.receive(file(4));
+    expect(s.value('cmd.uplink.stored')).toBe(3);
+    expect(s.value('cmd.uplink.refused.rateLimited')).toBe(1);
+    expect(s.stored()).toHaveLength(3);
+  });
+
   it('a file signature is not a command signature: the contexts differ', () => {
     expect(new TextDecoder().decode(fileContext(NODE))).toBe(`tern-file-v1:${NODE}`);
   });
