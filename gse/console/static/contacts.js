@@ -21,12 +21,17 @@ async function chart(span) {
   const width = Math.max(600, Math.min(2400, Math.floor($('#contacts-chart').clientWidth || 1200)));
   const res = await fetch(`/api/contacts.svg?span=${span}&width=${width}`, { credentials: 'same-origin' });
   if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || `${res.status}`);
-  const svg = new DOMParser().parseFromString(await res.text(), 'image/svg+xml').documentElement;
-  $('#contacts-chart').replaceChildren(document.importNode(svg, true));
+  return new DOMParser().parseFromString(await res.text(), 'image/svg+xml').documentElement;
 }
 
+// Refreshes overlap when a fetch is slow; only the newest one started may draw, and it draws the
+// state, the chart and the tables together, so window.ternContacts always matches the page.
+let refreshes = 0;
 async function refresh() {
+  const mine = ++refreshes;
   const state = await api('/api/contacts');
+  const svg = state.plan === null ? null : await chart($('#contacts-span').value);
+  if (mine !== refreshes) return;
   window.ternContacts = state;
   $('#contacts-none').hidden = state.plan !== null;
   $('#contacts-body').hidden = state.plan === null;
@@ -34,7 +39,7 @@ async function refresh() {
   const now = Date.now();
   $('#contacts-summary').title = state.file;
   $('#contacts-summary').textContent = `${state.file.split(/[\\/]/).pop()}: ${state.contacts} contacts between ${state.pairs} node pairs. Plan time now ${state.planNowS.toFixed(0)} s (${hms(Math.max(0, state.planNowS))}), plan time 0 at ${time(state.epochMs)} UTC, ${state.timeScale} plan s per s. Ground: ${state.ground.join(', ')}.`;
-  await chart($('#contacts-span').value);
+  $('#contacts-chart').replaceChildren(document.importNode(svg, true));
   $('#contacts-open').tBodies[0].replaceChildren(...contactRows(state.open, now, false));
   $('#contacts-open-none').hidden = state.open.length > 0;
   $('#contacts-next').tBodies[0].replaceChildren(...contactRows(state.next, now, true));
