@@ -5,8 +5,9 @@
 // node ID the session announces; extendedKeyUsage allows both TLS roles, since a node is the TLS
 // client of the sessions it opens and the server of those it accepts. Keys are EC P-256.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TcpclTls } from '../flight/cla/tcpcl-tls.js';
 import { runCommand, UsageError, type CommandSpec, type OptionSpecs } from '../flight/cli-args.js';
 import { TernError } from '../flight/errors.js';
 
@@ -68,6 +69,27 @@ export function makeNodeCert(dir: string, ca: CertFiles, node: number, days = 82
   }
   chmodSync(files.key, 0o600);
   return files;
+}
+
+/** The CA and node `node`'s files in a directory as makeCa and makeNodeCert lay it out. */
+export function certFilesIn(dir: string, node: number): { ca: CertFiles; node: CertFiles } {
+  return {
+    ca: { key: join(dir, 'ca.key'), cert: join(dir, 'ca.crt') },
+    node: { key: join(dir, `node-${node}.key`), cert: join(dir, `node-${node}.crt`) },
+  };
+}
+
+/** TCPCLv4 TLS settings for node `node` from such a directory, every peer required to use TLS. */
+export function readNodeTls(dir: string, node: number): TcpclTls {
+  const files = certFilesIn(dir, node);
+  const read = (file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new CertsError(`${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (tern gse certs --out ${dir} --nodes ${node} makes it)`);
+    }
+  };
+  return { key: read(files.node.key), cert: read(files.node.cert), ca: read(files.ca.cert), required: true, requiredFor: [] };
 }
 
 function randomSerial(): string {

@@ -106,7 +106,7 @@ export const CLA_EVENTS = {
   tcpListening: { id: 0x0410, name: 'CLA_TCP_LISTENING', severity: 'activity', format: 'TCPCLv4 listening on {address}:{port}', throttle: 0 },
   tcpSessionUp: {
     id: 0x0411, name: 'CLA_TCP_SESSION_UP', severity: 'activity', throttle: 0,
-    format: 'TCPCLv4 session {role} with {nodeId} at {peer}: keepalive {keepaliveS} s, peer segment MRU {segmentMru}, transfer MRU {transferMru}',
+    format: 'TCPCLv4 session {role} with {nodeId} at {peer}: keepalive {keepaliveS} s, peer segment MRU {segmentMru}, transfer MRU {transferMru}, TLS {tls}',
   },
   tcpSessionDown: { id: 0x0412, name: 'CLA_TCP_SESSION_DOWN', severity: 'activity', format: 'TCPCLv4 session with {nodeId} at {peer} closed: {reason}', throttle: 0 },
   tcpProtocolError: { id: 0x0413, name: 'CLA_TCP_PROTOCOL_ERROR', severity: 'warning', format: 'TCPCLv4 peer {peer}: {code}: {error}' },

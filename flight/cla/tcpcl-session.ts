@@ -24,7 +24,7 @@ import { localSessInit, negotiate } from './tcpcl-handshake.js';
 import { KeepaliveClock } from './tcpcl-keepalive.js';
 import { InboundTransfers } from './tcpcl-transfer-in.js';
 import { OutboundTransfers } from './tcpcl-transfer-out.js';
-import { TlsHandshakeError, TlsNodeIdError, TlsRequiredError, certificateUris, startTls, type TcpclTls } from './tcpcl-tls.js';
+import { TlsHandshakeError, TlsNodeIdError, TlsRequiredError, certificateUris, startTls, tlsRequiredFor, type TcpclTls } from './tcpcl-tls.js';
 import { CONTACT_CAN_TLS, MSG, MSG_NAME, REJECT_REASON, TERM_REASON, TERM_REPLY, contactHeader, msgReject, rejectReasonName, sessTerm, termReasonName } from './tcpcl-wire.js';
 
 export interface SessionConfig {
@@ -359,6 +359,8 @@ export class TcpclSession implements BundleLink {
     if (this.tls) {
       const named = certificateUris(this.tls.getPeerCertificate());
       if (!named.includes(m.nodeId)) throw new TlsNodeIdError(m.nodeId, named);
+    } else if (tlsRequiredFor(this.host.config.tls, m.nodeId)) {
+      throw new TlsRequiredError(m.nodeId);
     }
     this.peer = { ...this.peer, nodeId: negotiated.nodeId };
     if (this.role === 'passive') {

@@ -19,6 +19,21 @@ export interface TcpclTls {
   readonly ca: string | Buffer;
   /** Refuse a session whose peer does not offer TLS (otherwise it runs in plain TCP). */
   readonly required: boolean;
+  /**
+   * Node numbers whose sessions must run inside TLS, though others may run plain: a session
+   * announcing `ipn:N.0` for one of them outside TLS is refused at its SESS_INIT. A ground
+   * station requires it of the console's node, yet takes plain sessions from its satellites and
+   * from `tern gse send` (a command is signed by its operator, whatever carries it).
+   */
+  readonly requiredFor: readonly number[];
+}
+
+/** Whether a session announcing `nodeId` must run inside TLS by this node's `tls` section. */
+export function tlsRequiredFor(tls: TcpclTls | undefined, nodeId: string): boolean {
+  if (tls === undefined) return false;
+  if (tls.required) return true;
+  const m = /^ipn:(\d+)\.0$/.exec(nodeId);
+  return m !== null && tls.requiredFor.includes(Number(m[1]));
 }
 
 /** The peer's certificate does not name the node ID it announced. */
@@ -42,8 +57,11 @@ export class TlsHandshakeError extends ClaProtocolError {
 /** The peer would not use TLS where this node requires it. */
 export class TlsRequiredError extends ClaProtocolError {
   readonly code = 'TCPCL_TLS_REQUIRED';
-  constructor() {
-    super('contact header: the peer does not offer TLS (CAN_TLS), which this node requires');
+  /** `nodeId`: the node a plain session announced, which this node requires TLS of (requiredFor). */
+  constructor(readonly nodeId?: string) {
+    super(nodeId === undefined
+      ? 'contact header: the peer does not offer TLS (CAN_TLS), which this node requires'
+      : `SESS_INIT: ${nodeId} outside TLS, which this node requires of it`);
     this.name = 'TlsRequiredError';
   }
 }
@@ -84,9 +102,10 @@ export function certificateUris(cert: PeerCertificate): string[] {
  * now, so that a missing or unreadable one stops the node before it starts, naming the field.
  *
  *   "tls": { "key": "certs/node-20.key", "certificate": "certs/node-20.crt", "trustedCas": "certs/ca.crt", "required": true }
+ *   "tls": { ..., "requiredFor": [100] }     (plain sessions taken, but not from node 100)
  */
 export function parseTcpTls(f: Fields, raw: unknown, field: string): TcpclTls {
-  const o = f.object(raw, field, ['key', 'certificate', 'trustedCas', 'required']);
+  const o = f.object(raw, field, ['key', 'certificate', 'trustedCas', 'required', 'requiredFor']);
   const read = (name: string): Buffer => {
     const path = resolve(dirname(f.file), f.string(o[name], join(field, name)));
     try {
@@ -98,5 +117,6 @@ export function parseTcpTls(f: Fields, raw: unknown, field: string): TcpclTls {
   return {
     key: read('key'), cert: read('certificate'), ca: read('trustedCas'),
     required: o.required === undefined ? false : f.boolean(o.required, join(field, 'required')),
+    requiredFor: o.requiredFor === undefined ? [] : f.array(o.requiredFor, join(field, 'requiredFor')).map((n, i) => f.integer(n, join(field, `requiredFor[${i}]`), 1)),
   };
 }

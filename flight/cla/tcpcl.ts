@@ -160,6 +160,7 @@ export class TcpCla implements SessionHost {
       keepaliveS: session.keepaliveS,
       segmentMru: session.peerSegmentMru,
       transferMru: session.peerTransferMru,
+      tls: session.secure,
     });
     this.options.onSession?.(session);
   }

@@ -66,6 +66,18 @@ const TCP: Field = {
     closeTimeoutMs: { type: 'integer', min: 100, max: 600000, default: 5000, doc: 'Wait for the peer\'s SESS_TERM before closing anyway.' },
     maxPendingConnections: { type: 'integer', min: 1, max: 65536, default: 256, doc: 'Connections accepted that have not completed SESS_INIT.' },
     maxPendingPerAddress: { type: 'integer', min: 1, default: 128, doc: 'Of those, from one address at most.' },
+    tls: {
+      type: 'object',
+      doc: 'TLS 1.3 for TCPCLv4 (RFC 9174 4.4): CAN_TLS offered, certificates checked against the node ID a peer announces (`URI:ipn:N.0`). PEM files relative to the config file; `tern gse certs` makes them, `tern mission` on first start.',
+      required: ['key', 'certificate', 'trustedCas'],
+      fields: {
+        key: { type: 'string', doc: 'This node\'s private key (PEM), owner-only.' },
+        certificate: { type: 'string', doc: 'This node\'s certificate (PEM), naming it as a subjectAltName `URI:ipn:N.0`.' },
+        trustedCas: { type: 'string', doc: 'The CA certificates a peer\'s certificate must chain to (PEM).' },
+        required: { type: 'boolean', default: false, doc: 'Refuse every peer that does not offer TLS (otherwise such a session runs in plain TCP).' },
+        requiredFor: { type: 'array', items: { type: 'integer', min: 1, doc: 'A node number.' }, doc: 'Nodes whose sessions must run inside TLS: one announcing `ipn:N.0` outside TLS is refused (a station requires it of its console\'s node, and takes its satellites plain).' },
+      },
+    },
   },
 };
 

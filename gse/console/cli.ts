@@ -3,11 +3,13 @@
 // other than loopback without TLS and a users file, a port in use).
 import { isIP } from 'node:net';
 import { createInterface } from 'node:readline';
+import type { TcpclTls } from '../../flight/cla/tcpcl-tls.js';
 import { parseOptions } from '../../flight/cli-args.js';
 import { readKeyFile } from '../../flight/cmd/keyfile.js';
 import { mlDsa } from '../../flight/cmd/mldsa.js';
 import { TernError } from '../../flight/errors.js';
 import { createRootLogger, subsystemLogger } from '../../flight/log.js';
+import { CertsError, readNodeTls } from '../certs.js';
 import { loadDictionary } from '../dictionary.js';
 import { GROUND_NODE, parseAddress, type Address } from '../transport.js';
 import { hashPassword, readUsers } from './auth.js';
@@ -16,7 +18,7 @@ import { ContactsView } from './timeline.js';
 
 export const CONSOLE_USAGE = `usage: tern gse console [--listen HOST:PORT] [--dtn HOST:PORT] [--node N] [--archive DIR]
                        [--retention-days D] [--key FILE] [--via HOST:PORT] [--cla tcp|udp]
-                       [--dict FILE | --from DATA_DIR] [--tls-cert FILE --tls-key FILE --users FILE]
+                       [--dict FILE | --from DATA_DIR] [--tls-cert FILE --tls-key FILE --users FILE] [--dtn-tls DIR]
                        [--plan FILE [--plan-epoch ISO|MS|mission-start] [--time-scale S] [--ground N,...]]
        tern gse console --hash-password     (reads a password on stdin, prints a users-file hash)
 
@@ -27,6 +29,8 @@ Open the login link it prints. With --key (your operator key, on this machine) t
 and sends commands through the ground station at --via; without it, it sends only envelopes
 signed elsewhere. Any --listen address other than loopback needs --tls-cert, --tls-key and
 --users (a JSON list of { "name", "password" } with hashes from --hash-password).
+With --dtn-tls DIR (a directory tern gse certs made: ca.crt, node-N.key, node-N.crt for --node N)
+the ground network runs TCPCLv4 inside TLS 1.3, and a station that does not offer it is refused.
 With --plan (the mission's contact plan, any format) the Contacts page draws it on the nodes'
 clock: plan time 0 is --plan-epoch, else the mission start tern mission gives its processes,
 else the plan's own epoch; --time-scale as the nodes' contactPlan.timeScale (default 1). Links with
@@ -48,6 +52,16 @@ function listenAddress(option: string, text: string): Address {
   const anyPort = text.endsWith(':0');
   const address = parseAddress(option, anyPort ? `${text.slice(0, -2)}:1` : text);
   return anyPort ? { host: address.host, port: 0 } : address;
+}
+
+/** --dtn-tls DIR: node `node`'s key and certificate and the mission CA, as tern gse certs lays them out. */
+function dtnTls(dir: string, node: number): TcpclTls {
+  try {
+    return readNodeTls(dir, node);
+  } catch (error) {
+    if (error instanceof CertsError) throw new ConsoleUsage(`--dtn-tls ${dir}: ${error.message}`);
+    throw error;
+  }
 }
 
 const isLoopback = (host: string): boolean => host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
@@ -78,7 +92,7 @@ async function consoleMain(argv: string[]): Promise<number> {
     listen: { type: 'string', default: '127.0.0.1:8080' }, dtn: { type: 'string', default: '127.0.0.1:4700' },
     node: { type: 'string' }, archive: { type: 'string', default: 'var/console' }, 'retention-days': { type: 'string' },
     key: { type: 'string' }, via: { type: 'string' }, cla: { type: 'string' }, dict: { type: 'string' }, from: { type: 'string' },
-    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, users: { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, users: { type: 'string' }, 'dtn-tls': { type: 'string' },
     'hash-password': { type: 'boolean' }, help: { type: 'boolean' },
     plan: { type: 'string' }, 'plan-epoch': { type: 'string' }, 'time-scale': { type: 'string' }, ground: { type: 'string' },
   }, argv);
@@ -118,6 +132,7 @@ async function consoleMain(argv: string[]): Promise<number> {
     ...(tlsGiven === 2 ? { tls: { cert: values['tls-cert']!, key: values['tls-key']! } } : {}),
     ...(values.users === undefined ? {} : { users: readUsers(values.users) }),
     ...(contacts ? { contacts } : {}),
+    ...(values['dtn-tls'] === undefined ? {} : { dtnTls: dtnTls(values['dtn-tls'], node) }),
   }).catch((error: unknown) => {
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new ConsoleUsage(`cannot listen: ${(error as Error).message}`);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TcpclTls } from '../../flight/cla/tcpcl-tls.js';
 import type { Signer } from '../../flight/cmd/envelope.js';
 import type { Dictionary } from '../../flight/cmd/export.js';
 import type { MlDsa } from '../../flight/cmd/mldsa.js';
@@ -34,6 +35,8 @@ export interface ConsoleOptions {
   readonly via?: Address;
   readonly cla?: 'tcp' | 'udp';
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** TLS for the ground network's TCPCLv4 sessions (the console's node with its stations). */
+  readonly dtnTls?: TcpclTls;
   readonly users?: Map<string, string>;
   /** The mission's contact plan on the nodes' clock, for the Contacts page. */
   readonly contacts?: ContactsView;
@@ -85,7 +88,7 @@ export class GroundConsole {
       const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
       sessions.options.origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
       const ingest = new GroundIngest(archive, live, counters, o.log, o.print);
-      ground = await listenAsGround(o.node, o.dtn, (payload, from, source) => ingest.payload(payload, from, source), (why) => o.log.warn({ why }, 'bundle refused'));
+      ground = await listenAsGround(o.node, o.dtn, (payload, from, source) => ingest.payload(payload, from, source), (why) => o.log.warn({ why }, 'bundle refused'), o.dtnTls);
     } catch (error) {
       server.close();
       archive.close();

@@ -12,6 +12,7 @@ import { expect, it } from 'vitest';
 import { copyMissionWithFreePorts } from '../support/mission.js';
 import { killAll, REPO, startTern, type TernProcess } from '../support/node-process.js';
 import { until } from '../support/wait.js';
+import { ensureMissionDirCerts } from '../../gse/mission.js';
 import { writeResult } from './results.js';
 
 const SECONDS = Number(process.env.TERN_BENCH_SECONDS ?? 5);
@@ -25,6 +26,7 @@ async function configs(dir: string): Promise<string[]> {
   const mission = join(dir, 'local');
   await copyMissionWithFreePorts(LOCAL, mission);
   for (const key of readdirSync(join(mission, 'keys')).filter((n) => n.endsWith('.key'))) chmodSync(join(mission, 'keys', key), 0o600);
+  ensureMissionDirCerts(mission); // the station's TLS files, as tern mission makes them
   return NODES.map((name) => {
     const file = join(mission, `${name}.json`);
     const c = JSON.parse(readFileSync(file, 'utf8')) as Json;

@@ -31,9 +31,9 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function tls(which: string, required = false): TcpclTls {
+function tls(which: string, required = false, requiredFor: number[] = []): TcpclTls {
   const files = certs.get(which)!;
-  return { key: readFileSync(files.key), cert: readFileSync(files.cert), ca: readFileSync(ca.cert), required };
+  return { key: readFileSync(files.key), cert: readFileSync(files.cert), ca: readFileSync(ca.cert), required, requiredFor };
 }
 
 const nodes: TcpNode[] = [];
@@ -96,6 +96,28 @@ describe('TCPCLv4 under TLS', () => {
     await until(() => offering.sink.accepted.length === 1, 'the bundle over plain TCP');
   });
 
+  it('requiredFor: a station takes plain sessions, but refuses one announcing a listed node outside TLS, both ways', async () => {
+    const station = await node({ localNodeId: 'ipn:2.0', tls: tls('mission-2', false, [1]) });
+    // Node 3 (a satellite, say) may run plain.
+    const satellite = await node({ localNodeId: 'ipn:3.0', listen: false });
+    const plainSession = await satellite.cla.connect('127.0.0.1', station.port, 'ipn:2.0');
+    expect(plainSession.secure).toBe(false);
+    await plainSession.send(Uint8Array.of(3));
+    // Node 1 (the console's node) without TLS is refused at its SESS_INIT, counted.
+    const impostor = await node({ localNodeId: 'ipn:1.0', listen: false });
+    await expect(impostor.cla.connect('127.0.0.1', station.port, 'ipn:2.0')).rejects.toThrow();
+    await until(() => errorCodes(station).includes('TCPCL_TLS_REQUIRED'), 'the refusal to be counted');
+    expect(station.cla.sessions().map((s) => s.peer.nodeId)).toEqual(['ipn:3.0']);
+    // The station dialling a plain node 1 refuses it too; with TLS on both sides it runs inside TLS.
+    const plainConsole = await node({ localNodeId: 'ipn:1.0' });
+    await expect(station.cla.connect('127.0.0.1', plainConsole.port, 'ipn:1.0')).rejects.toThrow();
+    const console_ = await node({ localNodeId: 'ipn:1.0', tls: tls('mission-1', true) });
+    const secure = await station.cla.connect('127.0.0.1', console_.port, 'ipn:1.0');
+    expect(secure.secure).toBe(true);
+    await secure.send(Uint8Array.of(1));
+    await until(() => console_.sink.accepted.length === 1, 'the bundle inside TLS');
+  });
+
   it('reads cla.tcp.tls from a mission config: PEM files relative to the config file; a missing one is a ConfigError naming the field', () => {
     const f = new Fields(join(dir, 'mission', 'node-2.json'));
     const parsed = parseClaConfig(f, { tcp: { tls: { key: 'node-2.key', certificate: 'node-2.crt', trustedCas: 'ca.crt', required: true } } }, 'cla');
@@ -106,6 +128,8 @@ describe('TCPCLv4 under TLS', () => {
       .toThrow(ConfigError);
     expect(() => parseClaConfig(f, { tcp: { tls: { key: 'nope.key', certificate: 'node-2.crt', trustedCas: 'ca.crt' } } }, 'cla')).toThrow(/cla\.tcp\.tls\.key/);
     expect(() => parseClaConfig(f, { tcp: { tls: { key: 'node-2.key', certificate: 'node-2.crt', trustedCas: 'ca.crt', required: 'yes' } } }, 'cla')).toThrow(/required/);
+    expect(parseClaConfig(f, { tcp: { tls: { key: 'node-2.key', certificate: 'node-2.crt', trustedCas: 'ca.crt', requiredFor: [100] } } }, 'cla').tcp!.tls!.requiredFor).toEqual([100]);
+    expect(() => parseClaConfig(f, { tcp: { tls: { key: 'node-2.key', certificate: 'node-2.crt', trustedCas: 'ca.crt', requiredFor: [0] } } }, 'cla')).toThrow(/requiredFor\[0\]/);
   });
 
   it('tern gse certs makes a mission CA and node certificates naming ipn:N.0, signed by it; bad input exits 2', () => {

@@ -1,9 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMission, parseMission } from '../../flight/config/mission.js';
 import { ConfigError } from '../../flight/errors.js';
+import { ensureMissionDirCerts } from '../../gse/mission.js';
 
 /** Every task a node without `cmd` has, in one slot of each mode. */
 const NODE_SLOT = ['dtn.ingest', 'dtn.dispatch', 'dtn.store', 'tlm.housekeeping'];
@@ -28,6 +29,9 @@ function error(raw: unknown): ConfigError {
 }
 
 describe('mission config', () => {
+  // The station's cla.tcp.tls names certificates tern mission makes on first start (git ignores them).
+  beforeAll(() => ensureMissionDirCerts('flight/config/missions/local'));
+
   it('fills defaults: name, data directory under ./var, log level, summary rate', () => {
     const m = parseMission('m.json', minimal);
     expect(m.node).toEqual({ id: 5, name: 'tern-5' });

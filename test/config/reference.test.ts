@@ -7,11 +7,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { missionReference, missionSchema } from '../../flight/config/generate.js';
 import { loadMission, parseMission } from '../../flight/config/mission.js';
 import { MISSION_CONFIG, type Field } from '../../flight/config/reference.js';
 import { TernError } from '../../flight/errors.js';
+import { ensureMissionDirCerts } from '../../gse/mission.js';
 import { REPO } from '../support/node-process.js';
 
 const validate = new Ajv2020({ allErrors: true, strict: true }).compile(missionSchema());
@@ -78,6 +79,11 @@ const BASES: Array<[string, Record<string, unknown>]> = [
 ];
 
 describe('mission config reference and JSON Schema', () => {
+  // A station's cla.tcp.tls names certificates tern mission makes on first start (git ignores them).
+  beforeAll(() => {
+    for (const m of readdirSync(join(CONFIG_DIR, 'missions'))) ensureMissionDirCerts(join(CONFIG_DIR, 'missions', m));
+  });
+
   it('REFERENCE.md and mission.schema.json are the generator\'s output (tern config reference|schema --out ...)', () => {
     expect(readFileSync(join(CONFIG_DIR, 'REFERENCE.md'), 'utf8')).toBe(missionReference());
     expect(readFileSync(join(CONFIG_DIR, 'mission.schema.json'), 'utf8')).toBe(`${JSON.stringify(missionSchema(), null, 2)}\n`);

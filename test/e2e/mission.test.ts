@@ -8,13 +8,14 @@
 // `npm start` holds them.
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
-import { copyMissionWithFreePorts } from '../support/mission.js';
+import { copyMissionWithFreePorts, GroundPeer } from '../support/mission.js';
 import { REPO, startTern, TERN, type TernProcess } from '../support/node-process.js';
 import { until } from '../support/wait.js';
 
@@ -120,3 +121,46 @@ it('a launcher killed outright leaves no node behind: each node sees it gone and
   };
   await until(() => pids.every((pid) => !alive(pid)), 'every node of the killed launcher to stop');
 }, 120_000);
+
+it('runs the local mission\'s ground network under TLS: certificates made on first start, the console\'s node with its station inside TLS, a plain session as the console refused', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tern-mission-tls-'));
+  const dir = join(cwd, 'local');
+  await copyMissionWithFreePorts(join(REPO, 'flight/config/missions/local'), dir);
+  const certs = join(dir, 'certs');
+  rmSync(certs, { recursive: true, force: true }); // as on a fresh clone: git ignores certs/
+  const station = (JSON.parse(readFileSync(join(dir, 'ground-10.json'), 'utf8')) as { cla: { tcp: { listen: string } } }).cla.tcp.listen;
+  mission = startTern(['mission', '--raw', '--dir', 'local'], {}, cwd);
+  for (const node of [10, 20, 21]) await mission.waitForLine((l) => l.msg === 'node started' && l.node === node, 60_000);
+  // A mission CA and a certificate for the station and for the console's node, keys owner-only.
+  for (const file of ['ca.crt', 'node-10.crt', 'node-100.crt']) expect(readdirSync(certs)).toContain(file);
+  for (const key of ['ca.key', 'node-10.key', 'node-100.key']) expect(statSync(join(certs, key)).mode & 0o777).toBe(0o600);
+  expect(new X509Certificate(readFileSync(join(certs, 'node-100.crt'))).subjectAltName).toBe('URI:ipn:100.0');
+  // The station's session with the console's node runs inside TLS; its satellite's runs plain.
+  await mission.waitForLine((l) => l.event === 'CLA_TCP_SESSION_UP' && l.node === 10 && l.nodeId === 'ipn:100.0' && l.tls === true, 60_000);
+  await mission.waitForLine((l) => l.event === 'CLA_TCP_SESSION_UP' && l.node === 10 && l.nodeId === 'ipn:20.0' && l.tls === false);
+  expect(mission.lines.some((l) => l.event === 'CLA_TCP_SESSION_UP' && l.nodeId === 'ipn:100.0' && l.tls !== true)).toBe(false);
+  // Housekeeping comes down to the console over it.
+  await mission.waitForLine((l) => l.kind === 'hk' && l.node === 10, 60_000);
+  // A plain TCPCL session announcing the console's node is refused by the station, and counted.
+  const impostor = new GroundPeer(100);
+  try {
+    const [host, port] = [station.slice(0, station.lastIndexOf(':')), Number(station.slice(station.lastIndexOf(':') + 1))];
+    await expect(impostor.tcp.connect(host, port, 'ipn:10.0')).rejects.toThrow();
+  } finally {
+    await impostor.close();
+  }
+  await mission.waitForLine((l) => l.event === 'CLA_TCP_PROTOCOL_ERROR' && l.node === 10 && l.code === 'TCPCL_TLS_REQUIRED');
+  // tern gse send still reaches the station (plain: the command is signed by its operator).
+  await promisify(execFile)(process.execPath, [TERN, 'gse', 'send', '20', 'PING', '16', '--key', join(dir, 'keys/demo-operator.key'), '--via', station], { cwd: REPO });
+  await mission.waitForLine((l) => l.kind === 'rsp' && l.status === 'executed' && l.node === 20, 60_000);
+  mission.child.kill('SIGINT');
+  expect(await mission.exited).toEqual({ code: 0, signal: null });
+  // A second start keeps the certificates it made.
+  const made = statSync(join(certs, 'node-10.crt')).mtimeMs;
+  const again = startTern(['mission', '--raw', '--dir', 'local'], {}, cwd);
+  mission = again;
+  await again.waitForLine((l) => l.event === 'CLA_TCP_SESSION_UP' && l.node === 10 && l.nodeId === 'ipn:100.0' && l.tls === true, 60_000);
+  expect(statSync(join(certs, 'node-10.crt')).mtimeMs).toBe(made);
+  again.child.kill('SIGINT');
+  expect(await again.exited).toEqual({ code: 0, signal: null });
+}, 240_000);
