@@ -110,7 +110,8 @@ ${table.join('\n')}
 - **A bundle for a local service nobody registered** (\`ipn:NODE.S\` with no service S on NODE)
   stays stored and is offered again every \`dtn.agent.retryMs\` until a service registers or its
   lifetime ends, when it is deleted (status reason 1). Tern's services: 0 status reports,
-  1 commands, 2 telemetry, 3 session handshakes, 7 echo.
+  1 commands, 2 telemetry, 3 session handshakes, 4 files for activation by command (\`tern gse
+  upload\`: models, contact plans), 7 echo.
 - **UDPCL has no acknowledgements**: a bundle sent over \`cla.udp\` is forwarded, and leaves the
   store, once the kernel took the datagram; a lost datagram is a lost bundle. Use TCPCLv4
   (\`cla.tcp\`) or LTP (\`cla.ltp\`) where loss matters. \`cla.udp.maxDatagramBytes\` bounds the
