@@ -14,12 +14,14 @@ import { TernError } from '../flight/errors.js';
 export const SEU_USAGE = `usage: tern seu campaign --upsets N [--rate R] [--pattern single|double|burst] [--seed S] [--dir DIR]
        tern seu flip FILE --offset O [--mask M]
 
-campaign  runs the protected regions and TMR scalars of a flight node under the scrubber on the
-          virtual clock, injects N upsets arriving at R per second (default 100) with the pattern
-          (default single) from seed S (default 1), and prints JSON:
-          {"regions": {"<region>": {"injected","corrected","detected","silent"}, ...}, "total": {...}, ...}
+campaign  runs the protected regions, model weights and TMR scalars of a flight node under the
+          scrubber on the virtual clock, injects N upsets arriving at R per second (default 100)
+          with the pattern (default single) from seed S (default 1), compares the node's outputs
+          (inference results, bundles) with an upset-free reference run, and prints JSON:
+          {"regions": {"<region>": {"injected","corrected","detected","silent"}, ...}, "total": {...},
+           ..., "outputs": {"inference": {"results","differ"}, "bundles": {"emitted","differ","digest","referenceDigest"}}}
           Golden copies go to DIR (default: a temporary directory, removed afterwards).
-          Exit 0, or 1 if any upset was silent.
+          Exit 0, or 1 if any upset was silent or any output differed.
 flip      XORs mask M (default 1) into the byte at offset O of FILE and fsyncs it: an upset in
           stored data. Prints {"file","offset","mask"}.
 Exit 2 on bad input.
@@ -65,7 +67,8 @@ function campaign(argv: string[]): number {
   try {
     const result = runCampaign({ ...options, dir, core: core() });
     console.log(JSON.stringify(result));
-    return result.total.silent > 0 ? 1 : 0;
+    const outputsDiffer = result.outputs.inference.differ + result.outputs.bundles.differ;
+    return result.total.silent > 0 || outputsDiffer > 0 ? 1 : 0;
   } finally {
     if (values.dir === undefined) rmSync(dir, { recursive: true, force: true });
   }

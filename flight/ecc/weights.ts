@@ -47,11 +47,19 @@ export class ProtectedWeights implements Scrubbed, UpsetTarget {
     this.crc = new Uint32Array(this.blocks);
     const lengths = [...new Set([Math.min(blockBytes, weights.length), this.blockLength(this.blocks - 1)])];
     for (const length of lengths) this.scratch.push(core.reserve(length));
+    for (let b = 0; b < this.blocks; b++) this.check.push(core.reserve(this.blockLength(b) / 8));
+    this.encode();
+  }
+
+  /**
+   * Computes check bits and CRCs from the bytes as they are now: after the same model's bytes
+   * were written back whole (a reload in place), without taking more core memory.
+   */
+  encode(): void {
     for (let b = 0; b < this.blocks; b++) {
       const data = this.load(b);
-      this.check.push(core.reserve(this.blockLength(b) / 8));
-      core.secdedEncode(data, this.check[b]!);
-      this.crc[b] = core.crc32c(data.bytes());
+      this.core.secdedEncode(data, this.check[b]!);
+      this.crc[b] = this.core.crc32c(data.bytes());
     }
   }
 

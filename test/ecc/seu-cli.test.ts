@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CampaignResult } from '../../flight/ecc/campaign.js';
 import { REPO, runTern } from '../support/node-process.js';
 import { eccHarness } from './support.js';
 
@@ -11,8 +12,12 @@ describe('tern seu', () => {
     const [a, b] = [await runTern(args, REPO), await runTern(args, REPO)];
     expect(a.code, a.stderr).toBe(0);
     expect(b.stdout).toBe(a.stdout);
-    const result = JSON.parse(a.stdout) as { regions: Record<string, Record<string, number>>; total: Record<string, number>; seed: number; pattern: string };
+    const result = JSON.parse(a.stdout) as { regions: Record<string, Record<string, number>>; total: Record<string, number>; seed: number; pattern: string; outputs: CampaignResult['outputs'] };
     expect(Object.keys(result.total)).toEqual(['injected', 'corrected', 'detected', 'silent']);
+    expect(Object.keys(result).slice(0, 2)).toEqual(['regions', 'total']);
+    expect(result.outputs.bundles).toMatchObject({ differ: 0, digest: result.outputs.bundles.referenceDigest });
+    expect(result.outputs.inference.differ).toBe(0);
+    expect(result.outputs.inference.results).toBeGreaterThan(0);
     expect(result.total).toMatchObject({ injected: 5000, silent: 0 });
     expect(result.regions['operator-keys']).toMatchObject({ corrected: 0, silent: 0 });
     expect(result).toMatchObject({ seed: 42, pattern: 'double' });
