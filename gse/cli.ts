@@ -422,7 +422,7 @@ async function dict(values: Parsed<typeof DICT.options>['values']): Promise<numb
 
 const GSE: GroupSpec = {
   name: 'tern gse',
-  summary: 'Ground tools: operator keys, signed commands and their co-signing, the telemetry console, the dictionary.',
+  summary: 'Ground tools: operator keys, signed commands and their co-signing, signed file uploads, the telemetry console, the dictionary.',
   examples: [
     'tern gse send 20 PING 42 --key flight/config/missions/local/keys/demo-operator.key --via 127.0.0.1:4610',
     'tern gse send --help',
