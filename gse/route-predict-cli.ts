@@ -21,7 +21,7 @@ ground stations (a JSON array of {"name", "node", "latDeg", "lonDeg", "altM", "m
 for H hours from --start, times in seconds from --start. A satellite's node number is its NORAD
 catalogue number unless --node-map ({"NORAD": node, ...}) says otherwise.
 
-  --step-s S             propagation step (default 10); passes are refined to 1 s
+  --step-s S             propagation step (default 10); pass and ISL edges are refined to 1 s
   --max-range-km R       longest ISL (default 5000)
   --isl-per-sat K        ISL terminals per satellite (default 4: in-plane neighbours, then the
                          nearest satellites of the neighbouring planes)

@@ -153,6 +153,32 @@ describe('contact prediction', () => {
   });
 });
 
+describe('window edges off the grid', () => {
+  // Two neighbouring Iridium planes and two stations for 3 h, with terminals enough that every
+  // usable pair is linked: every edge is then geometry's, which a 1 s step finds on its grid.
+  const sats = parseTle(TLE, 'iridium.tle');
+  const run = (stepS: number) => {
+    const p = new ContactPredictor(sats.slice(0, 33), STATIONS, { startMs: START, durationS: 3 * 3600, stepS, islPerSat: 32 });
+    while (!p.advance(100_000));
+    return p.plan().contacts.filter((c) => c.from < c.to);
+  };
+
+  it('a 60 s step gives every ISL and pass edge within a second of a 1 s step', () => {
+    const coarse = run(60);
+    const fine = run(1);
+    const station = new Set(STATIONS.map((st) => st.node));
+    const edges = coarse.filter((c) => !station.has(c.from) && !station.has(c.to)).flatMap((c) => [c.start, c.end]).filter((t) => t > 0 && t < 3 * 3600);
+    expect(edges.length).toBeGreaterThan(40);
+    // Off the grid (one of them happens to fall within a second before a grid point).
+    expect(edges.filter((t) => t % 60 !== 0).length).toBeGreaterThan(0.9 * edges.length);
+    const unmatched = coarse.filter((c) => !fine.some((f) => f.from === c.from && f.to === c.to && Math.abs(f.start - c.start) <= 1 && Math.abs(f.end - c.end) <= 1));
+    expect(unmatched).toEqual([]);
+    // Windows the coarse grid did not see at all are shorter than its step.
+    const missed = fine.filter((f) => !coarse.some((c) => c.from === f.from && c.to === f.to && c.start < f.end && f.start < c.end));
+    for (const f of missed) expect(f.end - f.start).toBeLessThan(60);
+  });
+});
+
 describe('Walker-delta constellations', () => {
   it('writes valid TLEs in P planes at the altitude asked, which predict as P planes', () => {
     const tle = walkerTle({ ...parseWalkerShape('40/4/1'), altKm: 550, incDeg: 53, epochMs: START });

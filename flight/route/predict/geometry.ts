@@ -13,14 +13,31 @@ export function gmstAt(ms: number): number {
   return gstime(ms / 86_400_000 + JD_UNIX);
 }
 
-/** Writes satellite `satrec`'s ECI position (km) at Unix ms into out[o..o+2]; false if SGP4 fails (decayed). */
-export function positionAt(satrec: SatRec, epochMs: number, ms: number, out: Float64Array, o: number): boolean {
+/** Writes satellite `satrec`'s ECI position (km) at Unix ms into out[o..o+2], and its velocity
+ *  (km/s) into vel[o..o+2] if given; false if SGP4 fails (decayed). */
+export function positionAt(satrec: SatRec, epochMs: number, ms: number, out: Float64Array, o: number, vel?: Float64Array): boolean {
   const pv = sgp4(satrec, (ms - epochMs) / 60_000);
   if (!pv || typeof pv.position !== 'object') return false;
   out[o] = pv.position.x;
   out[o + 1] = pv.position.y;
   out[o + 2] = pv.position.z;
+  if (vel) {
+    vel[o] = pv.velocity.x;
+    vel[o + 1] = pv.velocity.y;
+    vel[o + 2] = pv.velocity.z;
+  }
   return true;
+}
+
+/**
+ * Cubic Hermite interpolation between two states h seconds apart (positions p0, p1 and velocities
+ * v0, v1 at offset o), at fraction s of the way, into out[oo..]. Over a minute of a low orbit its
+ * error is well under a metre, so edges are refined without calling SGP4 again.
+ */
+export function hermite(p0: Float64Array, v0: Float64Array, p1: Float64Array, v1: Float64Array, o: number, h: number, s: number, out: Float64Array, oo: number): void {
+  const s2 = s * s, s3 = s2 * s;
+  const a = 2 * s3 - 3 * s2 + 1, b = (s3 - 2 * s2 + s) * h, c = 3 * s2 - 2 * s3, d = (s3 - s2) * h;
+  for (let k = 0; k < 3; k++) out[oo + k] = a * p0[o + k]! + b * v0[o + k]! + c * p1[o + k]! + d * v1[o + k]!;
 }
 
 /** Distance (km) between points a and b of flat xyz arrays. */

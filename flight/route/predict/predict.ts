@@ -3,15 +3,17 @@
 // executive task can run it in budgeted slices (advance(n) steps per slot); the CLI runs it whole.
 //
 // ISL windows: line of sight clearing the Earth by the grazing altitude, within the maximum range,
-// on a terminal the pairing policy (planes.ts) gives the link; ISL windows open and close on the
-// grid. Ground passes: elevation above the station's mask, their start and end refined by
-// bisection to within `refineS` between grid points. Each window becomes two directed contacts
+// on a terminal the pairing policy (planes.ts) gives the link. Ground passes: elevation above the
+// station's mask. A window edge that geometry makes (line of sight, range, elevation) is refined
+// by bisection to within `refineS` between the two grid points around it, on the window's side,
+// so a coarse step gives the edges a fine one would; an ISL edge the pairing policy makes (a
+// terminal taken or freed) stays on the grid, where the policy decides. Each window becomes two directed contacts
 // with the rate of its link class, and ranges piecewise every `rangePieceS` seconds, each with
 // the largest one-way light time over its piece; the contact's is the largest of its ranges.
 import { OrbitInputError } from '../errors.js';
 import { buildPlan, type ContactDraft, type ContactPlan, type RangeDraft } from '../plan.js';
 import type { Satellite } from './elements.js';
-import { clearsEarth, distance, gmstAt, LIGHT_KM_PER_S, positionAt, sinElevation, slantRangeKm, stationFrame, type StationFrame } from './geometry.js';
+import { clearsEarth, distance, gmstAt, hermite, LIGHT_KM_PER_S, positionAt, sinElevation, slantRangeKm, stationFrame, type StationFrame } from './geometry.js';
 import { layPlanes, type PlaneLayout } from './planes.js';
 import type { GroundStation } from './stations.js';
 
@@ -102,6 +104,15 @@ export class ContactPredictor {
   private previousT = 0;
   private readonly pos: Float64Array;
   private readonly alive: Uint8Array;
+  private readonly vel: Float64Array;
+  /** The state at the previous grid point: whether an ISL edge there was geometry's, and where it lies. */
+  private readonly prevPos: Float64Array;
+  private readonly prevVel: Float64Array;
+  private readonly prevAlive: Uint8Array;
+  /** Scratch positions of two satellites for refinement. */
+  private readonly pair = new Float64Array(6);
+  /** The range (km) at the edge refineIsl last returned: a window's range pieces include it. */
+  private edgeKm = 0;
   private layout: PlaneLayout | undefined;
   private readonly frames: StationFrame[];
   private readonly freeTerminals: Int32Array;
@@ -126,6 +137,10 @@ export class ContactPredictor {
     this.steps = Math.ceil(this.o.durationS / this.stepS);
     this.pos = new Float64Array(3 * sats.length);
     this.alive = new Uint8Array(sats.length);
+    this.vel = new Float64Array(3 * sats.length);
+    this.prevPos = new Float64Array(3 * sats.length);
+    this.prevVel = new Float64Array(3 * sats.length);
+    this.prevAlive = new Uint8Array(sats.length);
     this.freeTerminals = new Int32Array(sats.length);
     this.isl = new OpenLinks(sats.length * sats.length);
     this.islUp = new StepLinks(sats.length * sats.length);
@@ -162,9 +177,12 @@ export class ContactPredictor {
 
   private stepAt(t: number): void {
     const ms = this.o.startMs + t * 1000;
+    this.prevPos.set(this.pos);
+    this.prevVel.set(this.vel);
+    this.prevAlive.set(this.alive);
     for (let i = 0; i < this.sats.length; i++) {
       const s = this.sats[i]!;
-      this.alive[i] = positionAt(s.satrec, s.epochMs, ms, this.pos, 3 * i) ? 1 : 0;
+      this.alive[i] = positionAt(s.satrec, s.epochMs, ms, this.pos, 3 * i, this.vel) ? 1 : 0;
     }
     this.layout ??= layPlanes(this.sats, this.o.startMs, this.pos, this.o.islPerSat);
     const last = t >= this.o.durationS;
@@ -176,11 +194,7 @@ export class ContactPredictor {
   private islStep(t: number, last: boolean): void {
     const { pos, alive, sats, layout } = this;
     const n = sats.length;
-    const usable = (i: number, j: number): number => {
-      if (!alive[i] || !alive[j]) return -1;
-      const d = distance(pos, 3 * i, 3 * j);
-      return d <= this.o.maxRangeKm && clearsEarth(pos, 3 * i, 3 * j, this.o.grazingKm) ? d : -1;
-    };
+    const usable = (i: number, j: number): number => (alive[i] && alive[j] ? this.islRange(pos, 3 * i, 3 * j) : -1);
     const up = this.islUp;
     up.begin();
     this.freeTerminals.fill(this.o.islPerSat);
@@ -220,7 +234,58 @@ export class ContactPredictor {
       this.freeTerminals[i]!--;
       this.freeTerminals[j]!--;
     }
-    this.update(this.isl, up, t, last, (key) => ({ kind: 'isl', a: sats[Math.floor(key / n)]!.node, b: sats[key % n]!.node }));
+    const edge = (key: number, opening: boolean): number => this.refineIsl(Math.floor(key / n), key % n, t, opening);
+    this.update(this.isl, up, t, last, (key) => ({ kind: 'isl', a: sats[Math.floor(key / n)]!.node, b: sats[key % n]!.node }), edge);
+  }
+
+  /** The range (km) between points a and b of `p` if a link can span it (range, Earth clearance), else -1. */
+  private islRange(p: Float64Array, a: number, b: number): number {
+    const d = distance(p, a, b);
+    return d <= this.o.maxRangeKm && clearsEarth(p, a, b, this.o.grazingKm) ? d : -1;
+  }
+
+  /**
+   * Where ISL i-j opens (or closes) between the previous grid point and t. Geometry's edge (the
+   * link could not be up on the other side) is found by bisection to within refineS, on the side
+   * where the link is up, over positions interpolated from the two grid points' states (both
+   * satellites were alive at both: the link was up at one, and could be but for geometry at the
+   * other); the pairing policy's stays on the grid (t when opening, the previous point when
+   * closing), so no satellite ever has more links than terminals.
+   */
+  private refineIsl(i: number, j: number, t: number, opening: boolean): number {
+    const before = this.previousT;
+    const outside = opening
+      ? this.prevAlive[i] && this.prevAlive[j] ? this.islRange(this.prevPos, 3 * i, 3 * j) : -1
+      : this.alive[i] && this.alive[j] ? this.islRange(this.pos, 3 * i, 3 * j) : -1;
+    if (outside >= 0) {
+      this.edgeKm = distance(opening ? this.pos : this.prevPos, 3 * i, 3 * j);
+      return opening ? t : before;
+    }
+    if (!(this.prevAlive[i] && this.prevAlive[j] && this.alive[i] && this.alive[j])) return opening ? t : before;
+    const p = this.pair;
+    const h = t - before;
+    const km = (time: number): number => {
+      const s = (time - before) / h;
+      hermite(this.prevPos, this.prevVel, this.pos, this.vel, 3 * i, h, s, p, 0);
+      hermite(this.prevPos, this.prevVel, this.pos, this.vel, 3 * j, h, s, p, 3);
+      return this.islRange(p, 0, 3);
+    };
+    // Invariant: the link is down at `out` and up at `inside` (range upKm there).
+    let out = opening ? before : t;
+    let inside = opening ? t : before;
+    let upKm = distance(opening ? this.pos : this.prevPos, 3 * i, 3 * j);
+    while (Math.abs(inside - out) > this.o.refineS) {
+      const mid = (out + inside) / 2;
+      const d = km(mid);
+      if (d >= 0) {
+        inside = mid;
+        upKm = d;
+      } else {
+        out = mid;
+      }
+    }
+    this.edgeKm = upKm;
+    return Math.round(inside * 1000) / 1000;
   }
 
   private groundStep(t: number, ms: number, last: boolean): void {
@@ -274,8 +339,9 @@ export class ContactPredictor {
       const km = up.kms[x]!;
       let link = links.byKey[key];
       if (!link) {
+        this.edgeKm = 0;
         const start = t === 0 || !edge ? t : edge(key, true);
-        link = { ...make(key), w: { start, pieceStart: start, pieceMaxKm: 0, pieces: [] } };
+        link = { ...make(key), w: { start, pieceStart: start, pieceMaxKm: this.edgeKm, pieces: [] } };
         links.byKey[key] = link;
         links.open.add(key);
       }
@@ -290,8 +356,11 @@ export class ContactPredictor {
     for (const key of links.open) {
       const closing = !up.has(key);
       if (!closing && !last) continue;
-      // A pass ends where it crosses the mask; an ISL at the last grid point it was seen up.
-      this.close(links.byKey[key]!, !closing ? t : edge ? edge(key, false) : this.previousT);
+      const link = links.byKey[key]!;
+      this.edgeKm = 0;
+      const end = !closing ? t : edge ? edge(key, false) : this.previousT;
+      if (this.edgeKm > link.w.pieceMaxKm) link.w.pieceMaxKm = this.edgeKm;
+      this.close(link, end);
       links.byKey[key] = undefined;
       links.open.delete(key);
     }
