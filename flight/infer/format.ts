@@ -20,9 +20,13 @@ const BLOBS = ['filter', 'bias', 'multiplier', 'shift'] as const;
 
 const align16 = (n: number): number => (n + 15) & ~15;
 
-/** SHA-256 of the body: the model's identity (what an operator signs and activates). */
+/**
+ * SHA-256 of the whole file: the model's identity, the one digest an operator sees (`tern infer
+ * import` and `tern gse upload` print it, INFER_ACTIVATE_MODEL names it, events report it). The
+ * header's SHA-256 of the body is the file's own integrity check.
+ */
 export function modelDigest(file: Uint8Array): string {
-  return createHash('sha256').update(file.subarray(HEADER)).digest('hex');
+  return createHash('sha256').update(file).digest('hex');
 }
 
 export function writeTern(plan: ModelPlan): Uint8Array {

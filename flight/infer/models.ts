@@ -5,7 +5,6 @@
 // an event, and the running model keeps running. Files and the active/previous record are
 // written durably (temporary file, fsync, rename), so a power loss leaves the old or the new
 // choice, never neither.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -103,19 +102,17 @@ export class ModelManager {
     }
   }
 
-  /** Reads an uplinked file without blocking the frame thread, checks that it is the file the
-   *  operators approved (`fileSha256`, the SHA-256 of the whole file), then activates its model. */
-  async activateFile(path: string, fileSha256: string): Promise<LoadedModel> {
+  /** Reads an uplinked file without blocking the frame thread, then activates it if it is the
+   *  file the operators approved (`sha256`, its SHA-256). */
+  async activateFile(path: string, sha256: string): Promise<LoadedModel> {
     let bytes: Uint8Array;
     try {
       bytes = await readFile(path);
-      const digest = createHash('sha256').update(bytes).digest('hex');
-      if (digest !== fileSha256) throw new ModelFormatError('sha256', `the approved file digest ${fileSha256}`, digest);
     } catch (error) {
       this.refuse(path, error);
       throw error;
     }
-    return this.activate(bytes, modelDigest(bytes), path);
+    return this.activate(bytes, sha256, path);
   }
 
   /** Loads the active model again from its stored file, verified again (protected memory found

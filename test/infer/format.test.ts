@@ -49,7 +49,9 @@ describe('.tern onboard format', () => {
     expect(view(file).getUint16(8, true)).toBe(1);
     expect(view(file).getUint32(12, true)).toBe(file.length - 64);
     expect(view(file).getUint32(16, true)).toBe(core().crc32c(file.subarray(64)));
-    expect(Buffer.from(file.subarray(20, 52)).toString('hex')).toBe(modelDigest(file));
+    expect(Buffer.from(file.subarray(20, 52)).toString('hex')).toBe(createHash('sha256').update(file.subarray(64)).digest('hex'));
+    // The model's identity is the whole file's SHA-256, what an operator uploads and approves.
+    expect(modelDigest(file)).toBe(createHash('sha256').update(file).digest('hex'));
   });
 
   it('keeps weights 16-byte aligned in the file', () => {

@@ -107,6 +107,8 @@ describe('inference on a node process: uplink, k-of-n activation, triage, refusa
 
   it('stores an uploaded .tern, activates it by a command two operators signed, and triages images in slices', async () => {
     const file = await upload('person_detect.tern', person);
+    // One digest for the model everywhere: the one `tern infer import` and the upload print.
+    expect(file).toBe(sha);
     await event('CMD_FILE_STORED', { sha256: file, kind: 'model', operator: 1 });
     expect(incoming()).toEqual([file]);
     await command('INFER_ACTIVATE_MODEL', file);
