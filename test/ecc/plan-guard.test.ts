@@ -141,6 +141,20 @@ describe('protected contact plan', () => {
     expect(mismatches).toBeGreaterThan(0);
   });
 
+  it('a plan whose copies still disagree after a repair routes nothing and opens no contact', () => {
+    const { router } = protectedRouter(64, (guard) => {
+      guard.intact = () => false; // as if the graph could not be restored from the region
+      return guard;
+    });
+    const at = EPOCH + 5000;
+    const plain = new CgrRouter(1, PLAN, { epochMs: EPOCH, overheadBytes: 0 });
+    expect(plain.route({ destination: 5, sizeBytes: 3, priority: 1, expiryMs: at + 1_000_000 }, at)).toBeDefined();
+    expect(plain.openContacts(at)).toContain(2);
+    expect(router.route({ destination: 5, sizeBytes: 3, priority: 1, expiryMs: at + 1_000_000 }, at)).toBeUndefined();
+    expect(router.contactOpen(2, at)).toBe(false);
+    expect(router.openContacts(at)).toEqual([]);
+  });
+
   it.each(['single', 'double', 'burst'] as UpsetPattern[])('%s upsets in the protected copy: corrected or reloaded, the same decisions', (pattern) => {
     const { router, region, value } = protectedRouter();
     const injector = new SeuInjector(11);
