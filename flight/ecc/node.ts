@@ -89,10 +89,16 @@ export class NodeProtection {
   /**
    * The weights of the model in use, protected in place and scrubbed; `reload` loads the model
    * again from its verified file (and must protect the new one: call this again on activation).
-   * Check bits are reserved anew per model (core memory is never freed): 1/8 of the weights.
+   * Check bits (1/8 of the weights) are reserved per model size, not per activation: core memory
+   * is never freed, and a model reloaded after every uncorrectable block would use it up.
    */
   protectWeights(weights: WeightBytes, reload: () => void): ProtectedWeights {
     this.weightChannels ??= this.deps.tlm.defineAll(regionChannels(WEIGHTS_REGION));
+    const current = this.memory.scrubbed.find((s): s is ProtectedWeights => s instanceof ProtectedWeights);
+    if (current && current.codewords * 8 === weights.length) {
+      current.rebind(weights, reload);
+      return current;
+    }
     const protectedWeights = new ProtectedWeights(this.deps.core, this.weightChannels, this.deps.events, weights, reload);
     this.memory.protectInPlace(protectedWeights);
     return protectedWeights;

@@ -36,9 +36,9 @@ export class ProtectedWeights implements Scrubbed, UpsetTarget {
     private readonly core: Core,
     private readonly ch: Record<keyof ReturnType<typeof regionChannels>, Channel>,
     private readonly events: EventLog,
-    private readonly weights: WeightBytes,
+    private weights: WeightBytes,
     /** Reloads the model from its verified file (a new model, protected anew). */
-    private readonly reload: () => void,
+    private reload: () => void,
     readonly blockBytes = 4096,
   ) {
     if (weights.length % 8 !== 0) throw new Error(`model weights: ${weights.length} bytes is not a whole number of 8-byte words`);
@@ -48,6 +48,17 @@ export class ProtectedWeights implements Scrubbed, UpsetTarget {
     const lengths = [...new Set([Math.min(blockBytes, weights.length), this.blockLength(this.blocks - 1)])];
     for (const length of lengths) this.scratch.push(core.reserve(length));
     for (let b = 0; b < this.blocks; b++) this.check.push(core.reserve(this.blockLength(b) / 8));
+    this.encode();
+  }
+
+  /**
+   * Protects another model's constants of the same length (the same model loaded again from its
+   * file) with this one's check bits, so a reload takes no more core memory, which is never freed.
+   */
+  rebind(weights: WeightBytes, reload: () => void): void {
+    if (weights.length !== this.weights.length) throw new Error(`model weights: ${weights.length} bytes to protect in place of ${this.weights.length}`);
+    this.weights = weights;
+    this.reload = reload;
     this.encode();
   }
 

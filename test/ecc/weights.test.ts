@@ -83,10 +83,13 @@ describe('protected model weights', () => {
   it.each(['double', 'burst'] as UpsetPattern[])('%s upsets reload the model from its verified file: [-113, 113] again', (pattern) => {
     const { output, weights, scrubPass, value, manager, events } = node();
     const before = manager.model;
+    const protection = weights();
     new SeuInjector(9).injectInto(weights(), pattern);
     scrubPass();
     expect(value('ecc.region.model-weights.reloads')).toBe(1);
     expect(manager.model).not.toBe(before);
+    // The reloaded model is protected by the same check bits, re-encoded: a reload takes no core memory.
+    expect(weights()).toBe(protection);
     expect(events.some((e) => e.name === 'ECC_REGION_RELOADED')).toBe(true);
     expect(output()).toEqual([-113, 113]);
     scrubPass(); // the new model's weights are protected and clean
