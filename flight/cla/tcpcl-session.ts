@@ -81,6 +81,9 @@ export interface SessionIo {
 }
 
 export type SessionRole = 'active' | 'passive';
+/** Messages handled before the event loop gets a turn (processBuffered). */
+const MESSAGES_PER_TURN = 16;
+
 export type SessionState = 'contact' | 'tls' | 'init' | 'established' | 'ending' | 'closed';
 
 /** Largest extension item list accepted in SESS_INIT or a START segment. */
@@ -108,6 +111,8 @@ export class TcpclSession implements BundleLink {
   /** The TLS layer, once both sides offered it and its handshake succeeded. */
   private tls: TLSSocket | undefined;
   private corked = false;
+  /** A turn of the event loop granted before handling more of what is buffered (processBuffered). */
+  private continuation: NodeJS.Immediate | undefined;
   private termSent = false;
   private termReceived = false;
   private wasEstablished = false;
@@ -242,13 +247,29 @@ export class TcpclSession implements BundleLink {
     this.processBuffered();
   };
 
-  /** Handles every complete message buffered, unless the session paused for backpressure. */
+  /**
+   * Handles every complete message buffered, unless the session paused for backpressure, in
+   * slices of MESSAGES_PER_TURN with a turn of the event loop between them: the bundles of one
+   * slice then start their group commit (the store flushes on the next turn) while the next slice
+   * is decoded and validated, and their XFER_ACKs leave as soon as that commit is durable, so a
+   * peer's window refills while the node works on the rest (acknowledgements pipelined with group
+   * commits, rather than one commit per window). Reading stops meanwhile, so the buffer holds at
+   * most what one read brought.
+   */
   private processBuffered(): void {
+    if (this.continuation !== undefined) return;
     try {
+      let handled = 0;
       while (!this.inbound.paused && !this.framingLost && this.state !== 'closed' && this.state !== 'tls') {
+        if (handled === MESSAGES_PER_TURN && this.decoder.buffered > 0) {
+          this.socket.pause();
+          this.continuation = setImmediate(this.continue);
+          return;
+        }
         const item = this.decoder.next();
         if (item === undefined) return;
         this.dispatch(item);
+        handled++;
       }
     } catch (error) {
       if (error instanceof ClaProtocolError) {
@@ -265,10 +286,17 @@ export class TcpclSession implements BundleLink {
   }
 
   /** Backpressure lifted: nothing could arrive while paused, so the peer was not silent. */
+  private readonly continue = (): void => {
+    this.continuation = undefined;
+    if (this.state === 'closed') return;
+    this.processBuffered();
+    if (this.continuation === undefined && !this.inbound.paused) this.socket.resume();
+  };
+
   private resumeReading(): void {
     this.keepalive.received();
     this.processBuffered();
-    if (!this.inbound.paused) this.socket.resume();
+    if (!this.inbound.paused && this.continuation === undefined) this.socket.resume();
   }
 
   private dispatch(item: ContactHeader | Message): void {
@@ -503,6 +531,7 @@ export class TcpclSession implements BundleLink {
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.contactTimer);
     clearTimeout(this.closeTimer);
+    clearImmediate(this.continuation);
     this.keepalive.stop();
     this.closeReason ||= 'connection closed by peer';
     const error = new SessionClosedError(this.closeReason);

@@ -40,6 +40,35 @@ function pattern(length: number, seed: number): Uint8Array {
 }
 
 describe('TCPCLv4 sessions', () => {
+  it('hands at most 16 transfers of one read to the sink per turn of the event loop, the rest after a turn, all acked in order', async () => {
+    // A turn counter: one increment per pass of the event loop's check phase.
+    let turn = 0;
+    let counting = true;
+    const tick = (): void => {
+      turn++;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const turns: number[] = [];
+    const sink = new TestSink(() => {
+      turns.push(turn);
+      return Promise.resolve();
+    });
+    try {
+      const { out, two } = await pair({}, { sink, maxInboundPending: 64 });
+      // 64 small transfers written in one go: they arrive in one read.
+      const sent = Array.from({ length: 64 }, (_, i) => pattern(40, i));
+      await Promise.all(sent.map((b) => out.send(b)));
+      expect(two.sink.accepted.map((a) => Buffer.from(a.bytes))).toEqual(sent.map((b) => Buffer.from(b)));
+      const perTurn = new Map<number, number>();
+      for (const t of turns) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+      expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(16);
+      expect(perTurn.size).toBeGreaterThanOrEqual(4);
+    } finally {
+      counting = false;
+    }
+  });
+
   it('establishes a session and negotiates its parameters', async () => {
     const { one, two, out, back } = await pair(
       { keepaliveS: 30, segmentMru: 5000, transferMru: 100_000 },
