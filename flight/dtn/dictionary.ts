@@ -57,7 +57,7 @@ export const DTN_CHANNELS = {
   deletedUnexpectedSecurityOperation: { name: 'dtn.deleted.unexpectedSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 14 (unexpectedSecurityOperation), reported if they asked' },
   deletedFailedSecurityOperation: { name: 'dtn.deleted.failedSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 15 (failedSecurityOperation), reported if they asked' },
   deletedConflictingSecurityOperation: { name: 'dtn.deleted.conflictingSecurityOperation', type: 'u64', units: 'bundles', doc: 'Bundles deleted with status reason 16 (conflictingSecurityOperation), reported if they asked' },
-  deletedUnreported: { name: 'dtn.deletedUnreported', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles the store deleted whose bytes could not be read back for their status report' },
+  deletedUnreported: { name: 'dtn.deletedUnreported', type: 'u64', units: 'bundles', yellow: { high: 0 }, doc: 'Bundles the store deleted whose status report could not be made: no trustworthy bytes, and metadata that does not give it' },
 } as const satisfies Record<string, ChannelDef>;
 
 export type DtnChannel = keyof typeof DTN_CHANNELS;
