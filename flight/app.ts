@@ -3,7 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Neighbours, type Listening } from './cla/neighbours.js';
+import type { ConvergenceLayer } from './cla/cla.js';
 import { CLA_EVENTS } from './cla/dictionary.js';
+import { SerialCla } from './cla/serial/serial-cla.js';
 import { setModeBinding } from './cmd/builtins.js';
 import { Commanding } from './cmd/commanding.js';
 import { CMD_EVENTS } from './cmd/dictionary.js';
@@ -30,10 +32,11 @@ import { StoreMaintenanceTask } from './dtn/store/maintenance-task.js';
 import { StoreScrubber, type LostRange } from './dtn/store/scrub.js';
 import { BundleStore, storeDirectory } from './dtn/store/store.js';
 import { writeFileDurable, writeFileDurableAsync } from './durable.js';
-import { monotonicClock, type Clock } from './exec/clock.js';
+import { monotonicClock, VirtualClock, type Clock } from './exec/clock.js';
 import { EXEC_COMMANDS, EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
 import { FrameTimer } from './exec/frame-timer.js';
+import { decodeStep, encodeStepped, LOCKSTEP_EPOCH_MS, LockstepDriver } from './exec/lockstep.js';
 import { HealthMonitor } from './exec/health.js';
 import { ANOMALY_EVENTS, INFER_EVENTS, TRIAGE_EVENTS } from './infer/dictionary.js';
 import { InferNode } from './infer/node.js';
@@ -62,6 +65,8 @@ export interface FlightNodeOptions {
   clock?: Clock;
   /** NOTIFY_SOCKET and WATCHDOG_USEC; the process environment when absent. */
   notifyEnv?: NotifyEnv;
+  /** Frames run only when a HIL bench steps them over the serial line, on a virtual clock (flight/exec/lockstep.ts). */
+  lockstep?: boolean;
 }
 
 export class FlightNode {
@@ -89,11 +94,16 @@ export class FlightNode {
   readonly plans: PlanActivation | undefined;
   /** Where the convergence layers listen (port 0 in the config picks a free one). */
   listening: Listening = {};
-  private readonly timer: FrameTimer;
+  /** Drives the frames: the FrameTimer, or in lockstep the bench's steps. */
+  private readonly timer: FrameTimer | LockstepTimer;
+  /** Unix ms: Date.now, or in lockstep the epoch plus virtual time. */
+  readonly wallMs: () => number;
   private readonly watchdog: Watchdog;
   /** The session handshake worker, when `cmd.session` is configured (health pings it). */
   private handshakeWorker: WorkerCrypto | undefined;
   private started = false;
+  /** Bundles the links handed over that the agent has not taken yet. */
+  private accepting = 0;
   /** The periodic housekeeping.json write under way, which the final one at stop waits for. */
   private housekeepingWrite: Promise<void> | undefined;
 
@@ -101,7 +111,7 @@ export class FlightNode {
   static async start(options: FlightNodeOptions): Promise<FlightNode> {
     const { config } = options;
     const log = options.log ?? createRootLogger({ level: config.log.level, base: { node: config.node.id } });
-    const clock = options.clock ?? monotonicClock;
+    const clock = options.lockstep ? new VirtualClock() : options.clock ?? monotonicClock;
     const tlm = new TelemetryRegistry();
     const events = new EventLog(subsystemLogger(log, 'events'), () => clock.nowUs());
     core().bindTelemetry(tlm, events);
@@ -112,6 +122,7 @@ export class FlightNode {
       log: subsystemLogger(log, 'store'),
       tlm,
       events,
+      nowMs: () => clock.nowUs() / 1000,
     });
     let node: FlightNode | undefined;
     try {
@@ -134,6 +145,8 @@ export class FlightNode {
     this.tlm = tlm;
     this.events = events;
     this.store = store;
+    // In lockstep nothing reads the wall clock: it is the epoch plus the virtual clock.
+    this.wallMs = clock instanceof VirtualClock && options.lockstep ? lockstepWallMs(clock) : Date.now;
     this.health = new HealthMonitor(clock, tlm, events);
     this.housekeeping = new HousekeepingTask(tlm, events, {
       node: config.node.id,
@@ -146,12 +159,18 @@ export class FlightNode {
     this.neighbours = new Neighbours({
       config: config.cla,
       node: config.node.id,
-      sink: { accept: (bytes, from) => agent!.accept(bytes, from) },
+      sink: {
+        accept: (bytes, from) => {
+          // Counted for lockstep, which runs frames only once every bundle arriving was taken.
+          this.accepting++;
+          return agent!.accept(bytes, from).finally(() => this.accepting--);
+        },
+      },
       onContact: () => agent!.sessionUp(),
       // With a contact plan, links exist only inside its contacts (a node outside the plan: always).
       // Sessions follow contact starts and ends within 100 ms (a mission may play the plan faster);
       // none is opened for the last 100 ms of a contact, which the next round would close.
-      ...(config.contactPlan ? { inContact: (n: number) => config.routes.contactOpen(n, Date.now()) && config.routes.contactOpen(n, Date.now() + 100), retryMs: 100 } : {}),
+      ...(config.contactPlan ? { inContact: (n: number) => config.routes.contactOpen(n, this.wallMs()) && config.routes.contactOpen(n, this.wallMs() + 100), retryMs: 100 } : {}),
       tlm,
       events,
       log: subsystemLogger(log, 'cla'),
@@ -164,8 +183,11 @@ export class FlightNode {
       tlm,
       events,
       log: subsystemLogger(log, 'dtn'),
-      limits: config.dtn.agent,
-      creation: CreationClock.persistent(join(config.dataDir, 'creation.seq')),
+      // In lockstep one bundle is sent at a time: concurrent store reads end in any order, and the
+      // sessions (the bench's arrival order) would follow them.
+      limits: options.lockstep ? { ...config.dtn.agent, inFlight: 1 } : config.dtn.agent,
+      creation: CreationClock.persistent(join(config.dataDir, 'creation.seq'), this.wallMs),
+      now: this.wallMs,
       strictBlockNumbers: config.dtn.strictBlockNumbers,
       // A bundle for a node no neighbour, route or contact plan of this node leads to, now or
       // later, is refused at once (status reason 6) rather than held for ever.
@@ -177,7 +199,7 @@ export class FlightNode {
     // Store upkeep: the expiry backstop and bounded compaction, which reclaims deleted bytes.
     const storeUpkeep = new StoreMaintenanceTask(store, {
       budgetUs: STORE_UPKEEP_BUDGET_US,
-      nowMs: () => Date.now() - this.agent.expiryBackstopMs(),
+      nowMs: () => this.wallMs() - this.agent.expiryBackstopMs(),
       onExpired: (bundles) => this.agent.expired(bundles),
       log: subsystemLogger(log, 'store'),
     });
@@ -199,7 +221,9 @@ export class FlightNode {
     this.protection?.attach(this.exec, schedule);
     // Every channel exists now (the executive's per-task ones last): the ground's dictionary.
     if (this.commanding) writeDictionary(config.dataDir, this.commanding.dictionary(tlm.all().map((c) => c.def), ALL_EVENTS));
-    this.timer = new FrameTimer(this.exec, clock);
+    this.timer = options.lockstep ? lockstepOnSerial({ exec: this.exec, clock: clock as VirtualClock, layers: this.neighbours.layers, health: this.health, store, downlink: this.downlink, accepting: () => this.accepting,
+      // Bundles the agent is reading from the store to send or deliver (its published count).
+      inFlight: () => tlm.get('dtn.agent.inFlight')!.value, log: subsystemLogger(log, 'exec'), file: config.file }) : new FrameTimer(this.exec, clock);
     this.watchdog = new Watchdog(options.notifyEnv ?? (process.env as NotifyEnv), subsystemLogger(log, 'watchdog'));
     this.registerHealth();
     this.exec.onMajorFrame(() => {
@@ -315,6 +339,7 @@ export class FlightNode {
       events: this.events,
       log: this.log,
       clock: this.clock,
+      wallMs: this.wallMs,
       sendHandshake: (peer, wire, lifetimeMs) =>
         this.agent.send({ destination: ipn(peer, SERVICE.session), service: SERVICE.session, payload: wire, lifetimeMs }),
       handshakeCrypto: (dsa, seed) => (this.handshakeWorker = new WorkerCrypto(dsa, seed)),
@@ -398,7 +423,11 @@ export class FlightNode {
       throw listenError(this.config, error);
     });
     await this.health.ready();
+    // In lockstep, what start-up sent (its events, then resume's) is stored before the bench can be
+    // heard: the same bundles, queued in the same order, every run.
+    if (!(this.timer instanceof FrameTimer)) await this.timer.quiet();
     this.agent.resume();
+    if (!(this.timer instanceof FrameTimer)) await this.timer.quiet();
     this.started = true;
     this.timer.start();
     this.watchdog.ready();
@@ -408,6 +437,7 @@ export class FlightNode {
         config: this.config.file,
         dataDir: this.config.dataDir,
         mode: this.exec.modeName,
+        lockstep: this.timer instanceof FrameTimer ? undefined : true,
         udp: this.listening.udp?.port,
         tcp: this.listening.tcp?.port,
         storedBundles: this.store.list().length,
@@ -457,3 +487,68 @@ function listenError(config: MissionConfig, error: unknown): unknown {
 /** Every event a node can emit, for its ground dictionary. */
 const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, INFER_EVENTS, TRIAGE_EVENTS, ANOMALY_EVENTS, ROUTE_EVENTS, ECC_EVENTS]
   .flatMap((events) => Object.values(events) as EventDef[]);
+
+/** Drives a node in lockstep; `quiet` resolves once nothing is in flight (start-up waits for it). */
+interface LockstepTimer {
+  quiet(): Promise<void>;
+  start(): void;
+  stop(): void;
+}
+
+/** The node's wall clock in lockstep: the epoch plus virtual time. */
+function lockstepWallMs(clock: VirtualClock): () => number {
+  return () => LOCKSTEP_EPOCH_MS + Math.floor(clock.nowUs() / 1000);
+}
+
+/**
+ * Lockstep on the serial line: the bench's step requests run frames once the node settled (no LTP
+ * session open, no bundle being accepted, read to be sent or downlinked, no health ping or store
+ * flush outstanding, the bench heard), and each is answered, settled again, with the frame count
+ * and virtual time. A node in lockstep needs a serial link.
+ */
+function lockstepOnSerial(o: { exec: Executive; clock: VirtualClock; layers: readonly ConvergenceLayer[]; health: HealthMonitor; store: BundleStore; downlink: Downlink | undefined; accepting: () => number; inFlight: () => number; log: Logger; file: string }): LockstepTimer {
+  const serial = o.layers.find((l): l is SerialCla => l instanceof SerialCla);
+  if (!serial) throw new ConfigError(o.file, 'cla.serial', 'a serial link: a node in lockstep is stepped by the bench over it', 'none');
+  const quiet = (): boolean => {
+    const open = serial.engine.openSessions;
+    return open.exports === 0 && open.imports === 0 && o.accepting() === 0 && o.inFlight() === 0 && o.health.outstanding === 0 && (o.downlink?.idle ?? true);
+  };
+  const until = async (idle: () => boolean): Promise<void> => {
+    // Idle across a turn of the event loop, with the store's flush path drained.
+    for (;;) {
+      await o.store.flushed();
+      if (idle()) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (idle()) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
+  // Frames run with the bench heard (its contact event made before frame 0, not during a step).
+  const settled = (): Promise<void> => until(() => quiet() && serial.channels.contactUp.value === 1);
+  const driver = new LockstepDriver({ exec: o.exec, clock: o.clock, settled });
+  let running = false;
+  serial.onLockstep((payload) => {
+    if (!running) return;
+    let request;
+    try {
+      request = decodeStep(payload);
+    } catch (error) {
+      o.log.warn({ err: error }, 'lockstep packet refused');
+      return;
+    }
+    driver.step(request)
+      .then((report) => serial.sendLockstep(encodeStepped(report)))
+      .catch((error: unknown) => o.log.error({ err: error, seq: request.seq }, 'lockstep step failed'));
+  });
+  return {
+    quiet: () => until(quiet),
+    start: () => {
+      running = true;
+      driver.start();
+    },
+    stop: () => {
+      running = false;
+    },
+  };
+}

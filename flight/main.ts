@@ -9,8 +9,11 @@ import { TernError } from './errors.js';
 const FLIGHT = {
   name: 'tern flight',
   summary: 'Runs one Tern node on a mission config until SIGINT or SIGTERM (then stops cleanly, exit 0).',
-  usage: ['--config FILE'],
-  options: { config: { type: 'string', arg: 'FILE', doc: 'the node\'s mission config (tern config reference describes every field)' } },
+  usage: ['--config FILE [--lockstep]'],
+  options: {
+    config: { type: 'string', arg: 'FILE', doc: 'the node\'s mission config (tern config reference describes every field)' },
+    lockstep: { type: 'boolean', doc: 'run frames only when a HIL bench steps them over the serial link, on a virtual clock (hil/README.md)' },
+  },
   notes: 'Exit codes: 0 stopped cleanly; 2 the config is invalid or a path cannot be used (one line names it).',
   examples: ['tern flight --config flight/config/examples/minimal.json', 'node dist/flight/main.js --config /etc/tern/mission.json'],
 } as const satisfies CommandSpec<OptionSpecs>;
@@ -18,11 +21,11 @@ const FLIGHT = {
 export function runFlight(argv: string[]): Promise<number> {
   return runCommand(FLIGHT, argv, async (values) => {
     if (!values.config) throw new UsageError('--config FILE is required');
-    return flight(values.config);
+    return flight(values.config, values.lockstep === true);
   });
 }
 
-async function flight(config: string): Promise<number> {
+async function flight(config: string, lockstep: boolean): Promise<number> {
   // Listening before start-up, so that a signal during it still ends in an orderly stop.
   let signalled!: (signal: NodeJS.Signals) => void;
   const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
@@ -30,7 +33,7 @@ async function flight(config: string): Promise<number> {
   process.once('SIGTERM', signalled);
   let node: FlightNode;
   try {
-    node = await FlightNode.start({ config: loadMission(config) });
+    node = await FlightNode.start({ config: loadMission(config), lockstep });
   } catch (error) {
     // A node that did not start must not hold on to the signals: the default action ends it.
     process.off('SIGINT', signalled);

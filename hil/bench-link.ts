@@ -12,6 +12,7 @@ import { hopCountBlock } from '../flight/dtn/blocks.js';
 import { dtnNow, payloadBlock } from '../flight/dtn/bundle.js';
 import { createBundle, decodeBundle } from '../flight/dtn/codec.js';
 import { ipn } from '../flight/dtn/eid.js';
+import { decodeStepped, encodeStep, type StepReport } from '../flight/exec/lockstep.js';
 import { createRootLogger } from '../flight/log.js';
 import { TelemetryRegistry } from '../flight/tlm/channels.js';
 import { EventLog } from '../flight/tlm/events.js';
@@ -31,6 +32,8 @@ export interface BenchLinkOptions {
   /** The node under test. */
   readonly node: number;
   readonly timeline: Timeline;
+  /** Unix ms that stamps the bench's bundles: the node's clock in lockstep; Date.now when absent. */
+  readonly nowMs?: () => number;
 }
 
 export class BenchLink {
@@ -42,6 +45,9 @@ export class BenchLink {
   private sequence = 0;
   private readonly seen = new Set<string>();
   private contactUp = false;
+  private stepSeq = 0;
+  /** Step requests sent and not reported yet, by sequence number. */
+  private readonly stepping = new Map<number, { done: (report: StepReport) => void; fail: (error: Error) => void }>();
 
   constructor(private readonly options: BenchLinkOptions) {
     const log = createRootLogger({ level: 'silent' });
@@ -59,6 +65,37 @@ export class BenchLink {
       neighbours: [{ node: options.node, cla: 'serial' }],
       allNeighbourIds: [`ipn:${options.node}.0`],
     });
+    this.cla.onLockstep((payload) => {
+      try {
+        const report = decodeStepped(payload);
+        this.stepping.get(report.seq)?.done(report);
+        this.stepping.delete(report.seq);
+      } catch (error) {
+        for (const waiting of this.stepping.values()) waiting.fail(error as Error);
+        this.stepping.clear();
+      }
+    });
+  }
+
+  /**
+   * Asks a node in lockstep to run `frames` minor frames; resolves with its report, which it sends
+   * once the frames ran and what they sent has been delivered (its LTP sessions closed).
+   */
+  async step(frames: number): Promise<StepReport> {
+    const seq = ++this.stepSeq;
+    const reported = new Promise<StepReport>((done, fail) => this.stepping.set(seq, { done, fail }));
+    await this.cla.sendLockstep(encodeStep({ seq, frames }));
+    const report = await reported;
+    // The node reports once its sessions closed; this end closes its own (and delivers what they
+    // carried) a moment later, when the node's last report acks arrive: what the step sent is here then.
+    for (;;) {
+      const open = this.cla.engine.openSessions;
+      if (open.imports === 0 && open.exports === 0) break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setImmediate(r));
+    this.options.timeline.record('clock-step', { frames, nodeFrames: report.frames, nodeNowUs: report.nowUs });
+    return report;
   }
 
   get inContact(): boolean {
@@ -75,7 +112,7 @@ export class BenchLink {
     if (!offer) throw new Error(`no contact with node ${this.options.node} on ${this.options.device}`);
     const bundle = createBundle({
       destination: ipn(this.options.node, service), source: ipn(this.options.bench, service),
-      creationTime: dtnNow(), sequence: this.sequence++, lifetime: 3600_000, blocks: [hopCountBlock({ limit: 8, count: 0 })], payload,
+      creationTime: dtnNow(this.options.nowMs?.()), sequence: this.sequence++, lifetime: 3600_000, blocks: [hopCountBlock({ limit: 8, count: 0 })], payload,
     });
     this.options.timeline.record('bundle-out', { destination: `ipn:${this.options.node}.${service}`, bytes: bundle.bytes.length });
     await offer.link.send(bundle.bytes);
@@ -86,6 +123,8 @@ export class BenchLink {
   }
 
   async close(): Promise<void> {
+    for (const waiting of this.stepping.values()) waiting.fail(new Error('the bench link closed'));
+    this.stepping.clear();
     await this.cla.close();
   }
 

@@ -9,7 +9,7 @@ import { runScenarios } from './runner.js';
 import { loadScenario } from './scenario.js';
 
 export const RUN_USAGE = `usage: tern hil run SCENARIO.json... (--port DEVICE --node N --bench B --dict FILE [--power-cycle CMD] | --spawn CONFIG)
-                   [--baud B] [--junit FILE] [--out DIR] [--seed S]
+                   [--baud B] [--junit FILE] [--out DIR] [--seed S] [--lockstep]
 
 run     runs scenario files (JSON, hil/README.md) against a node at the other end of a serial
         line: the bench is ground node B on the serial convergence layer, signs commands with its
@@ -19,6 +19,10 @@ run     runs scenario files (JSON, hil/README.md) against a node at the other en
         cycles its power); --spawn starts a flight node from CONFIG on a pseudo-terminal pair
         (socat), power cycled by SIGKILL and a restart. Writes OUT/timeline.ndjson (default
         OUT hil-out), JUnit XML to FILE. Exit 0 all passed, 1 a scenario failed, 2 bad input.
+        --lockstep: the node runs its frames only when the bench steps them (stepClock steps,
+        and waits for the node's output), on a virtual clock: the same scenario gives the same
+        telemetry on every run (--spawn passes --lockstep to the node; on a bench, start the OBC
+        with tern flight --lockstep).
 
 example:
   tern hil run hil/scenarios/*.json --spawn hil/bench-node.json --junit hil-out/report.xml`;
@@ -34,6 +38,7 @@ const OPTIONS = {
   junit: { type: 'string' },
   out: { type: 'string', default: 'hil-out' },
   seed: { type: 'string', default: '1' },
+  lockstep: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -87,6 +92,7 @@ async function run(values: ReturnType<typeof parseRunArgs>['values'], positional
     baud: integer(values.baud, 'baud', 'a baud rate from 300 to 12000000', 300, 12_000_000),
     seed: integer(values.seed, 'seed', 'an integer seed', 0, 2 ** 32 - 1),
     ...(values.spawn === undefined ? {} : { spawn: values.spawn }),
+    lockstep: values.lockstep === true,
     ...hardware,
     // One line rewritten in place on a terminal; plain lines otherwise (CI logs).
     progress: (line) => process.stderr.write(terminal ? `\r\x1b[K${line}` : `${line}\n`),

@@ -10,6 +10,7 @@ import { encodeBody, signEnvelope, type Signer } from '../flight/cmd/envelope.js
 import { readDictionary, type Dictionary } from '../flight/cmd/export.js';
 import { writeKeyFiles } from '../flight/cmd/keyfile.js';
 import { mlDsa, type MlDsa } from '../flight/cmd/mldsa.js';
+import { LOCKSTEP_EPOCH_MS } from '../flight/exec/lockstep.js';
 import { findCommand, parseArgs as parseCommandWords } from '../gse/command-args.js';
 import { BenchLink, COMMAND_SERVICE, ECHO_SERVICE } from './bench-link.js';
 import { Seeded, SerialProxy, type ProxyOptions } from './proxy.js';
@@ -59,6 +60,8 @@ export interface RunOptions {
   readonly dictionary?: string;
   readonly powerCycle?: string;
   readonly seed: number;
+  /** The node runs frames only when the bench steps them (its executive on a virtual clock). */
+  readonly lockstep?: boolean;
   readonly progress?: (line: string) => void;
   /** Aborted (SIGINT, SIGTERM): the running step fails, no further scenario starts, all is closed. */
   readonly signal?: AbortSignal;
@@ -81,7 +84,7 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     let ids: { node: number; bench: number };
     let dictionaryFile: string;
     if (options.spawn !== undefined) {
-      const spawned = await SpawnedNode.start({ config: options.spawn, out: options.out, baud: options.baud, operators, ...(options.signal ? { signal: options.signal } : {}) });
+      const spawned = await SpawnedNode.start({ config: options.spawn, out: options.out, baud: options.baud, operators, lockstep: options.lockstep === true, ...(options.signal ? { signal: options.signal } : {}) });
       closers.push(() => spawned.close());
       timeline.record('process', { role: 'node', ...spawned.pids });
       target = spawned;
@@ -100,10 +103,18 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     const proxy = new SerialProxy(faults);
     await proxy.start();
     closers.push(() => proxy.close());
-    const link = new BenchLink({ device: benchPty.a, baud: options.baud, bench: ids.bench, node: ids.node, timeline });
+    // In lockstep the bench stamps its bundles with the node's clock (epoch + virtual time), so they
+    // are as old to the node on every run.
+    const nodeClock = { nowUs: 0 };
+    const link = new BenchLink({
+      device: benchPty.a, baud: options.baud, bench: ids.bench, node: ids.node, timeline,
+      ...(options.lockstep ? { nowMs: () => LOCKSTEP_EPOCH_MS + Math.floor(nodeClock.nowUs / 1000) } : {}),
+    });
     await link.start();
     closers.push(() => link.close());
-    const bench: Bench = { link, target, faults, proxy, signal: options.signal, timeline, dsa, keys, ids, dictionary: readDictionary(dictionaryFile), saved: new Map(), seq: Date.now(), deadlineMs: 0, mark: 0 };
+    const bench: Bench = { link, target, faults, proxy, signal: options.signal, timeline, dsa, keys, ids, dictionary: readDictionary(dictionaryFile), saved: new Map(),
+      // In lockstep every number the node sees comes from the scenario, so two runs send the same bytes.
+      lockstep: options.lockstep === true, nodeClock, seq: options.lockstep ? 1 : Date.now(), deadlineMs: 0, mark: 0 };
 
     const results: ScenarioResult[] = [];
     for (const scenario of options.scenarios) {
@@ -134,7 +145,10 @@ interface Bench {
   readonly dictionary: Dictionary;
   /** Envelopes kept by `save`, for `replay`. */
   readonly saved: Map<string, Signed>;
-  /** Sequence numbers: from the wall clock, so they rise across runs against one node. */
+  readonly lockstep: boolean;
+  /** In lockstep, the node's virtual time at its last step report. */
+  readonly nodeClock: { nowUs: number };
+  /** Sequence numbers: from the wall clock, so they rise across runs against one node (from 1 in lockstep). */
   seq: number;
   /** The running step's deadline. */
   deadlineMs: number;
@@ -192,15 +206,27 @@ async function withTimeout<T>(work: Promise<T>, ms: number, step: Step, signal: 
   }
 }
 
-/** Polls `probe` until it gives a value; at the step's deadline fails saying what was `seen`. */
-async function waitFor<T>(bench: Bench, probe: () => T | undefined, seen: () => string): Promise<T> {
+/** Frames a wait for the node's output steps a node in lockstep by between looks. */
+const LOCKSTEP_WAIT_FRAMES = 10;
+
+/**
+ * Polls `probe` until it gives a value; at the step's deadline fails saying what was `seen`.
+ * A wait for the node's `output` steps a node in lockstep between looks: its report comes once
+ * what the frames sent has arrived, so the look after each step sees the same as in any other run.
+ */
+async function waitFor<T>(bench: Bench, probe: () => T | undefined, seen: () => string, output = false): Promise<T> {
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
     if (bench.signal?.aborted) throw new StepFailed('interrupted');
     if (Date.now() > bench.deadlineMs) throw new StepFailed(`not within the step's timeout; ${seen()}`);
-    await new Promise((r) => setTimeout(r, 20));
+    if (bench.lockstep && output) await stepClock(bench, LOCKSTEP_WAIT_FRAMES);
+    else await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+async function stepClock(bench: Bench, frames: number): Promise<void> {
+  bench.nodeClock.nowUs = (await bench.link.step(frames)).nowUs;
 }
 
 async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>): Promise<void> {
@@ -223,7 +249,7 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
     case 'expectEvent': {
       const want = substitute(step.args, vars) as Record<string, unknown>;
       await waitFor(bench, () => bench.link.items.slice(bench.mark).find((i) => i.kind === 'evt' && i.record.name === step.event && subset(want, i.record.args)),
-        () => `events since the last action: ${JSON.stringify(bench.link.items.slice(bench.mark).flatMap((i) => (i.kind === 'evt' ? [`${i.record.name} ${JSON.stringify(i.record.args)}`] : [])))}`);
+        () => `events since the last action: ${JSON.stringify(bench.link.items.slice(bench.mark).flatMap((i) => (i.kind === 'evt' ? [`${i.record.name} ${JSON.stringify(i.record.args)}`] : [])))}`, true);
       return;
     }
     case 'expectTelemetry': {
@@ -241,7 +267,7 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
           if (value >= step.min && value <= step.max) return true;
         }
         return undefined;
-      }, () => `${step.channel} in housekeeping: ${values.length === 0 ? 'no record arrived' : values.join(', ')}; expected ${step.min}..${step.max}`);
+      }, () => `${step.channel} in housekeeping: ${values.length === 0 ? 'no record arrived' : values.join(', ')}; expected ${step.min}..${step.max}`, true);
       return;
     }
     case 'linkFault':
@@ -270,7 +296,7 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
         await bench.link.send(ECHO_SERVICE, payload);
       }
       const back = (): string[] => bench.link.bundles.slice(from).filter((b) => b.destination === `ipn:${bench.ids.bench}.${ECHO_SERVICE}`).map((b) => digest(b.payload));
-      await waitFor(bench, () => (back().filter((d) => sent.has(d)).length >= step.count ? true : undefined), () => `${back().length} of ${step.count} echoes back`);
+      await waitFor(bench, () => (back().filter((d) => sent.has(d)).length >= step.count ? true : undefined), () => `${back().length} of ${step.count} echoes back`, true);
       const got = back();
       if (new Set(got).size !== got.length || got.some((d) => !sent.has(d))) throw new StepFailed(`echoes: ${got.length} back for ${step.count} sent, ${new Set(got).size} distinct, ${got.filter((d) => !sent.has(d)).length} not sent`);
       return;
@@ -280,7 +306,7 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
       const cycle = bench.powerCycledAtMs;
       if (step.createdBeforePowerCycle && cycle === undefined) throw new StepFailed('createdBeforePowerCycle: no powerCycle step came before');
       await waitFor(bench, () => bench.link.bundles.find((b) => b.atMs >= (cycle ?? 0) && (destination === undefined || b.destination === destination) && (!step.createdBeforePowerCycle || (b.creationMs > 0 && b.creationMs < cycle!))),
-        () => `bundles since the power cycle: ${JSON.stringify(bench.link.bundles.filter((b) => b.atMs >= (cycle ?? 0)).map((b) => ({ destination: b.destination, creationMs: b.creationMs })))}`);
+        () => `bundles since the power cycle: ${JSON.stringify(bench.link.bundles.filter((b) => b.atMs >= (cycle ?? 0)).map((b) => ({ destination: b.destination, creationMs: b.creationMs })))}`, true);
       return;
     }
     case 'checkStore': {
@@ -302,6 +328,10 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
       }
       return;
     }
+    case 'stepClock':
+      if (!bench.lockstep) throw new StepFailed('stepClock steps a node in lockstep: run with --lockstep');
+      await stepClock(bench, step.frames);
+      return;
     case 'repeat':
       throw new Error('repeat steps are expanded before they run');
   }
@@ -335,7 +365,7 @@ function makeEnvelope(bench: Bench, commandName: string, rawArgs: unknown, as: s
     return key;
   });
   const seq = bench.seq++;
-  const body = encodeBody({ target: bench.ids.node, operator: signers[0]!.operator, seq, expiryMs: Date.now() + 600_000, opcode: command.opcode, args: argArray(command.args, args) });
+  const body = encodeBody({ target: bench.ids.node, operator: signers[0]!.operator, seq, expiryMs: (bench.lockstep ? LOCKSTEP_EPOCH_MS + Math.floor(bench.nodeClock.nowUs / 1000) : Date.now()) + 600_000, opcode: command.opcode, args: argArray(command.args, args) });
   const envelope = signEnvelope(bench.dsa, body, bench.ids.node, signers);
   // A forged command: one bit of the last signature's last byte flipped.
   if (tamper === 'signature') envelope[envelope.length - 1]! ^= 0x01;
@@ -365,7 +395,7 @@ async function expectResponse(bench: Bench, since: number, command: string, seq:
       return r;
     }
     return undefined;
-  }, () => `responses seen: ${JSON.stringify(bench.link.items.slice(since).flatMap((i) => (i.kind === 'rsp' ? [`${String(i.record.command)} ${i.record.status}`] : [])))}`);
+  }, () => `responses seen: ${JSON.stringify(bench.link.items.slice(since).flatMap((i) => (i.kind === 'rsp' ? [`${String(i.record.command)} ${i.record.status}`] : [])))}`, true);
 }
 
 /** Whether `actual` holds everything in `want` (objects matched field by field, the rest exactly). */

@@ -39,6 +39,7 @@ export type Step = StepBase & (
   | { kind: 'echo'; count: number; bytes: number }
   | { kind: 'expectBundle'; destination?: string; createdBeforePowerCycle: boolean }
   | { kind: 'checkStore'; min: number; max: number; destination?: string }
+  | { kind: 'stepClock'; frames: number }
   | { kind: 'repeat'; times: number; steps: Step[] }
 );
 
@@ -49,7 +50,7 @@ export interface Scenario {
   readonly steps: Step[];
 }
 
-const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'repeat'] as const;
+const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'stepClock', 'repeat'] as const;
 /** Fields each kind takes besides its kind key, name and timeoutS. */
 const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   send: ['args', 'as', 'approvers', 'tamper', 'replay', 'save', 'expect'],
@@ -62,6 +63,7 @@ const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   powerCycle: [],
   waitContact: [],
   checkStore: ['min', 'max', 'destination'],
+  stepClock: [],
   repeat: ['steps'],
 };
 const DEFAULT_TIMEOUT_S = 30;
@@ -193,6 +195,9 @@ class Parser {
           ...(c.destination === undefined ? {} : { destination: this.string(c.destination, at('checkStore.destination')) }),
         };
       }
+      case 'stepClock':
+        if (!Number.isInteger(o.stepClock)) this.fail(at('stepClock'), 'a whole number of minor frames from 1 to 1000000', o.stepClock);
+        return { ...base, kind, frames: this.number(o.stepClock, at('stepClock'), 1, 1_000_000) };
       case 'repeat':
         return { ...base, kind, times: this.number(o.repeat, at('repeat'), 1, 100_000), steps: this.steps(o.steps, at('steps')) };
     }

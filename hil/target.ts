@@ -80,6 +80,8 @@ export interface SpawnedNodeOptions {
   readonly baud: number;
   /** Public key files of the bench operators, replacing cmd.operators. */
   readonly operators: ReadonlyArray<{ id: number; name: string; roles: string[]; publicKeyFile: string }>;
+  /** Starts the node with --lockstep: its frames run only when the bench steps them. */
+  readonly lockstep?: boolean;
   /** Aborted (SIGINT): a node still starting is killed and the start fails. */
   readonly signal?: AbortSignal;
 }
@@ -171,7 +173,7 @@ export class SpawnedNode implements NodeTarget {
   private boot(): Promise<void> {
     const signal = this.options.signal;
     if (signal?.aborted) return Promise.reject(new HilInterrupted('before the node started'));
-    const child = spawn(process.execPath, [TERN, 'flight', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [TERN, 'flight', '--config', this.configFile, ...(this.options.lockstep ? ['--lockstep'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stderr!.pipe(this.log, { end: false });
     return new Promise<void>((done, fail) => {

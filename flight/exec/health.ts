@@ -53,6 +53,11 @@ export class HealthMonitor {
     return this.pinged.find((p) => p.component.name === name)?.answeredUs;
   }
 
+  /** Pings sent and not answered yet (lockstep waits for none before running frames). */
+  get outstanding(): number {
+    return this.pinged.filter((p) => p.outstandingSinceUs !== undefined).length;
+  }
+
   get components(): string[] {
     return this.pinged.map((p) => p.component.name);
   }

@@ -43,6 +43,11 @@ export class Downlink {
     this.schedule();
   }
 
+  /** Nothing queued, scheduled or being stored (a node in lockstep waits for this between steps). */
+  get idle(): boolean {
+    return !this.scheduled && this.sending === undefined && this.queued.length === 0;
+  }
+
   /** Stops taking items and waits for the bundle being stored; call before the store closes. */
   async close(): Promise<void> {
     this.closed = true;

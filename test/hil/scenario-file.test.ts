@@ -37,7 +37,9 @@ describe('scenario files', () => {
     expect(s.steps[7]).toMatchObject({ count: 3, bytes: 1000 });
     expect(s.steps[8]).toMatchObject({ burst: { length: 50, period: 20000 } });
     expect(s.steps[12]).toMatchObject({ times: 2, steps: [{ path: 'steps[12].steps[0]' }] });
-    expect(refusal(ok([{ stepClock: 1000 }])).field).toBe('steps[0]');
+    expect(parseScenario(ok([{ stepClock: 1000 }]), 'x.json').steps[0]).toMatchObject({ kind: 'stepClock', frames: 1000 });
+    expect(refusal(ok([{ stepClock: 0 }])).field).toBe('steps[0].stepClock');
+    expect(refusal(ok([{ stepClock: 1.5 }])).field).toBe('steps[0].stepClock');
   });
 
   it('names the step and the field of every mistake', () => {

@@ -4,7 +4,7 @@ import { ClaProtocolError } from '../errors.js';
 
 /** The packet stream inside the frames broke; the link resumes at the next frame's first header. */
 export class SerialPacketError extends ClaProtocolError {
-  constructor(readonly code: 'SERIAL_BAD_PACKET' | 'SERIAL_BAD_FIRST_HEADER', message: string) {
+  constructor(readonly code: 'SERIAL_BAD_PACKET' | 'SERIAL_BAD_FIRST_HEADER' | 'SERIAL_NOT_LOCKSTEP', message: string) {
     super(message);
     this.name = 'SerialPacketError';
   }

@@ -9,13 +9,16 @@ import { SerialPacketError } from './errors.js';
 
 const LTP_PACKET = 0xe6; // version 111, protocol id 001 (LTP), length of length 10
 const IDLE_PACKET = 0xe0; // version 111, protocol id 000 (idle), length of length 00
+// A lockstep HIL bench's step request or a node's step report (flight/exec/lockstep.ts): protocol
+// id 110 (mission-specific), laid out as an LTP packet. A node not in lockstep refuses it.
+const LOCKSTEP_PACKET = 0xfa; // version 111, protocol id 110, length of length 10
 const HEADER = 4;
 /** Largest packet: the 16-bit length field. */
 export const MAX_PACKET_BYTES = 0xffff;
 
-export function encodePacket(segment: Uint8Array): Uint8Array {
+export function encodePacket(segment: Uint8Array, protocol: 'ltp' | 'lockstep' = 'ltp'): Uint8Array {
   const out = new Uint8Array(HEADER + segment.length);
-  out[0] = LTP_PACKET;
+  out[0] = protocol === 'ltp' ? LTP_PACKET : LOCKSTEP_PACKET;
   out[2] = out.length >> 8;
   out[3] = out.length & 0xff;
   out.set(segment, HEADER);
@@ -85,6 +88,8 @@ export class Depacketiser {
     private readonly channels: SerialChannels,
     private readonly onSegment: (segment: Uint8Array) => void,
     private readonly onError: (error: SerialPacketError) => void,
+    /** Lockstep packets; absent on a node not in lockstep, which refuses them. */
+    private readonly onLockstep?: (payload: Uint8Array) => void,
   ) {}
 
   onFrame(frame: TransferFrame): void {
@@ -125,8 +130,9 @@ export class Depacketiser {
     if (this.partialLength < want) return at;
     if (want === HEADER) {
       const length = (this.partial[2]! << 8) | this.partial[3]!;
-      if (this.partial[0] !== LTP_PACKET || this.partial[1] !== 0 || length <= HEADER) {
-        this.fail(new SerialPacketError('SERIAL_BAD_PACKET', `packet header ${Buffer.from(this.partial).toString('hex')}: not an LTP encapsulation packet`));
+      const known = this.partial[0] === LTP_PACKET || (this.partial[0] === LOCKSTEP_PACKET && this.onLockstep !== undefined);
+      if (!known || this.partial[1] !== 0 || length <= HEADER) {
+        this.fail(new SerialPacketError('SERIAL_BAD_PACKET', `packet header ${Buffer.from(this.partial).toString('hex')}: not an LTP or lockstep encapsulation packet`));
         return data.length;
       }
       const grown = new Uint8Array(length);
@@ -135,9 +141,11 @@ export class Depacketiser {
       return at;
     }
     const segment = this.partial.subarray(HEADER);
+    const lockstep = this.partial[0] === LOCKSTEP_PACKET;
     this.partial = undefined;
     this.channels.packetsIn.add();
-    this.onSegment(segment);
+    if (lockstep) this.onLockstep!(segment);
+    else this.onSegment(segment);
     return at;
   }
 

@@ -11,7 +11,7 @@ import { LtpEngine } from '../ltp/engine.js';
 import { realTimers, type LtpTimers } from '../ltp/timers.js';
 import type { LayerContext } from '../registry.js';
 import type { SerialClaConfig } from './config.js';
-import { SerialPortError } from './errors.js';
+import { SerialPacketError, SerialPortError } from './errors.js';
 import { Deframer } from './frames.js';
 import { Depacketiser } from './packets.js';
 import { FrameTransmitter } from './transmitter.js';
@@ -27,6 +27,8 @@ export class SerialCla implements ConvergenceLayer {
   private port: SerialPort | undefined;
   private contact = false;
   private lossTimer: (() => void) | undefined;
+  /** The node's or the bench's lockstep handler (flight/exec/lockstep.ts); none outside lockstep. */
+  private lockstepHandler: ((payload: Uint8Array) => void) | undefined;
 
   constructor(private readonly config: SerialClaConfig, private readonly ctx: LayerContext, private readonly timers: LtpTimers = realTimers) {
     this.neighbour = ctx.neighbours[0]?.node;
@@ -45,8 +47,13 @@ export class SerialCla implements ConvergenceLayer {
       events: ctx.events,
       log: ctx.log,
     });
-    const depacketiser = new Depacketiser(this.channels, (segment) => this.engine.receive(segment, config.device), (error) => {
+    const packetError = (error: SerialPacketError): void => {
       this.ctx.events.emit(CLA_EVENTS.serialPacketError, { device: config.device, code: error.code, error: error.message });
+    };
+    const depacketiser = new Depacketiser(this.channels, (segment) => this.engine.receive(segment, config.device), packetError, (payload) => {
+      if (this.lockstepHandler) return this.lockstepHandler(payload);
+      this.channels.packetErrors.add();
+      packetError(new SerialPacketError('SERIAL_NOT_LOCKSTEP', 'a lockstep packet, and this end of the line is not in lockstep'));
     });
     this.deframer = new Deframer(config, config.maxSyncErrors, this.channels, (frame) => {
       this.heard();
@@ -78,6 +85,16 @@ export class SerialCla implements ConvergenceLayer {
       link: { peer: { cla: 'serial', address: this.config.device, port: 0, nodeId: `ipn:${node}.0` }, send: (bytes) => this.engine.send(bytes, node) },
       maxBundleBytes: this.config.maxBlockBytes,
     };
+  }
+
+  /** Takes lockstep packets from the line; without a handler they are refused and counted. */
+  onLockstep(handler: (payload: Uint8Array) => void): void {
+    this.lockstepHandler = handler;
+  }
+
+  /** Sends a lockstep packet, ahead of queued data; resolves once it is on the line. */
+  sendLockstep(payload: Uint8Array): Promise<void> {
+    return this.transmitter.enqueueLockstep(payload);
   }
 
   maintain(): void {}

@@ -44,6 +44,14 @@ export class FrameTransmitter {
     });
   }
 
+  /** A lockstep packet (flight/exec/lockstep.ts) goes with the control segments, ahead of data. */
+  enqueueLockstep(payload: Uint8Array): Promise<void> {
+    return new Promise((resolve) => {
+      this.control.push({ bytes: encodePacket(payload, 'lockstep'), sent: resolve });
+      this.channels.queuedSegments.set(this.control.length + this.data.length);
+    });
+  }
+
   start(): void {
     this.last = performance.now();
     this.credit = this.blockBytes;

@@ -10,8 +10,8 @@ import { PRIORITIES } from './meta.js';
 import { recoverIndex } from './recovery.js';
 import type { Segment } from './segment-log.js';
 
-export async function recoverHoldings(h: Holdings, compactor: Compactor): Promise<void> {
-  const t0 = performance.now();
+export async function recoverHoldings(h: Holdings, compactor: Compactor, nowMs: () => number = () => performance.now()): Promise<void> {
+  const t0 = nowMs();
   const recovery = await recoverIndex(h.dir, h.index, { snapshot: true });
   if (recovery.fromSnapshot) h.ch.snapshotLoads.add();
   if (recovery.snapshotRejected !== undefined) {
@@ -72,7 +72,7 @@ export async function recoverHoldings(h: Holdings, compactor: Compactor): Promis
   h.publishFill();
   compactor.publishGarbage();
 
-  const ms = performance.now() - t0;
+  const ms = nowMs() - t0;
   h.ch.recoveryMs.set(ms);
   h.events.emit(STORE_EVENTS.recovered, {
     bundles: ix.count, bytes: h.usedBytes, segments: recovery.segments.length, summaries: recovery.summaries,

@@ -41,6 +41,8 @@ export interface BundleStoreOptions extends Partial<StoreConfig> {
   log: Logger;
   tlm: TelemetryRegistry;
   events: EventLog;
+  /** Milliseconds that time the recovery (dtn.store.recoveryMs); performance.now when absent (a node in lockstep gives its virtual clock). */
+  nowMs?: () => number;
 }
 
 /** Where a node keeps its bundles: `<dataDir>/bundles`. */
@@ -74,7 +76,7 @@ export class BundleStore {
     const lock = acquireLock(options.dir);
     const store = new BundleStore(options.dir, config, lock, options.log, options.tlm, options.events);
     try {
-      await recoverHoldings(store.h, store.compactor);
+      await recoverHoldings(store.h, store.compactor, options.nowMs);
     } catch (error) {
       await store.h.segmentLog.closeFiles();
       releaseLock(lock);
