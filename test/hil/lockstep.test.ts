@@ -11,7 +11,7 @@
 //   step's writes took is a measure of the disk; the records themselves (puts, deletes, bytes,
 //   garbage) are compared.
 // - The node's serial device path in CLA_SERIAL_* events: each run has its own pseudo-terminal.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,6 +89,15 @@ describe('lockstep packets on the serial line', () => {
 });
 
 describe('tern hil run --lockstep', () => {
+  it('refuses a stepClock step against a node not in lockstep, naming the option', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tern-hil-nolockstep-'));
+    const scenario = join(out, 'step.json');
+    writeFileSync(scenario, JSON.stringify({ name: 'a step in real time', steps: [{ waitContact: true }, { stepClock: 10 }] }));
+    const run = await runTern(['hil', 'run', scenario, '--spawn', NODE_CONFIG, '--baud', '460800', '--out', out], REPO);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    expect(run.stdout).toContain('at steps[1] (stepClock): stepClock steps a node in lockstep: run with --lockstep');
+  }, 120_000);
+
   it('gives the same telemetry, bit for bit, on two runs of one scenario', async () => {
     const first = await telemetryOfRun();
     const second = await telemetryOfRun();
