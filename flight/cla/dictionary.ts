@@ -127,6 +127,7 @@ export const CLA_EVENTS = {
   ltpMalformed: { id: 0x0421, name: 'CLA_LTP_MALFORMED', severity: 'warning', format: 'LTP segment from {peer}: {code}: {error}' },
   ltpCancelled: { id: 0x0422, name: 'CLA_LTP_CANCELLED', severity: 'warning', format: 'LTP session {session} with engine {engine} cancelled by {by}: reason {reason}' },
   ltpSessionTimeout: { id: 0x0423, name: 'CLA_LTP_SESSION_TIMEOUT', severity: 'warning', format: 'LTP import session {session} from engine {engine} silent for {timeoutMs} ms: dropped' },
+  ltpBadBlock: { id: 0x0424, name: 'CLA_LTP_BAD_BLOCK', severity: 'warning', format: 'LTP block of {bytes} bytes from engine {engine} is not a sequence of bundles: {error}' },
   serialOpened: { id: 0x0428, name: 'CLA_SERIAL_OPENED', severity: 'activity', format: 'Serial link on {device} at {baud} baud: I={interleave}, frame {frameBytes} bytes', throttle: 0 },
   serialContact: { id: 0x0429, name: 'CLA_SERIAL_CONTACT', severity: 'activity', format: 'Serial link on {device}: contact {state}', throttle: 0 },
   serialPacketError: { id: 0x042a, name: 'CLA_SERIAL_PACKET_ERROR', severity: 'warning', format: 'Serial link on {device}: {code}: {error}' },

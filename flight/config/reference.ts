@@ -93,7 +93,7 @@ const UDP: Field = {
 
 /** LTP engine settings, shared by cla.ltp and cla.serial (LTP runs inside the serial link). */
 const ltpSettings = (defaults: { segmentBytes: number | string; oneWayLightTimeMs: number | string; marginMs: number }): Record<string, Field> => ({
-  segmentBytes: { type: 'integer', min: 16, default: defaults.segmentBytes, doc: 'Largest LTP segment sent.' },
+  segmentBytes: { type: 'integer', min: 64, default: defaults.segmentBytes, doc: 'Largest LTP segment sent, header included (ION\'s span max segment size).' },
   oneWayLightTimeMs: { type: 'integer', min: 0, max: 3600000, default: defaults.oneWayLightTimeMs, doc: 'One-way light time to the peer, for the retransmission timers.' },
   marginMs: { type: 'integer', min: 1, max: 600000, default: defaults.marginMs, doc: 'Processing margin added to the round trip before a retransmission.' },
   maxRetries: { type: 'integer', min: 0, max: 1000, default: 10, doc: 'Retransmissions of a checkpoint or report before the session is cancelled.' },

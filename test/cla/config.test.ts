@@ -70,7 +70,7 @@ describe('cla config section', () => {
       [{ tcp: {}, neighbours: { 2: { cla: 'udp', address: '127.0.0.1:1' } } }, 'cla.neighbours.2.cla: expected a convergence layer configured in cla.udp'],
       [{ tcp: {}, neighbours: { 2: { cla: 'ltp', address: '127.0.0.1:1' } } }, 'cla.neighbours.2.cla: expected a convergence layer configured in cla.ltp'],
       [{ tcp: {}, neighbours: { 2: { cla: 'smoke', address: '127.0.0.1:1' } } }, 'cla.neighbours.2.cla: expected one of udp, tcp, ltp, serial'],
-      [{ ltp: { segmentBytes: 70_000 } }, 'cla.ltp.segmentBytes: expected an integer in [16, 65443]'],
+      [{ ltp: { segmentBytes: 70_000 } }, 'cla.ltp.segmentBytes: expected an integer in [64, 65507]'],
       [{ ltp: { listen: 'anywhere' } }, 'cla.ltp.listen: expected an IP address and port'],
       [{ ltp: { listen: false } }, 'cla.ltp.listen: expected an address to listen on'],
       [{ serial: {} }, 'cla.serial.device: expected a non-empty string'],

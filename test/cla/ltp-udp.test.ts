@@ -8,6 +8,9 @@ import { LTP_PORT, parseLtpConfig } from '../../flight/cla/ltp/config.js';
 import { LtpUdpCla } from '../../flight/cla/ltp/udp.js';
 import { Neighbours } from '../../flight/cla/neighbours.js';
 import { Fields } from '../../flight/config/fields.js';
+import { dtnNow } from '../../flight/dtn/bundle.js';
+import { createBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
 import { Prng } from '../support/prng.js';
 import { until } from '../support/wait.js';
 import { LossyRelay } from './ltp-relay.js';
@@ -43,7 +46,10 @@ async function exchange(loss: number, delayMs: number, count: number, seed: numb
   const b = ltpNode(2, 1, toAPort, settings);
   toA.target = (await a.cla.start()).port;
   toB.target = (await b.cla.start()).port;
-  const blocks = Array.from({ length: count }, () => rng.bytes(100 + rng.below(64 * 1024 - 100)));
+  // A block of the BP client service holds bundles: one each here, of 100 B to 64 KiB of payload.
+  const blocks = Array.from({ length: count }, (_, i) => createBundle({
+    destination: ipn(2, 1), source: ipn(1, 1), creationTime: dtnNow(), sequence: i, lifetime: 3_600_000, payload: rng.bytes(100 + rng.below(64 * 1024 - 100)),
+  }).bytes);
   await Promise.all(blocks.map((block) => a.cla.link(2)!.link.send(block)));
   // Every send resolved: the receiver reported each block whole, so it must hold each already.
   const received = b.sink.accepted.map((x) => digest(x.bytes)).sort();

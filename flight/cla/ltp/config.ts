@@ -11,7 +11,7 @@ import type { LtpSettings } from './session.js';
 /** ION's LTP port (udplsi/udplso default). */
 export const LTP_PORT = 1113;
 
-/** Largest LTP segment in one UDP datagram: the largest IPv4 UDP payload. */
+/** Largest LTP segment (header included) in one UDP datagram: the largest IPv4 UDP payload. */
 const MAX_UDP_SEGMENT = 65_507;
 
 export interface LtpClaConfig extends LtpSettings {
@@ -29,7 +29,8 @@ export function parseLtpSettings(f: Fields, o: Record<string, unknown>, field: s
   const int = (name: (typeof FIELDS)[number], fallback: number, min: number, max: number): number =>
     optionalInteger(f, o[name], join(field, name), fallback, min, max);
   return {
-    segmentBytes: int('segmentBytes', Math.min(1024, maxSegment), 16, maxSegment),
+    // At least 64: room for a header with large SDNVs and still some data.
+    segmentBytes: int('segmentBytes', Math.min(1024, maxSegment), 64, maxSegment),
     oneWayLightTimeMs: int('oneWayLightTimeMs', 50, 0, 3_600_000),
     marginMs: int('marginMs', 500, 1, 600_000),
     maxRetries: int('maxRetries', 10, 0, 1000),
@@ -44,6 +45,5 @@ export function parseLtpConfig(f: Fields, raw: unknown, field: string): LtpClaCo
   const o = f.object(raw, field, FIELDS);
   if (o.listen === false) f.fail(join(field, 'listen'), 'an address to listen on (an LTP engine receives the reports of its own blocks there)', false);
   const listen = parseListen(f, o.listen, join(field, 'listen'), LTP_PORT)!;
-  // A segment's header is at most ~40 bytes; keep every segment inside one datagram.
-  return { listen, ...parseLtpSettings(f, o, field, MAX_UDP_SEGMENT - 64) };
+  return { listen, ...parseLtpSettings(f, o, field, MAX_UDP_SEGMENT) };
 }

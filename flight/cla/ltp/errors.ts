@@ -43,3 +43,12 @@ export class LtpBlockTooLargeError extends TernError {
     this.name = 'LtpBlockTooLargeError';
   }
 }
+
+/** A received block that is not a sequence of whole bundles (CBOR items), so none is delivered. */
+export class LtpBlockError extends TernError {
+  readonly code = 'LTP_BAD_BLOCK';
+  constructor(detail: string) {
+    super(`LTP block: ${detail}`);
+    this.name = 'LtpBlockError';
+  }
+}

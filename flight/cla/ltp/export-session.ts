@@ -6,7 +6,7 @@
 import { LtpSessionCancelledError } from './errors.js';
 import { RangeSet } from './ranges.js';
 import { BP_CLIENT_SERVICE, Retransmitter, sessionKey, type SessionHost } from './session.js';
-import { CANCEL, SEGMENT, type CancelSegment, type DataSegment, type ReportSegment, type SessionId } from './wire.js';
+import { CANCEL, dataHeaderLength, SEGMENT, type CancelSegment, type DataSegment, type ReportSegment, type SessionId } from './wire.js';
 
 export class ExportSession {
   readonly key: string;
@@ -110,33 +110,43 @@ export class ExportSession {
   }
 
   /**
-   * Sends [start, end) in segments of at most segmentBytes. The last segment is a checkpoint
-   * when `checkpointLast` (always on the first pass, which ends the red part and the block).
+   * Sends [start, end) in segments of at most segmentBytes each, header included (as ION's span
+   * "max segment size": a segment fits the link's datagram or frame whole). The last segment is
+   * a checkpoint when `checkpointLast` (always on the first pass, which ends the red part and the
+   * block).
    */
   private sendRange(start: number, end: number, reportSerial: number, retransmission: boolean, checkpointLast = true): void {
-    const size = this.host.settings.segmentBytes;
-    for (let at = start; at < end; at += size) {
-      const stop = Math.min(end, at + size);
+    for (let at = start; at < end;) {
+      let stop = Math.min(end, at + this.dataRoom(at, undefined));
+      const serial = stop === end && checkpointLast ? this.nextCheckpoint : undefined;
+      // A checkpoint's serial numbers take room too: the last segment may have to be shorter.
+      if (serial !== undefined) stop = Math.min(end, at + this.dataRoom(at, { serial, reportSerial }));
       const last = stop === end && checkpointLast;
       const endsBlock = stop === this.block.length;
       const type = !last ? SEGMENT.red : endsBlock ? SEGMENT.redCheckpointEob : SEGMENT.redCheckpoint;
       const base = { kind: 'data', type, session: this.session, clientServiceId: BP_CLIENT_SERVICE, offset: at, data: this.block.subarray(at, stop), endOfRed: type === SEGMENT.redCheckpointEob, green: false } as const;
+      at = stop;
       if (retransmission) this.host.channels.dataRetransmitted.add();
       if (!last) {
         void this.host.emit(base, this.engine);
         continue;
       }
-      const serial = this.nextCheckpoint++;
-      const segment: DataSegment = { ...base, checkpoint: { serial, reportSerial } };
+      const segment: DataSegment = { ...base, checkpoint: { serial: this.nextCheckpoint++, reportSerial } };
       const timer = new Retransmitter(
         this.host,
         this.engine,
         () => this.host.emit(segment, this.engine),
         () => this.host.channels.checkpointRetransmits.add(),
-        () => this.fail(CANCEL.retransmitLimit, `checkpoint ${serial} unanswered ${this.host.settings.maxRetries + 1} times`),
+        () => this.fail(CANCEL.retransmitLimit, `checkpoint ${segment.checkpoint!.serial} unanswered ${this.host.settings.maxRetries + 1} times`),
       );
-      this.checkpoints.set(serial, timer);
+      this.checkpoints.set(segment.checkpoint!.serial, timer);
       timer.start();
     }
+  }
+
+  /** Data bytes that fit one segment at `offset` beside its header (at least one). */
+  private dataRoom(offset: number, checkpoint: { serial: number; reportSerial: number } | undefined): number {
+    const header = dataHeaderLength(this.session, BP_CLIENT_SERVICE, offset, this.host.settings.segmentBytes, checkpoint);
+    return Math.max(1, this.host.settings.segmentBytes - header);
   }
 }

@@ -6,7 +6,7 @@ import type { Segment } from './wire.js';
 import type { LtpTimers } from './timers.js';
 
 export interface LtpSettings {
-  /** Largest data of one segment, in bytes (ION's span "max segment size"). */
+  /** Largest segment, header included, in bytes (ION's span "max segment size"). */
   readonly segmentBytes: number;
   /** One-way light time to the neighbours plus the link's queueing, in ms. */
   readonly oneWayLightTimeMs: number;

@@ -10,6 +10,7 @@ import type { IpNeighbour } from '../config.js';
 import { CLA_EVENTS, ltpChannelDefs, type LtpChannels } from '../dictionary.js';
 import type { LayerContext } from '../registry.js';
 import type { LtpClaConfig } from './config.js';
+import { splitBundles } from './bundles.js';
 import { LtpEngine } from './engine.js';
 import { realTimers, type LtpTimers } from './timers.js';
 
@@ -35,10 +36,7 @@ export class LtpUdpCla implements ConvergenceLayer {
       timers,
       channels: this.channels,
       transmit: (segment, engine) => this.transmit(segment, engine),
-      deliver: (block, engine) => {
-        const n = this.byNode.get(engine)!;
-        return ctx.sink.accept(block, { cla: 'ltp', address: n.host, port: n.port, nodeId: `ipn:${engine}.0` });
-      },
+      deliver: (block, engine) => this.deliver(block, engine),
       knows: (engine) => this.byNode.has(engine),
       events: ctx.events,
       log: ctx.log,
@@ -92,6 +90,26 @@ export class LtpUdpCla implements ConvergenceLayer {
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  /**
+   * Hands the bundles of a block to the agent (ION aggregates several bundles in one block). The
+   * block counts as received only when the agent holds every bundle of it; a refusal rejects it
+   * (the engine cancels the session, so the sender sends the block again later).
+   */
+  private async deliver(block: Uint8Array, engine: number): Promise<void> {
+    const n = this.byNode.get(engine)!;
+    const from = { cla: 'ltp', address: n.host, port: n.port, nodeId: `ipn:${engine}.0` } as const;
+    let bundles: Uint8Array[];
+    try {
+      bundles = splitBundles(block);
+    } catch (error) {
+      this.ctx.events.emit(CLA_EVENTS.ltpBadBlock, { engine, bytes: block.length, error: (error as Error).message });
+      throw error;
+    }
+    const verdicts = await Promise.allSettled(bundles.map((bundle) => this.ctx.sink.accept(bundle, from)));
+    const refused = verdicts.find((v): v is PromiseRejectedResult => v.status === 'rejected');
+    if (refused) throw refused.reason;
   }
 
   private transmit(segment: Uint8Array, engine: number): Promise<void> {

@@ -247,7 +247,11 @@ export function encodeSegment(segment: Segment): Uint8Array {
   return out;
 }
 
-/** Header bytes of a data segment, at most: what a segment adds to its data. */
-export function dataHeaderBound(session: SessionId, clientServiceId: number, blockLength: number): number {
-  return 1 + sdnvLength(session.originator) + sdnvLength(session.number) + 1 + sdnvLength(clientServiceId) + 2 * sdnvLength(blockLength) + 2 * 9;
+/**
+ * Header bytes of a data segment (all but its data) carrying at most `maxLength` bytes at
+ * `offset`: what a segment adds to its data, so a sender keeps each segment within a size.
+ */
+export function dataHeaderLength(session: SessionId, clientServiceId: number, offset: number, maxLength: number, checkpoint?: { serial: number; reportSerial: number }): number {
+  const cp = checkpoint ? sdnvLength(checkpoint.serial) + sdnvLength(checkpoint.reportSerial) : 0;
+  return 1 + sdnvLength(session.originator) + sdnvLength(session.number) + 1 + sdnvLength(clientServiceId) + sdnvLength(offset) + sdnvLength(maxLength) + cp;
 }
