@@ -11,6 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKeyFiles } from '../../flight/cmd/keyfile.js';
 import { mlDsa } from '../../flight/cmd/mldsa.js';
+import { ensureMissionDirCerts } from '../../gse/mission.js';
 import { copyMissionWithFreePorts, freePort } from '../support/mission.js';
 import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/node-process.js';
 import { openConsole, screenshot } from './browser.js';
@@ -34,6 +35,7 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'tern-console-e2e-'));
   dir = join(cwd, 'local');
   await copyMissionWithFreePorts(join(REPO, 'flight/config/missions/local'), dir);
+  ensureMissionDirCerts(dir); // the station's and the console's TLS files, as tern mission makes them
   // A second operator, bob, whose key stays on "his machine" (this folder); sat-20 needs both.
   const dsa = mlDsa('ML-DSA-65');
   const seed = new Uint8Array(32).fill(7);
@@ -48,7 +50,7 @@ beforeAll(async () => {
   nodes = (mission.nodes as string[]).map((file) => startTern(['flight', '--config', join(dir, file)], {}, cwd));
   for (const n of nodes) await n.waitForLine((l) => l.msg === 'node started', 60_000);
   ({ process: consoleProcess, browser, page, errors } = await openConsole([
-    '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node),
+    '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node), '--dtn-tls', join(dir, 'certs'),
     '--archive', join(cwd, 'archive'), '--key', join(dir, 'keys/demo-operator.key'), '--via', station,
     // sat-20's own dictionary (written at its start): every channel's units and limits.
     '--from', join(cwd, 'var/mission/sat-20'),

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTernPlan } from '../../flight/route/plan-tern.js';
+import { ensureMissionDirCerts } from '../../gse/mission.js';
 import { copyMissionWithFreePorts, freePort } from '../support/mission.js';
 import { killAll, REPO, runTern, startTern, type TernProcess } from '../support/node-process.js';
 import { openConsole, screenshot } from './browser.js';
@@ -52,6 +53,7 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'tern-console-contacts-'));
   const dir = join(cwd, 'local');
   await copyMissionWithFreePorts(join(REPO, 'flight/config/missions/local'), dir);
+  ensureMissionDirCerts(dir); // the station's and the console's TLS files, as tern mission makes them
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(PLAN));
   const mission = readJson(join(dir, 'mission.json'));
   for (const file of mission.nodes as string[]) {
@@ -64,7 +66,7 @@ beforeAll(async () => {
   for (const n of nodes) await n.waitForLine((l) => l.msg === 'node started', 60_000);
   startedMs = Date.now();
   ({ process: consoleProcess, browser, page, errors } = await openConsole([
-    '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node),
+    '--listen', `127.0.0.1:${await freePort()}`, '--dtn', mission.console.listen, '--node', String(mission.console.node), '--dtn-tls', join(dir, 'certs'),
     '--archive', join(cwd, 'archive'), '--from', join(cwd, 'var/mission/sat-20'),
     '--plan', join(dir, 'plan.json'), '--time-scale', String(TIME_SCALE), '--ground', '10',
   ], env, cwd, { width: 1280, height: 800 }));
