@@ -175,6 +175,12 @@ export class SerialProxy {
   readonly bToA: Lane;
   private readonly ports: SerialPort[] = [];
   private started = performance.now();
+  private closing = false;
+  /** Port errors (a write the device refused), each counted and the last kept; none is thrown. */
+  private portErrors = 0;
+  /** Writes still in flight when the proxy closed, which the close cancelled. */
+  private cancelledAtClose = 0;
+  private lastPortError: string | undefined;
 
   constructor(readonly options: ProxyOptions) {
     const disconnected = (now: number): boolean => {
@@ -190,6 +196,16 @@ export class SerialProxy {
   async start(): Promise<void> {
     for (const path of [this.options.a, this.options.b]) {
       const port = new SerialPort({ path, baudRate: this.options.baud, autoOpen: false });
+      // Without a listener a port error is thrown, and kills the bench with its node and socat
+      // still running: closing cancels the writes still in flight ("Canceled"), which is expected.
+      port.on('error', (error: Error) => {
+        if (this.closing) {
+          this.cancelledAtClose++;
+          return;
+        }
+        this.portErrors++;
+        this.lastPortError = `${path}: ${error.message}`;
+      });
       await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(new Error(`${path}: ${error.message}`)) : resolve())));
       this.ports.push(port);
     }
@@ -198,11 +214,15 @@ export class SerialProxy {
     this.ports[1]!.on('data', (chunk: Buffer) => this.bToA.push(chunk));
   }
 
-  stats(): { aToB: LaneStats; bToA: LaneStats } {
-    return { aToB: { ...this.aToB.stats }, bToA: { ...this.bToA.stats } };
+  stats(): { aToB: LaneStats; bToA: LaneStats; portErrors: number; cancelledAtClose: number; lastPortError?: string } {
+    return {
+      aToB: { ...this.aToB.stats }, bToA: { ...this.bToA.stats }, portErrors: this.portErrors, cancelledAtClose: this.cancelledAtClose,
+      ...(this.lastPortError ? { lastPortError: this.lastPortError } : {}),
+    };
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.aToB.stop();
     this.bToA.stop();
     await Promise.all(this.ports.map((p) => new Promise<void>((resolve) => (p.isOpen ? p.close(() => resolve()) : resolve()))));

@@ -4,7 +4,7 @@ import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseProxyArgs } from '../../gse/hil-cli.js';
 import { HilInputError } from '../../hil/errors.js';
-import { Lane, Seeded, type ProxyFaults } from '../../hil/proxy.js';
+import { Lane, Seeded, SerialProxy, type ProxyFaults } from '../../hil/proxy.js';
 import { ptyPair, type PtyPair } from '../cla/serial-support.js';
 import { Prng } from '../support/prng.js';
 import { runTern, startTern, type TernProcess } from '../support/node-process.js';
@@ -128,6 +128,8 @@ describe('tern hil proxy', () => {
     await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
     const received: number[] = [];
     port.on('data', (chunk: Buffer) => received.push(...chunk));
+    // A write the test left in flight is cancelled when the port closes after the test.
+    port.on('error', () => {});
     opened.push(() => new Promise((resolve) => port.close(() => resolve())));
     return { port, received };
   }
@@ -150,6 +152,22 @@ describe('tern hil proxy', () => {
     expect(last.event).toBe('stats');
     expect(last.aToB.bytesOut).toBe(5000);
     expect(last.bToA.bytesOut).toBe(100);
+  });
+
+  it('closes with writes still in flight without an error escaping: they are counted as cancelled', async () => {
+    // Nobody reads B's far end, so the pseudo-terminal fills and the proxy's writes to B wait.
+    // Closing cancels them; unheard, that port error was thrown and killed a bench runner with its
+    // node and socat still running.
+    const pairs: PtyPair[] = [await ptyPair(), await ptyPair()];
+    for (const p of pairs) opened.push(() => p.close());
+    const running = new SerialProxy({ a: pairs[0]!.b, b: pairs[1]!.b, baud: 12_000_000, seed: 1, ber: 0, drop: 0, delayMs: 0 });
+    await running.start();
+    const left = await open(pairs[0]!.a);
+    left.port.write(Buffer.from(new Prng(4).bytes(1_000_000)));
+    await until(() => running.stats().aToB.bytesOut > 100_000, 'the proxy writing to B');
+    await running.close();
+    await until(() => running.stats().cancelledAtClose > 0, 'the cancelled writes to report');
+    expect(running.stats().portErrors).toBe(0);
   });
 
   it('exits 2 naming the option when one is wrong', async () => {
