@@ -8,6 +8,7 @@ import { isIPv6 } from 'node:net';
 import type { ConvergenceLayer, LinkOffer, ListenInfo } from '../cla.js';
 import type { IpNeighbour } from '../config.js';
 import { CLA_EVENTS, ltpChannelDefs, type LtpChannels } from '../dictionary.js';
+import { BundleRefusedError } from '../errors.js';
 import type { LayerContext } from '../registry.js';
 import type { LtpClaConfig } from './config.js';
 import { splitBundles } from './bundles.js';
@@ -94,8 +95,11 @@ export class LtpUdpCla implements ConvergenceLayer {
 
   /**
    * Hands the bundles of a block to the agent (ION aggregates several bundles in one block). The
-   * block counts as received only when the agent holds every bundle of it; a refusal rejects it
-   * (the engine cancels the session, so the sender sends the block again later).
+   * block counts as received once the agent has decided on every bundle of it: held, or refused for
+   * good ('not-acceptable': the agent deleted it and reported why). Only a refusal for now
+   * ('no-resources') rejects the block, so the engine cancels the session and the sender keeps the
+   * bundles. Cancelling for a bundle that will never be taken would not help: ION answers a
+   * cancelled session by forwarding the same bundles again at once, without end.
    */
   private async deliver(block: Uint8Array, engine: number): Promise<void> {
     const n = this.byNode.get(engine)!;
@@ -108,8 +112,9 @@ export class LtpUdpCla implements ConvergenceLayer {
       throw error;
     }
     const verdicts = await Promise.allSettled(bundles.map((bundle) => this.ctx.sink.accept(bundle, from)));
-    const refused = verdicts.find((v): v is PromiseRejectedResult => v.status === 'rejected');
-    if (refused) throw refused.reason;
+    const retry = verdicts.find((v): v is PromiseRejectedResult =>
+      v.status === 'rejected' && !(v.reason instanceof BundleRefusedError && v.reason.reason === 'not-acceptable'));
+    if (retry) throw retry.reason;
   }
 
   private transmit(segment: Uint8Array, engine: number): Promise<void> {

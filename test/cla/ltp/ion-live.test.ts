@@ -21,6 +21,7 @@ import { Prng } from '../../support/prng.js';
 import { until } from '../../support/wait.js';
 import { Capture, CaptureRelay } from './capture-relay.js';
 import { IonNode } from './ion-node.js';
+import { decodeSegment, type Segment } from '../../../flight/cla/ltp/wire.js';
 
 const PREFIX = process.env.TERN_ION_PREFIX;
 const CAPTURE_DIR = process.env.TERN_ION_CAPTURE;
@@ -33,6 +34,8 @@ const skipReason = !PREFIX
 const TERN = 1;
 const ION = 2;
 const GROUND = 100;
+/** A node ION routes through Tern, which Tern has no route to: its agent refuses such bundles. */
+const NOWHERE = 7;
 const SEGMENT = 1024;
 
 function freeUdpPort(): Promise<number> {
@@ -68,7 +71,7 @@ describe.skipIf(skipReason !== '')(`LTP interop with ION ${skipReason}`, () => {
     const [toIonPort, toTernPort] = [await toIon.bind(), await toTern.bind()];
 
     ion = new IonNode({
-      prefix: PREFIX!, dir: ionDir, node: ION, peer: TERN, via: [GROUND], ltpPort: ionLtp, peerPort: toTernPort,
+      prefix: PREFIX!, dir: ionDir, node: ION, peer: TERN, via: [GROUND, NOWHERE], ltpPort: ionLtp, peerPort: toTernPort,
       segmentBytes: SEGMENT, aggregationBytes: SEGMENT, aggregationSeconds: 1,
     });
     await ion.start();
@@ -112,6 +115,13 @@ describe.skipIf(skipReason !== '')(`LTP interop with ION ${skipReason}`, () => {
     writeFileSync(join(CAPTURE_DIR, `${name}.jsonl`), c.toJsonLines());
   }
 
+  /** Every segment fits the span's segment size; the relays dropped what they were told to. */
+  function expectWire(c: Capture, sender: string, drops: number[]): void {
+    expect(Math.max(...c.segments.map((s) => s.bytes.length))).toBeLessThanOrEqual(SEGMENT);
+    expect(c.segments.filter((s) => s.dropped && s.from === sender)).toHaveLength(drops.length);
+    if (drops.length > 0) expect(c.segments.some((s) => s.from !== sender && (s.bytes[0]! & 0x0f) === 8)).toBe(true);
+  }
+
   /** Ground -> Tern (TCPCL) -> ION (LTP), received by bprecvfile as files. */
   async function ternToIon(name: string, sizes: number[], drops: number[] = []): Promise<void> {
     const c = capture({ tern: drops });
@@ -139,6 +149,7 @@ describe.skipIf(skipReason !== '')(`LTP interop with ION ${skipReason}`, () => {
     expect(code).toBe(0);
     const files = ion.receivedFiles(into);
     expect(files.map(digest).sort()).toEqual(payloads.map(digest).sort());
+    expectWire(c, 'tern', drops);
     save(name, c);
   }
 
@@ -159,14 +170,27 @@ describe.skipIf(skipReason !== '')(`LTP interop with ION ${skipReason}`, () => {
     }
     const got = ground.received.slice(before).map((r) => digest(payloadBlock(decodeBundle(r.bytes)).data));
     expect(got.sort()).toEqual(payloads.map(digest).sort());
+    expectWire(c, 'ion', drops);
     save(name, c);
   }
 
   it('a small bundle from Tern to ION', () => ternToIon('tern-to-ion-small', [200]), 120_000);
-  it('a 64 KiB bundle from Tern to ION (64 segments)', () => ternToIon('tern-to-ion-64k', [64 * 1024]), 120_000);
+  it('a 64 KiB bundle from Tern to ION (65 segments of 1024 bytes)', () => ternToIon('tern-to-ion-64k', [64 * 1024]), 120_000);
   it('a small bundle from ION to Tern', () => ionToTern('ion-to-tern-small', [200]), 120_000);
   it('a 64 KiB bundle from ION to Tern', () => ionToTern('ion-to-tern-64k', [64 * 1024]), 120_000);
   it('three small bundles from ION to Tern, aggregated by ION into one LTP block', () => ionToTern('ion-to-tern-aggregated', [100, 150, 200]), 120_000);
   it('a 64 KiB bundle from Tern to ION with data segments lost', () => ternToIon('tern-to-ion-64k-loss', [64 * 1024], [3, 20, 63]), 120_000);
   it('a 64 KiB bundle from ION to Tern with data segments lost', () => ionToTern('ion-to-tern-64k-loss', [64 * 1024], [3, 20, 63]), 120_000);
+  it('a bundle from ION that Tern\'s agent refuses (no route): the block is still reported received, so ION does not send it again', async () => {
+    const c = capture();
+    const file = join(ion.spec.dir, 'out-nowhere');
+    writeFileSync(file, rng.bytes(300));
+    await ion.exec('bpsendfile', [`ipn:${ION}.2`, `ipn:${NOWHERE}.1`, file]);
+    const decoded = (): Segment[] => c.segments.map((s) => decodeSegment(s.bytes));
+    await until(() => decoded().some((s) => s.kind === 'report-ack'), "ION's acknowledgement of Tern's report", 60_000);
+    expect(decoded().filter((s) => s.kind === 'cancel')).toEqual([]);
+    expect(new Set(decoded().map((s) => s.session.number)).size).toBe(1);
+    await until(() => tern.lines.some((l) => String(l.msg ?? '').includes(`node ${NOWHERE}`)), "Tern's agent to log the refusal");
+    save('ion-to-tern-refused', c);
+  }, 120_000);
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ltpChannelDefs } from '../../../flight/cla/dictionary.js';
+import { BundleRefusedError } from '../../../flight/cla/errors.js';
 import { splitBundles } from '../../../flight/cla/ltp/bundles.js';
 import { parseLtpConfig } from '../../../flight/cla/ltp/config.js';
 import { LtpEngine } from '../../../flight/cla/ltp/engine.js';
@@ -45,6 +46,7 @@ function livePayloads(): Record<string, string[]> {
     'ion-to-tern-aggregated': take([100, 150, 200]),
     'tern-to-ion-64k-loss': take([64 * 1024]),
     'ion-to-tern-64k-loss': take([64 * 1024]),
+    'ion-to-tern-refused': take([300]),
   };
 }
 const PAYLOADS = livePayloads();
@@ -103,7 +105,7 @@ const reportFacts = (segments: Segment[]): Array<Omit<ReportSegment, 'kind' | 's
   segments.flatMap((s) => (s.kind === 'report' ? [{ lowerBound: s.lowerBound, upperBound: s.upperBound, claims: s.claims }] : []));
 
 describe('ION-DTN 4.1.3 captures replayed into Tern', () => {
-  for (const name of ['ion-to-tern-small', 'ion-to-tern-64k', 'ion-to-tern-aggregated', 'ion-to-tern-64k-loss']) {
+  for (const name of ['ion-to-tern-small', 'ion-to-tern-64k', 'ion-to-tern-aggregated', 'ion-to-tern-64k-loss', 'ion-to-tern-refused']) {
     it(`${name}: Tern delivers the bundles ION sent, reports as it did to ION, and closes the session`, async () => {
       const capture = load(name);
       const { bundles, sent, engine } = await replayIntoTern(capture);
@@ -236,9 +238,9 @@ describe('LTP over UDP takes an aggregated block as ION sends it', () => {
     await Promise.all(closers.splice(0).map((c) => c()));
   });
 
-  it('hands each of the three bundles of ION\'s block to the agent, and reports the block received', async () => {
+  /** A Tern LTP layer (engine 1) and a socket as ION's engine 2; sends ION's aggregated block to it. */
+  async function ionBlockInto(sink: TestSink): Promise<Segment[]> {
     const node = testNode();
-    const sink = new TestSink();
     const peer = createSocket('udp4');
     await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
     closers.push(() => new Promise((resolve) => peer.close(() => resolve())));
@@ -253,9 +255,25 @@ describe('LTP over UDP takes an aggregated block as ION sends it', () => {
     const port = (await cla.start()).port;
     const block = load('ion-to-tern-aggregated').find((c) => c.from === 'ion' && decodeSegment(c.bytes).kind === 'data')!;
     peer.send(block.bytes, port, '127.0.0.1');
-    await until(() => replies.some((r) => r.kind === 'report' && r.claims.length === 1 && r.claims[0]!.length === r.upperBound), 'the report of the whole block');
+    await until(() => replies.some((r) => r.kind === 'cancel' || (r.kind === 'report' && r.claims.length === 1 && r.claims[0]!.length === r.upperBound)), 'a report of the whole block or a cancel');
+    return replies;
+  }
+
+  it('hands each of the three bundles of ION\'s block to the agent, and reports the block received', async () => {
+    const sink = new TestSink();
+    const replies = await ionBlockInto(sink);
     expect(sink.accepted.map((a) => digest(payloadBlock(decodeBundle(a.bytes)).data)).sort()).toEqual([...PAYLOADS['ion-to-tern-aggregated']!].sort());
     expect(sink.accepted.every((a) => a.from.nodeId === `ipn:${ION}.0`)).toBe(true);
     expect(replies.some((r) => r.kind === 'cancel')).toBe(false);
+  });
+
+  it('a bundle the agent refuses for good does not cancel the block (ION would send it again at once, for ever); one refused for now does', async () => {
+    let n = 0;
+    const forGood = new TestSink(() => (n++ === 1 ? Promise.reject(new BundleRefusedError('not-acceptable', 'no route')) : Promise.resolve()));
+    expect((await ionBlockInto(forGood)).some((r) => r.kind === 'cancel')).toBe(false);
+    expect(forGood.accepted).toHaveLength(3);
+    let m = 0;
+    const forNow = new TestSink(() => (m++ === 1 ? Promise.reject(new BundleRefusedError('no-resources', 'store full')) : Promise.resolve()));
+    expect((await ionBlockInto(forNow)).find((r) => r.kind === 'cancel')).toMatchObject({ fromSender: false, reason: 0 });
   });
 });
