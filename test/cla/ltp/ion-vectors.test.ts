@@ -131,6 +131,64 @@ describe('ION-DTN 4.1.3 captures replayed into Tern', () => {
   });
 });
 
+describe("ION's reports replayed into a Tern sender", () => {
+  it('tern-to-ion-64k-loss: Tern sends again exactly the gaps ION reported, ends them in a checkpoint naming the report, and completes on ION\'s final report', async () => {
+    const capture = load('tern-to-ion-64k-loss').map((c) => ({ ...c, segment: decodeSegment(c.bytes) }));
+    const ternData = capture.filter((c) => c.from === 'tern' && c.segment.kind === 'data').map((c) => c.segment as DataSegment);
+    const eob = ternData.find((d) => d.type === SEGMENT.redCheckpointEob)!;
+    const block = new Uint8Array(eob.offset + eob.data.length);
+    for (const d of ternData) block.set(d.data, d.offset);
+    const ionReports = capture.filter((c) => c.from === 'ion' && c.segment.kind === 'report').map((c) => c.segment as ReportSegment);
+    expect(ionReports).toHaveLength(2);
+
+    const node = testNode();
+    const sent: Segment[] = [];
+    const settings = parseLtpConfig(new Fields('test'), { listen: '127.0.0.1:0', segmentBytes: SEGMENT_BYTES }, 'cla.ltp');
+    const engine = new LtpEngine({
+      engineId: TERN, settings, timers: new VirtualTimers(), channels: node.tlm.defineAll(ltpChannelDefs('cla.ltp')),
+      transmit: (bytes) => {
+        sent.push(decodeSegment(bytes));
+        return Promise.resolve();
+      },
+      deliver: () => Promise.resolve(), knows: (engine) => engine === ION, events: node.eventLog, log: silent,
+    });
+    let done = false;
+    void engine.send(block, ION).then(() => (done = true));
+    const checkpoints = (): DataSegment[] => sent.filter((s): s is DataSegment => s.kind === 'data' && s.checkpoint !== undefined);
+    await until(() => checkpoints().length === 1, 'the first pass');
+    const session = checkpoints()[0]!.session;
+    // ION's first report, as if it answered this session's checkpoint.
+    const first = { ...ionReports[0]!, session, checkpointSerial: checkpoints()[0]!.checkpoint!.serial };
+    const before = sent.length;
+    engine.receive(encodeSegment(first), 'ion capture');
+    await until(() => checkpoints().length === 2, 'the retransmission');
+    const again = sent.slice(before);
+    expect(again[0]).toMatchObject({ kind: 'report-ack', reportSerial: first.serial });
+    const resent = again.filter((s): s is DataSegment => s.kind === 'data');
+    // Exactly the gaps between ION's claims, each in order, the last segment a type-1 checkpoint.
+    const gaps: Array<[number, number]> = [];
+    let at = 0;
+    for (const c of first.claims) {
+      if (c.offset > at) gaps.push([at, c.offset]);
+      at = c.offset + c.length;
+    }
+    const covered: Array<[number, number]> = [];
+    for (const d of resent) {
+      const last = covered.at(-1);
+      if (last && last[1] === d.offset) last[1] = d.offset + d.data.length;
+      else covered.push([d.offset, d.offset + d.data.length]);
+    }
+    expect(covered).toEqual(gaps);
+    expect(resent.at(-1)).toMatchObject({ type: SEGMENT.redCheckpoint, checkpoint: { reportSerial: first.serial } });
+    expect(resent.every((d) => encodeSegment(d).length <= SEGMENT_BYTES)).toBe(true);
+    // ION's second report claims the whole block: the send completes, the session closes.
+    engine.receive(encodeSegment({ ...ionReports[1]!, session, checkpointSerial: checkpoints()[1]!.checkpoint!.serial }), 'ion capture');
+    await until(() => done, 'the send to resolve');
+    expect(sent.at(-1)).toMatchObject({ kind: 'report-ack', reportSerial: ionReports[1]!.serial });
+    expect(engine.openSessions).toEqual({ exports: 0, imports: 0 });
+  });
+});
+
 describe('Tern and ION segments for the same exchange decode to the same fields', () => {
   /** The fields of one direction of an exchange that do not depend on the engine's random numbers. */
   function facts(capture: CapturedSegment[], sender: string) {
