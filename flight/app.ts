@@ -212,7 +212,7 @@ export class FlightNode {
       config: config.infer, node: config.node.id, dataDir: config.dataDir, tlm, events, log: subsystemLogger(log, 'infer'), nowUs: () => clock.nowUs(),
       send: (out) => this.agent.send(out), register: (service, handler) => this.agent.register(service, handler),
     });
-    if (this.protection && this.infer) protectModels(this.protection, this.infer.models);
+    if (this.protection && this.infer) protectModels(this.protection, this.infer.models, this.infer);
     this.commanding = this.buildCommanding();
     this.serveSessions();
     const tasks: Task[] = [this.housekeeping, storeUpkeep, ...this.agent.tasks(), ...(this.commanding?.tasks() ?? []), ...(this.infer?.tasks() ?? []), ...(this.protection ? [this.protection.scrubber, this.storeScrubber(config.ecc!.store)] : [])];

@@ -21,6 +21,10 @@ export interface WeightBytes {
 
 export const WEIGHTS_REGION = 'model-weights';
 
+/** What checking one block found: nothing, single-bit errors corrected in place, or damage
+ *  beyond SEC-DED (the model was reloaded from its file). */
+export type BlockCheck = 'clean' | 'corrected' | 'reloaded';
+
 export class ProtectedWeights implements Scrubbed, UpsetTarget {
   readonly name = WEIGHTS_REGION;
   readonly bitsPerCodeword = 72;
@@ -78,8 +82,9 @@ export class ProtectedWeights implements Scrubbed, UpsetTarget {
     return Math.min(this.blockBytes, this.weights.length - b * this.blockBytes);
   }
 
-  /** Corrects block `b` in the inference core; an uncorrectable block reloads the model. */
-  scrubBlock(b: number): void {
+  /** Corrects block `b` in the inference core; an uncorrectable block reloads the model. The
+   *  scrubber ignores the outcome; the inference task's check before a run counts it. */
+  scrubBlock(b: number): BlockCheck {
     const data = this.load(b);
     const report = this.core.secdedCorrect(data, this.check[b]!);
     const view = data.bytes();
@@ -95,11 +100,12 @@ export class ProtectedWeights implements Scrubbed, UpsetTarget {
       this.reload();
       this.ch.reloads.add(1);
       this.events.emit(ECC_EVENTS.reloaded, { region: this.name, symbols: 0, uncommittedWritesLost: false });
-      return;
+      return 'reloaded';
     }
-    if (report.correctable === 0) return;
+    if (report.correctable === 0) return 'clean';
     this.ch.corrected.add(report.correctable);
     this.weights.write(b * this.blockBytes, view);
+    return 'corrected';
   }
 
   /** Flips bit `bit` of codeword `word` (fault injection): 0..63 in the model's bytes, 64..71 a check bit. */

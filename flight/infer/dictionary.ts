@@ -13,6 +13,11 @@ export const INFER_CHANNELS = {
     name: 'infer.inputsRefused', type: 'u64', units: 'inputs', yellow: { high: 0 },
     doc: 'Inputs refused (wrong size, or the queue full)',
   },
+  weightsChecked: { name: 'infer.weightsChecked', type: 'u64', units: 'runs', doc: 'Runs whose model weights were checked (every block, protected memory) before they began' },
+  weightsRepaired: {
+    name: 'infer.weightsRepaired', type: 'u64', units: 'blocks', yellow: { high: 0 },
+    doc: 'Weight blocks found damaged by the check before a run: corrected in place, or the model reloaded from its file',
+  },
   modelsRefused: {
     name: 'infer.modelsRefused', type: 'u64', units: 'models', yellow: { high: 0 },
     doc: 'Model files refused (corrupt, unsupported operator, bad quantisation, too large)',

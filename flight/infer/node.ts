@@ -24,7 +24,7 @@ import { isTern, modelDigest, writeTern } from './format.js';
 import { InferenceCore } from '../core/wasm.js';
 import { LoadedModel, planFromFile } from './model.js';
 import { ModelManager } from './models.js';
-import { measureWorkRate } from './task.js';
+import { measureWorkRate, type WeightsGuard } from './task.js';
 import { TriageService, type TriageActions } from './triage.js';
 
 export interface InferNodeOptions {
@@ -50,6 +50,7 @@ export class InferNode {
   private candidate: TriageService | undefined;
   private workPerUs: number | undefined;
   private monitor: AnomalyMonitor | undefined;
+  private weightsGuard: WeightsGuard | undefined;
   private readonly triageChannels;
 
   constructor(private readonly o: InferNodeOptions) {
@@ -73,6 +74,13 @@ export class InferNode {
       ...(triage ? [{ name: INFER_TASK, criticality: 'low', budgetUs: this.o.config.budgetUs, run: (frame) => this.triage?.task.run(frame) }] satisfies Task[] : []),
       ...(anomaly ? [{ name: ANOMALY_TASK, criticality: 'low', budgetUs: anomaly.budgetUs, run: (frame) => this.monitor?.run(frame) }] satisfies Task[] : []),
     ];
+  }
+
+  /** Protected memory (protection.ts): each triage run first checks its model's weights, at the
+   *  measured `bytesPerUs` derated as the work rate is. */
+  checkWeightsBeforeRuns(checkOf: WeightsGuard['checkOf'], bytesPerUs: number): void {
+    this.weightsGuard = { checkOf, bytesPerUs: bytesPerUs * this.o.config.derate };
+    for (const service of [this.triage, this.candidate]) service?.task.checkWeights(this.weightsGuard);
   }
 
   /** The model kind of the file service: .tern files up to infer.maxModelBytes, stored in `incoming`. */
@@ -121,7 +129,9 @@ export class InferNode {
 
   private service(model: LoadedModel): TriageService {
     const { config } = this.o;
-    return new TriageService(model, { name: INFER_TASK, criticality: 'low', budgetUs: config.budgetUs, workPerUs: this.workPerUs!, queueLength: config.queueLength }, config.triage!, this.actions());
+    const service = new TriageService(model, { name: INFER_TASK, criticality: 'low', budgetUs: config.budgetUs, workPerUs: this.workPerUs!, queueLength: config.queueLength }, config.triage!, this.actions());
+    if (this.weightsGuard) service.task.checkWeights(this.weightsGuard);
+    return service;
   }
 
   /** Kept and expedited images go to the ground (expedited first); a dropped one gets the

@@ -2,12 +2,19 @@
 // slot runs at most `workPerSlot` units of work (whole output rows of a layer, or element
 // ranges), converted from the slot's time budget by this build's measured work rate, so a long
 // network spreads over many frames and no slot exceeds its budget.
+//
+// With protected memory the kernels read the weights in place and only the scrubber corrects
+// them, so an upset since its last pass would reach a run. A run therefore begins by checking
+// every block of its model's weights (SEC-DED and CRC-32C, correcting or reloading as the
+// scrubber does), as many blocks per slot as the budget converts to by the check's measured rate;
+// a large model's check takes the first slots of its run, and the run's work uses what is left.
 import { performance } from 'node:perf_hooks';
 import type { Criticality, FrameInfo, Task } from '../exec/task.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { channelsOnce, INFER_CHANNELS, INFER_EVENTS } from './dictionary.js';
 import { InferInputError } from './errors.js';
+import type { BlockCheck } from '../ecc/weights.js';
 import type { LoadedModel, ModelOutput } from './model.js';
 import { tensorBytes } from './plan.js';
 
@@ -29,6 +36,22 @@ export interface InferResult {
   readonly slots: number;
 }
 
+/** Protected memory's check of a model's weights, block by block (ecc ProtectedWeights). */
+export interface WeightsCheck {
+  readonly blocks: number;
+  blockLength(b: number): number;
+  /** Corrects block `b` in place, or reloads the model (a new one becomes active) when it cannot. */
+  scrubBlock(b: number): BlockCheck;
+}
+
+/** How the task finds the check of the model it is about to run, and what a check costs. */
+export interface WeightsGuard {
+  /** The check protecting `model`'s weights; undefined when they are not protected. */
+  checkOf(model: LoadedModel): WeightsCheck | undefined;
+  /** Weight bytes checked per microsecond (measureCheckRate, derated). */
+  readonly bytesPerUs: number;
+}
+
 interface Telemetry {
   channels: Record<keyof typeof INFER_CHANNELS, Channel>;
   events: EventLog;
@@ -47,6 +70,31 @@ export function measureWorkRate(model: LoadedModel, runs = 5): number {
   return model.totalWork / Math.max(times[Math.floor(runs / 2)]! * 1000, 1);
 }
 
+/** Weight bytes per microsecond that `check` verifies: the median of `runs` whole checks. */
+export function measureCheckRate(check: WeightsCheck, runs = 3): number {
+  let bytes = 0;
+  for (let b = 0; b < check.blocks; b++) bytes += check.blockLength(b);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    for (let b = 0; b < check.blocks; b++) check.scrubBlock(b);
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return bytes / Math.max(times[Math.floor(runs / 2)]! * 1000, 1);
+}
+
+/** The run in progress: its input until the weights are checked, then the model's cursor. */
+interface Run {
+  readonly tag: string;
+  readonly input: Uint8Array;
+  slots: number;
+  /** The weights still to check before the run's first layer; undefined once they are. */
+  check: WeightsCheck | undefined;
+  /** Next block to check. */
+  block: number;
+}
+
 export class InferTask implements Task {
   readonly name: string;
   readonly criticality: Criticality;
@@ -55,10 +103,13 @@ export class InferTask implements Task {
   readonly workPerSlot: number;
   private readonly queueLength: number;
   private readonly queue: { input: Uint8Array; tag: string }[] = [];
-  private current: { tag: string; slots: number } | undefined;
+  private current: Run | undefined;
   /** A model activated while a run was in progress: used from the next input on. */
   private next: LoadedModel | undefined;
   private telemetry: Telemetry | undefined;
+  private guard: WeightsGuard | undefined;
+  /** Weight bytes one slot may check. */
+  private checkBytesPerSlot = 0;
 
   constructor(
     private model: LoadedModel,
@@ -86,6 +137,18 @@ export class InferTask implements Task {
     this.accept(model);
     if (this.current) this.next = model;
     else this.model = model;
+  }
+
+  /** Checks the weights before each run from the next input on (protected memory). Throws unless
+   *  a block of the check fits the budget. */
+  checkWeights(guard: WeightsGuard): void {
+    const bytesPerSlot = Math.floor(this.budgetUs * guard.bytesPerUs);
+    const check = guard.checkOf(this.model);
+    if (check && !(bytesPerSlot >= check.blockLength(0))) {
+      throw new InferInputError(`${this.name} budgetUs`, `at least ${Math.ceil(check.blockLength(0) / guard.bytesPerUs)} us, one block of the weights check (${check.blockLength(0)} bytes)`, this.budgetUs);
+    }
+    this.guard = guard;
+    this.checkBytesPerSlot = bytesPerSlot;
   }
 
   bindTelemetry(tlm: TelemetryRegistry, events: EventLog): void {
@@ -117,18 +180,20 @@ export class InferTask implements Task {
     if (!this.current) {
       const next = this.queue.shift();
       if (!next) return;
-      this.model.setInput(next.input);
-      this.current = { tag: next.tag, slots: 0 };
+      this.current = { tag: next.tag, input: next.input, slots: 0, check: this.guard?.checkOf(this.model), block: 0 };
+      if (!this.current.check) this.model.setInput(next.input);
       this.telemetry?.channels.queued.set(this.queue.length);
     }
-    const work = this.model.step(this.workPerSlot);
-    this.current.slots++;
-    if (this.telemetry) {
-      this.telemetry.channels.slices.add();
-      this.telemetry.channels.work.add(work);
-    }
+    const run = this.current;
+    run.slots++;
+    this.telemetry?.channels.slices.add();
+    // The slot's budget, as a fraction, left for the model's work after the check's share.
+    const left = run.check ? 1 - this.checkSlice(run) / this.checkBytesPerSlot : 1;
+    if (run.check || left * this.workPerSlot < this.model.maxUnitWork) return;
+    const work = this.model.step(Math.floor(left * this.workPerSlot));
+    this.telemetry?.channels.work.add(work);
     if (!this.model.done) return;
-    const result: InferResult = { tag: this.current.tag, output: this.model.output(), slots: this.current.slots };
+    const result: InferResult = { tag: run.tag, output: this.model.output(), slots: run.slots };
     this.current = undefined;
     if (this.next) {
       this.model = this.next;
@@ -140,5 +205,32 @@ export class InferTask implements Task {
       this.telemetry.events.emit(INFER_EVENTS.result, { task: this.name, tag: result.tag, output: result.output.int8.join(', '), slots: result.slots });
     }
     this.onResult(result);
+  }
+
+  /**
+   * Checks the run's weights from its cursor, whole blocks while they fit this slot; returns the
+   * bytes checked. The last block sets the model's input: the run begins on checked weights. A
+   * block beyond correction reloads the model from its verified file: the run takes the new one
+   * (its weights just encoded from the file), and nothing is left to check.
+   */
+  private checkSlice(run: Run): number {
+    const check = run.check!;
+    let bytes = 0;
+    while (run.block < check.blocks && bytes + check.blockLength(run.block) <= this.checkBytesPerSlot) {
+      bytes += check.blockLength(run.block);
+      const found = check.scrubBlock(run.block++);
+      if (found === 'clean') continue;
+      this.telemetry?.channels.weightsRepaired.add();
+      if (found === 'reloaded') break;
+    }
+    if (run.block < check.blocks && !this.next) return bytes;
+    if (this.next) {
+      this.model = this.next;
+      this.next = undefined;
+    }
+    run.check = undefined;
+    this.model.setInput(run.input);
+    this.telemetry?.channels.weightsChecked.add();
+    return bytes;
   }
 }
