@@ -88,6 +88,7 @@ export function ltpChannelDefs(prefix: string) {
     cancelsReceived: c('cancelsReceived', 'u64', 'sessions', 'Sessions the peer cancelled', 0),
     sessionTimeouts: c('sessionTimeouts', 'u64', 'sessions', 'Import sessions dropped after sessionTimeoutMs without a segment', 0),
     refusedSessions: c('refusedSessions', 'u64', 'sessions', 'Import sessions refused: maxImportSessions open, or block beyond maxBlockBytes', 0),
+    badBlocks: c('badBlocks', 'u64', 'blocks', 'Blocks refused as not a sequence of whole bundles (CBOR items); event CLA_LTP_BAD_BLOCK', 0),
     duplicates: c('duplicates', 'u64', 'segments', 'Segments of finished sessions, or data already held'),
     exportSessions: c('exportSessions', 'u32', 'sessions', 'Export sessions open'),
     importSessions: c('importSessions', 'u32', 'sessions', 'Import sessions open'),

@@ -1,6 +1,7 @@
 // LTP over UDP, as ION's udplsi/udplso: one segment per datagram, sent to the neighbour engine's
 // configured address (port 1113 by default), received on this engine's one socket whatever the
-// source port. Engine ids are ipn node numbers; BP is client service 1; one bundle per block.
+// source port. Engine ids are ipn node numbers; BP is client service 1; one bundle per block sent,
+// several taken (block-delivery.ts).
 // UDP has no session, so a configured LTP neighbour is always in contact; LTP's reports are
 // what tell a delivered bundle from a lost one.
 import { createSocket, type Socket } from 'node:dgram';
@@ -8,10 +9,9 @@ import { isIPv6 } from 'node:net';
 import type { ConvergenceLayer, LinkOffer, ListenInfo } from '../cla.js';
 import type { IpNeighbour } from '../config.js';
 import { CLA_EVENTS, ltpChannelDefs, type LtpChannels } from '../dictionary.js';
-import { BundleRefusedError } from '../errors.js';
 import type { LayerContext } from '../registry.js';
 import type { LtpClaConfig } from './config.js';
-import { splitBundles } from './bundles.js';
+import { deliverBlock } from './block-delivery.js';
 import { LtpEngine } from './engine.js';
 import { realTimers, type LtpTimers } from './timers.js';
 
@@ -37,7 +37,10 @@ export class LtpUdpCla implements ConvergenceLayer {
       timers,
       channels: this.channels,
       transmit: (segment, engine) => this.transmit(segment, engine),
-      deliver: (block, engine) => this.deliver(block, engine),
+      deliver: (block, engine) => {
+        const n = this.byNode.get(engine)!;
+        return deliverBlock(block, engine, { cla: 'ltp', address: n.host, port: n.port, nodeId: `ipn:${engine}.0` }, { sink: ctx.sink, events: ctx.events, channels: this.channels });
+      },
       knows: (engine) => this.byNode.has(engine),
       events: ctx.events,
       log: ctx.log,
@@ -91,30 +94,6 @@ export class LtpUdpCla implements ConvergenceLayer {
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-
-  /**
-   * Hands the bundles of a block to the agent (ION aggregates several bundles in one block). The
-   * block counts as received once the agent has decided on every bundle of it: held, or refused for
-   * good ('not-acceptable': the agent deleted it and reported why). Only a refusal for now
-   * ('no-resources') rejects the block, so the engine cancels the session and the sender keeps the
-   * bundles. Cancelling for a bundle that will never be taken would not help: ION answers a
-   * cancelled session by forwarding the same bundles again at once, without end.
-   */
-  private async deliver(block: Uint8Array, engine: number): Promise<void> {
-    const n = this.byNode.get(engine)!;
-    const from = { cla: 'ltp', address: n.host, port: n.port, nodeId: `ipn:${engine}.0` } as const;
-    let bundles: Uint8Array[];
-    try {
-      bundles = splitBundles(block);
-    } catch (error) {
-      this.ctx.events.emit(CLA_EVENTS.ltpBadBlock, { engine, bytes: block.length, error: (error as Error).message });
-      throw error;
-    }
-    const verdicts = await Promise.allSettled(bundles.map((bundle) => this.ctx.sink.accept(bundle, from)));
-    const retry = verdicts.find((v): v is PromiseRejectedResult =>
-      v.status === 'rejected' && !(v.reason instanceof BundleRefusedError && v.reason.reason === 'not-acceptable'));
-    if (retry) throw retry.reason;
   }
 
   private transmit(segment: Uint8Array, engine: number): Promise<void> {

@@ -1,12 +1,14 @@
 // The serial convergence layer: LTP over CCSDS TM code blocks on one serial line to one
 // neighbour. Bytes read go through the Deframer (sync, de-randomise, RS) and the Depacketiser to
-// the LTP engine; segments the engine sends go through the FrameTransmitter, paced at the line
-// rate. The contact is up while good frames arrive (the neighbour sends idle frames when it has
+// the LTP engine, and each block it receives goes to the agent bundle by bundle, as over UDP
+// (ltp/block-delivery.ts); segments the engine sends go through the FrameTransmitter, paced at the
+// line rate. The contact is up while good frames arrive (the neighbour sends idle frames when it has
 // nothing to say) and down after lossOfSignalMs without one; meanwhile LTP's timers wait, and
 // the agent gets no link, so its bundles wait for the contact instead of failing.
 import { SerialPort } from 'serialport';
 import type { ConvergenceLayer, LinkOffer, ListenInfo } from '../cla.js';
 import { CLA_EVENTS, ltpChannelDefs, SERIAL_CHANNELS, type LtpChannels, type SerialChannels } from '../dictionary.js';
+import { deliverBlock } from '../ltp/block-delivery.js';
 import { LtpEngine } from '../ltp/engine.js';
 import { realTimers, type LtpTimers } from '../ltp/timers.js';
 import type { LayerContext } from '../registry.js';
@@ -41,7 +43,8 @@ export class SerialCla implements ConvergenceLayer {
       timers,
       channels: this.ltpChannels,
       transmit: (segment) => this.transmitter.enqueue(segment),
-      deliver: (block, engine) => ctx.sink.accept(block, { cla: 'serial', address: config.device, port: 0, nodeId: `ipn:${engine}.0` }),
+      deliver: (block, engine) =>
+        deliverBlock(block, engine, { cla: 'serial', address: config.device, port: 0, nodeId: `ipn:${engine}.0` }, { sink: ctx.sink, events: ctx.events, channels: this.ltpChannels }),
       knows: (engine) => engine === this.neighbour,
       linkUp: () => this.contact,
       events: ctx.events,
