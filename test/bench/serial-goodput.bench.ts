@@ -8,6 +8,9 @@ import { expect, it } from 'vitest';
 import { parseSerialConfig } from '../../flight/cla/serial/config.js';
 import { SerialCla } from '../../flight/cla/serial/serial-cla.js';
 import { Fields } from '../../flight/config/fields.js';
+import { dtnNow } from '../../flight/dtn/bundle.js';
+import { createBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
 import { SerialProxy } from '../../hil/proxy.js';
 import { ptyPair } from '../cla/serial-support.js';
 import { silent, testNode, TestSink } from '../cla/support.js';
@@ -38,14 +41,17 @@ async function run(devices: [string, string]): Promise<{ seconds: number; ratio:
   try {
     await until(() => a.cla.link(2) !== undefined, 'contact');
     const rng = new Prng(BUNDLES);
-    const bundles = Array.from({ length: BUNDLES }, () => rng.bytes(BUNDLE_BYTES));
+    // Real bundles: a received block of the BP client service is split at its bundles' CBOR ends.
+    const bundles = Array.from({ length: BUNDLES }, (_, i) => createBundle({
+      destination: ipn(2, 1), source: ipn(1, 1), creationTime: dtnNow(), sequence: i, lifetime: 3_600_000, payload: rng.bytes(BUNDLE_BYTES),
+    }).bytes);
     const started = performance.now();
     await Promise.all(bundles.map((x) => a.cla.link(2)!.link.send(x)));
     const seconds = (performance.now() - started) / 1000;
     expect(b.sink.accepted).toHaveLength(BUNDLES);
     return {
       seconds,
-      ratio: (BUNDLES * BUNDLE_BYTES) / seconds / (BAUD / 10),
+      ratio: bundles.reduce((n, x) => n + x.length, 0) / seconds / (BAUD / 10),
       corrected: b.value('cla.serial.correctedSymbols'),
       retransmitted: a.value('cla.serial.ltp.dataRetransmitted'),
     };
