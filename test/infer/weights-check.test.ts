@@ -7,16 +7,22 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../flight/core/wasm.js';
 import { ECC_DEFAULTS } from '../../flight/ecc/config.js';
 import { NodeProtection } from '../../flight/ecc/node.js';
 import type { ProtectedWeights } from '../../flight/ecc/weights.js';
+import type { ServiceHandler } from '../../flight/dtn/agent/context.js';
+import type { Outgoing } from '../../flight/dtn/agent/originate.js';
+import { createBundle } from '../../flight/dtn/codec.js';
+import { ipn } from '../../flight/dtn/eid.js';
 import type { FrameInfo } from '../../flight/exec/task.js';
 import { readGrayBmp } from '../../flight/infer/bmp.js';
 import { modelDigest, writeTern } from '../../flight/infer/format.js';
 import { importTflite } from '../../flight/infer/importer.js';
 import { ModelManager } from '../../flight/infer/models.js';
+import { InferNode } from '../../flight/infer/node.js';
 import { protectModels } from '../../flight/infer/protection.js';
 import { InferTask, type InferResult, type WeightsCheck } from '../../flight/infer/task.js';
 import { createRootLogger } from '../../flight/log.js';
@@ -124,5 +130,61 @@ describe('weights checked before each inference run', () => {
     expect(checking.reduce((a, b) => a + b, 0)).toBe(total);
     expect(Math.max(...checking)).toBeLessThanOrEqual(CHECK_BYTES_PER_SLOT);
     expect(checking.length).toBe(Math.ceil(total / (Math.floor(CHECK_BYTES_PER_SLOT / weights().blockBytes) * weights().blockBytes)));
+  });
+});
+
+describe('on a node: triage wired to protected memory as the app wires it', () => {
+  /** An InferNode with person_detect and NodeProtection; `checked` as flight/app.ts passes the node to protectModels. */
+  function triageNode(checked: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-infer-weights-node-'));
+    const tlm = new TelemetryRegistry();
+    const log = createRootLogger({ level: 'silent' });
+    const events = new EventLog(log, () => 0);
+    const p = new NodeProtection({ core: CORE, tlm, events, dir: join(dir, 'ecc'), config: { scrub: ECC_DEFAULTS.scrub, store: ECC_DEFAULTS.store } });
+    const sent: Outgoing[] = [];
+    let handler: ServiceHandler | undefined;
+    const infer = new InferNode({
+      config: {
+        model: fileURLToPath(new URL('person_detect.tflite', VECTORS)), budgetUs: 2000, derate: 0.5, queueLength: 4, maxModelBytes: 1 << 20,
+        triage: { scoreIndex: 1, expediteAbove: 0.9, keepAbove: 0.5, downlink: ipn(100, 14), lifetimeS: 60 },
+      },
+      node: 20, dataDir: dir, tlm, events, log, nowUs: () => 0,
+      send: async (out) => {
+        sent.push(out);
+        return 'sent';
+      },
+      register: (_service, h) => (handler = h),
+    });
+    protectModels(p, infer.models, checked ? infer : undefined);
+    const [task] = infer.tasks();
+    let sequence = 0;
+    /** The priority person.bmp is sent down at: 2 expedited, 1 kept. */
+    const triage = async (): Promise<number | undefined> => {
+      let done = false;
+      const delivery = Promise.resolve(handler!(createBundle({ destination: ipn(20, 14), source: ipn(9, 1), creationTime: 1, sequence: sequence++, lifetime: 60_000, payload: IMAGE }), {})).then(() => (done = true));
+      for (let slot = 0; !done; slot++) {
+        expect(slot).toBeLessThan(10_000);
+        task!.run(FRAME);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await delivery;
+      return sent.at(-1)?.priority;
+    };
+    const weights = (): ProtectedWeights => p.memory.scrubbed.find((s) => s.name === 'model-weights') as ProtectedWeights;
+    return { triage, weights, value: (name: string) => tlm.get(name)!.value };
+  }
+
+  it('an upset between scrubs leaves the next image expedited, the repair counted (unchecked: only kept)', async () => {
+    const unchecked = triageNode(false);
+    expect(await unchecked.triage()).toBe(2);
+    unchecked.weights().flip(UPSET.word, UPSET.bit);
+    expect(await unchecked.triage()).toBe(1);
+
+    const node = triageNode(true);
+    expect(await node.triage()).toBe(2);
+    node.weights().flip(UPSET.word, UPSET.bit);
+    expect(await node.triage()).toBe(2);
+    expect(node.value('infer.weightsChecked')).toBe(2);
+    expect(node.value('infer.weightsRepaired')).toBe(1);
   });
 });
