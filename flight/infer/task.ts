@@ -211,7 +211,8 @@ export class InferTask implements Task {
    * Checks the run's weights from its cursor, whole blocks while they fit this slot; returns the
    * bytes checked. The last block sets the model's input: the run begins on checked weights. A
    * block beyond correction reloads the model from its verified file: the run takes the new one
-   * (its weights just encoded from the file), and nothing is left to check.
+   * (its weights just encoded from the file), and nothing is left to check. So does a model
+   * activated by command meanwhile: the run has not begun its first layer.
    */
   private checkSlice(run: Run): number {
     const check = run.check!;
