@@ -3,9 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Neighbours, type Listening } from './cla/neighbours.js';
-import type { ConvergenceLayer } from './cla/cla.js';
 import { CLA_EVENTS } from './cla/dictionary.js';
-import { SerialCla } from './cla/serial/serial-cla.js';
 import { setModeBinding } from './cmd/builtins.js';
 import { Commanding } from './cmd/commanding.js';
 import { CMD_EVENTS } from './cmd/dictionary.js';
@@ -36,7 +34,6 @@ import { monotonicClock, VirtualClock, type Clock } from './exec/clock.js';
 import { EXEC_COMMANDS, EXEC_EVENTS } from './exec/dictionary.js';
 import { Executive } from './exec/executive.js';
 import { FrameTimer } from './exec/frame-timer.js';
-import { decodeStep, encodeStepped, LOCKSTEP_EPOCH_MS, LockstepDriver } from './exec/lockstep.js';
 import { HealthMonitor } from './exec/health.js';
 import { ANOMALY_EVENTS, INFER_EVENTS, TRIAGE_EVENTS } from './infer/dictionary.js';
 import { InferNode } from './infer/node.js';
@@ -45,6 +42,7 @@ import { bindTasks } from './exec/schedule.js';
 import type { Task } from './exec/task.js';
 import { Watchdog, type NotifyEnv } from './exec/watchdog.js';
 import { ConfigError } from './errors.js';
+import { lockstepOnSerial, lockstepWallMs, type LockstepTimer } from './lockstep-node.js';
 import { createRootLogger, subsystemLogger, type Logger } from './log.js';
 import { CgrRouter } from './route/cgr-router.js';
 import { protectPlan } from './route/plan-guard.js';
@@ -487,68 +485,3 @@ function listenError(config: MissionConfig, error: unknown): unknown {
 /** Every event a node can emit, for its ground dictionary. */
 const ALL_EVENTS: EventDef[] = [EXEC_EVENTS, TLM_EVENTS, CORE_EVENTS, DTN_EVENTS, STORE_EVENTS, AGENT_EVENTS, CLA_EVENTS, CMD_EVENTS, INFER_EVENTS, TRIAGE_EVENTS, ANOMALY_EVENTS, ROUTE_EVENTS, ECC_EVENTS]
   .flatMap((events) => Object.values(events) as EventDef[]);
-
-/** Drives a node in lockstep; `quiet` resolves once nothing is in flight (start-up waits for it). */
-interface LockstepTimer {
-  quiet(): Promise<void>;
-  start(): void;
-  stop(): void;
-}
-
-/** The node's wall clock in lockstep: the epoch plus virtual time. */
-function lockstepWallMs(clock: VirtualClock): () => number {
-  return () => LOCKSTEP_EPOCH_MS + Math.floor(clock.nowUs() / 1000);
-}
-
-/**
- * Lockstep on the serial line: the bench's step requests run frames once the node settled (no LTP
- * session open, no bundle being accepted, read to be sent or downlinked, no health ping or store
- * flush outstanding, the bench heard), and each is answered, settled again, with the frame count
- * and virtual time. A node in lockstep needs a serial link.
- */
-function lockstepOnSerial(o: { exec: Executive; clock: VirtualClock; layers: readonly ConvergenceLayer[]; health: HealthMonitor; store: BundleStore; downlink: Downlink | undefined; accepting: () => number; inFlight: () => number; log: Logger; file: string }): LockstepTimer {
-  const serial = o.layers.find((l): l is SerialCla => l instanceof SerialCla);
-  if (!serial) throw new ConfigError(o.file, 'cla.serial', 'a serial link: a node in lockstep is stepped by the bench over it', 'none');
-  const quiet = (): boolean => {
-    const open = serial.engine.openSessions;
-    return open.exports === 0 && open.imports === 0 && o.accepting() === 0 && o.inFlight() === 0 && o.health.outstanding === 0 && (o.downlink?.idle ?? true);
-  };
-  const until = async (idle: () => boolean): Promise<void> => {
-    // Idle across a turn of the event loop, with the store's flush path drained.
-    for (;;) {
-      await o.store.flushed();
-      if (idle()) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (idle()) return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  };
-  // Frames run with the bench heard (its contact event made before frame 0, not during a step).
-  const settled = (): Promise<void> => until(() => quiet() && serial.channels.contactUp.value === 1);
-  const driver = new LockstepDriver({ exec: o.exec, clock: o.clock, settled });
-  let running = false;
-  serial.onLockstep((payload) => {
-    if (!running) return;
-    let request;
-    try {
-      request = decodeStep(payload);
-    } catch (error) {
-      o.log.warn({ err: error }, 'lockstep packet refused');
-      return;
-    }
-    driver.step(request)
-      .then((report) => serial.sendLockstep(encodeStepped(report)))
-      .catch((error: unknown) => o.log.error({ err: error, seq: request.seq }, 'lockstep step failed'));
-  });
-  return {
-    quiet: () => until(quiet),
-    start: () => {
-      running = true;
-      driver.start();
-    },
-    stop: () => {
-      running = false;
-    },
-  };
-}

@@ -51,7 +51,7 @@ const LAYERS: ReadonlyArray<readonly Unit[]> = [
   [{ name: 'infer', paths: ['flight/infer/'] }],
   // What builds the parts: a node (app.ts, from its config), and an SEU campaign (protected
   // memory under the scrubber on an executive of its own, on the virtual clock).
-  [{ name: 'composition root', paths: ['flight/config/', 'flight/app.ts', 'flight/main.ts', 'flight/ecc/campaign.ts', 'flight/ecc/campaign-outputs.ts'] }],
+  [{ name: 'composition root', paths: ['flight/config/', 'flight/app.ts', 'flight/lockstep-node.ts', 'flight/main.ts', 'flight/ecc/campaign.ts', 'flight/ecc/campaign-outputs.ts'] }],
 ];
 const COMPOSITION_ROOT = 'composition root';
 
