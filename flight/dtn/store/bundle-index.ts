@@ -48,7 +48,7 @@ export class BundleIndex {
   /** Whole record on disk: head, metadata, data. What capacity and quotas count. */
   recordLength: Uint32Array;
   dataLength: Uint32Array;
-  /** BundleMeta.reportTo as an EID number, -1 for none; set for every bundle added. */
+  /** BundleMeta.reportTo as an EID number, -1 for none (as add() leaves it). */
   reportTo: Int32Array;
   /** BundleMeta.reportTime, 1 or 0. */
   reportTime: Uint8Array;
@@ -249,6 +249,10 @@ export class BundleIndex {
     this.hash[slot] = hash;
     this.idStart[slot] = at;
     this.idLength[slot] = length;
+    // No report facts until the writer sets them: EID number 0 is a real EID, and a reused slot
+    // would otherwise keep the facts of the bundle that held it before.
+    this.reportTo[slot] = -1;
+    this.reportTime[slot] = 0;
     this.count++;
     const mask = this.table.length - 1;
     let i = hash & mask;
