@@ -103,8 +103,9 @@ export class Commanding {
     this.sessions = this.buildSessions(o, wallMs);
     this.uplink = new FileUplink({
       node: o.node, keys: this.keys, tlm: o.tlm, events: o.events, log: subsystemLogger(o.log, 'uplink'),
-      perMinute: () => this.params.get(CMD_PARAMS.uplinkPerMinute.name), nowMs: () => o.clock.nowUs() / 1000,
+      perMinute: () => this.params.get(CMD_PARAMS.uplinkPerMinute.name), clock: o.clock,
     });
+    this.dispatcher.share(this.uplink);
     if (o.protection) {
       this.params.protect(o.protection.region);
       this.keys.protect(o.protection.region);

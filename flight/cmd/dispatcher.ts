@@ -6,7 +6,9 @@
 // cannot starve the frame: the excess is counted and dropped. Envelopes wait in one queue per
 // source (source-queues.ts), sealed sources first, and each source may take only a share of the
 // verifications: a flood from one source cannot starve the genuine commands of another. Every
-// envelope ends in a counter and, rate limits allowing, a response record for the ground.
+// envelope ends in a counter and, rate limits allowing, a response record for the ground. What
+// the commands leave of a slot (budget and verifications) goes to shared work (SlotShare: the
+// file service's verification).
 import type { Clock } from '../exec/clock.js';
 import type { FrameInfo, Task } from '../exec/task.js';
 import { TernError } from '../errors.js';
@@ -96,6 +98,15 @@ interface Accepted {
   readonly meta: Pick<CommandResponse, 'operator' | 'seq' | 'digest'>;
 }
 
+/**
+ * Work that shares the dispatcher's slots after the commands (the file service's verification):
+ * it runs until `untilUs` (monotonic) at most, takes at most `verifications` ML-DSA
+ * verifications, and returns how many it took.
+ */
+export interface SlotShare {
+  runSlot(untilUs: number, verifications: number): number;
+}
+
 /** Work left for a later slot: the verification cap of this slot is used up. */
 const DEFER = Symbol('defer');
 
@@ -111,6 +122,7 @@ export class Dispatcher implements Task {
   private readonly verifyBucket: TokenBucket;
   private readonly responseBucket: TokenBucket;
   private readonly listeners: Array<(response: CommandResponse) => void> = [];
+  private readonly shares: SlotShare[] = [];
   private readonly ch: CmdChannels;
   private verificationsLeft = 0;
 
@@ -130,6 +142,11 @@ export class Dispatcher implements Task {
     this.listeners.push(listener);
   }
 
+  /** Gives `work` what is left of each slot's budget and verifications once the commands ran. */
+  share(work: SlotShare): void {
+    this.shares.push(work);
+  }
+
   /**
    * Takes an envelope from the link (called between frames by the bundle agent), queued by its
    * origin. Returns false if this envelope was dropped because the queues are full (another
@@ -144,6 +161,7 @@ export class Dispatcher implements Task {
   }
 
   run(_frame: FrameInfo): void {
+    const startUs = this.o.clock.nowUs();
     const nowMs = this.o.wallMs();
     for (const expired of this.approvals.expire(nowMs)) {
       const error = new MissingApprovals(expired.approvals.size, this.o.keys.approvalsRequired);
@@ -168,6 +186,7 @@ export class Dispatcher implements Task {
       const next = this.ready.shift()!;
       this.execute(next.command, next.args, next.context, next.meta);
     }
+    for (const work of this.shares) this.verificationsLeft -= work.runSlot(startUs + this.budgetUs, this.verificationsLeft);
   }
 
   /**

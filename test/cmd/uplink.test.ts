@@ -1,15 +1,18 @@
 // The file service: a file signed by an operator of the node's key store (operate role), for this
 // node, of a kind it takes, within its size and with the signed SHA-256 is stored durably as
 // `<sha256>` in its kind's directory; every other file is an UplinkRefused with its reason, a
-// counter per reason and an event, and nothing is stored.
+// counter per reason and an event, and nothing is stored. The cheap checks refuse at once; the
+// signature and the SHA-256 run in the dispatcher task's slots, the hash a slot's budget at a time.
 import { Encoder } from 'cbor-x';
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyId } from '../../flight/cmd/envelope.js';
+import { HASH_BYTES_PER_US, type StoredFile } from '../../flight/cmd/uplink.js';
 import { decodeFile, fileContext, signFile, UplinkRefused, type UplinkReason } from '../../flight/cmd/uplink-envelope.js';
-import { dsa, harness, NODE, testOperator } from './support/harness.js';
+import { until } from '../support/wait.js';
+import { dsa, envelope, harness, NODE, testOperator, type HarnessOptions } from './support/harness.js';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 const alice = testOperator(1, ['operate', 'approve']);
@@ -19,14 +22,26 @@ const TERN = new Uint8Array([...new TextEncoder().encode('TERNMDL1'), ...new Uin
 const PLAN = new TextEncoder().encode(JSON.stringify({ format: 'tern-contact-plan/1', contacts: [] }));
 const MAX_MODEL = 1024;
 
-function service() {
-  const h = harness({ operators: [alice, bob] });
+function service(o: { planBytes?: number; dispatch?: HarnessOptions['dispatch'] } = {}) {
+  const h = harness({ operators: [alice, bob], ...(o.dispatch ? { dispatch: o.dispatch } : {}) });
   const dirs = { model: join(h.dataDir, 'models-in'), plan: join(h.dataDir, 'plans-in') };
   for (const dir of Object.values(dirs)) mkdirSync(dir);
   h.commanding.uplink.accept('model', { dir: dirs.model, maxBytes: MAX_MODEL, looksRight: (b) => new TextDecoder().decode(b.subarray(0, 8)) === 'TERNMDL1' });
-  h.commanding.uplink.accept('plan', { dir: dirs.plan, maxBytes: 1 << 20 });
+  h.commanding.uplink.accept('plan', { dir: dirs.plan, maxBytes: o.planBytes ?? 1 << 20 });
   const stored = (): string[] => Object.values(dirs).flatMap((d) => readdirSync(d));
   return { ...h, dirs, stored };
+}
+
+/** Delivers a file as the bundle agent does, running the dispatcher's slots until it is stored or refused. */
+async function deliver(s: ReturnType<typeof service>, bytes: Uint8Array): Promise<StoredFile> {
+  const done = s.commanding.uplink.receive(bytes);
+  let settled = false;
+  done.then(() => (settled = true), () => (settled = true));
+  await until(() => {
+    if (!settled) s.run(1);
+    return settled;
+  }, 'the file stored or refused');
+  return done;
 }
 
 /** A file envelope built field by field, signed (or not) over the header as given. */
@@ -44,11 +59,11 @@ function craft(o: { header?: Partial<Record<'target' | 'operator' | 'kind' | 'na
 describe('the file service (cmd.uplink)', () => {
   it('stores a model and a plan signed by an operator durably as <sha256> in their kind\'s directory, with an event each', async () => {
     const s = service();
-    const model = await s.commanding.uplink.receive(signFile(dsa, TERN, { target: NODE, kind: 'model', name: 'dir/person.tern', signer: alice }));
+    const model = await deliver(s, signFile(dsa, TERN, { target: NODE, kind: 'model', name: 'dir/person.tern', signer: alice }));
     const sha = createHash('sha256').update(TERN).digest('hex');
     expect(model).toEqual({ kind: 'model', sha256: sha, path: join(s.dirs.model, sha) });
     expect(readFileSync(model.path)).toEqual(Buffer.from(TERN));
-    const plan = await s.commanding.uplink.receive(signFile(dsa, PLAN, { target: NODE, kind: 'plan', name: 'plan.json', signer: alice }));
+    const plan = await deliver(s, signFile(dsa, PLAN, { target: NODE, kind: 'plan', name: 'plan.json', signer: alice }));
     expect(readFileSync(join(s.dirs.plan, plan.sha256), 'utf8')).toBe(new TextDecoder().decode(PLAN));
     expect(s.value('cmd.uplink.stored')).toBe(2);
     expect(s.value('cmd.uplink.refused')).toBe(0);
@@ -85,7 +100,7 @@ describe('the file service (cmd.uplink)', () => {
   ];
   it.each(cases)('refuses %s: typed error, its counter, an event, nothing stored', async (_what, reason, file) => {
     const s = service();
-    const refusal = await s.commanding.uplink.receive(file()).then(() => undefined, (error: unknown) => error);
+    const refusal = await deliver(s, file()).then(() => undefined, (error: unknown) => error);
     expect(refusal).toBeInstanceOf(UplinkRefused);
     expect((refusal as UplinkRefused).reason).toBe(reason);
     expect(s.value(`cmd.uplink.refused.${reason}`)).toBe(1);
@@ -99,14 +114,59 @@ describe('the file service (cmd.uplink)', () => {
     const s = service();
     s.commanding.params.set('cmd.uplinkPerMinute', 2);
     const file = (i: number) => signFile(dsa, new TextEncoder().encode(`{"format":"tern-contact-plan/1","contacts":[],"n":${i}}`), { target: NODE, kind: 'plan', name: 'p.json', signer: alice });
-    await s.commanding.uplink.receive(file(1));
-    await s.commanding.uplink.receive(file(2));
-    await expect(s.commanding.uplink.receive(file(3))).rejects.toMatchObject({ reason: 'rateLimited' });
+    await deliver(s, file(1));
+    await deliver(s, file(2));
+    await expect(deliver(s, file(3))).rejects.toMatchObject({ reason: 'rateLimited' });
     s.clock.advance(30_000_000);
-    await s.commanding.uplink.receive(file(4));
+    await deliver(s, file(4));
     expect(s.value('cmd.uplink.stored')).toBe(3);
     expect(s.value('cmd.uplink.refused.rateLimited')).toBe(1);
     expect(s.stored()).toHaveLength(3);
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('verifies in the dispatcher\'s slots: an 8 MiB file is hashed across slots, none past its budget\'s share of bytes', async () => {
+    const budgetUs = 5000;
+    const s = service({ planBytes: 16 << 20, dispatch: { budgetUs } });
+    const content = new Uint8Array(8 << 20).map((_, i) => (i * 31) & 0xff);
+    const done = s.commanding.uplink.receive(signFile(dsa, content, { target: NODE, kind: 'plan', name: 'big.json', signer: alice }));
+    let settled = false;
+    done.then(() => (settled = true), () => (settled = true));
+    const update = vi.spyOn(Hash.prototype, 'update');
+    const perSlot: number[] = [];
+    while (perSlot.reduce((a, b) => a + b, 0) < content.length && perSlot.length < 1000) {
+      update.mockClear();
+      s.run(1);
+      perSlot.push(update.mock.calls.reduce((sum, [chunk]) => sum + (chunk as unknown as Uint8Array).length, 0));
+    }
+    update.mockRestore();
+    const share = budgetUs * HASH_BYTES_PER_US;
+    expect(perSlot.reduce((a, b) => a + b, 0)).toBe(content.length);
+    expect(perSlot.length).toBe(Math.ceil(content.length / share));
+    expect(Math.max(...perSlot)).toBeLessThanOrEqual(share);
+    const stored = await done;
+    expect(settled).toBe(true);
+    expect(stored.sha256).toBe(createHash('sha256').update(content).digest('hex'));
+    expect(readFileSync(stored.path).equals(Buffer.from(content))).toBe(true);
+    expect(s.value('cmd.uplink.stored')).toBe(1);
+  });
+
+  it('takes its ML-DSA verification from the slot\'s cap, after the commands: none left, the file waits a slot', async () => {
+    const s = service({ dispatch: { verificationsPerSlot: 1 } });
+    const verify = vi.spyOn(s.commanding.keys, 'verify');
+    const fileVerifications = () => verify.mock.calls.filter((call) => call[3] !== undefined).length;
+    const done = s.commanding.uplink.receive(signFile(dsa, PLAN, { target: NODE, kind: 'plan', name: 'p.json', signer: alice }));
+    s.commanding.submit(envelope({ command: 'NOOP', seq: 1, signers: [alice] }, s.wall.ms));
+    s.run(1);
+    expect(s.responses.map((r) => r.status)).toEqual(['accepted', 'executed']);
+    expect(fileVerifications()).toBe(0);
+    s.run(1);
+    expect(fileVerifications()).toBe(1);
+    await done;
+    expect(s.value('cmd.uplink.stored')).toBe(1);
   });
 
   it('a file signature is not a command signature: the contexts differ', () => {
