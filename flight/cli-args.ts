@@ -42,6 +42,15 @@ export class UsageError extends TernError {
 
 const HELP: OptionSpec = { type: 'boolean', short: 'h', doc: 'show this help' };
 
+/** An option's decimal integer in [min, max], or a UsageError naming `what`. */
+export function integerOption(text: string | undefined, what: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${what} must be an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
 export function commandHelp<O extends OptionSpecs>(spec: CommandSpec<O>): string {
   const options = Object.entries({ ...spec.options, help: HELP }).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;

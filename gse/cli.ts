@@ -8,7 +8,7 @@
 // unreadable key or dictionary, no transport): nothing was sent or written. Anything else is a bug and crashes with its stack.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { runCommand, runGroup, UsageError, type CommandSpec, type GroupSpec, type OptionSpecs, type Parsed } from '../flight/cli-args.js';
+import { integerOption, runCommand, runGroup, UsageError, type CommandSpec, type GroupSpec, type OptionSpecs, type Parsed } from '../flight/cli-args.js';
 import { TernError } from '../flight/errors.js';
 import { writeFileDurable } from '../flight/durable.js';
 import { argArray, checkArgs, type ArgSpec, type ArgValue, type ArgValues } from '../flight/cmd/args.js';
@@ -124,17 +124,9 @@ const DICT = {
   examples: ['tern gse dict --from var/mission/sat-20 --list'],
 } as const satisfies CommandSpec<OptionSpecs>;
 
-function integer(text: string | undefined, what: string, min: number, max: number): number {
-  const value = Number(text);
-  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`${what} must be an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
 async function keygen(values: Parsed<typeof KEYGEN.options>['values']): Promise<number> {
   if (!values.out) throw new UsageError('--out FILE is required');
-  const id = integer(values.id, '--id', 1, 0xffff_ffff);
+  const id = integerOption(values.id, '--id', 1, 0xffff_ffff);
   if (!values.force && (existsSync(values.out) || existsSync(`${values.out}.pub.json`))) {
     throw new UsageError(`${values.out} exists; refusing to overwrite a key (--force to replace it)`);
   }
@@ -148,8 +140,8 @@ async function keygen(values: Parsed<typeof KEYGEN.options>['values']): Promise<
 /** The next sequence number of the originator, stored beside its key and advanced before sending. */
 function nextSeq(keyFile: string, given: string | undefined): number {
   const counter = `${keyFile}.seq`;
-  const last = existsSync(counter) ? integer(readFileSync(counter, 'utf8').trim(), counter, 0, Number.MAX_SAFE_INTEGER) : 0;
-  const seq = given === undefined ? last + 1 : integer(given, '--seq', 1, Number.MAX_SAFE_INTEGER);
+  const last = existsSync(counter) ? integerOption(readFileSync(counter, 'utf8').trim(), counter, 0, Number.MAX_SAFE_INTEGER) : 0;
+  const seq = given === undefined ? last + 1 : integerOption(given, '--seq', 1, Number.MAX_SAFE_INTEGER);
   // Persisted before the envelope leaves: a number is never used twice, even if sending fails.
   if (seq > last) writeFileDurable(counter, `${seq}\n`);
   return seq;
@@ -167,7 +159,7 @@ function transportOptions(values: TransportValues): { via?: Address; cla?: 'tcp'
   const via = values.via === undefined ? undefined : parseAddress('--via', values.via);
   if (values.cla !== undefined && values.cla !== 'tcp' && values.cla !== 'udp') throw new UsageError(`--cla must be tcp or udp, got ${JSON.stringify(values.cla)}`);
   const cla = values.cla as 'tcp' | 'udp' | undefined;
-  const ground = values.ground === undefined ? GROUND_NODE : integer(values.ground, '--ground', 1, Number.MAX_SAFE_INTEGER);
+  const ground = values.ground === undefined ? GROUND_NODE : integerOption(values.ground, '--ground', 1, Number.MAX_SAFE_INTEGER);
   return { ground, ...(via ? { via } : {}), ...(cla ? { cla } : {}) };
 }
 
@@ -181,7 +173,7 @@ function sentLine(command: CommandDef, envelope: Envelope, bytes: number): strin
 async function send(values: Parsed<typeof SEND.options>['values'], positionals: string[]): Promise<number> {
   if (values.envelope !== undefined) return sendEnvelope(values.envelope, values, positionals);
   const [nodeText, commandText, ...words] = positionals;
-  const node = integer(nodeText, 'NODE', 1, Number.MAX_SAFE_INTEGER);
+  const node = integerOption(nodeText, 'NODE', 1, Number.MAX_SAFE_INTEGER);
   if (commandText === undefined) throw new UsageError('COMMAND is missing');
   const dictionary = loadDictionary(values);
   const command = findCommand(dictionary, commandText);
@@ -201,7 +193,7 @@ async function send(values: Parsed<typeof SEND.options>['values'], positionals: 
     return { operator: key.id, seed: key.seed, publicKey: key.publicKey };
   });
   if (new Set(signers.map((s) => s.operator)).size !== signers.length) throw new UsageError('two --key files are the same operator');
-  const expiresS = values.expires === undefined ? 600 : integer(values.expires, '--expires', 1, 7 * 86400);
+  const expiresS = values.expires === undefined ? 600 : integerOption(values.expires, '--expires', 1, 7 * 86400);
   const seq = nextSeq(keyFiles[0]!, values.seq);
   const expiryMs = Date.now() + expiresS * 1000;
   const body = encodeBody({ target: node, operator: signers[0]!.operator, seq, expiryMs, opcode: command.opcode, args: argArray(command.args, args) });
@@ -364,9 +356,9 @@ async function tlm(values: Parsed<typeof TLM.options>['values'], positionals: st
 /** The ground console: prints each received record as one JSON line until --count, --timeout or a signal. */
 async function listen(at: string, values: { node?: string; count?: string; timeout?: string; dict?: string; from?: string }): Promise<number> {
   const address = parseAddress('--listen', at);
-  const node = values.node === undefined ? GROUND_NODE : integer(values.node, '--node', 1, Number.MAX_SAFE_INTEGER);
-  const count = values.count === undefined ? undefined : integer(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
-  const timeoutS = values.timeout === undefined ? undefined : integer(values.timeout, '--timeout', 1, 30 * 86400);
+  const node = values.node === undefined ? GROUND_NODE : integerOption(values.node, '--node', 1, Number.MAX_SAFE_INTEGER);
+  const count = values.count === undefined ? undefined : integerOption(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
+  const timeoutS = values.timeout === undefined ? undefined : integerOption(values.timeout, '--timeout', 1, 30 * 86400);
   const dictionary = loadDictionary(values);
   let printed = 0;
   let done!: (code: number) => void;

@@ -5,7 +5,7 @@
 // kind, size and digest before it stores anything; the content is validated at activation.
 // Exit codes as `tern gse send`: 0 sent or written; 1 the station did not take it; 2 bad input.
 import { readFileSync } from 'node:fs';
-import { runCommand, UsageError, type CommandSpec, type OptionSpecs, type Parsed } from '../flight/cli-args.js';
+import { integerOption, runCommand, UsageError, type CommandSpec, type OptionSpecs, type Parsed } from '../flight/cli-args.js';
 import { readKeyFile } from '../flight/cmd/keyfile.js';
 import { mlDsa } from '../flight/cmd/mldsa.js';
 import { UPLINK_SERVICE } from '../flight/cmd/uplink.js';
@@ -38,24 +38,16 @@ Exit codes: 0 sent or written; 1 the station did not take it; 2 bad input, nothi
   ],
 } as const satisfies CommandSpec<OptionSpecs>;
 
-function integer(text: string | undefined, what: string, min: number, max: number): number {
-  const value = Number(text);
-  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`${what} must be an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
 async function upload(values: Parsed<typeof UPLOAD.options>['values']): Promise<number> {
   const kind = values.kind as FileKind | undefined;
   if (kind === undefined || !FILE_KINDS.includes(kind)) throw new UsageError(`--kind must be ${FILE_KINDS.join(' or ')}, got ${JSON.stringify(values.kind)}`);
   if (values.file === undefined) throw new UsageError('--file FILE is required');
-  const node = integer(values.to, '--to', 1, Number.MAX_SAFE_INTEGER);
+  const node = integerOption(values.to, '--to', 1, Number.MAX_SAFE_INTEGER);
   if (values.key === undefined) throw new UsageError('--key FILE is required: every uploaded file is signed');
   if ((values.via === undefined) === (values.out === undefined)) throw new UsageError('give one of --via HOST:PORT (a ground-station node) and --out FILE');
   const via = values.via === undefined ? undefined : parseAddress('--via', values.via);
-  const ground = values.ground === undefined ? GROUND_NODE : integer(values.ground, '--ground', 1, Number.MAX_SAFE_INTEGER);
-  const expiresS = values.expires === undefined ? 86_400 : integer(values.expires, '--expires', 1, 30 * 86_400);
+  const ground = values.ground === undefined ? GROUND_NODE : integerOption(values.ground, '--ground', 1, Number.MAX_SAFE_INTEGER);
+  const expiresS = values.expires === undefined ? 86_400 : integerOption(values.expires, '--expires', 1, 30 * 86_400);
   let content: Uint8Array;
   try {
     content = new Uint8Array(readFileSync(values.file));
