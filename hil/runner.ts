@@ -332,6 +332,12 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
       if (!bench.lockstep) throw new StepFailed('stepClock steps a node in lockstep: run with --lockstep');
       await stepClock(bench, step.frames);
       return;
+    case 'hold': {
+      if (bench.lockstep) throw new StepFailed('hold waits bench time; a node in lockstep runs only when stepped: use stepClock');
+      const endMs = Date.now() + step.seconds * 1000;
+      await waitFor(bench, () => (Date.now() >= endMs ? true : undefined), () => 'holding');
+      return;
+    }
     case 'repeat':
       throw new Error('repeat steps are expanded before they run');
   }

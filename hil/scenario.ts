@@ -1,7 +1,7 @@
 // Scenario files of the HIL bench: JSON (a format every engineer's tools read and diff, no parser
 // to pin), one object with a name, variables and steps. Each step is an object with exactly one
 // kind key (send, expectEvent, expectTelemetry, expectBundle, echo, linkFault, bitFlip,
-// powerCycle, waitContact, checkStore, repeat) and optional `name` and `timeoutS`. Every mistake is a
+// powerCycle, waitContact, checkStore, hold, stepClock, repeat) and optional `name` and `timeoutS`. Every mistake is a
 // ScenarioError naming the file, the step (steps[2] or steps[1].steps[0]) and the field.
 import { readFileSync } from 'node:fs';
 import { TernError } from '../flight/errors.js';
@@ -40,6 +40,7 @@ export type Step = StepBase & (
   | { kind: 'expectBundle'; destination?: string; createdBeforePowerCycle: boolean }
   | { kind: 'checkStore'; min: number; max: number; destination?: string }
   | { kind: 'stepClock'; frames: number }
+  | { kind: 'hold'; seconds: number }
   | { kind: 'repeat'; times: number; steps: Step[] }
 );
 
@@ -50,7 +51,7 @@ export interface Scenario {
   readonly steps: Step[];
 }
 
-const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'stepClock', 'repeat'] as const;
+const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'stepClock', 'hold', 'repeat'] as const;
 /** Fields each kind takes besides its kind key, name and timeoutS. */
 const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   send: ['args', 'as', 'approvers', 'tamper', 'replay', 'save', 'expect'],
@@ -64,6 +65,7 @@ const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   waitContact: [],
   checkStore: ['min', 'max', 'destination'],
   stepClock: [],
+  hold: [],
   repeat: ['steps'],
 };
 const DEFAULT_TIMEOUT_S = 30;
@@ -198,6 +200,12 @@ class Parser {
       case 'stepClock':
         if (!Number.isInteger(o.stepClock)) this.fail(at('stepClock'), 'a whole number of minor frames from 1 to 1000000', o.stepClock);
         return { ...base, kind, frames: this.number(o.stepClock, at('stepClock'), 1, 1_000_000) };
+      case 'hold': {
+        // Bench time the node is left to itself (a cut line shows the bench nothing to wait for).
+        const seconds = this.number(o.hold, at('hold'), 0.1, 3600);
+        if (seconds >= base.timeoutS) this.fail(at('timeoutS'), `more seconds than the hold's ${seconds}`, base.timeoutS);
+        return { ...base, kind, seconds };
+      }
       case 'repeat':
         return { ...base, kind, times: this.number(o.repeat, at('repeat'), 1, 100_000), steps: this.steps(o.steps, at('steps')) };
     }

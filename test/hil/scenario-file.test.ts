@@ -40,6 +40,11 @@ describe('scenario files', () => {
     expect(parseScenario(ok([{ stepClock: 1000 }]), 'x.json').steps[0]).toMatchObject({ kind: 'stepClock', frames: 1000 });
     expect(refusal(ok([{ stepClock: 0 }])).field).toBe('steps[0].stepClock');
     expect(refusal(ok([{ stepClock: 1.5 }])).field).toBe('steps[0].stepClock');
+    expect(parseScenario(ok([{ hold: 10 }]), 'x.json').steps[0]).toMatchObject({ kind: 'hold', seconds: 10, timeoutS: 30 });
+    expect(refusal(ok([{ hold: 0 }])).field).toBe('steps[0].hold');
+    // A hold longer than its step's timeout could never pass.
+    expect(refusal(ok([{ hold: 40 }])).field).toBe('steps[0].timeoutS');
+    expect(parseScenario(ok([{ hold: 40, timeoutS: 50 }]), 'x.json').steps[0]).toMatchObject({ seconds: 40 });
   });
 
   it('names the step and the field of every mistake', () => {
