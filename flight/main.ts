@@ -54,10 +54,11 @@ async function flight(config: string, lockstep: boolean): Promise<number> {
 export const SUPERVISOR_ENV = 'TERN_SUPERVISOR_PID';
 
 /**
- * A node a mission launcher started stops in order when the launcher is gone (killed outright,
- * so it could not stop its nodes): an orphaned node would hold the mission's ports and data.
+ * A process a mission launcher started (a node, the console) stops in order when the launcher is
+ * gone (killed outright, so it could not stop them): an orphan would hold the mission's ports
+ * and data.
  */
-function watchSupervisor(stop: () => void): NodeJS.Timeout | undefined {
+export function watchSupervisor(stop: () => void): NodeJS.Timeout | undefined {
   const supervisor = Number(process.env[SUPERVISOR_ENV]);
   if (!Number.isInteger(supervisor) || supervisor <= 0) return undefined;
   const timer = setInterval(() => {

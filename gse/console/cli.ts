@@ -9,6 +9,7 @@ import { readKeyFile } from '../../flight/cmd/keyfile.js';
 import { mlDsa } from '../../flight/cmd/mldsa.js';
 import { TernError } from '../../flight/errors.js';
 import { createRootLogger, subsystemLogger } from '../../flight/log.js';
+import { watchSupervisor } from '../../flight/main.js';
 import { CertsError, readNodeTls } from '../certs.js';
 import { loadDictionary } from '../dictionary.js';
 import { GROUND_NODE, parseAddress, type Address } from '../transport.js';
@@ -141,10 +142,13 @@ async function consoleMain(argv: string[]): Promise<number> {
   log.info({ url: console_.url, archive: console_.archive.file, ground: node, dtnPort: console_.dtnPort, operator: key ? key.id : null }, 'console listening');
   // The login link carries the session secret: the operator's terminal only, not the log.
   process.stderr.write(`tern gse console: open ${console_.loginUrl}\n`);
+  let orphaned: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
+    orphaned = watchSupervisor(resolve);
   });
+  clearInterval(orphaned);
   await console_.close();
   log.info('console stopped');
   return 0;

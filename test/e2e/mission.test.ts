@@ -90,25 +90,23 @@ it('refuses a mission directory without a valid mission.json, naming the file', 
   expect(missing.stderr).toContain(`${join(dir, 'mission.json')}: (file): expected a readable mission file`);
 });
 
-it('a launcher killed outright leaves no node behind: each node sees it gone and stops in order', async () => {
-  // The smaller local mission, without its console: only the nodes matter here.
+it('a launcher killed outright leaves no process behind: each node and the console see it gone and stop in order', async () => {
+  // The smaller local mission: three nodes and the console.
   const dir = mkdtempSync(join(tmpdir(), 'tern-orphans-'));
   await copyMissionWithFreePorts(join(REPO, 'flight/config/missions/local'), dir);
-  const file = join(dir, 'mission.json');
-  const { nodes } = JSON.parse(readFileSync(file, 'utf8')) as { nodes: string[] };
-  writeFileSync(file, JSON.stringify({ nodes }));
   mission = startTern(['mission', '--raw', '--dir', dir], {}, dir);
   for (const node of [10, 20, 21]) await mission.waitForLine((l) => l.msg === 'node started' && l.node === node, 60_000);
-  // The node processes: their command lines name this mission's configs.
+  await mission.waitForLine((l) => l.msg === 'console listening', 60_000);
+  // The nodes' and the console's processes: their command lines name this mission's directory.
   const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return cmdline.includes('flight\0--config') && cmdline.includes(dir);
+      return (cmdline.includes('flight\0--config') || cmdline.includes('gse\0console')) && cmdline.includes(dir);
     } catch {
       return false; // gone meanwhile
     }
   });
-  expect(pids).toHaveLength(3);
+  expect(pids).toHaveLength(4);
   mission.child.kill('SIGKILL');
   await mission.exited;
   const alive = (pid: number): boolean => {
@@ -119,7 +117,7 @@ it('a launcher killed outright leaves no node behind: each node sees it gone and
       return false;
     }
   };
-  await until(() => pids.every((pid) => !alive(pid)), 'every node of the killed launcher to stop');
+  await until(() => pids.every((pid) => !alive(pid)), 'every node and the console of the killed launcher to stop');
 }, 120_000);
 
 it('runs the local mission\'s ground network under TLS: certificates made on first start, the console\'s node with its station inside TLS, a plain session as the console refused', async () => {
