@@ -4,8 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SUPERVISOR_ENV } from '../../flight/main.js';
 import { Archive, ARCHIVE_FILE } from '../../gse/console/archive.js';
-import { runTern } from '../support/node-process.js';
+import { killAll, runTern, startTern } from '../support/node-process.js';
 import { hk } from './support.js';
 
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'tern-console-cli-'));
@@ -15,6 +16,18 @@ describe('tern gse console / export', () => {
     const r = await runTern(['gse', 'console', '--listen', '0.0.0.0:0', '--archive', join(tempDir(), 'a')], tempDir());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('tern gse console: --listen 0.0.0.0:0 is not a loopback address: the console then needs TLS (--tls-cert, --tls-key) and a login (--users FILE)');
+  });
+
+  it('started by a mission launcher that is gone (its parent is no longer the launcher), stops in order by itself', async () => {
+    const dir = tempDir();
+    // Pid 1 is never this console's parent: to the console, its launcher has gone.
+    const console_ = startTern(['gse', 'console', '--listen', '127.0.0.1:0', '--dtn', '127.0.0.1:0', '--archive', dir], { [SUPERVISOR_ENV]: '1' }, dir);
+    try {
+      await console_.waitForLine((l) => l.msg === 'console stopped');
+      expect(await console_.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      killAll([console_]);
+    }
   });
 
   it('refuses a damaged archive in one line naming the file', async () => {
