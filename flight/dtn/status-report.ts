@@ -20,12 +20,11 @@ const KIND_FLAG: Record<StatusKind, number> = {
   deleted: BundleFlag.reportDeletion,
 };
 
-/** Whether `bundle` asks for a `kind` report and one may be sent (RFC 9171 4.2.3, 5.x). */
-export function reportRequested(bundle: Bundle, kind: StatusKind): boolean {
-  return requested(bundle.primary, kind);
-}
-
-function requested(p: Pick<ReportSubject, 'flags' | 'source' | 'reportTo'>, kind: StatusKind): boolean {
+/**
+ * Whether a bundle (its primary block, or the facts the store kept of it) asks for a `kind`
+ * report and one may be sent (RFC 9171 4.2.3, 5.x).
+ */
+export function reportRequested(p: Pick<ReportSubject, 'flags' | 'source' | 'reportTo'>, kind: StatusKind): boolean {
   return (p.flags & KIND_FLAG[kind]) !== 0 && (p.flags & BundleFlag.adminRecord) === 0 &&
     !isNullEid(p.reportTo) && !isNullEid(p.source);
 }
@@ -86,7 +85,7 @@ export function createStatusReport(subject: Bundle, kinds: readonly StatusKind[]
 
 /** createStatusReport() from the facts of the subject's primary block alone. */
 export function createReportAbout(p: ReportSubject, kinds: readonly StatusKind[], reason: number, options: ReportOptions): Bundle | undefined {
-  const wanted = kinds.filter((k) => requested(p, k));
+  const wanted = kinds.filter((k) => reportRequested(p, k));
   if (wanted.length === 0) return undefined;
   const withTime = (p.flags & BundleFlag.statusTimeRequested) !== 0;
   const info = STATUS_KINDS.map((k): CborValue => (!wanted.includes(k) ? [false] : withTime ? [true, uint(options.now)] : [true]));

@@ -127,4 +127,25 @@ describe('a report for every deleted bundle', () => {
     expect(s.value('dtn.deleted.hopLimitExceeded')).toBe(1);
     expect(s.value('dtn.statusReportsSent')).toBe(0);
   });
+
+  it('only a report that is sent spends a creation sequence number: the next report follows the last', async () => {
+    const s = await setup();
+    s.link.up = false;
+    const reportSequences = async (): Promise<number[]> => {
+      const out: number[] = [];
+      for (const b of s.store.list()) if (b.destination === 'ipn:5.7') out.push(decodeBundle((await s.store.get(b.id))!).primary.sequence);
+      return out.sort((a, b) => a - b);
+    };
+    await expect(s.agent.accept(asking({ hops: { limit: 2, count: 3 } }).bytes, FROM)).rejects.toBeInstanceOf(BundleRefusedError);
+    await until(async () => (await reportSequences()).length === 1, 'the first status report to be stored');
+    // Received and stored, and refused for their hop limit: none asks for a report.
+    for (let i = 0; i < 3; i++) {
+      await s.agent.accept(createBundle({ destination: ipn(3, 1), source: ipn(5, 1), creationTime: dtnNow(), sequence: sequence++, lifetime: 60_000, blocks: [hopCountBlock({ limit: 4, count: 0 })], payload: Uint8Array.of(i) }).bytes, FROM);
+      await expect(s.agent.accept(createBundle({ destination: ipn(3, 1), source: ipn(5, 1), creationTime: dtnNow(), sequence: sequence++, lifetime: 60_000, blocks: [hopCountBlock({ limit: 1, count: 2 })], payload: Uint8Array.of(i) }).bytes, FROM)).rejects.toBeInstanceOf(BundleRefusedError);
+    }
+    await expect(s.agent.accept(asking({ hops: { limit: 2, count: 3 } }).bytes, FROM)).rejects.toBeInstanceOf(BundleRefusedError);
+    await until(async () => (await reportSequences()).length === 2, 'the second status report to be stored');
+    const [first, second] = await reportSequences();
+    expect(second).toBe(first! + 1);
+  });
 });

@@ -52,7 +52,7 @@ describe('status reports', () => {
 
   it('never asks for reports about reports, anonymous bundles, or bundles reporting to dtn:none', () => {
     const report = createStatusReport(sampleBundle({ flags: ALL }), ['received'], 0, options)!;
-    expect(reportRequested(report, 'received')).toBe(false);
+    expect(reportRequested(report.primary, 'received')).toBe(false);
     expect(createStatusReport(sampleBundle({ flags: ALL, reportTo: parseEid('dtn:none') }), ['received'], 0, options)).toBeUndefined();
   });
 

@@ -110,7 +110,7 @@ export function metaOf(node: number, bundle: Bundle, id: string, receivedUnix: n
     expiryMs: expiresAt(bundle, dtnNow(receivedUnix)) + DTN_EPOCH_UNIX_MS,
     // What a "deleted" report needs beyond the id (source, timestamp, fragment) and times, kept
     // where damage to the bundle's bytes cannot reach it (quarantine reports).
-    ...(reportRequested(bundle, 'deleted')
+    ...(reportRequested(bundle.primary, 'deleted')
       ? { reportTo: eidToString(p.reportTo), reportTime: (p.flags & BundleFlag.statusTimeRequested) !== 0 }
       : {}),
   };

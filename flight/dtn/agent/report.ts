@@ -4,7 +4,7 @@ import { decodeBundle } from '../codec.js';
 import { DELETION_CHANNEL } from '../dictionary.js';
 import { ipn, parseEid } from '../eid.js';
 import type { DeletedBundle } from '../store/store.js';
-import { createReportAbout, subjectOf, type ReportSubject, type StatusKind } from '../status-report.js';
+import { createReportAbout, reportRequested, subjectOf, type ReportSubject, type StatusKind } from '../status-report.js';
 import { SERVICE, storeFault, type AgentContext } from './context.js';
 import type { Originator } from './originate.js';
 
@@ -29,6 +29,8 @@ export class StatusReporter {
       const channel = DELETION_CHANNEL[reason];
       if (channel) this.ctx.bundleTlm.channels[channel].add();
     }
+    // Only a report that will be sent takes a creation timestamp: each one spends a sequence number.
+    if (!reportRequested(subject, kind)) return;
     let report: Bundle | undefined;
     let created;
     try {
