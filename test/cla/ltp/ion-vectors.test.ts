@@ -54,27 +54,35 @@ const PAYLOADS = livePayloads();
 const payloadsOf = (bundles: Uint8Array[]): string[] => bundles.map((b) => digest(payloadBlock(decodeBundle(b)).data)).sort();
 
 /**
+ * A Tern engine (engine 1) on the virtual clock that knows only ION, with segments of the span's
+ * SEGMENT_BYTES: what it sends goes to `transmit`, blocks it receives to `deliver`.
+ */
+function ternEngine(transmit: (bytes: Uint8Array) => void, deliver: (block: Uint8Array) => void = () => undefined): LtpEngine {
+  const node = testNode();
+  const settings = parseLtpConfig(new Fields('test'), { listen: '127.0.0.1:0', segmentBytes: SEGMENT_BYTES }, 'cla.ltp');
+  return new LtpEngine({
+    engineId: TERN, settings, timers: new VirtualTimers(), channels: node.tlm.defineAll(ltpChannelDefs('cla.ltp')),
+    transmit: (bytes) => {
+      transmit(bytes);
+      return Promise.resolve();
+    },
+    deliver: (block) => {
+      deliver(block);
+      return Promise.resolve();
+    },
+    knows: (engine) => engine === ION, events: node.eventLog, log: silent,
+  });
+}
+
+/**
  * Replays ION's side of an ION -> Tern capture into a Tern engine (engine 1) on the virtual
  * clock. ION's report acknowledgements and retransmitted checkpoints name the serial numbers of
  * the reports Tern sent then; they are mapped onto the reports this engine sends now, in order.
  */
 async function replayIntoTern(capture: CapturedSegment[]): Promise<{ bundles: Uint8Array[]; sent: Segment[]; engine: LtpEngine }> {
-  const node = testNode();
   const sent: Segment[] = [];
   const bundles: Uint8Array[] = [];
-  const settings = parseLtpConfig(new Fields('test'), { listen: '127.0.0.1:0', segmentBytes: SEGMENT_BYTES }, 'cla.ltp');
-  const engine = new LtpEngine({
-    engineId: TERN, settings, timers: new VirtualTimers(), channels: node.tlm.defineAll(ltpChannelDefs('cla.ltp')),
-    transmit: (bytes) => {
-      sent.push(decodeSegment(bytes));
-      return Promise.resolve();
-    },
-    deliver: (block) => {
-      bundles.push(...splitBundles(block));
-      return Promise.resolve();
-    },
-    knows: (engine) => engine === ION, events: node.eventLog, log: silent,
-  });
+  const engine = ternEngine((bytes) => sent.push(decodeSegment(bytes)), (block) => bundles.push(...splitBundles(block)));
   const serials = new Map<number, number>();
   let capturedReports = 0;
   const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -141,17 +149,8 @@ describe("ION's reports replayed into a Tern sender", () => {
     const ionReports = capture.filter((c) => c.from === 'ion' && c.segment.kind === 'report').map((c) => c.segment as ReportSegment);
     expect(ionReports).toHaveLength(2);
 
-    const node = testNode();
     const sent: Segment[] = [];
-    const settings = parseLtpConfig(new Fields('test'), { listen: '127.0.0.1:0', segmentBytes: SEGMENT_BYTES }, 'cla.ltp');
-    const engine = new LtpEngine({
-      engineId: TERN, settings, timers: new VirtualTimers(), channels: node.tlm.defineAll(ltpChannelDefs('cla.ltp')),
-      transmit: (bytes) => {
-        sent.push(decodeSegment(bytes));
-        return Promise.resolve();
-      },
-      deliver: () => Promise.resolve(), knows: (engine) => engine === ION, events: node.eventLog, log: silent,
-    });
+    const engine = ternEngine((bytes) => sent.push(decodeSegment(bytes)));
     let done = false;
     void engine.send(block, ION).then(() => (done = true));
     const checkpoints = (): DataSegment[] => sent.filter((s): s is DataSegment => s.kind === 'data' && s.checkpoint !== undefined);
@@ -269,17 +268,8 @@ describe('segment size as ION counts it', () => {
     const ion = load('ion-to-tern-64k').filter((c) => c.from === 'ion').map((c) => decodeSegment(c.bytes)).filter((s): s is DataSegment => s.kind === 'data');
     const block = new Uint8Array(ion.at(-1)!.offset + ion.at(-1)!.data.length);
     for (const s of ion) block.set(s.data, s.offset);
-    const node = testNode();
     const sizes: number[] = [];
-    const settings = parseLtpConfig(new Fields('test'), { listen: '127.0.0.1:0', segmentBytes: SEGMENT_BYTES }, 'cla.ltp');
-    const engine = new LtpEngine({
-      engineId: TERN, settings, timers: new VirtualTimers(), channels: node.tlm.defineAll(ltpChannelDefs('cla.ltp')),
-      transmit: (bytes) => {
-        sizes.push(bytes.length);
-        return Promise.resolve();
-      },
-      deliver: () => Promise.resolve(), knows: (engine) => engine === ION, events: node.eventLog, log: silent,
-    });
+    const engine = ternEngine((bytes) => sizes.push(bytes.length));
     void engine.send(block, ION).catch(() => undefined);
     await until(() => sizes.length > 0, 'the first pass');
     expect(Math.max(...sizes)).toBeLessThanOrEqual(SEGMENT_BYTES);
