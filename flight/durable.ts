@@ -1,8 +1,8 @@
 // Durable file replacement: write a temporary file, fsync it, rename it over the target and
 // fsync the directory, so that after a power loss the target holds either the old or the new
 // contents, never a torn mix.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function fsyncDirectory(dir: string): void {
@@ -41,6 +41,24 @@ export async function writeFileDurableAsync(path: string, data: Uint8Array): Pro
     await file.close();
   }
   await rename(temporary, path);
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Durable removal: the unlink is on disk once the directory is synced (a power loss after this
+ *  cannot bring the file back). */
+export function removeFileDurable(path: string): void {
+  unlinkSync(path);
+  fsyncDirectory(dirname(path));
+}
+
+/** The same removal without blocking the event loop. */
+export async function removeFileDurableAsync(path: string): Promise<void> {
+  await unlink(path);
   const dir = await open(dirname(path), 'r');
   try {
     await dir.sync();

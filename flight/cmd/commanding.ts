@@ -104,6 +104,7 @@ export class Commanding {
     this.uplink = new FileUplink({
       node: o.node, keys: this.keys, tlm: o.tlm, events: o.events, log: subsystemLogger(o.log, 'uplink'),
       perMinute: () => this.params.get(CMD_PARAMS.uplinkPerMinute.name), clock: o.clock,
+      ...(o.config.uplink ? { incomingBytes: o.config.uplink.incomingBytes } : {}),
     });
     this.dispatcher.share(this.uplink);
     if (o.protection) {

@@ -12,6 +12,7 @@
 //     "dispatch": { "budgetUs": 20000, "queue": 64, "envelopesPerSlot": 16, "verificationsPerSlot": 2,
 //                   "executionsPerSlot": 4, "pendingApprovals": 16 },
 //     "sequence": { "budgetUs": 5000, "stepsPerSlot": 4 },
+//     "uplink": { "incomingBytes": 67108864 },
 //     "session": { "identityKeyFile": "keys/node-7.key", "rekeyS": 3600, "rekeyBlocks": 1000000, "offerMaxAgeS": 600,
 //                  "offerRetryS": 60, "handshakesPerMinute": 30, "gatewayFor": [],
 //                  "peers": [ { "node": 8, "publicKeyFile": "keys/node-8.key.pub.json", "gatewayFor": [100] } ] }
@@ -29,6 +30,7 @@ import type { DispatcherLimits } from './dispatcher.js';
 import type { MlDsaBackendName } from './mldsa.js';
 import { ML_DSA_LENGTHS, nodeHasMlDsa } from './mldsa.js';
 import type { OperatorSpec, Role } from './operators.js';
+import { INCOMING_BYTES } from './uplink.js';
 
 export interface CmdConfig {
   readonly approvals: number;
@@ -36,6 +38,8 @@ export interface CmdConfig {
   readonly backend: MlDsaBackendName | 'auto';
   readonly dispatch: DispatcherLimits & { readonly budgetUs: number };
   readonly sequence: { readonly budgetUs: number; readonly stepsPerSlot: number };
+  /** The file service (uplink.ts); absent: its defaults. */
+  readonly uplink?: { readonly incomingBytes: number };
   readonly session?: SessionConfig;
 }
 
@@ -133,7 +137,7 @@ function parseBackend(f: Fields, raw: unknown, field: string): CmdConfig['backen
 }
 
 export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfig {
-  const top = f.object(raw, field, ['approvals', 'operators', 'backend', 'dispatch', 'sequence', 'session']);
+  const top = f.object(raw, field, ['approvals', 'operators', 'backend', 'dispatch', 'sequence', 'uplink', 'session']);
   const ids = new Set<number>();
   const keys = new Set<string>();
   const operators = f.array(top.operators, join(field, 'operators')).map((entry, i): OperatorSpec => {
@@ -158,10 +162,12 @@ export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfi
   const d = top.dispatch === undefined ? {} : f.object(top.dispatch, join(field, 'dispatch'),
     ['budgetUs', 'queue', 'envelopesPerSlot', 'verificationsPerSlot', 'executionsPerSlot', 'pendingApprovals']);
   const s = top.sequence === undefined ? {} : f.object(top.sequence, join(field, 'sequence'), ['budgetUs', 'stepsPerSlot']);
+  const u = top.uplink === undefined ? {} : f.object(top.uplink, join(field, 'uplink'), ['incomingBytes']);
   const int = (obj: Record<string, unknown>, key: string, at: string, min: number, max: number, fallback: number): number =>
     obj[key] === undefined ? fallback : f.integer(obj[key], join(at, key), min, max);
   const dAt = join(field, 'dispatch');
   const sAt = join(field, 'sequence');
+  const uAt = join(field, 'uplink');
   return {
     approvals,
     operators,
@@ -178,6 +184,7 @@ export function parseCmdConfig(f: Fields, raw: unknown, field = 'cmd'): CmdConfi
       budgetUs: int(s, 'budgetUs', sAt, 100, 1_000_000, 5_000),
       stepsPerSlot: int(s, 'stepsPerSlot', sAt, 1, 64, 4),
     },
+    uplink: { incomingBytes: int(u, 'incomingBytes', uAt, 1 << 20, 2 ** 40, INCOMING_BYTES) },
     ...(top.session === undefined ? {} : { session: parseSession(f, top.session, join(field, 'session')) }),
   };
 }

@@ -63,6 +63,9 @@ export const UPLINK_CHANNELS = {
   wrongDigest: { name: 'cmd.uplink.refused.wrongDigest', type: 'u64', units: 'files', doc: 'Content whose SHA-256 or size is not the signed one' },
   oversize: { name: 'cmd.uplink.refused.oversize', type: 'u64', units: 'files', doc: 'Larger than its kind allows' },
   rateLimited: { name: 'cmd.uplink.refused.rateLimited', type: 'u64', units: 'files', yellow: { high: 0 }, doc: 'Refused unverified: more than cmd.uplinkPerMinute files to verify' },
+  removed: { name: 'cmd.uplink.removed', type: 'u64', units: 'files', doc: 'Stored files removed from the incoming directories: activated (their kind keeps its own copy) or dropped' },
+  dropped: { name: 'cmd.uplink.dropped', type: 'u64', units: 'files', yellow: { high: 0 }, doc: 'Of the removed: never activated, dropped oldest first to keep the incoming directories within cmd.uplink.incomingBytes' },
+  incomingBytes: { name: 'cmd.uplink.incomingBytes', type: 'u64', units: 'bytes', doc: 'Bytes held in the incoming directories: files stored and not yet activated' },
 } as const satisfies Record<string, ChannelDef>;
 
 /** The reject counter of each code. */
@@ -106,6 +109,8 @@ export const CMD_EVENTS = {
   started: { id: 0x0513, name: 'CMD_STARTED', severity: 'activity', format: 'Commanding up: {operators} operator(s), k={k}, ML-DSA backend {backend}', throttle: 0 },
   fileStored: { id: 0x0515, name: 'CMD_FILE_STORED', severity: 'activity', format: 'Uplinked {kind} {name} stored as {sha256} ({bytes} bytes, signed by operator {operator})', throttle: 0 },
   fileRefused: { id: 0x0516, name: 'CMD_FILE_REFUSED', severity: 'warning', format: 'Uplinked file refused ({reason}): {detail}' },
+  fileRemoved: { id: 0x0517, name: 'CMD_FILE_REMOVED', severity: 'activity', format: 'Uplinked {kind} {sha256} activated: removed from the incoming directory ({bytes} bytes)', throttle: 0 },
+  fileDropped: { id: 0x0518, name: 'CMD_FILE_DROPPED', severity: 'warning', format: 'Uplinked {kind} {sha256}, never activated, dropped to make room ({bytes} bytes; cmd.uplink.incomingBytes)', throttle: 0 },
 } as const satisfies Record<string, EventDef>;
 
 const SLOT = { name: 'slot', type: 'int', min: 0, max: 7, doc: 'Sequence slot' } as const;

@@ -16,9 +16,18 @@
 // worth of bytes at a time with a cursor. At most cmd.uplinkPerMinute files a minute are
 // verified (a flood of signed-looking files costs no more; the rest are refused unverified).
 // The bundle is acknowledged (receive() settles) only once the file is durably stored or refused.
+//
+// Files do not pile up: once its kind activates a file (the kind tells the file service), the
+// file leaves the incoming directory, durably: the kind keeps its own copy of what a restart or a
+// rollback reads (DATA/contact-plan; infer/models/<sha256>.tern), so the incoming directories
+// hold only files nobody activated yet. Those are bounded, all kinds together, by
+// cmd.uplink.incomingBytes: a new file past it drops the oldest never-activated ones first, each
+// counted and reported with its SHA-256 (the ground sends it again if it still wants it), so the
+// intake never wedges on files no command can remove; a file larger than the whole bound is refused.
 import { createHash, type Hash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurableAsync } from '../durable.js';
+import { removeFileDurableAsync, writeFileDurableAsync } from '../durable.js';
 import type { Clock } from '../exec/clock.js';
 import type { Logger } from '../log.js';
 import type { TelemetryRegistry } from '../tlm/channels.js';
@@ -45,12 +54,21 @@ export const HASH_BYTES_PER_US = 100;
 /** Hashed between two looks at the clock: a slot that runs late stops within one chunk. */
 const HASH_CHUNK = 64 << 10;
 
+/** Default of cmd.uplink.incomingBytes: two of the largest plans, or eight models of the default size. */
+export const INCOMING_BYTES = 64 << 20;
+
+/** A stored file's name: its SHA-256 in hex. */
+const STORED_NAME = /^[0-9a-f]{64}$/;
+
 export interface UplinkKind {
   /** Where files of this kind are stored, each named by its SHA-256 (hex). */
   readonly dir: string;
   readonly maxBytes: number;
   /** Whether the content is of this kind at all (a cheap look, e.g. a magic number); activation validates it fully. */
   readonly looksRight?: (content: Uint8Array) => boolean;
+  /** Gives the file service a listener the kind calls with the SHA-256 of each file it activated
+   *  (its own copy kept): the file then leaves the incoming directory. */
+  readonly onActivated?: (listener: (sha256: string) => void) => void;
 }
 
 export interface FileUplinkOptions {
@@ -63,6 +81,8 @@ export interface FileUplinkOptions {
   readonly perMinute: () => number;
   /** Monotonic (the executive's): the rate and the slot's deadline. */
   readonly clock: Clock;
+  /** Bytes the incoming directories hold at most, all kinds together (cmd.uplink.incomingBytes). */
+  readonly incomingBytes?: number;
 }
 
 export interface StoredFile {
@@ -82,21 +102,39 @@ interface Received {
   cursor: number;
 }
 
+/** A file in an incoming directory, never activated. */
+interface Held {
+  readonly kind: FileKind;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
 export class FileUplink implements SlotShare {
   private readonly kinds = new Map<string, UplinkKind>();
   private readonly channels;
   private readonly verifications: TokenBucket;
   private readonly waiting: Received[] = [];
+  /** Every file in the incoming directories by path, oldest first (Map order). */
+  private readonly held = new Map<string, Held>();
+  private heldBytes = 0;
+  private readonly incomingBytes: number;
 
   constructor(private readonly o: FileUplinkOptions) {
     this.channels = o.tlm.defineAll(UPLINK_CHANNELS);
     this.verifications = new TokenBucket(() => o.perMinute() / 60, o.perMinute, this.nowMs());
+    this.incomingBytes = o.incomingBytes ?? INCOMING_BYTES;
   }
 
-  /** This node takes files of `kind` (its activation command reads them from `spec.dir`). */
+  /** This node takes files of `kind` (its activation command reads them from `spec.dir`); the
+   *  files already there (a restart) count towards the bound, oldest first. */
   accept(kind: FileKind, spec: UplinkKind): void {
     if (spec.maxBytes > MAX_FILE_BYTES) throw new Error(`${kind} files of up to ${spec.maxBytes} bytes: the file service takes at most ${MAX_FILE_BYTES}`);
     this.kinds.set(kind, spec);
+    const found = readdirSync(spec.dir).filter((name) => STORED_NAME.test(name))
+      .map((sha256) => ({ sha256, stat: statSync(join(spec.dir, sha256)) }))
+      .sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs);
+    for (const { sha256, stat } of found) this.hold(join(spec.dir, sha256), { kind, sha256, bytes: stat.size });
+    spec.onActivated?.((sha256) => this.activated(join(spec.dir, sha256)));
   }
 
   /**
@@ -161,6 +199,7 @@ export class FileUplink implements SlotShare {
     const kind = this.kinds.get(header.kind);
     if (!kind) throw new UplinkRefused('wrongKind', `kind ${JSON.stringify(header.kind)}; this node takes ${[...this.kinds.keys()].join(', ') || 'none'}`);
     if (header.size > kind.maxBytes) throw new UplinkRefused('oversize', `${header.kind} of ${header.size} bytes; at most ${kind.maxBytes}`);
+    if (header.size > this.incomingBytes) throw new UplinkRefused('oversize', `${header.kind} of ${header.size} bytes; the incoming directories hold at most ${this.incomingBytes} (cmd.uplink.incomingBytes)`);
     if (!signature) throw new UplinkRefused('unsigned', `${header.kind} ${header.name} carries no operator signature`);
     if (signature.operator !== header.operator) throw new UplinkRefused('badSignature', `signed by operator ${signature.operator}, the header names operator ${header.operator}`);
     let authorized: boolean;
@@ -191,13 +230,57 @@ export class FileUplink implements SlotShare {
     return { kind: header.kind as FileKind, sha256, path: join(kind.dir, sha256) };
   }
 
-  /** Written beside the frames (file I/O is asynchronous); the bundle is acknowledged once durable. */
+  /** Written beside the frames (file I/O is asynchronous), once the oldest files made room for
+   *  it; the bundle is acknowledged once durable. */
   private store({ file: { header, content }, resolve, reject }: Received, stored: StoredFile): void {
-    writeFileDurableAsync(stored.path, content).then(() => {
+    this.release(stored.path);
+    const drops: Promise<void>[] = [];
+    for (const [path, file] of this.held) {
+      if (this.heldBytes + content.length <= this.incomingBytes) break;
+      drops.push(this.remove(path, file, 'dropped'));
+    }
+    this.hold(stored.path, { kind: stored.kind, sha256: stored.sha256, bytes: content.length });
+    Promise.all(drops).then(() => writeFileDurableAsync(stored.path, content)).then(() => {
       this.channels.stored.add();
       this.o.events.emit(CMD_EVENTS.fileStored, { kind: stored.kind, name: header.name, sha256: stored.sha256, bytes: content.length, operator: header.operator });
       resolve(stored);
-    }, reject);
+    }, (error: unknown) => {
+      this.release(stored.path);
+      reject(error);
+    });
+  }
+
+  /** Its kind activated the file at `path` and keeps its own copy: the incoming one goes. */
+  private activated(path: string): void {
+    const file = this.held.get(path);
+    if (file) void this.remove(path, file, 'activated');
+  }
+
+  /** Removes a held file durably, counted and reported; a failure is logged and the file stays counted. */
+  private remove(path: string, file: Held, reason: 'activated' | 'dropped'): Promise<void> {
+    this.release(path);
+    return removeFileDurableAsync(path).then(() => {
+      this.channels.removed.add();
+      if (reason === 'dropped') this.channels.dropped.add();
+      this.o.events.emit(reason === 'dropped' ? CMD_EVENTS.fileDropped : CMD_EVENTS.fileRemoved, { kind: file.kind, sha256: file.sha256, bytes: file.bytes });
+    }, (error: unknown) => {
+      this.o.log.error({ err: error, path, reason }, 'uplinked file not removed');
+      this.hold(path, file);
+    });
+  }
+
+  private hold(path: string, file: Held): void {
+    this.held.set(path, file);
+    this.heldBytes += file.bytes;
+    this.channels.incomingBytes.set(this.heldBytes);
+  }
+
+  private release(path: string): void {
+    const file = this.held.get(path);
+    if (!file) return;
+    this.held.delete(path);
+    this.heldBytes -= file.bytes;
+    this.channels.incomingBytes.set(this.heldBytes);
   }
 
   private refused(error: UplinkRefused): void {

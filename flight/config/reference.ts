@@ -308,6 +308,13 @@ export const MISSION_CONFIG: Field = {
             stepsPerSlot: { type: 'integer', min: 1, max: 64, default: 4, doc: 'Sequence steps run per slot.' },
           },
         },
+        uplink: {
+          type: 'object',
+          doc: 'The file service (ipn:N.4): operator-signed files (models, contact plans) stored for activation by command.',
+          fields: {
+            incomingBytes: { type: 'integer', min: 1048576, max: 1099511627776, default: 67108864, doc: 'Bytes all incoming directories together hold at most (files uploaded and not yet activated; an activated file leaves at once). A new file past it drops the oldest never-activated ones (CMD_FILE_DROPPED); a file larger than this is refused (oversize).' },
+          },
+        },
         session: SESSION,
       },
     },

@@ -3,9 +3,11 @@
 // `<sha256>` in its kind's directory; every other file is an UplinkRefused with its reason, a
 // counter per reason and an event, and nothing is stored. The cheap checks refuse at once; the
 // signature and the SHA-256 run in the dispatcher task's slots, the hash a slot's budget at a time.
+// A file its kind activated leaves the incoming directory; the files never activated are bounded
+// by cmd.uplink.incomingBytes, the oldest dropped first.
 import { Encoder } from 'cbor-x';
 import { createHash, Hash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyId } from '../../flight/cmd/envelope.js';
@@ -22,14 +24,30 @@ const TERN = new Uint8Array([...new TextEncoder().encode('TERNMDL1'), ...new Uin
 const PLAN = new TextEncoder().encode(JSON.stringify({ format: 'tern-contact-plan/1', contacts: [] }));
 const MAX_MODEL = 1024;
 
-function service(o: { planBytes?: number; dispatch?: HarnessOptions['dispatch'] } = {}) {
-  const h = harness({ operators: [alice, bob], ...(o.dispatch ? { dispatch: o.dispatch } : {}) });
+function service(o: { planBytes?: number; dispatch?: HarnessOptions['dispatch']; incomingBytes?: number; dataDir?: string } = {}) {
+  const h = harness({
+    operators: [alice, bob], ...(o.dispatch ? { dispatch: o.dispatch } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.incomingBytes ? { uplink: { incomingBytes: o.incomingBytes } } : {}),
+  });
   const dirs = { model: join(h.dataDir, 'models-in'), plan: join(h.dataDir, 'plans-in') };
-  for (const dir of Object.values(dirs)) mkdirSync(dir);
-  h.commanding.uplink.accept('model', { dir: dirs.model, maxBytes: MAX_MODEL, looksRight: (b) => new TextDecoder().decode(b.subarray(0, 8)) === 'TERNMDL1' });
-  h.commanding.uplink.accept('plan', { dir: dirs.plan, maxBytes: o.planBytes ?? 1 << 20 });
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+  // What a kind does once it activated a file (and kept its own copy): tells the file service.
+  const activated: Record<'model' | 'plan', Array<(sha256: string) => void>> = { model: [], plan: [] };
+  h.commanding.uplink.accept('model', {
+    dir: dirs.model, maxBytes: MAX_MODEL, looksRight: (b) => new TextDecoder().decode(b.subarray(0, 8)) === 'TERNMDL1',
+    onActivated: (listener) => activated.model.push(listener),
+  });
+  h.commanding.uplink.accept('plan', { dir: dirs.plan, maxBytes: o.planBytes ?? 1 << 20, onActivated: (listener) => activated.plan.push(listener) });
   const stored = (): string[] => Object.values(dirs).flatMap((d) => readdirSync(d));
-  return { ...h, dirs, stored };
+  const activate = (kind: 'model' | 'plan', sha256: string): void => activated[kind].forEach((listener) => listener(sha256));
+  return { ...h, dirs, stored, activate };
+}
+
+/** A signed plan file of exactly `bytes` bytes, told apart by `n`. */
+function planFile(n: number, bytes: number): { envelope: Uint8Array; sha256: string } {
+  const head = `{"format":"tern-contact-plan/1","contacts":[],"n":${n},"pad":"`;
+  const content = new TextEncoder().encode(`${head}${'x'.repeat(bytes - head.length - 2)}"}`);
+  return { envelope: signFile(dsa, content, { target: NODE, kind: 'plan', name: `p${n}.json`, signer: alice }), sha256: createHash('sha256').update(content).digest('hex') };
 }
 
 /** Delivers a file as the bundle agent does, running the dispatcher's slots until it is stored or refused. */
@@ -167,6 +185,51 @@ describe('the file service (cmd.uplink)', () => {
     expect(fileVerifications()).toBe(1);
     await done;
     expect(s.value('cmd.uplink.stored')).toBe(1);
+  });
+
+  it('removes a file its kind activated from the incoming directory, durably, counted and reported; a file never activated stays', async () => {
+    const s = service();
+    const [a, b, c] = [1, 2, 3].map((n) => planFile(n, 300));
+    for (const file of [a!, b!, c!]) await deliver(s, file.envelope);
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(900);
+    s.activate('plan', a!.sha256);
+    s.activate('plan', c!.sha256);
+    // A model the manager activated from elsewhere (the configured one) is no file of the service.
+    s.activate('model', createHash('sha256').update('not uplinked').digest('hex'));
+    await until(() => s.value('cmd.uplink.removed') === 2, 'the activated files removed');
+    expect(s.stored()).toEqual([b!.sha256]);
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(300);
+    expect(s.value('cmd.uplink.dropped')).toBe(0);
+    // Removals end in any order (each its own unlink and directory sync).
+    expect(s.events.filter((e) => e.name === 'CMD_FILE_REMOVED').map((e) => e.args).sort((x, y) => String(x.sha256).localeCompare(String(y.sha256)))).toEqual(
+      [a!, c!].map((f) => ({ kind: 'plan', sha256: f.sha256, bytes: 300 })).sort((x, y) => x.sha256.localeCompare(y.sha256)));
+    // A restart counts what is there.
+    expect(service({ dataDir: s.dataDir }).value('cmd.uplink.incomingBytes')).toBe(300);
+  });
+
+  it('holds at most cmd.uplink.incomingBytes: a new file drops the oldest never-activated ones (counted, reported), also after a restart; a larger file is refused', async () => {
+    const s = service({ incomingBytes: 1000 });
+    const [a, b, c, d] = [1, 2, 3, 4].map((n) => planFile(n, 400));
+    await deliver(s, a!.envelope);
+    await deliver(s, b!.envelope);
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(800);
+    await deliver(s, c!.envelope);
+    expect(s.stored().sort()).toEqual([b!.sha256, c!.sha256].sort());
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(800);
+    expect(s.value('cmd.uplink.dropped')).toBe(1);
+    expect(s.value('cmd.uplink.removed')).toBe(1);
+    expect(s.events.filter((e) => e.name === 'CMD_FILE_DROPPED').map((e) => e.args)).toEqual([{ kind: 'plan', sha256: a!.sha256, bytes: 400 }]);
+    expect(statSync(join(s.dirs.plan, b!.sha256)).mtimeMs).toBeLessThanOrEqual(statSync(join(s.dirs.plan, c!.sha256)).mtimeMs);
+
+    const restarted = service({ incomingBytes: 1000, dataDir: s.dataDir });
+    expect(restarted.value('cmd.uplink.incomingBytes')).toBe(800);
+    await deliver(restarted, d!.envelope);
+    expect(restarted.stored().sort()).toEqual([c!.sha256, d!.sha256].sort());
+    expect(restarted.value('cmd.uplink.dropped')).toBe(1);
+
+    await expect(deliver(restarted, planFile(5, 1001).envelope)).rejects.toMatchObject({ reason: 'oversize', message: expect.stringContaining('cmd.uplink.incomingBytes') });
+    expect(restarted.stored().sort()).toEqual([c!.sha256, d!.sha256].sort());
+    expect(restarted.value('cmd.uplink.incomingBytes')).toBe(800);
   });
 
   it('a file signature is not a command signature: the contexts differ', () => {

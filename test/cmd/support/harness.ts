@@ -91,6 +91,7 @@ export interface HarnessOptions {
   approvals?: number;
   dataDir?: string;
   dispatch?: Partial<CmdConfig['dispatch']>;
+  uplink?: CmdConfig['uplink'];
   wallMs?: number;
 }
 
@@ -109,6 +110,7 @@ export function harness(o: HarnessOptions): Harness {
     backend: 'noble',
     dispatch: { budgetUs: 20_000, queue: 64, envelopesPerSlot: 16, verificationsPerSlot: 8, executionsPerSlot: 4, pendingApprovals: 4, ...o.dispatch },
     sequence: { budgetUs: 5000, stepsPerSlot: 4 },
+    ...(o.uplink ? { uplink: o.uplink } : {}),
   };
   const commanding = new Commanding({ node: NODE, dataDir, config, tlm, events: eventLog, log, clock, wallMs: () => wall.ms });
   const mode = {
