@@ -48,7 +48,7 @@ import { CgrRouter } from './route/cgr-router.js';
 import { protectPlan } from './route/plan-guard.js';
 import { ROUTE_COMMANDS, ROUTE_EVENTS } from './route/dictionary.js';
 import { ContactPlanError } from './route/errors.js';
-import { MAX_PLAN_FILE_BYTES, PlanActivation } from './route/plan-activation.js';
+import { PlanActivation } from './route/plan-activation.js';
 import { PlanIntake } from './route/plan-load.js';
 import { TelemetryRegistry } from './tlm/channels.js';
 import { TLM_COMMANDS, TLM_EVENTS } from './tlm/dictionary.js';
@@ -364,7 +364,7 @@ export class FlightNode {
     this.infer?.bindCommands(commanding);
     // Files for those commands: operator-signed, stored by SHA-256 in each kind's incoming directory.
     if (this.infer) commanding.uplink.accept('model', this.infer.uplinkKind());
-    if (this.plans) commanding.uplink.accept('plan', { dir: this.plans.incoming, maxBytes: MAX_PLAN_FILE_BYTES });
+    if (this.plans) commanding.uplink.accept('plan', this.plans.uplinkKind());
     this.agent.register(UPLINK_SERVICE, (bundle) => commanding.uplink.receive(payloadBlock(bundle).data).then(() => undefined));
     commanding.bind(TLM_COMMANDS.clearThrottles.name, { handler: () => ({ rearmed: this.events.resetThrottles() }) });
     const protection = this.protection;

@@ -5,6 +5,8 @@
 // name this node is counted, reported, and thrown as ContactPlanError, and the node keeps routing
 // on the plan it had. A good one is written durably to the node's data directory, so it is the
 // plan again after a restart, and only then replaces the router's plan; every bundle is routed again.
+// The kept copy is all a restart reads (there is no plan rollback: a plan is validated before it
+// is used), so the file service is then told to remove the uplinked file from the incoming directory.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,12 +37,16 @@ export interface PlanActivationOptions {
 }
 
 export class PlanActivation {
+  private readonly listeners: Array<(sha256: string) => void> = [];
+
   constructor(private readonly o: PlanActivationOptions) {
     mkdirSync(o.incoming, { recursive: true });
   }
 
-  get incoming(): string {
-    return this.o.incoming;
+  /** The plan kind of the file service (flight/cmd/uplink.ts's UplinkKind): files stored in
+   *  `incoming`, each removed there once activated. */
+  uplinkKind(): { dir: string; maxBytes: number; onActivated: (listener: (sha256: string) => void) => void } {
+    return { dir: this.o.incoming, maxBytes: MAX_PLAN_FILE_BYTES, onActivated: (listener) => this.listeners.push(listener) };
   }
 
   /** At start: a plan activated by command before a restart is the plan again. */
@@ -62,6 +68,7 @@ export class PlanActivation {
     });
     writeFileDurable(this.o.file, bytes);
     this.use(plan);
+    for (const listener of this.listeners) listener(sha256);
     return { sha256, contacts: plan.contacts.length, nodes: plan.nodes.length };
   }
 

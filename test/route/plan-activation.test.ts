@@ -2,12 +2,15 @@
 // service stored in the incoming directory. Validated first; a bad plan (malformed, overlapping,
 // naming neither this node), a file never uplinked and one altered since are counted and
 // reported and the node keeps routing on its old plan; a good one is kept durably, routes every
-// bundle again, and is the plan again after a restart.
+// bundle again, and is the plan again after a restart. Uplinked through the real file service,
+// an activated file leaves the incoming directory (the kept plan is what a restart reads).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { StoredFile } from '../../flight/cmd/uplink.js';
+import { signFile } from '../../flight/cmd/uplink-envelope.js';
 import { createRootLogger } from '../../flight/log.js';
 import { CgrRouter } from '../../flight/route/cgr-router.js';
 import { ROUTE_COMMANDS } from '../../flight/route/dictionary.js';
@@ -16,6 +19,8 @@ import { PlanActivation } from '../../flight/route/plan-activation.js';
 import { parsePlan, PlanIntake } from '../../flight/route/plan-load.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
+import { dsa, harness, NODE, testOperator } from '../cmd/support/harness.js';
+import { until } from '../support/wait.js';
 
 const EPOCH = Date.UTC(2026, 0, 1);
 const planText = (contacts: Array<[number, number, number, number]>): string => JSON.stringify({
@@ -26,15 +31,15 @@ const OLD = planText([[1, 2, 0, 100], [2, 3, 0, 100]]);
 const NEW = planText([[1, 4, 0, 100], [4, 3, 0, 100]]);
 const facts = { destination: 3, sizeBytes: 10, priority: 1 as const, expiryMs: Infinity };
 
-function node(dir = mkdtempSync(join(tmpdir(), 'tern-plan-cmd-'))) {
+function node(dir = mkdtempSync(join(tmpdir(), 'tern-plan-cmd-')), id = 1) {
   const tlm = new TelemetryRegistry();
   const events = new EventLog(createRootLogger({ level: 'silent' }), () => 0);
   const seen: string[] = [];
   events.onEvent((e) => seen.push(e.name));
-  const router = new CgrRouter(1, parsePlan(OLD, { source: 'config', epochMs: EPOCH }), { epochMs: EPOCH }, tlm);
+  const router = new CgrRouter(id, parsePlan(OLD, { source: 'config', epochMs: EPOCH }), { epochMs: EPOCH }, tlm);
   let replanned = 0;
   const plans = new PlanActivation({
-    node: 1, router, events, file: join(dir, 'contact-plan'), incoming: join(dir, 'incoming'),
+    node: id, router, events, file: join(dir, 'contact-plan'), incoming: join(dir, 'incoming'),
     intake: new PlanIntake(router.ch!, events, { epochMs: EPOCH }), replanned: () => replanned++,
   });
   /** What the file service does with an uplinked plan: stored as <sha256> in the incoming directory. */
@@ -45,6 +50,30 @@ function node(dir = mkdtempSync(join(tmpdir(), 'tern-plan-cmd-'))) {
   };
   return { dir, tlm, router, plans, seen, uplinked, replanned: () => replanned };
 }
+
+/** A node with the real file service (commanding's, as flight/app.ts wires it) taking plans for `plans`. */
+function withFileService(dir = mkdtempSync(join(tmpdir(), 'tern-plan-uplink-'))) {
+  const n = node(dir, NODE);
+  const operator = testOperator(1, ['operate', 'approve']);
+  const h = harness({ operators: [operator], dataDir: dir });
+  h.commanding.uplink.accept('plan', n.plans.uplinkKind());
+  /** `tern gse upload --kind plan`, delivered as the agent does; settles once stored. */
+  const upload = async (text: string): Promise<StoredFile> => {
+    const done = h.commanding.uplink.receive(signFile(dsa, new TextEncoder().encode(text), { target: NODE, kind: 'plan', name: 'plan.json', signer: operator }));
+    let settled = false;
+    done.then(() => (settled = true), () => (settled = true));
+    await until(() => {
+      if (!settled) h.run(1);
+      return settled;
+    }, 'the plan stored');
+    return done;
+  };
+  const incoming = (): string[] => readdirSync(join(dir, 'incoming')).sort();
+  return { ...n, h, upload, incoming };
+}
+
+/** Plans naming node NODE (the harness's) whose first hop to node 3 is `hop`. */
+const via = (hop: number): string => planText([[NODE, hop, 0, 100], [hop, 3, 0, 100]]);
 
 describe('contact plan by command', () => {
   it('ROUTE_PLAN_ACTIVATE is critical: k of n operators approve a new plan by its digest', () => {
@@ -64,6 +93,33 @@ describe('contact plan by command', () => {
     const restarted = node(n.dir);
     restarted.plans.restore();
     expect(restarted.router.route(facts, EPOCH)!.nextHop).toBe(4);
+  });
+
+  it('keeps no activated plan file in the incoming directory: after A, B, C only the never-activated D is left, and a restart routes by C', async () => {
+    const n = withFileService();
+    const [a, b, c, d] = await Promise.all([via(4), via(5), via(6), via(8)].map((text) => n.upload(text)));
+    expect(n.incoming()).toEqual([a!.sha256, b!.sha256, c!.sha256, d!.sha256].sort());
+    for (const file of [a!, b!, c!]) n.plans.activate(file.sha256);
+    await until(() => n.h.value('cmd.uplink.removed') === 3, 'the activated plans removed');
+    expect(n.incoming()).toEqual([d!.sha256]);
+    expect(n.h.value('cmd.uplink.incomingBytes')).toBe(via(8).length);
+    expect(n.h.events.filter((e) => e.name === 'CMD_FILE_REMOVED').map((e) => e.args.sha256).sort()).toEqual([a!.sha256, b!.sha256, c!.sha256].sort());
+    expect(readFileSync(join(n.dir, 'contact-plan'), 'utf8')).toBe(via(6));
+    expect(n.router.route(facts, EPOCH)!.nextHop).toBe(6);
+    // A refused plan is no activation: its file stays, as a file never activated.
+    const bad = await n.upload(planText([[NODE, 4, 50, 10]]));
+    expect(() => n.plans.activate(bad.sha256)).toThrow(ContactPlanError);
+    expect(n.incoming()).toEqual([bad.sha256, d!.sha256].sort());
+
+    const restarted = withFileService(n.dir);
+    restarted.plans.restore();
+    expect(restarted.router.route(facts, EPOCH)!.nextHop).toBe(6);
+    expect(restarted.h.value('cmd.uplink.incomingBytes')).toBe(via(8).length + planText([[NODE, 4, 50, 10]]).length);
+    // The never-activated D is still there to activate after the restart; then it leaves too.
+    restarted.plans.activate(d!.sha256);
+    expect(restarted.router.route(facts, EPOCH)!.nextHop).toBe(8);
+    await until(() => restarted.incoming().length === 1, 'D removed');
+    expect(restarted.incoming()).toEqual([bad.sha256]);
   });
 
   it.each([
