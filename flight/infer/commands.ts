@@ -22,14 +22,15 @@ export const INFER_COMMANDS = {
 
 /** Binds the inference commands; `incoming` is where the file service stores uplinked models.
  *  Activation reads the file between frames and reports its outcome as INFER_MODEL_ACTIVATED or
- *  INFER_MODEL_REFUSED. */
-export function bindInferCommands(registry: Pick<CommandRegistry, 'bind'>, models: ModelManager, incoming: string): void {
+ *  INFER_MODEL_REFUSED; `activated` hears of each file made active (the manager keeps its own
+ *  copy, which rollback and restart read). */
+export function bindInferCommands(registry: Pick<CommandRegistry, 'bind'>, models: ModelManager, incoming: string, activated: (sha256: string) => void = () => undefined): void {
   registry.bind(INFER_COMMANDS.activateModel.name, {
     handler: (args) => {
       const sha256 = String(args.sha256);
       if (!/^[0-9a-f]{64}$/.test(sha256)) throw new InferInputError('sha256', '64 lowercase hex digits (the uplinked file\'s SHA-256)', sha256);
       // Reported by the manager (event and counter) either way; the command answers now.
-      models.activateFile(join(incoming, sha256), sha256).catch(() => undefined);
+      models.activateFile(join(incoming, sha256), sha256).then(() => activated(sha256), () => undefined);
       return { status: 'activating', sha256 };
     },
   });

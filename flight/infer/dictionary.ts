@@ -22,6 +22,7 @@ export const INFER_CHANNELS = {
     name: 'infer.modelsRefused', type: 'u64', units: 'models', yellow: { high: 0 },
     doc: 'Model files refused (corrupt, unsupported operator, bad quantisation, too large)',
   },
+  modelsRemoved: { name: 'infer.modelsRemoved', type: 'u64', units: 'files', doc: 'Stored model files removed: neither the active nor the previous model (nothing restart or rollback reads)' },
 } as const satisfies Record<string, ChannelDef>;
 
 /** The channels of `defs` in `tlm`, defined by the first of a node's inference parts to ask

@@ -4,12 +4,13 @@
 // digest, records and geometry verify and it has loaded into a core of its own; any failure is a typed error, a counter and
 // an event, and the running model keeps running. Files and the active/previous record are
 // written durably (temporary file, fsync, rename), so a power loss leaves the old or the new
-// choice, never neither.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+// choice, never neither. Only the active and the previous files are kept (what a restart and a
+// rollback read); the others are removed durably once the record no longer names them.
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InferenceCore, type CoreVariant } from '../core/wasm.js';
-import { writeFileDurable } from '../durable.js';
+import { removeFileDurable, writeFileDurable } from '../durable.js';
 import { TernError } from '../errors.js';
 import type { Channel, TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
@@ -19,6 +20,7 @@ import { isTern, modelDigest, readTern } from './format.js';
 import { LoadedModel } from './model.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
+const STORED = /^([0-9a-f]{64})\.tern$/;
 const RECORD = 'models.json';
 
 interface ModelRecord {
@@ -157,6 +159,17 @@ export class ModelManager {
   private write(record: ModelRecord): void {
     writeFileDurable(join(this.options.dir, RECORD), JSON.stringify(record));
     this.record = record;
+    this.prune();
+  }
+
+  /** Removes the model files the record does not name (a crash before this leaves them for the next write). */
+  private prune(): void {
+    for (const name of readdirSync(this.options.dir)) {
+      const digest = STORED.exec(name)?.[1];
+      if (!digest || digest === this.record.active || digest === this.record.previous) continue;
+      removeFileDurable(join(this.options.dir, name));
+      this.telemetry?.channels.modelsRemoved.add();
+    }
   }
 
   /** Counts and reports a model file refused (here, or by the service that received it). */

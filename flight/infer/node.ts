@@ -52,6 +52,7 @@ export class InferNode {
   private monitor: AnomalyMonitor | undefined;
   private weightsGuard: WeightsGuard | undefined;
   private readonly triageChannels;
+  private readonly activated: Array<(sha256: string) => void> = [];
 
   constructor(private readonly o: InferNodeOptions) {
     this.incoming = join(o.dataDir, 'infer', 'incoming');
@@ -83,15 +84,18 @@ export class InferNode {
     for (const service of [this.triage, this.candidate]) service?.task.checkWeights(this.weightsGuard);
   }
 
-  /** The model kind of the file service: .tern files up to infer.maxModelBytes, stored in `incoming`. */
+  /** The model kind of the file service: .tern files up to infer.maxModelBytes, stored in
+   *  `incoming`, each removed there once activated (the model manager keeps its own copy). */
   uplinkKind(): UplinkKind {
-    return { dir: this.incoming, maxBytes: this.o.config.maxModelBytes, looksRight: isTern };
+    return { dir: this.incoming, maxBytes: this.o.config.maxModelBytes, looksRight: isTern, onActivated: (listener) => this.activated.push(listener) };
   }
 
   /** Declares and binds INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL. */
   bindCommands(registry: Pick<CommandRegistry, 'declare' | 'bind'>): void {
     registry.declare(INFER_COMMANDS);
-    bindInferCommands(registry, this.models, this.incoming);
+    bindInferCommands(registry, this.models, this.incoming, (sha256) => {
+      for (const listener of this.activated) listener(sha256);
+    });
   }
 
   /** The configured model when none was activated yet: imported to .tern and made active. */

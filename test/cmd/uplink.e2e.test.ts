@@ -83,6 +83,7 @@ afterAll(async () => {
 describe('a contact plan uplinked as a signed file and activated by k-of-n command, on a node process', () => {
   const contacts = readPlanFile(CONSTELLATION_PLAN).contacts.length;
   let planSha: string;
+  let badBytes: number;
 
   it('takes a 200 KB plan uploaded by the CLI, activates it with two operators\' signatures and routes by it', async () => {
     const sent = await upload(CONSTELLATION_PLAN, '--via', `127.0.0.1:${port}`);
@@ -98,6 +99,9 @@ describe('a contact plan uplinked as a signed file and activated by k-of-n comma
     expect(await event('ROUTE_PLAN_ACTIVATED')).toMatchObject({ contacts });
     await event('CMD_EXECUTED', { command: 'ROUTE_PLAN_ACTIVATE' });
     expect(readFileSync(join(dataDir(), 'contact-plan'))).toEqual(readFileSync(CONSTELLATION_PLAN));
+    // Kept as the node's plan, the uplinked file leaves the incoming directory.
+    await event('CMD_FILE_REMOVED', { kind: 'plan', sha256: planSha });
+    expect(incoming()).toEqual([]);
   }, 90_000);
 
   it('refuses a bad plan at activation and stays on the constellation plan', async () => {
@@ -109,6 +113,9 @@ describe('a contact plan uplinked as a signed file and activated by k-of-n comma
     await event('ROUTE_PLAN_REJECTED');
     expect(sat.lines.filter((l) => l.event === 'ROUTE_PLAN_ACTIVATED')).toHaveLength(1);
     expect(readFileSync(join(dataDir(), 'contact-plan'))).toEqual(readFileSync(CONSTELLATION_PLAN));
+    // Never activated: it stays.
+    expect(incoming()).toEqual([bad.sha256]);
+    badBytes = bad.bytes;
   }, 90_000);
 
   it('refuses an unsigned and a forged file at the file service: counters, events, nothing stored', async () => {
@@ -135,7 +142,7 @@ describe('a contact plan uplinked as a signed file and activated by k-of-n comma
     const hk = JSON.parse(readFileSync(join(dataDir(), 'housekeeping.json'), 'utf8')) as { channels: Record<string, number> };
     expect(hk.channels).toMatchObject({
       'route.planContacts': contacts, 'route.plansRejected': 1, 'cmd.uplink.stored': 2, 'cmd.uplink.refused': 2,
-      'cmd.uplink.refused.unsigned': 1, 'cmd.uplink.refused.badSignature': 1,
+      'cmd.uplink.refused.unsigned': 1, 'cmd.uplink.refused.badSignature': 1, 'cmd.uplink.removed': 1, 'cmd.uplink.incomingBytes': badBytes,
     });
     await start();
     expect(await event('ROUTE_PLAN_ACTIVATED')).toMatchObject({ contacts });

@@ -1,29 +1,35 @@
 // Model activation and rollback: verified before activation (checksum, approved digest, plan),
 // stored durably with the active/previous record, the running model kept on any failure,
 // recovered at restart; the critical commands that drive it; the infer task switching models
-// between runs.
+// between runs. Only the active and the previous model files are kept (what restart and rollback
+// read); uplinked through the real file service, an activated file leaves the incoming directory.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandRegistry } from '../../flight/cmd/commands.js';
+import type { StoredFile } from '../../flight/cmd/uplink.js';
+import { signFile } from '../../flight/cmd/uplink-envelope.js';
 import { bindInferCommands, INFER_COMMANDS } from '../../flight/infer/commands.js';
 import { InferInputError, ModelFormatError } from '../../flight/infer/errors.js';
-import { modelDigest, writeTern } from '../../flight/infer/format.js';
+import { modelDigest, readTern, writeTern } from '../../flight/infer/format.js';
 import { importTflite } from '../../flight/infer/importer.js';
 import { ModelManager } from '../../flight/infer/models.js';
+import { InferNode } from '../../flight/infer/node.js';
 import { InferTask, type InferResult } from '../../flight/infer/task.js';
 import { readGrayBmp } from '../../flight/infer/bmp.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
+import { dsa, harness, NODE, testOperator } from '../cmd/support/harness.js';
 import { until } from '../support/wait.js';
 
 const VECTORS = new URL('../../../shared/vectors/tflite/', import.meta.url);
 const tern = (name: string): Uint8Array => writeTern(importTflite(new Uint8Array(readFileSync(new URL(name, VECTORS)))));
 const person = tern('person_detect.tflite');
 const hello = tern('hello_world_int8.tflite');
+const speech = tern('micro_speech_quantized.tflite');
 const personImage = readGrayBmp(new Uint8Array(readFileSync(new URL('person.bmp', VECTORS)))).pixels;
 const frame = { frame: 0, minor: 0, mode: 'NOMINAL', deadlineUs: 0 };
 
@@ -126,6 +132,66 @@ describe('INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL', () => {
     run('INFER_ACTIVATE_MODEL', { sha256: helloFile });
     await until(() => refused() === before + 1, 'the altered file refused');
     expect(manager.active).toBe(modelDigest(person));
+  });
+});
+
+describe('models uplinked through the file service', () => {
+  /** An InferNode as flight/app.ts builds it, its model kind registered with commanding's file service. */
+  function inferNode(dir: string) {
+    const h = harness({ operators: [testOperator(1)], dataDir: dir });
+    const events = new EventLog(createRootLogger({ level: 'silent' }), () => 0);
+    const infer = new InferNode({
+      config: { budgetUs: 2000, derate: 0.5, queueLength: 4, maxModelBytes: 1 << 20 },
+      node: NODE, dataDir: dir, tlm: h.tlm, events, log: createRootLogger({ level: 'silent' }), nowUs: () => 0,
+      send: () => Promise.resolve('id'), register: () => {},
+    });
+    const registry = new CommandRegistry();
+    infer.bindCommands(registry);
+    h.commanding.uplink.accept('model', infer.uplinkKind());
+    const upload = async (bytes: Uint8Array): Promise<StoredFile> => {
+      const done = h.commanding.uplink.receive(signFile(dsa, bytes, { target: NODE, kind: 'model', name: 'm.tern', signer: testOperator(1) }));
+      let settled = false;
+      done.then(() => (settled = true), () => (settled = true));
+      await until(() => {
+        if (!settled) h.run(1);
+        return settled;
+      }, 'the model stored');
+      return done;
+    };
+    const run = (name: string, args: Record<string, string>) => registry.lookup(registry.named(name)!.opcode)!.binding.handler(args, { operator: 1, approvers: [2], source: 'ground', nowMs: 0 });
+    const activate = async (sha256: string): Promise<void> => {
+      run('INFER_ACTIVATE_MODEL', { sha256 });
+      await until(() => infer.models.active === sha256, `${sha256} active`);
+    };
+    const files = (sub: string): string[] => readdirSync(join(dir, 'infer', sub)).sort();
+    return { h, infer, upload, run, activate, files };
+  }
+
+  it('after A, B, C keeps only C and B (active, previous) and no activated file in incoming; a restart runs C and rolls back to B', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-models-uplink-'));
+    dirs.push(dir);
+    const n = inferNode(dir);
+    const [a, b, c] = [person, hello, speech].map(modelDigest);
+    for (const bytes of [person, hello, speech]) await n.upload(bytes);
+    expect(n.files('incoming')).toEqual([a!, b!, c!].sort());
+    await n.activate(a!);
+    await n.activate(b!);
+    await until(() => n.h.value('cmd.uplink.removed') === 2, 'A and B removed from incoming');
+    // C was never activated: it stays for the operators.
+    expect(n.files('incoming')).toEqual([c!]);
+    await n.activate(c!);
+    await until(() => n.h.value('cmd.uplink.removed') === 3, 'C removed from incoming');
+    expect(n.files('incoming')).toEqual([]);
+    expect(n.h.value('cmd.uplink.incomingBytes')).toBe(0);
+    expect(n.files('models')).toEqual([`${b!}.tern`, `${c!}.tern`, 'models.json'].sort());
+    expect(n.h.value('infer.modelsRemoved')).toBe(1);
+
+    const restarted = inferNode(dir);
+    expect(restarted.infer.models.active).toBe(c);
+    expect(restarted.infer.models.model!.plan.layers.length).toBe(readTern(speech).layers.length);
+    expect(restarted.run('INFER_ROLLBACK_MODEL', {})).toMatchObject({ status: 'active', sha256: b });
+    expect(restarted.files('models')).toEqual([`${b!}.tern`, `${c!}.tern`, 'models.json'].sort());
+    expect(restarted.h.value('infer.modelsRemoved')).toBe(0);
   });
 });
 

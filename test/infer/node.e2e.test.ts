@@ -18,7 +18,6 @@ import { createBundle, decodeBundle } from '../../flight/dtn/codec.js';
 import { ipn, type Eid } from '../../flight/dtn/eid.js';
 import { decodeStatusReport } from '../../flight/dtn/status-report.js';
 import { INFER_SERVICE } from '../../flight/infer/config.js';
-import { sha256Hex } from '../../flight/cmd/uplink-envelope.js';
 import { modelDigest, writeTern } from '../../flight/infer/format.js';
 import { importTflite } from '../../flight/infer/importer.js';
 import { freePort, GroundPeer, writeNodeConfig } from '../support/mission.js';
@@ -113,6 +112,9 @@ describe('inference on a node process: uplink, k-of-n activation, triage, refusa
     expect(incoming()).toEqual([file]);
     await command('INFER_ACTIVATE_MODEL', file);
     expect(await event('INFER_MODEL_ACTIVATED', { sha256: sha })).toMatchObject({ layers: 31 });
+    // Activated, the model is kept in infer/models: the uplinked file leaves the incoming directory.
+    await event('CMD_FILE_REMOVED', { kind: 'model', sha256: sha });
+    expect(incoming()).toEqual([]);
 
     await toSat(INFER_SERVICE.triage, vector('person.bmp'));
     expect(await event('INFER_TRIAGE_DECISION', { decision: 'expedite' })).toMatchObject({ score: 0.941 });
@@ -148,7 +150,7 @@ describe('inference on a node process: uplink, k-of-n activation, triage, refusa
     expect(made.code, made.stderr).toBe(0);
     await upload('forged.tern', person.slice().reverse(), 'mallory.key');
     await event('CMD_FILE_REFUSED', { reason: 'unknownOperator' });
-    expect(incoming().sort()).toEqual([corruptFile, sha256Hex(person)].sort());
+    expect(incoming()).toEqual([corruptFile]);
 
     await toSat(INFER_SERVICE.triage, vector('person.bmp'));
     expect(await event('INFER_TRIAGE_DECISION', { decision: 'expedite' }, 2)).toMatchObject({ score: 0.941 });
@@ -158,7 +160,7 @@ describe('inference on a node process: uplink, k-of-n activation, triage, refusa
     const hk = JSON.parse(readFileSync(join(dir, `data-${SAT}`, 'housekeeping.json'), 'utf8')) as { channels: Record<string, number> };
     expect(hk.channels).toMatchObject({
       'infer.runs': 3, 'infer.triage.expedited': 2, 'infer.triage.dropped': 1, 'infer.triage.refused': 1,
-      'infer.modelsRefused': 2, 'cmd.uplink.stored': 2, 'cmd.uplink.refused': 2,
+      'infer.modelsRefused': 2, 'cmd.uplink.stored': 2, 'cmd.uplink.refused': 2, 'cmd.uplink.removed': 1, 'cmd.uplink.incomingBytes': corrupt.length,
       'cmd.uplink.refused.wrongKind': 1, 'cmd.uplink.refused.unknownOperator': 1,
     });
   }, 60_000);
