@@ -27,7 +27,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeFileDurableAsync, writeFileDurableAsync } from '../durable.js';
+import { removeFileDurable, removeFileDurableAsync, writeFileDurableAsync } from '../durable.js';
 import type { Clock } from '../exec/clock.js';
 import type { Logger } from '../log.js';
 import type { TelemetryRegistry } from '../tlm/channels.js';
@@ -59,6 +59,8 @@ export const INCOMING_BYTES = 64 << 20;
 
 /** A stored file's name: its SHA-256 in hex. */
 const STORED_NAME = /^[0-9a-f]{64}$/;
+/** A write a crash cut short (writeFileDurableAsync's temporary): never acknowledged, so the ground sends it again. */
+const TORN_NAME = /^[0-9a-f]{64}\.tmp-\d+$/;
 
 export interface UplinkKind {
   /** Where files of this kind are stored, each named by its SHA-256 (hex). */
@@ -126,11 +128,16 @@ export class FileUplink implements SlotShare {
   }
 
   /** This node takes files of `kind` (its activation command reads them from `spec.dir`); the
-   *  files already there (a restart) count towards the bound, oldest first. */
+   *  files already there (a restart) count towards the bound, oldest first, and torn writes go. */
   accept(kind: FileKind, spec: UplinkKind): void {
     if (spec.maxBytes > MAX_FILE_BYTES) throw new Error(`${kind} files of up to ${spec.maxBytes} bytes: the file service takes at most ${MAX_FILE_BYTES}`);
     this.kinds.set(kind, spec);
-    const found = readdirSync(spec.dir).filter((name) => STORED_NAME.test(name))
+    const names = readdirSync(spec.dir);
+    for (const name of names.filter((n) => TORN_NAME.test(n))) {
+      removeFileDurable(join(spec.dir, name));
+      this.o.log.warn({ kind, file: name }, 'partly written uplinked file removed (its write was cut short)');
+    }
+    const found = names.filter((name) => STORED_NAME.test(name))
       .map((sha256) => ({ sha256, stat: statSync(join(spec.dir, sha256)) }))
       .sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs);
     for (const { sha256, stat } of found) this.hold(join(spec.dir, sha256), { kind, sha256, bytes: stat.size });

@@ -7,7 +7,7 @@
 // by cmd.uplink.incomingBytes, the oldest dropped first.
 import { Encoder } from 'cbor-x';
 import { createHash, Hash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyId } from '../../flight/cmd/envelope.js';
@@ -187,7 +187,7 @@ describe('the file service (cmd.uplink)', () => {
     expect(s.value('cmd.uplink.stored')).toBe(1);
   });
 
-  it('removes a file its kind activated from the incoming directory, durably, counted and reported; a file never activated stays', async () => {
+  it('removes a file its kind activated from the incoming directory, durably, counted and reported; a file never activated stays, a torn write goes at start', async () => {
     const s = service();
     const [a, b, c] = [1, 2, 3].map((n) => planFile(n, 300));
     for (const file of [a!, b!, c!]) await deliver(s, file.envelope);
@@ -203,8 +203,11 @@ describe('the file service (cmd.uplink)', () => {
     // Removals end in any order (each its own unlink and directory sync).
     expect(s.events.filter((e) => e.name === 'CMD_FILE_REMOVED').map((e) => e.args).sort((x, y) => String(x.sha256).localeCompare(String(y.sha256)))).toEqual(
       [a!, c!].map((f) => ({ kind: 'plan', sha256: f.sha256, bytes: 300 })).sort((x, y) => x.sha256.localeCompare(y.sha256)));
-    // A restart counts what is there.
+    // A restart counts what is there, and removes what a crash left half written.
+    const torn = join(s.dirs.plan, `${c!.sha256}.tmp-12345`);
+    writeFileSync(torn, 'half a pl');
     expect(service({ dataDir: s.dataDir }).value('cmd.uplink.incomingBytes')).toBe(300);
+    expect(s.stored()).toEqual([b!.sha256]);
   });
 
   it('holds at most cmd.uplink.incomingBytes: a new file drops the oldest never-activated ones (counted, reported), also after a restart; a larger file is refused', async () => {
