@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyId } from '../../flight/cmd/envelope.js';
-import { HASH_BYTES_PER_US, type StoredFile } from '../../flight/cmd/uplink.js';
+import { HASH_BYTES_PER_US } from '../../flight/cmd/uplink.js';
 import { decodeFile, fileContext, signFile, UplinkRefused, type UplinkReason } from '../../flight/cmd/uplink-envelope.js';
 import { until } from '../support/wait.js';
 import { dsa, envelope, harness, NODE, testOperator, type HarnessOptions } from './support/harness.js';
@@ -50,17 +50,6 @@ function planFile(n: number, bytes: number): { envelope: Uint8Array; sha256: str
   return { envelope: signFile(dsa, content, { target: NODE, kind: 'plan', name: `p${n}.json`, signer: alice }), sha256: createHash('sha256').update(content).digest('hex') };
 }
 
-/** Delivers a file as the bundle agent does, running the dispatcher's slots until it is stored or refused. */
-async function deliver(s: ReturnType<typeof service>, bytes: Uint8Array): Promise<StoredFile> {
-  const done = s.commanding.uplink.receive(bytes);
-  let settled = false;
-  done.then(() => (settled = true), () => (settled = true));
-  await until(() => {
-    if (!settled) s.run(1);
-    return settled;
-  }, 'the file stored or refused');
-  return done;
-}
 
 /** A file envelope built field by field, signed (or not) over the header as given. */
 function craft(o: { header?: Partial<Record<'target' | 'operator' | 'kind' | 'name' | 'size', unknown>>; content?: Uint8Array; signedContent?: Uint8Array; signer?: typeof alice | null; flip?: boolean }): Uint8Array {
@@ -77,11 +66,11 @@ function craft(o: { header?: Partial<Record<'target' | 'operator' | 'kind' | 'na
 describe('the file service (cmd.uplink)', () => {
   it('stores a model and a plan signed by an operator durably as <sha256> in their kind\'s directory, with an event each', async () => {
     const s = service();
-    const model = await deliver(s, signFile(dsa, TERN, { target: NODE, kind: 'model', name: 'dir/person.tern', signer: alice }));
+    const model = await s.deliverFile(signFile(dsa, TERN, { target: NODE, kind: 'model', name: 'dir/person.tern', signer: alice }));
     const sha = createHash('sha256').update(TERN).digest('hex');
     expect(model).toEqual({ kind: 'model', sha256: sha, path: join(s.dirs.model, sha) });
     expect(readFileSync(model.path)).toEqual(Buffer.from(TERN));
-    const plan = await deliver(s, signFile(dsa, PLAN, { target: NODE, kind: 'plan', name: 'plan.json', signer: alice }));
+    const plan = await s.deliverFile(signFile(dsa, PLAN, { target: NODE, kind: 'plan', name: 'plan.json', signer: alice }));
     expect(readFileSync(join(s.dirs.plan, plan.sha256), 'utf8')).toBe(new TextDecoder().decode(PLAN));
     expect(s.value('cmd.uplink.stored')).toBe(2);
     expect(s.value('cmd.uplink.refused')).toBe(0);
@@ -118,7 +107,7 @@ describe('the file service (cmd.uplink)', () => {
   ];
   it.each(cases)('refuses %s: typed error, its counter, an event, nothing stored', async (_what, reason, file) => {
     const s = service();
-    const refusal = await deliver(s, file()).then(() => undefined, (error: unknown) => error);
+    const refusal = await s.deliverFile(file()).then(() => undefined, (error: unknown) => error);
     expect(refusal).toBeInstanceOf(UplinkRefused);
     expect((refusal as UplinkRefused).reason).toBe(reason);
     expect(s.value(`cmd.uplink.refused.${reason}`)).toBe(1);
@@ -132,11 +121,11 @@ describe('the file service (cmd.uplink)', () => {
     const s = service();
     s.commanding.params.set('cmd.uplinkPerMinute', 2);
     const file = (i: number) => signFile(dsa, new TextEncoder().encode(`{"format":"tern-contact-plan/1","contacts":[],"n":${i}}`), { target: NODE, kind: 'plan', name: 'p.json', signer: alice });
-    await deliver(s, file(1));
-    await deliver(s, file(2));
-    await expect(deliver(s, file(3))).rejects.toMatchObject({ reason: 'rateLimited' });
+    await s.deliverFile(file(1));
+    await s.deliverFile(file(2));
+    await expect(s.deliverFile(file(3))).rejects.toMatchObject({ reason: 'rateLimited' });
     s.clock.advance(30_000_000);
-    await deliver(s, file(4));
+    await s.deliverFile(file(4));
     expect(s.value('cmd.uplink.stored')).toBe(3);
     expect(s.value('cmd.uplink.refused.rateLimited')).toBe(1);
     expect(s.stored()).toHaveLength(3);
@@ -190,7 +179,7 @@ describe('the file service (cmd.uplink)', () => {
   it('removes a file its kind activated from the incoming directory, durably, counted and reported; a file never activated stays, a torn write goes at start', async () => {
     const s = service();
     const [a, b, c] = [1, 2, 3].map((n) => planFile(n, 300));
-    for (const file of [a!, b!, c!]) await deliver(s, file.envelope);
+    for (const file of [a!, b!, c!]) await s.deliverFile(file.envelope);
     expect(s.value('cmd.uplink.incomingBytes')).toBe(900);
     s.activate('plan', a!.sha256);
     s.activate('plan', c!.sha256);
@@ -213,10 +202,10 @@ describe('the file service (cmd.uplink)', () => {
   it('holds at most cmd.uplink.incomingBytes: a new file drops the oldest never-activated ones (counted, reported), also after a restart; a larger file is refused', async () => {
     const s = service({ incomingBytes: 1000 });
     const [a, b, c, d] = [1, 2, 3, 4].map((n) => planFile(n, 400));
-    await deliver(s, a!.envelope);
-    await deliver(s, b!.envelope);
+    await s.deliverFile(a!.envelope);
+    await s.deliverFile(b!.envelope);
     expect(s.value('cmd.uplink.incomingBytes')).toBe(800);
-    await deliver(s, c!.envelope);
+    await s.deliverFile(c!.envelope);
     expect(s.stored().sort()).toEqual([b!.sha256, c!.sha256].sort());
     expect(s.value('cmd.uplink.incomingBytes')).toBe(800);
     expect(s.value('cmd.uplink.dropped')).toBe(1);
@@ -226,11 +215,11 @@ describe('the file service (cmd.uplink)', () => {
 
     const restarted = service({ incomingBytes: 1000, dataDir: s.dataDir });
     expect(restarted.value('cmd.uplink.incomingBytes')).toBe(800);
-    await deliver(restarted, d!.envelope);
+    await restarted.deliverFile(d!.envelope);
     expect(restarted.stored().sort()).toEqual([c!.sha256, d!.sha256].sort());
     expect(restarted.value('cmd.uplink.dropped')).toBe(1);
 
-    await expect(deliver(restarted, planFile(5, 1001).envelope)).rejects.toMatchObject({ reason: 'oversize', message: expect.stringContaining('cmd.uplink.incomingBytes') });
+    await expect(restarted.deliverFile(planFile(5, 1001).envelope)).rejects.toMatchObject({ reason: 'oversize', message: expect.stringContaining('cmd.uplink.incomingBytes') });
     expect(restarted.stored().sort()).toEqual([c!.sha256, d!.sha256].sort());
     expect(restarted.value('cmd.uplink.incomingBytes')).toBe(800);
   });

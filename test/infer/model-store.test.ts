@@ -148,16 +148,7 @@ describe('models uplinked through the file service', () => {
     const registry = new CommandRegistry();
     infer.bindCommands(registry);
     h.commanding.uplink.accept('model', infer.uplinkKind());
-    const upload = async (bytes: Uint8Array): Promise<StoredFile> => {
-      const done = h.commanding.uplink.receive(signFile(dsa, bytes, { target: NODE, kind: 'model', name: 'm.tern', signer: testOperator(1) }));
-      let settled = false;
-      done.then(() => (settled = true), () => (settled = true));
-      await until(() => {
-        if (!settled) h.run(1);
-        return settled;
-      }, 'the model stored');
-      return done;
-    };
+    const upload = (bytes: Uint8Array): Promise<StoredFile> => h.deliverFile(signFile(dsa, bytes, { target: NODE, kind: 'model', name: 'm.tern', signer: testOperator(1) }));
     const run = (name: string, args: Record<string, string>) => registry.lookup(registry.named(name)!.opcode)!.binding.handler(args, { operator: 1, approvers: [2], source: 'ground', nowMs: 0 });
     const activate = async (sha256: string): Promise<void> => {
       run('INFER_ACTIVATE_MODEL', { sha256 });

@@ -58,16 +58,7 @@ function withFileService(dir = mkdtempSync(join(tmpdir(), 'tern-plan-uplink-')))
   const h = harness({ operators: [operator], dataDir: dir });
   h.commanding.uplink.accept('plan', n.plans.uplinkKind());
   /** `tern gse upload --kind plan`, delivered as the agent does; settles once stored. */
-  const upload = async (text: string): Promise<StoredFile> => {
-    const done = h.commanding.uplink.receive(signFile(dsa, new TextEncoder().encode(text), { target: NODE, kind: 'plan', name: 'plan.json', signer: operator }));
-    let settled = false;
-    done.then(() => (settled = true), () => (settled = true));
-    await until(() => {
-      if (!settled) h.run(1);
-      return settled;
-    }, 'the plan stored');
-    return done;
-  };
+  const upload = (text: string): Promise<StoredFile> => h.deliverFile(signFile(dsa, new TextEncoder().encode(text), { target: NODE, kind: 'plan', name: 'plan.json', signer: operator }));
   const incoming = (): string[] => readdirSync(join(dir, 'incoming')).sort();
   return { ...n, h, upload, incoming };
 }

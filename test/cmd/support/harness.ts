@@ -17,6 +17,8 @@ import type { CommandResponse } from '../../../flight/cmd/dispatcher.js';
 import { encodeBody, signEnvelope, type Signer } from '../../../flight/cmd/envelope.js';
 import { NobleMlDsa } from '../../../flight/cmd/mldsa.js';
 import type { OperatorSpec, Role } from '../../../flight/cmd/operators.js';
+import type { StoredFile } from '../../../flight/cmd/uplink.js';
+import { until } from '../../support/wait.js';
 
 export const NODE = 7;
 export const T0_MS = Date.UTC(2030, 0, 1);
@@ -84,6 +86,9 @@ export interface Harness {
   value(channel: string): number;
   /** Submits and runs one slot; returns the responses that came out. */
   send(bytes: Uint8Array): CommandResponse[];
+  /** Hands a signed file to the file service as the bundle agent does, running the dispatcher's
+   *  slots until it is stored (resolves) or refused (rejects). */
+  deliverFile(bytes: Uint8Array): Promise<StoredFile>;
 }
 
 export interface HarnessOptions {
@@ -142,6 +147,16 @@ export function harness(o: HarnessOptions): Harness {
       commanding.submit(bytes);
       run();
       return responses.slice(before);
+    },
+    async deliverFile(bytes) {
+      const done = commanding.uplink.receive(bytes);
+      let settled = false;
+      done.then(() => (settled = true), () => (settled = true));
+      await until(() => {
+        if (!settled) run(1);
+        return settled;
+      }, 'the file stored or refused');
+      return done;
     },
   };
 }
