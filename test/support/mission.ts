@@ -4,7 +4,7 @@
 import { createSocket } from 'node:dgram';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BundleSink, PeerInfo } from '../../flight/cla/cla.js';
 import { TcpCla } from '../../flight/cla/tcpcl.js';
 import { UdpCla } from '../../flight/cla/udp.js';
@@ -50,7 +50,8 @@ const LOOPBACK_ADDRESS = /^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$/;
  * Copies the mission in `source` (a folder with mission.json and node configs, such as
  * flight/config/missions/local) to `target`, with every loopback address in its JSON files
  * moved to a free port, the same old port to the same new one in every file, so the copy runs
- * beside the original (`npm start`). Returns each old port with its new one.
+ * beside the original (`npm start`), and every relative path out of the folder made absolute.
+ * Returns each old port with its new one.
  */
 export async function copyMissionWithFreePorts(source: string, target: string): Promise<Map<number, number>> {
   cpSync(source, target, { recursive: true });
@@ -76,7 +77,9 @@ export async function copyMissionWithFreePorts(source: string, target: string): 
   const remap = (value: unknown): unknown => {
     if (typeof value === 'string') {
       const m = LOOPBACK_ADDRESS.exec(value);
-      return m ? `${m[1]}:${ports.get(Number(m[2]))}` : value;
+      if (m) return `${m[1]}:${ports.get(Number(m[2]))}`;
+      // A path out of the mission's folder (the satellites' model in ../shared) names the same file from the copy.
+      return value.startsWith('../') ? resolve(source, value) : value;
     }
     if (Array.isArray(value)) return value.map(remap);
     if (value !== null && typeof value === 'object') {
