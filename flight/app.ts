@@ -217,11 +217,11 @@ export class FlightNode {
     const schedule = bindTasks(config.exec, tasks);
     this.exec = new Executive({ schedule, clock, tlm, events, ...(this.protection ? { state: this.protection.execState(schedule) } : {}) });
     this.protection?.attach(this.exec, schedule);
-    // Every channel exists now (the executive's per-task ones last): the ground's dictionary.
-    if (this.commanding) writeDictionary(config.dataDir, this.commanding.dictionary(tlm.all().map((c) => c.def), ALL_EVENTS));
-    this.timer = options.lockstep ? lockstepOnSerial({ exec: this.exec, clock: clock as VirtualClock, layers: this.neighbours.layers, health: this.health, store, downlink: this.downlink, accepting: () => this.accepting,
+    this.timer = options.lockstep ? lockstepOnSerial({ exec: this.exec, clock: clock as VirtualClock, tlm, layers: this.neighbours.layers, health: this.health, store, downlink: this.downlink, accepting: () => this.accepting,
       // Bundles the agent is reading from the store to send or deliver (its published count).
       inFlight: () => tlm.get('dtn.agent.inFlight')!.value, log: subsystemLogger(log, 'exec'), file: config.file }) : new FrameTimer(this.exec, clock);
+    // Every channel exists now (the executive's per-task ones, then lockstep's): the ground's dictionary.
+    if (this.commanding) writeDictionary(config.dataDir, this.commanding.dictionary(tlm.all().map((c) => c.def), ALL_EVENTS));
     this.watchdog = new Watchdog(options.notifyEnv ?? (process.env as NotifyEnv), subsystemLogger(log, 'watchdog'));
     this.registerHealth();
     this.exec.onMajorFrame(() => {

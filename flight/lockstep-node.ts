@@ -10,7 +10,9 @@ import type { BundleStore } from './dtn/store/store.js';
 import type { VirtualClock } from './exec/clock.js';
 import type { Executive } from './exec/executive.js';
 import type { HealthMonitor } from './exec/health.js';
+import { LOCKSTEP_CHANNELS } from './exec/dictionary.js';
 import { decodeStep, encodeStepped, LOCKSTEP_EPOCH_MS, LockstepDriver } from './exec/lockstep.js';
+import type { TelemetryRegistry } from './tlm/channels.js';
 import type { Downlink } from './tlm/downlink.js';
 
 /** Drives a node in lockstep; `quiet` resolves once nothing is in flight (start-up waits for it). */
@@ -29,9 +31,10 @@ export function lockstepWallMs(clock: VirtualClock): () => number {
  * Lockstep on the serial line: the bench's step requests run frames once the node settled (no LTP
  * session open, no bundle being accepted, read to be sent or downlinked, no health ping or store
  * flush outstanding, the bench heard), and each is answered, settled again, with the frame count
- * and virtual time. A node in lockstep needs a serial link.
+ * and virtual time; a request the bench resent is answered without running its frames again
+ * (exec.lockstep.* channels). A node in lockstep needs a serial link.
  */
-export function lockstepOnSerial(o: { exec: Executive; clock: VirtualClock; layers: readonly ConvergenceLayer[]; health: HealthMonitor; store: BundleStore; downlink: Downlink | undefined; accepting: () => number; inFlight: () => number; log: Logger; file: string }): LockstepTimer {
+export function lockstepOnSerial(o: { exec: Executive; clock: VirtualClock; tlm: TelemetryRegistry; layers: readonly ConvergenceLayer[]; health: HealthMonitor; store: BundleStore; downlink: Downlink | undefined; accepting: () => number; inFlight: () => number; log: Logger; file: string }): LockstepTimer {
   const serial = o.layers.find((l): l is SerialCla => l instanceof SerialCla);
   if (!serial) throw new ConfigError(o.file, 'cla.serial', 'a serial link: a node in lockstep is stepped by the bench over it', 'none');
   const quiet = (): boolean => {
@@ -51,7 +54,7 @@ export function lockstepOnSerial(o: { exec: Executive; clock: VirtualClock; laye
   };
   // Frames run with the bench heard (its contact event made before frame 0, not during a step).
   const settled = (): Promise<void> => until(() => quiet() && serial.channels.contactUp.value === 1);
-  const driver = new LockstepDriver({ exec: o.exec, clock: o.clock, settled });
+  const driver = new LockstepDriver({ exec: o.exec, clock: o.clock, settled, channels: o.tlm.defineAll(LOCKSTEP_CHANNELS) });
   let running = false;
   serial.onLockstep((payload) => {
     if (!running) return;
@@ -63,7 +66,7 @@ export function lockstepOnSerial(o: { exec: Executive; clock: VirtualClock; laye
       return;
     }
     driver.step(request)
-      .then((report) => serial.sendLockstep(encodeStepped(report)))
+      .then((report) => (report ? serial.sendLockstep(encodeStepped(report)) : undefined))
       .catch((error: unknown) => o.log.error({ err: error, seq: request.seq }, 'lockstep step failed'));
   });
   return {

@@ -34,6 +34,19 @@ export interface BenchLinkOptions {
   readonly timeline: Timeline;
   /** Unix ms that stamps the bench's bundles: the node's clock in lockstep; Date.now when absent. */
   readonly nowMs?: () => number;
+  /** Bench ms without a step report before the request is sent again (same seq); default 2000. */
+  readonly stepResendMs?: number;
+  /** Resends of one step request at most; then the step's own timeout decides. Default 10. */
+  readonly stepResends?: number;
+}
+
+/** What became of step packets: resends, and the packets a `dropLockstep` step made the bench lose. */
+export interface StepCounters {
+  resends: number;
+  /** Reports for a request no longer waited for (the answer to a resend after the first report). */
+  lateReports: number;
+  requestsLost: number;
+  reportsLost: number;
 }
 
 export class BenchLink {
@@ -45,7 +58,11 @@ export class BenchLink {
   private sequence = 0;
   private readonly seen = new Set<string>();
   private contactUp = false;
-  private stepSeq = 0;
+  // From the wall clock: a bench run never reuses the seq of the last step a node (not restarted) ran.
+  private stepSeq = Date.now() % 2 ** 31;
+  private readonly stepCounts: StepCounters = { resends: 0, lateReports: 0, requestsLost: 0, reportsLost: 0 };
+  /** Step packets still to lose, as a noisy line would (`dropLockstep`). */
+  private readonly toLose = { requests: 0, reports: 0 };
   /** Step requests sent and not reported yet, by sequence number. */
   private readonly stepping = new Map<number, { done: (report: StepReport) => void; fail: (error: Error) => void }>();
 
@@ -68,7 +85,18 @@ export class BenchLink {
     this.cla.onLockstep((payload) => {
       try {
         const report = decodeStepped(payload);
-        this.stepping.get(report.seq)?.done(report);
+        if (this.toLose.reports > 0) {
+          this.toLose.reports--;
+          this.stepCounts.reportsLost++;
+          options.timeline.record('lockstep-lost', { packet: 'report', seq: report.seq });
+          return;
+        }
+        const waiting = this.stepping.get(report.seq);
+        if (!waiting) {
+          this.stepCounts.lateReports++;
+          return;
+        }
+        waiting.done(report);
         this.stepping.delete(report.seq);
       } catch (error) {
         for (const waiting of this.stepping.values()) waiting.fail(error as Error);
@@ -79,13 +107,37 @@ export class BenchLink {
 
   /**
    * Asks a node in lockstep to run `frames` minor frames; resolves with its report, which it sends
-   * once the frames ran and what they sent has been delivered (its LTP sessions closed).
+   * once the frames ran and what they sent has been delivered (its LTP sessions closed). Without a
+   * report after stepResendMs the request goes again with the same seq (a noisy line lost it or
+   * its report): the node runs a seq once and answers a repeat with the same report.
    */
   async step(frames: number): Promise<StepReport> {
-    const seq = ++this.stepSeq;
+    const seq = this.stepSeq = (this.stepSeq + 1) >>> 0;
     const reported = new Promise<StepReport>((done, fail) => this.stepping.set(seq, { done, fail }));
-    await this.cla.sendLockstep(encodeStep({ seq, frames }));
-    const report = await reported;
+    // A close while the request is being written fails it before anyone awaits it: not unhandled.
+    reported.catch(() => undefined);
+    const resendMs = this.options.stepResendMs ?? 2000;
+    const maxResends = this.options.stepResends ?? 10;
+    let resends = 0;
+    let report: StepReport | undefined;
+    for (;;) {
+      await this.sendStep(seq, frames);
+      if (resends === maxResends) {
+        report = await reported;
+        break;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const quiet = new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), resendMs)));
+      try {
+        report = await Promise.race([reported, quiet]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (report) break;
+      resends++;
+      this.stepCounts.resends++;
+      this.options.timeline.record('step-resend', { seq, frames, resend: resends });
+    }
     // The node reports once its sessions closed; this end closes its own (and delivers what they
     // carried) a moment later, when the node's last report acks arrive: what the step sent is here then.
     for (;;) {
@@ -94,8 +146,24 @@ export class BenchLink {
       await new Promise((r) => setTimeout(r, 1));
     }
     await new Promise((r) => setImmediate(r));
-    this.options.timeline.record('clock-step', { frames, nodeFrames: report.frames, nodeNowUs: report.nowUs });
+    this.options.timeline.record('clock-step', { frames, nodeFrames: report.frames, nodeNowUs: report.nowUs, seq, resends });
     return report;
+  }
+
+  /** Loses the next `requests` step requests the bench sends and `reports` step reports it receives. */
+  loseSteps(requests: number, reports: number): void {
+    this.toLose.requests += requests;
+    this.toLose.reports += reports;
+  }
+
+  private async sendStep(seq: number, frames: number): Promise<void> {
+    if (this.toLose.requests > 0) {
+      this.toLose.requests--;
+      this.stepCounts.requestsLost++;
+      this.options.timeline.record('lockstep-lost', { packet: 'request', seq });
+      return;
+    }
+    await this.cla.sendLockstep(encodeStep({ seq, frames }));
   }
 
   get inContact(): boolean {
@@ -119,7 +187,7 @@ export class BenchLink {
   }
 
   counters(): Record<string, number> {
-    return this.cla.counters();
+    return { ...this.cla.counters(), ...Object.fromEntries(Object.entries(this.stepCounts).map(([k, v]) => [`lockstep.${k}`, v])) };
   }
 
   async close(): Promise<void> {

@@ -332,6 +332,11 @@ async function runStep(bench: Bench, step: Step, vars: Record<string, unknown>):
       if (!bench.lockstep) throw new StepFailed('stepClock steps a node in lockstep: run with --lockstep');
       await stepClock(bench, step.frames);
       return;
+    case 'dropLockstep':
+      if (!bench.lockstep) throw new StepFailed('dropLockstep loses step packets of a node in lockstep: run with --lockstep');
+      bench.link.loseSteps(step.requests, step.reports);
+      bench.timeline.record('fault', { dropLockstep: { requests: step.requests, reports: step.reports } });
+      return;
     case 'hold': {
       if (bench.lockstep) throw new StepFailed('hold waits bench time; a node in lockstep runs only when stepped: use stepClock');
       const endMs = Date.now() + step.seconds * 1000;

@@ -1,7 +1,7 @@
 // Scenario files of the HIL bench: JSON (a format every engineer's tools read and diff, no parser
 // to pin), one object with a name, variables and steps. Each step is an object with exactly one
 // kind key (send, expectEvent, expectTelemetry, expectBundle, echo, linkFault, bitFlip,
-// powerCycle, waitContact, checkStore, hold, stepClock, repeat) and optional `name` and `timeoutS`. Every mistake is a
+// powerCycle, waitContact, checkStore, hold, stepClock, dropLockstep, repeat) and optional `name` and `timeoutS`. Every mistake is a
 // ScenarioError naming the file, the step (steps[2] or steps[1].steps[0]) and the field.
 import { readFileSync } from 'node:fs';
 import { TernError } from '../flight/errors.js';
@@ -40,6 +40,7 @@ export type Step = StepBase & (
   | { kind: 'expectBundle'; destination?: string; createdBeforePowerCycle: boolean }
   | { kind: 'checkStore'; min: number; max: number; destination?: string }
   | { kind: 'stepClock'; frames: number }
+  | { kind: 'dropLockstep'; requests: number; reports: number }
   | { kind: 'hold'; seconds: number }
   | { kind: 'repeat'; times: number; steps: Step[] }
 );
@@ -51,7 +52,7 @@ export interface Scenario {
   readonly steps: Step[];
 }
 
-const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'stepClock', 'hold', 'repeat'] as const;
+const KINDS = ['send', 'expectEvent', 'expectTelemetry', 'expectBundle', 'echo', 'linkFault', 'bitFlip', 'powerCycle', 'waitContact', 'checkStore', 'stepClock', 'dropLockstep', 'hold', 'repeat'] as const;
 /** Fields each kind takes besides its kind key, name and timeoutS. */
 const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   send: ['args', 'as', 'approvers', 'tamper', 'replay', 'save', 'expect'],
@@ -65,6 +66,7 @@ const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   waitContact: [],
   checkStore: ['min', 'max', 'destination'],
   stepClock: [],
+  dropLockstep: [],
   hold: [],
   repeat: ['steps'],
 };
@@ -113,6 +115,12 @@ class Parser {
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value !== 'number' || !(value >= min && value <= max)) this.fail(field, `a number from ${min} to ${max}`, value);
     return value;
+  }
+
+  /** A count from 0 to 100, 0 when absent. */
+  whole(value: unknown, field: string): number {
+    if (value !== undefined && !Number.isInteger(value)) this.fail(field, 'a whole number from 0 to 100', value);
+    return this.number(value, field, 0, 100, 0);
   }
 
   steps(value: unknown, field: string): Step[] {
@@ -200,6 +208,13 @@ class Parser {
       case 'stepClock':
         if (!Number.isInteger(o.stepClock)) this.fail(at('stepClock'), 'a whole number of minor frames from 1 to 1000000', o.stepClock);
         return { ...base, kind, frames: this.number(o.stepClock, at('stepClock'), 1, 1_000_000) };
+      case 'dropLockstep': {
+        const d = this.object(o.dropLockstep, at('dropLockstep'), ['requests', 'reports']);
+        const requests = this.whole(d.requests, at('dropLockstep.requests'));
+        const reports = this.whole(d.reports, at('dropLockstep.reports'));
+        if (requests + reports === 0) this.fail(at('dropLockstep'), 'requests, reports or both above 0', o.dropLockstep);
+        return { ...base, kind, requests, reports };
+      }
       case 'hold': {
         // Bench time the node is left to itself (a cut line shows the bench nothing to wait for).
         const seconds = this.number(o.hold, at('hold'), 0.1, 3600);

@@ -54,6 +54,13 @@ export const EXEC_COMMANDS = {
   },
 } as const;
 
+/** A node in lockstep (lockstep.ts): its step requests, by what became of them. */
+export const LOCKSTEP_CHANNELS = {
+  steps: { name: 'exec.lockstep.steps', type: 'u64', units: 'requests', doc: 'Step requests from the HIL bench whose frames ran' },
+  repeats: { name: 'exec.lockstep.repeats', type: 'u64', units: 'requests', doc: 'Step requests repeating the last one run (its report was lost): answered again, nothing run' },
+  duplicates: { name: 'exec.lockstep.duplicates', type: 'u64', units: 'requests', doc: 'Step requests repeating one still waiting or running: dropped, its report is on its way' },
+} as const satisfies Record<string, ChannelDef>;
+
 /** The health monitor's channels (health.ts). */
 export const HEALTH_CHANNELS = {
   pings: { name: 'exec.health.pings', type: 'u64', units: 'pings', doc: 'Health pings sent to the components the node depends on' },

@@ -7,8 +7,15 @@
 // on how fast the machine or the line is: the same scenario gives the same telemetry every run.
 // In lockstep every clock the node reads comes from here: the executive's, the events', and the
 // wall clock (LOCKSTEP_EPOCH_MS + virtual time) that stamps responses, expiries and bundles.
+// A noisy line loses step packets: the bench resends a request (same seq) it has no report for,
+// so the node takes requests by seq. A repeat of the last request it ran is answered with the
+// same report and runs nothing; a repeat of one still waiting or running is dropped (its report is
+// on its way). The line is FIFO and the bench sends seq N+1 only once it has N's report, so no
+// older request can arrive after a newer one: the last report is all the node needs to keep.
 import { TernError } from '../errors.js';
+import type { Channel } from '../tlm/channels.js';
 import type { VirtualClock } from './clock.js';
+import type { LOCKSTEP_CHANNELS } from './dictionary.js';
 import type { Executive } from './executive.js';
 
 /** The node's wall clock at virtual time 0 (2030-01-01T00:00:00Z). */
@@ -74,12 +81,19 @@ export interface LockstepOptions {
   readonly clock: VirtualClock;
   /** Resolves once nothing is in flight that the next frames could see half done. */
   readonly settled: () => Promise<void>;
+  readonly channels: LockstepChannels;
 }
 
-/** Runs the frames the bench asks for, one request at a time, each after the node settled. */
+export type LockstepChannels = { readonly [K in keyof typeof LOCKSTEP_CHANNELS]: Channel };
+
+/** Runs the frames the bench asks for, one request at a time, each after the node settled, each seq once. */
 export class LockstepDriver {
   private queue: Promise<unknown> = Promise.resolve();
   private frames = 0;
+  /** The report of the last request run, sent again if the bench asks for its seq again. */
+  private last: StepReport | undefined;
+  /** Requests waiting to run or running, by seq. */
+  private readonly taken = new Set<number>();
 
   constructor(private readonly options: LockstepOptions) {}
 
@@ -93,19 +107,39 @@ export class LockstepDriver {
     this.options.exec.begin(this.options.clock.nowUs());
   }
 
-  /** Runs `request.frames` frames once the node settled (after any request before it). */
-  step(request: StepRequest): Promise<StepReport> {
+  /**
+   * Runs `request.frames` frames once the node settled (after any request before it) and resolves
+   * with the report to send; a repeat of the last seq run resolves with its report again, running
+   * nothing, and a repeat of a seq still waiting or running with nothing to send.
+   */
+  step(request: StepRequest): Promise<StepReport | undefined> {
+    const { channels } = this.options;
+    if (this.last?.seq === request.seq) {
+      channels.repeats.add();
+      return Promise.resolve(this.last);
+    }
+    if (this.taken.has(request.seq)) {
+      channels.duplicates.add();
+      return Promise.resolve(undefined);
+    }
+    this.taken.add(request.seq);
     const run = this.queue.then(async () => {
-      await this.options.settled();
-      const { exec, clock } = this.options;
-      for (let i = 0; i < request.frames; i++) {
-        clock.advanceTo(exec.nextDeadlineUs());
-        exec.tick();
-        this.frames++;
+      try {
+        await this.options.settled();
+        const { exec, clock } = this.options;
+        channels.steps.add();
+        for (let i = 0; i < request.frames; i++) {
+          clock.advanceTo(exec.nextDeadlineUs());
+          exec.tick();
+          this.frames++;
+        }
+        // Reported once what the frames sent has left (its LTP sessions closed): the bench then has it.
+        await this.options.settled();
+        this.last = { seq: request.seq, frames: this.frames, nowUs: clock.nowUs() };
+        return this.last;
+      } finally {
+        this.taken.delete(request.seq);
       }
-      // Reported once what the frames sent has left (its LTP sessions closed): the bench then has it.
-      await this.options.settled();
-      return { seq: request.seq, frames: this.frames, nowUs: clock.nowUs() };
     });
     this.queue = run.catch(() => undefined);
     return run;

@@ -10,6 +10,9 @@
 //   batches the records that come within commitDelayMs of each other, so how many fdatasyncs a
 //   step's writes took is a measure of the disk; the records themselves (puts, deletes, bytes,
 //   garbage) are compared.
+// - The node's count of step requests repeated (exec.lockstep.repeats, .duplicates): the bench
+//   resends a request after two seconds of bench time without its report, which a loaded machine
+//   can take on a clean line too; the requests run (exec.lockstep.steps) are compared.
 // - The node's serial device path in CLA_SERIAL_* events: each run has its own pseudo-terminal.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +29,7 @@ const SCENARIO = join(REPO, 'hil', 'scenarios', 'lockstep', 'commands-and-safe.j
 const NODE_CONFIG = join(REPO, 'hil', 'bench-node.json');
 const REAL_TIME_CHANNELS = [
   'cla.serial.bytesIn', 'cla.serial.bytesOut', 'cla.serial.framesIn', 'cla.serial.framesOut', 'cla.serial.idleFramesOut', 'core.rsCodewords',
-  'dtn.store.commits', 'dtn.store.commitRecordsLast',
+  'dtn.store.commits', 'dtn.store.commitRecordsLast', 'exec.lockstep.repeats', 'exec.lockstep.duplicates',
 ];
 
 interface Line {

@@ -40,6 +40,10 @@ describe('scenario files', () => {
     expect(parseScenario(ok([{ stepClock: 1000 }]), 'x.json').steps[0]).toMatchObject({ kind: 'stepClock', frames: 1000 });
     expect(refusal(ok([{ stepClock: 0 }])).field).toBe('steps[0].stepClock');
     expect(refusal(ok([{ stepClock: 1.5 }])).field).toBe('steps[0].stepClock');
+    expect(parseScenario(ok([{ dropLockstep: { reports: 2 } }]), 'x.json').steps[0]).toMatchObject({ kind: 'dropLockstep', requests: 0, reports: 2 });
+    expect(refusal(ok([{ dropLockstep: {} }])).field).toBe('steps[0].dropLockstep');
+    expect(refusal(ok([{ dropLockstep: { requests: 0.5 } }])).field).toBe('steps[0].dropLockstep.requests');
+    expect(refusal(ok([{ dropLockstep: { packets: 1 } }])).field).toBe('steps[0].dropLockstep.packets');
     expect(parseScenario(ok([{ hold: 10 }]), 'x.json').steps[0]).toMatchObject({ kind: 'hold', seconds: 10, timeoutS: 30 });
     expect(refusal(ok([{ hold: 0 }])).field).toBe('steps[0].hold');
     // A hold longer than its step's timeout could never pass.
