@@ -176,8 +176,10 @@ describe('ground console in chromium', () => {
 
   it('archive: a replay draws a past range; exec.frames exports as CSV', async () => {
     await tab('telemetry');
-    // The range: from ten minutes ago to a minute ahead, in the inputs' local time.
-    const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    // The range: from ten minutes ago to a minute ahead, in the inputs' local time, to the minute.
+    // (With seconds, a time on a whole minute fails: Chromium shows "hh:mm:00" as "hh:mm" and
+    // Playwright takes the difference for a malformed value, once a minute.)
+    const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
     await page.fill('#replay-from', local(Date.now() - 600_000));
     await page.fill('#replay-to', local(Date.now() + 60_000));
     await page.click('#replay');
