@@ -9,6 +9,8 @@ export class LossyRelay {
   target = 0;
   forwarded = 0;
   lost = 0;
+  /** Datagrams held for their delay: cancelled at close, so none is sent on a closed socket. */
+  private readonly held = new Set<NodeJS.Timeout>();
   constructor(private readonly loss: number, private readonly delayMs: number, private readonly rng: Prng) {}
 
   async bind(): Promise<number> {
@@ -19,15 +21,19 @@ export class LossyRelay {
         this.lost++;
         return;
       }
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        this.held.delete(timer);
         this.forwarded++;
         this.socket.send(msg, this.target, '127.0.0.1');
       }, this.delayMs);
+      this.held.add(timer);
     });
     return this.socket.address().port;
   }
 
   close(): Promise<void> {
+    for (const timer of this.held) clearTimeout(timer);
+    this.held.clear();
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 }

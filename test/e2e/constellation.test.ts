@@ -33,6 +33,13 @@ const SCALE = 40;
 const PERIOD = 20; // plan seconds between a link's windows
 const ECHOES = 24;
 const PAYLOAD = 20_000;
+/**
+ * Plan seconds the contacts go on for: 6 minutes at 40x, longer than the start-up and both tests'
+ * timeouts together, so a slow start on a loaded machine cannot run a test past the plan's end,
+ * where no contact would carry its command. With 2,400 (one real minute) a loaded CI run waited
+ * 120 s for the first PING's response.
+ */
+const HORIZON = 15_000;
 
 /** Contacts both ways for `a`-`b` over [offset + k PERIOD, offset + k PERIOD + length). */
 function windows(a: number, b: number, offset: number, length: number, rate: number, until: number): ContactJson[] {
@@ -52,9 +59,9 @@ const planText = (islEarly: number): string => JSON.stringify({
     // The ground network: the console and the test's peer are always in contact with the station.
     ...windows(STATION, CONSOLE, 0, 100_000, 10_000_000, 1),
     ...windows(STATION, PEER, 0, 100_000, 10_000_000, 1),
-    ...windows(STATION, 20, 0, 12, 400_000, 2400), // ground passes
-    ...windows(20, 21, 6, 10 - islEarly, 20_000, 2400), // ISLs: 200 kB a window, less than the echoes need
-    ...windows(21, 22, 10, 10 - islEarly, 20_000, 2400),
+    ...windows(STATION, 20, 0, 12, 400_000, HORIZON), // ground passes
+    ...windows(20, 21, 6, 10 - islEarly, 20_000, HORIZON), // ISLs: 200 kB a window, less than the echoes need
+    ...windows(21, 22, 10, 10 - islEarly, 20_000, HORIZON),
   ],
 });
 const PLAN_TEXT = planText(0);
