@@ -14,6 +14,16 @@ export function fsyncDirectory(dir: string): void {
   }
 }
 
+/** fsyncDirectory off the event loop, for code that runs between frames (the store's flush path). */
+export async function fsyncDirectoryAsync(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export function writeFileDurable(path: string, data: Uint8Array | string): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w', 0o644);
@@ -41,12 +51,7 @@ export async function writeFileDurableAsync(path: string, data: Uint8Array): Pro
     await file.close();
   }
   await rename(temporary, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await fsyncDirectoryAsync(dirname(path));
 }
 
 /** Durable removal: the unlink is on disk once the directory is synced (a power loss after this
@@ -59,10 +64,5 @@ export function removeFileDurable(path: string): void {
 /** The same removal without blocking the event loop. */
 export async function removeFileDurableAsync(path: string): Promise<void> {
   await unlink(path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await fsyncDirectoryAsync(dirname(path));
 }

@@ -1,6 +1,6 @@
 // A segment file as the log keeps it open, and the file primitives the log is written with: a
-// write of every byte across short writes, a directory fsync off the event loop, and reads that
-// hold the file open (a segment deleted by compaction stays readable until its last read ends).
+// write of every byte across short writes, and reads that hold the file open (a segment deleted
+// by compaction stays readable until its last read ends).
 import { open, type FileHandle } from 'node:fs/promises';
 import { readFully } from './segment-reader.js';
 
@@ -20,16 +20,6 @@ export interface Segment {
   /** Reads in progress: a removed segment's handle closes when the last one ends. */
   readers: number;
   removed: boolean;
-}
-
-/** flight/durable.ts's fsyncDirectory, but off the event loop: it runs in the flush path. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Writes every byte of `buffers` at `position`, across short writes and the iovec limit. */

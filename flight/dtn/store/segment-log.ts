@@ -20,7 +20,8 @@ import { STORE_EVENTS } from './dictionary.js';
 import { StoreIoError, StoreNoSpaceError, isNoSpace } from './errors.js';
 import { SEGMENT_HEADER_BYTES, placeHead, segmentFileName, segmentHeader, summaryHead, trailer, voidRecordHead } from './format.js';
 import type { RecoveredSegment } from './recovery.js';
-import { closeSegment, fsyncDirectory, handleOf, readSegmentBytes, writeAll, type Segment } from './segment-files.js';
+import { fsyncDirectoryAsync } from '../../durable.js';
+import { closeSegment, handleOf, readSegmentBytes, writeAll, type Segment } from './segment-files.js';
 import { HeadLog } from './segment-reader.js';
 import { SpaceReserve } from './space.js';
 
@@ -255,7 +256,7 @@ export class SegmentLog {
     this.ch.segments.set(this.segments.size);
     try {
       await unlink(segment.path);
-      await fsyncDirectory(this.dir);
+      await fsyncDirectoryAsync(this.dir);
     } catch (error) {
       throw this.fail('segment delete', error);
     }
@@ -447,7 +448,7 @@ export class SegmentLog {
     this.creating = segment;
     await writeAll(handle, [segmentHeader(number)], 0);
     await handle.datasync();
-    await fsyncDirectory(this.dir);
+    await fsyncDirectoryAsync(this.dir);
     this.creating = undefined;
     this.active = segment;
     return segment;
