@@ -1,6 +1,7 @@
 // Handlers of the built-in commands commanding owns (NOOP, PING, CLEAR_COUNTERS, SET_PARAM,
 // GET_PARAM, OPERATOR_*), and the SET_MODE binding for the executive. SEQ_* come from the
-// sequencer; LIST_BUNDLES is bound by the composition root to the bundle store.
+// sequencer, FILE_DELETE from the file service (uplink.ts); LIST_BUNDLES is bound by the
+// composition root to the bundle store.
 import type { CommandBinding } from './commands.js';
 import type { Dispatcher } from './dispatcher.js';
 import { CMD_COMMANDS } from './dictionary.js';

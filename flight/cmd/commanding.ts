@@ -113,7 +113,7 @@ export class Commanding {
       this.replay.protect(o.protection.tmrBank('cmd-replay', REPLAY_HEADS_CAPACITY, true));
       this.sessions?.protect(o.protection.region);
     }
-    const bindings: Record<string, CommandBinding> = { ...builtinBindings(this.dispatcher, this.params, this.keys), ...this.sequencer.bindings() };
+    const bindings: Record<string, CommandBinding> = { ...builtinBindings(this.dispatcher, this.params, this.keys), ...this.sequencer.bindings(), ...this.uplink.bindings() };
     for (const [name, binding] of Object.entries(bindings)) this.registry.bind(name, binding);
   }
 

@@ -63,8 +63,10 @@ export const UPLINK_CHANNELS = {
   wrongDigest: { name: 'cmd.uplink.refused.wrongDigest', type: 'u64', units: 'files', doc: 'Content whose SHA-256 or size is not the signed one' },
   oversize: { name: 'cmd.uplink.refused.oversize', type: 'u64', units: 'files', doc: 'Larger than its kind allows' },
   rateLimited: { name: 'cmd.uplink.refused.rateLimited', type: 'u64', units: 'files', yellow: { high: 0 }, doc: 'Refused unverified: more than cmd.uplinkPerMinute files to verify' },
-  removed: { name: 'cmd.uplink.removed', type: 'u64', units: 'files', doc: 'Stored files removed from the incoming directories: activated (their kind keeps its own copy) or dropped' },
+  removed: { name: 'cmd.uplink.removed', type: 'u64', units: 'files', doc: 'Stored files removed from the incoming directories: activated (their kind keeps its own copy), dropped or deleted' },
   dropped: { name: 'cmd.uplink.dropped', type: 'u64', units: 'files', yellow: { high: 0 }, doc: 'Of the removed: never activated, dropped oldest first to keep the incoming directories within cmd.uplink.incomingBytes' },
+  deleted: { name: 'cmd.uplink.deleted', type: 'u64', units: 'files', doc: 'Of the removed: never activated, deleted by an operator with FILE_DELETE' },
+  deleteRefused: { name: 'cmd.uplink.deleteRefused', type: 'u64', units: 'commands', doc: 'FILE_DELETE commands refused, nothing deleted: not a SHA-256, no such file stored, or the file in use (the active plan or model)' },
   incomingBytes: { name: 'cmd.uplink.incomingBytes', type: 'u64', units: 'bytes', doc: 'Bytes held in the incoming directories: files stored and not yet activated' },
 } as const satisfies Record<string, ChannelDef>;
 
@@ -111,6 +113,7 @@ export const CMD_EVENTS = {
   fileRefused: { id: 0x0516, name: 'CMD_FILE_REFUSED', severity: 'warning', format: 'Uplinked file refused ({reason}): {detail}' },
   fileRemoved: { id: 0x0517, name: 'CMD_FILE_REMOVED', severity: 'activity', format: 'Uplinked {kind} {sha256} activated: removed from the incoming directory ({bytes} bytes)', throttle: 0 },
   fileDropped: { id: 0x0518, name: 'CMD_FILE_DROPPED', severity: 'warning', format: 'Uplinked {kind} {sha256}, never activated, dropped to make room ({bytes} bytes; cmd.uplink.incomingBytes)', throttle: 0 },
+  fileDeleted: { id: 0x0519, name: 'CMD_FILE_DELETED', severity: 'activity', format: 'Uplinked {kind} {sha256}, never activated, deleted by operator {operator} ({bytes} bytes)', throttle: 0 },
 } as const satisfies Record<string, EventDef>;
 
 const SLOT = { name: 'slot', type: 'int', min: 0, max: 7, doc: 'Sequence slot' } as const;
@@ -155,6 +158,11 @@ export const CMD_COMMANDS = {
   operatorRotate: {
     name: 'OPERATOR_ROTATE', opcode: 0x0532, owner: 'cmd', criticality: 'critical', doc: 'Replaces an operator key; the old one is revoked',
     args: [OPERATOR, PUBLIC_KEY],
+  },
+  fileDelete: {
+    name: 'FILE_DELETE', opcode: 0x0540, owner: 'cmd', criticality: 'normal',
+    doc: 'Deletes an uplinked file (tern gse upload, any kind) that was never activated, by its SHA-256; refuses the file in use (the active plan or model)',
+    args: [{ name: 'sha256', type: 'string', maxLength: 64, doc: 'SHA-256 of the uplinked file (tern gse upload prints it)' }],
   },
   // Declared here as built-ins; their handlers belong to exec and dtn and are bound at composition.
   setMode: {

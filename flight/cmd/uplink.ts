@@ -23,16 +23,20 @@
 // hold only files nobody activated yet. Those are bounded, all kinds together, by
 // cmd.uplink.incomingBytes: a new file past it drops the oldest never-activated ones first, each
 // counted and reported with its SHA-256 (the ground sends it again if it still wants it), so the
-// intake never wedges on files no command can remove; a file larger than the whole bound is refused.
+// intake never wedges on forgotten files; a file larger than the whole bound is refused. An operator
+// deletes a wrong upload on purpose with FILE_DELETE <sha256> (one operator: it only deletes what
+// never ran), never the file of the plan or model in use.
 import { createHash, type Hash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { removeFileDurable, removeFileDurableAsync, writeFileDurableAsync } from '../durable.js';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fsyncDirectoryAsync, removeFileDurable, removeFileDurableAsync, writeFileDurableAsync } from '../durable.js';
+import { describe, TernError } from '../errors.js';
 import type { Clock } from '../exec/clock.js';
 import type { Logger } from '../log.js';
 import type { TelemetryRegistry } from '../tlm/channels.js';
 import type { EventLog } from '../tlm/events.js';
 import { UPLINK_CHANNELS, CMD_EVENTS } from './dictionary.js';
+import type { CommandBinding } from './commands.js';
 import type { SlotShare } from './dispatcher.js';
 import { RevokedKey, UnknownOperator } from './errors.js';
 import type { OperatorKeys } from './operators.js';
@@ -71,6 +75,27 @@ export interface UplinkKind {
   /** Gives the file service a listener the kind calls with the SHA-256 of each file it activated
    *  (its own copy kept): the file then leaves the incoming directory. */
   readonly onActivated?: (listener: (sha256: string) => void) => void;
+  /** The SHA-256 of this kind's file in use now (the active plan, the active model), if the kind
+   *  can tell: FILE_DELETE refuses to delete it (an upload of the same bytes again). */
+  readonly active?: () => string | undefined;
+}
+
+/** Why FILE_DELETE deleted nothing: the code in the command's response (and cmd.uplink.deleteRefused). */
+const DELETE_CODES = {
+  badSha256: 'UPLINK_DELETE_BAD_SHA256',
+  notStored: 'UPLINK_DELETE_NOT_STORED',
+  active: 'UPLINK_DELETE_ACTIVE',
+} as const;
+export type DeleteReason = keyof typeof DELETE_CODES;
+
+/** A FILE_DELETE that deleted nothing. */
+export class FileDeleteRefused extends TernError {
+  readonly code: (typeof DELETE_CODES)[DeleteReason];
+  constructor(readonly reason: DeleteReason, detail: string) {
+    super(`FILE_DELETE refused (${reason}): ${detail}`);
+    this.name = 'FileDeleteRefused';
+    this.code = DELETE_CODES[reason];
+  }
 }
 
 export interface FileUplinkOptions {
@@ -104,6 +129,8 @@ interface Received {
   cursor: number;
 }
 
+const REMOVAL_EVENTS = { activated: CMD_EVENTS.fileRemoved, dropped: CMD_EVENTS.fileDropped, deleted: CMD_EVENTS.fileDeleted } as const;
+
 /** A file in an incoming directory, never activated. */
 interface Held {
   readonly kind: FileKind;
@@ -119,6 +146,8 @@ export class FileUplink implements SlotShare {
   /** Every file in the incoming directories by path, oldest first (Map order). */
   private readonly held = new Map<string, Held>();
   private heldBytes = 0;
+  /** Held files whose durable write has not ended yet: not stored, so not deletable. */
+  private readonly writing = new Set<string>();
   private readonly incomingBytes: number;
 
   constructor(private readonly o: FileUplinkOptions) {
@@ -157,6 +186,34 @@ export class FileUplink implements SlotShare {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => this.waiting.push({ ...received, resolve, reject }));
+  }
+
+  /** The handler of FILE_DELETE (flight/cmd/dictionary.ts), bound by commanding. */
+  bindings(): { FILE_DELETE: CommandBinding } {
+    return { FILE_DELETE: { handler: (args, context) => this.delete(String(args.sha256), context.operator) } };
+  }
+
+  /**
+   * Deletes a stored, never-activated file of any kind by its SHA-256; FileDeleteRefused (nothing
+   * changed) for a string that is no SHA-256, a file not stored (never, not yet, or no longer) or
+   * the one in use. The unlink runs now, in the command's slot (metadata only, no flush), so an
+   * activation after the command finds nothing; the directory fsync that makes it durable runs
+   * beside the frames, then the deletion is counted and reported.
+   */
+  delete(sha256: string, operator: number): { kind: FileKind; sha256: string; bytes: number } {
+    if (!STORED_NAME.test(sha256)) throw this.deleteRefused('badSha256', `${describe(sha256)} is not a SHA-256 (64 lowercase hex digits)`);
+    for (const [kind, spec] of this.kinds) {
+      if (spec.active?.() === sha256) throw this.deleteRefused('active', `${sha256} is the ${kind} in use; the node keeps its own copy, which no command deletes`);
+    }
+    const path = [...this.kinds.values()].map((spec) => join(spec.dir, sha256)).find((p) => this.held.has(p) && !this.writing.has(p));
+    if (!path) throw this.deleteRefused('notStored', `no uplinked file ${sha256} is stored waiting for activation`);
+    const file = this.held.get(path)!;
+    unlinkSync(path);
+    this.release(path);
+    fsyncDirectoryAsync(dirname(path)).then(() => this.removed(file, 'deleted', { operator }), (error: unknown) => {
+      this.o.log.error({ err: error, path, reason: 'deleted' }, 'uplinked file unlinked, but its directory not synced: a power loss may bring it back');
+    });
+    return { kind: file.kind, sha256, bytes: file.bytes };
   }
 
   /** One slot's share of the verification (called by the dispatcher task, after its commands). */
@@ -247,11 +304,14 @@ export class FileUplink implements SlotShare {
       drops.push(this.remove(path, file, 'dropped'));
     }
     this.hold(stored.path, { kind: stored.kind, sha256: stored.sha256, bytes: content.length });
+    this.writing.add(stored.path);
     Promise.all(drops).then(() => writeFileDurableAsync(stored.path, content)).then(() => {
+      this.writing.delete(stored.path);
       this.channels.stored.add();
       this.o.events.emit(CMD_EVENTS.fileStored, { kind: stored.kind, name: header.name, sha256: stored.sha256, bytes: content.length, operator: header.operator });
       resolve(stored);
     }, (error: unknown) => {
+      this.writing.delete(stored.path);
       this.release(stored.path);
       reject(error);
     });
@@ -266,14 +326,24 @@ export class FileUplink implements SlotShare {
   /** Removes a held file durably, counted and reported; a failure is logged and the file stays counted. */
   private remove(path: string, file: Held, reason: 'activated' | 'dropped'): Promise<void> {
     this.release(path);
-    return removeFileDurableAsync(path).then(() => {
-      this.channels.removed.add();
-      if (reason === 'dropped') this.channels.dropped.add();
-      this.o.events.emit(reason === 'dropped' ? CMD_EVENTS.fileDropped : CMD_EVENTS.fileRemoved, { kind: file.kind, sha256: file.sha256, bytes: file.bytes });
-    }, (error: unknown) => {
+    return removeFileDurableAsync(path).then(() => this.removed(file, reason), (error: unknown) => {
       this.o.log.error({ err: error, path, reason }, 'uplinked file not removed');
       this.hold(path, file);
     });
+  }
+
+  /** A held file durably gone: counted and reported. */
+  private removed(file: Held, reason: 'activated' | 'dropped' | 'deleted', more: Record<string, unknown> = {}): void {
+    this.channels.removed.add();
+    if (reason !== 'activated') this.channels[reason].add();
+    this.o.events.emit(REMOVAL_EVENTS[reason], { kind: file.kind, sha256: file.sha256, bytes: file.bytes, ...more });
+  }
+
+  private deleteRefused(reason: DeleteReason, detail: string): FileDeleteRefused {
+    const error = new FileDeleteRefused(reason, detail);
+    this.channels.deleteRefused.add();
+    this.o.log.warn({ err: error, reason }, 'FILE_DELETE refused');
+    return error;
   }
 
   private hold(path: string, file: Held): void {

@@ -4,10 +4,11 @@
 // counter per reason and an event, and nothing is stored. The cheap checks refuse at once; the
 // signature and the SHA-256 run in the dispatcher task's slots, the hash a slot's budget at a time.
 // A file its kind activated leaves the incoming directory; the files never activated are bounded
-// by cmd.uplink.incomingBytes, the oldest dropped first.
+// by cmd.uplink.incomingBytes, the oldest dropped first. FILE_DELETE deletes a stored file never
+// activated, by its SHA-256; anything else it refuses with a typed code, changing nothing.
 import { Encoder } from 'cbor-x';
 import { createHash, Hash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyId } from '../../flight/cmd/envelope.js';
@@ -33,14 +34,19 @@ function service(o: { planBytes?: number; dispatch?: HarnessOptions['dispatch'];
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   // What a kind does once it activated a file (and kept its own copy): tells the file service.
   const activated: Record<'model' | 'plan', Array<(sha256: string) => void>> = { model: [], plan: [] };
+  // The SHA-256 each kind has in use, as its kind tells (set by a test).
+  const inUse: Partial<Record<'model' | 'plan', string>> = {};
   h.commanding.uplink.accept('model', {
     dir: dirs.model, maxBytes: MAX_MODEL, looksRight: (b) => new TextDecoder().decode(b.subarray(0, 8)) === 'TERNMDL1',
-    onActivated: (listener) => activated.model.push(listener),
+    onActivated: (listener) => activated.model.push(listener), active: () => inUse.model,
   });
-  h.commanding.uplink.accept('plan', { dir: dirs.plan, maxBytes: o.planBytes ?? 1 << 20, onActivated: (listener) => activated.plan.push(listener) });
+  h.commanding.uplink.accept('plan', { dir: dirs.plan, maxBytes: o.planBytes ?? 1 << 20, onActivated: (listener) => activated.plan.push(listener), active: () => inUse.plan });
   const stored = (): string[] => Object.values(dirs).flatMap((d) => readdirSync(d));
   const activate = (kind: 'model' | 'plan', sha256: string): void => activated[kind].forEach((listener) => listener(sha256));
-  return { ...h, dirs, stored, activate };
+  let seq = 100;
+  /** FILE_DELETE signed by one operator; its outcome (after the `accepted` response of its slot). */
+  const fileDelete = (sha256: string) => h.send(envelope({ command: 'FILE_DELETE', args: [sha256], seq: seq++, signers: [alice] }, h.wall.ms)).at(-1);
+  return { ...h, dirs, stored, activate, inUse, fileDelete };
 }
 
 /** A signed plan file of exactly `bytes` bytes, told apart by `n`. */
@@ -222,6 +228,72 @@ describe('the file service (cmd.uplink)', () => {
     await expect(restarted.deliverFile(planFile(5, 1001).envelope)).rejects.toMatchObject({ reason: 'oversize', message: expect.stringContaining('cmd.uplink.incomingBytes') });
     expect(restarted.stored().sort()).toEqual([c!.sha256, d!.sha256].sort());
     expect(restarted.value('cmd.uplink.incomingBytes')).toBe(800);
+  });
+
+  it('FILE_DELETE (one operator) deletes a stored, never-activated file of any kind: gone from disk at once, durably, incomingBytes down, counted and reported', async () => {
+    const s = service();
+    const plan = planFile(1, 300);
+    await s.deliverFile(plan.envelope);
+    const model = await s.deliverFile(signFile(dsa, TERN, { target: NODE, kind: 'model', name: 'm.tern', signer: alice }));
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(300 + TERN.length);
+    const response = s.fileDelete(model.sha256);
+    expect(response).toMatchObject({ status: 'executed', command: 'FILE_DELETE', result: { kind: 'model', sha256: model.sha256, bytes: TERN.length } });
+    // Unlinked in the command's slot: an activation after it finds nothing.
+    expect(existsSync(model.path)).toBe(false);
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(300);
+    await until(() => s.value('cmd.uplink.deleted') === 1, 'the deletion durable and counted');
+    expect(s.value('cmd.uplink.removed')).toBe(1);
+    expect(s.value('cmd.uplink.dropped')).toBe(0);
+    expect(s.value('cmd.uplink.deleteRefused')).toBe(0);
+    expect(s.events.filter((e) => e.name === 'CMD_FILE_DELETED').map((e) => e.args)).toEqual([{ kind: 'model', sha256: model.sha256, bytes: TERN.length, operator: 1 }]);
+    expect(s.stored()).toEqual([plan.sha256]);
+    // The kind activating it anyway (it read the file before) changes nothing more.
+    s.activate('model', model.sha256);
+    expect(s.value('cmd.uplink.removed')).toBe(1);
+    // A plan goes the same way; a restart counts nothing of either.
+    expect(s.fileDelete(plan.sha256)).toMatchObject({ status: 'executed', result: { kind: 'plan', sha256: plan.sha256, bytes: 300 } });
+    await until(() => s.value('cmd.uplink.deleted') === 2, 'the plan deleted');
+    expect(s.stored()).toEqual([]);
+    expect(service({ dataDir: s.dataDir }).value('cmd.uplink.incomingBytes')).toBe(0);
+  });
+
+  const unknown = createHash('sha256').update('never uplinked').digest('hex');
+  const refusals: Array<[string, string, (sha256: string) => string]> = [
+    ['a string that is no SHA-256', 'UPLINK_DELETE_BAD_SHA256', () => 'not a digest'],
+    ['a SHA-256 in upper case (files are named in lower case)', 'UPLINK_DELETE_BAD_SHA256', (sha256) => sha256.toUpperCase()],
+    ['an empty string', 'UPLINK_DELETE_BAD_SHA256', () => ''],
+    ['a SHA-256 no file was stored under', 'UPLINK_DELETE_NOT_STORED', () => unknown],
+    ['the SHA-256 of the plan in use (uploaded again)', 'UPLINK_DELETE_ACTIVE', (sha256) => sha256],
+  ];
+  it.each(refusals)('FILE_DELETE refuses %s: typed code in the response, counted, nothing changes', async (_what, code, name) => {
+    const s = service();
+    const plan = planFile(1, 300);
+    await s.deliverFile(plan.envelope);
+    if (code === 'UPLINK_DELETE_ACTIVE') s.inUse.plan = plan.sha256;
+    const response = s.fileDelete(name(plan.sha256));
+    expect(response).toMatchObject({ status: 'failed', command: 'FILE_DELETE', reason: code, detail: expect.stringContaining('FILE_DELETE refused') });
+    expect(s.value('cmd.uplink.deleteRefused')).toBe(1);
+    expect(s.value('cmd.failed')).toBe(1);
+    expect(s.stored()).toEqual([plan.sha256]);
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(300);
+    expect(s.value('cmd.uplink.removed')).toBe(0);
+    expect(s.value('cmd.uplink.deleted')).toBe(0);
+    expect(s.events.filter((e) => e.name === 'CMD_FILE_DELETED')).toEqual([]);
+  });
+
+  it('FILE_DELETE refuses a file whose durable write has not ended (not stored yet), and deletes it once stored', async () => {
+    const s = service();
+    const plan = planFile(1, 300);
+    const done = s.commanding.uplink.receive(plan.envelope);
+    s.run(1);
+    // Verified and hashed in that slot; its write runs beside the frames and cannot have ended.
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(300);
+    expect(s.fileDelete(plan.sha256)).toMatchObject({ status: 'failed', reason: 'UPLINK_DELETE_NOT_STORED' });
+    await done;
+    expect(s.stored()).toEqual([plan.sha256]);
+    expect(s.fileDelete(plan.sha256)).toMatchObject({ status: 'executed' });
+    expect(s.stored()).toEqual([]);
+    expect(s.value('cmd.uplink.incomingBytes')).toBe(0);
   });
 
   it('a file signature is not a command signature: the contexts differ', () => {
