@@ -85,9 +85,13 @@ export class InferNode {
   }
 
   /** The model kind of the file service: .tern files up to infer.maxModelBytes, stored in
-   *  `incoming`, each removed there once activated (the model manager keeps its own copy). */
+   *  `incoming`, each removed there once activated (the model manager keeps its own copy); the
+   *  active model's file is not for FILE_DELETE. */
   uplinkKind(): UplinkKind {
-    return { dir: this.incoming, maxBytes: this.o.config.maxModelBytes, looksRight: isTern, onActivated: (listener) => this.activated.push(listener) };
+    return {
+      dir: this.incoming, maxBytes: this.o.config.maxModelBytes, looksRight: isTern,
+      onActivated: (listener) => this.activated.push(listener), active: () => this.models.active,
+    };
   }
 
   /** Declares and binds INFER_ACTIVATE_MODEL and INFER_ROLLBACK_MODEL. */

@@ -38,20 +38,24 @@ export interface PlanActivationOptions {
 
 export class PlanActivation {
   private readonly listeners: Array<(sha256: string) => void> = [];
+  /** SHA-256 of the plan activated by command and in use (the kept file's). */
+  private active: string | undefined;
 
   constructor(private readonly o: PlanActivationOptions) {
     mkdirSync(o.incoming, { recursive: true });
   }
 
   /** The plan kind of the file service (flight/cmd/uplink.ts's UplinkKind): files stored in
-   *  `incoming`, each removed there once activated. */
-  uplinkKind(): { dir: string; maxBytes: number; onActivated: (listener: (sha256: string) => void) => void } {
-    return { dir: this.o.incoming, maxBytes: MAX_PLAN_FILE_BYTES, onActivated: (listener) => this.listeners.push(listener) };
+   *  `incoming`, each removed there once activated; the plan in use is not for FILE_DELETE. */
+  uplinkKind(): { dir: string; maxBytes: number; onActivated: (listener: (sha256: string) => void) => void; active: () => string | undefined } {
+    return { dir: this.o.incoming, maxBytes: MAX_PLAN_FILE_BYTES, onActivated: (listener) => this.listeners.push(listener), active: () => this.active };
   }
 
   /** At start: a plan activated by command before a restart is the plan again. */
   restore(): void {
-    if (existsSync(this.o.file)) this.use(this.o.intake.load(this.o.file));
+    if (!existsSync(this.o.file)) return;
+    this.use(this.o.intake.load(this.o.file));
+    this.active = createHash('sha256').update(readFileSync(this.o.file)).digest('hex');
   }
 
   /** The ROUTE_PLAN_ACTIVATE handler's work: the approved file, validated, kept durably, then used. */
@@ -68,6 +72,7 @@ export class PlanActivation {
     });
     writeFileDurable(this.o.file, bytes);
     this.use(plan);
+    this.active = sha256;
     for (const listener of this.listeners) listener(sha256);
     return { sha256, contacts: plan.contacts.length, nodes: plan.nodes.length };
   }

@@ -22,7 +22,7 @@ import { readGrayBmp } from '../../flight/infer/bmp.js';
 import { createRootLogger } from '../../flight/log.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog, type EventRecord } from '../../flight/tlm/events.js';
-import { dsa, harness, NODE, testOperator } from '../cmd/support/harness.js';
+import { dsa, envelope, harness, NODE, testOperator } from '../cmd/support/harness.js';
 import { until } from '../support/wait.js';
 
 const VECTORS = new URL('../../../shared/vectors/tflite/', import.meta.url);
@@ -155,7 +155,10 @@ describe('models uplinked through the file service', () => {
       await until(() => infer.models.active === sha256, `${sha256} active`);
     };
     const files = (sub: string): string[] => readdirSync(join(dir, 'infer', sub)).sort();
-    return { h, infer, upload, run, activate, files };
+    let seq = 1;
+    /** FILE_DELETE signed by one operator; its outcome. */
+    const fileDelete = (sha256: string) => h.send(envelope({ command: 'FILE_DELETE', args: [sha256], seq: seq++, signers: [testOperator(1)] }, h.wall.ms)).at(-1);
+    return { h, infer, upload, run, activate, files, fileDelete, events };
   }
 
   it('after A, B, C keeps only C and B (active, previous) and no activated file in incoming; a restart runs C and rolls back to B', async () => {
@@ -183,6 +186,28 @@ describe('models uplinked through the file service', () => {
     expect(restarted.run('INFER_ROLLBACK_MODEL', {})).toMatchObject({ status: 'active', sha256: b });
     expect(restarted.files('models')).toEqual([`${b!}.tern`, `${c!}.tern`, 'models.json'].sort());
     expect(restarted.h.value('infer.modelsRemoved')).toBe(0);
+  });
+
+  it('FILE_DELETE: a deleted model cannot be activated (refused, the active one keeps running); the active model is not deleted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-models-delete-'));
+    dirs.push(dir);
+    const n = inferNode(dir);
+    const refused: EventRecord[] = [];
+    n.events.onEvent((e) => { if (e.name === 'INFER_MODEL_REFUSED') refused.push(e); });
+    const [a, b] = [person, hello].map(modelDigest);
+    await n.upload(person);
+    await n.upload(hello);
+    await n.activate(a!);
+    expect(n.fileDelete(b!)).toMatchObject({ status: 'executed', result: { kind: 'model', sha256: b } });
+    expect(n.run('INFER_ACTIVATE_MODEL', { sha256: b! })).toMatchObject({ status: 'activating' });
+    await until(() => refused.length === 1, 'the deleted model refused');
+    expect(refused[0]!.args).toMatchObject({ code: 'ENOENT' });
+    expect(n.infer.models.active).toBe(a);
+    // The active model, uploaded again: its copy in incoming is not FILE_DELETE's to remove.
+    await until(() => n.files('incoming').length === 0, 'A removed once activated, B deleted');
+    await n.upload(person);
+    expect(n.fileDelete(a!)).toMatchObject({ status: 'failed', reason: 'UPLINK_DELETE_ACTIVE' });
+    expect(n.files('incoming')).toEqual([a!]);
   });
 });
 

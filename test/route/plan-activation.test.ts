@@ -19,7 +19,7 @@ import { PlanActivation } from '../../flight/route/plan-activation.js';
 import { parsePlan, PlanIntake } from '../../flight/route/plan-load.js';
 import { TelemetryRegistry } from '../../flight/tlm/channels.js';
 import { EventLog } from '../../flight/tlm/events.js';
-import { dsa, harness, NODE, testOperator } from '../cmd/support/harness.js';
+import { dsa, envelope, harness, NODE, testOperator } from '../cmd/support/harness.js';
 import { until } from '../support/wait.js';
 
 const EPOCH = Date.UTC(2026, 0, 1);
@@ -60,7 +60,9 @@ function withFileService(dir = mkdtempSync(join(tmpdir(), 'tern-plan-uplink-')))
   /** `tern gse upload --kind plan`, delivered as the agent does; settles once stored. */
   const upload = (text: string): Promise<StoredFile> => h.deliverFile(signFile(dsa, new TextEncoder().encode(text), { target: NODE, kind: 'plan', name: 'plan.json', signer: operator }));
   const incoming = (): string[] => readdirSync(join(dir, 'incoming')).sort();
-  return { ...n, h, upload, incoming };
+  /** FILE_DELETE signed by the operator (sequence numbers above any earlier run's); its outcome. */
+  const fileDelete = (sha256: string, seq: number) => h.send(envelope({ command: 'FILE_DELETE', args: [sha256], seq, signers: [operator] }, h.wall.ms)).at(-1);
+  return { ...n, h, upload, incoming, fileDelete };
 }
 
 /** Plans naming node NODE (the harness's) whose first hop to node 3 is `hop`. */
@@ -111,6 +113,25 @@ describe('contact plan by command', () => {
     expect(restarted.router.route(facts, EPOCH)!.nextHop).toBe(8);
     await until(() => restarted.incoming().length === 1, 'D removed');
     expect(restarted.incoming()).toEqual([bad.sha256]);
+  });
+
+  it('FILE_DELETE: a deleted plan cannot be activated (the old plan stays); the plan in use is not deleted, also after a restart', async () => {
+    const n = withFileService();
+    const a = await n.upload(via(4));
+    const b = await n.upload(via(5));
+    n.plans.activate(a.sha256);
+    expect(n.fileDelete(b.sha256, 1)).toMatchObject({ status: 'executed', result: { kind: 'plan', sha256: b.sha256 } });
+    expect(() => n.plans.activate(b.sha256)).toThrow(/uplinked with tern gse upload.*ENOENT/);
+    expect(n.router.route(facts, EPOCH)!.nextHop).toBe(4);
+    expect(n.tlm.get('route.plansRejected')!.value).toBe(1);
+    // The plan in use, uploaded again: its copy in incoming is not FILE_DELETE's to remove.
+    await until(() => n.incoming().length === 0, 'A removed once activated, B deleted');
+    await n.upload(via(4));
+    expect(n.fileDelete(a.sha256, 2)).toMatchObject({ status: 'failed', reason: 'UPLINK_DELETE_ACTIVE' });
+    const restarted = withFileService(n.dir);
+    restarted.plans.restore();
+    expect(restarted.fileDelete(a.sha256, 3)).toMatchObject({ status: 'failed', reason: 'UPLINK_DELETE_ACTIVE' });
+    expect(restarted.incoming()).toEqual([a.sha256]);
   });
 
   it.each([
