@@ -5,6 +5,8 @@
 // restart. A bad plan, uploaded and activated the same way, is refused and the node stays on the
 // constellation plan. An unsigned file and one whose signature was forged, sent by a ground peer
 // of the test, are refused at the file service with their counters, and nothing of them is stored.
+// The bad plan, never activated, is deleted with FILE_DELETE by one operator; activating it then
+// fails, and a SHA-256 no file was stored under is refused.
 import { Encoder } from 'cbor-x';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +44,11 @@ function event(name: string, args: Record<string, unknown> = {}, nth = 1): Promi
 }
 
 async function command(...args: string[]): Promise<void> {
-  const sent = await runTern(['gse', 'send', String(SAT), ...args, '--key', 'alice.key', '--key', 'bob.key', '--from', join(dir, `data-${SAT}`), '--via', `127.0.0.1:${port}`], dir);
+  await commandBy(['alice.key', 'bob.key'], ...args);
+}
+
+async function commandBy(keys: string[], ...args: string[]): Promise<void> {
+  const sent = await runTern(['gse', 'send', String(SAT), ...args, ...keys.flatMap((key) => ['--key', key]), '--from', join(dir, `data-${SAT}`), '--via', `127.0.0.1:${port}`], dir);
   expect(sent.code, sent.stderr).toBe(0);
 }
 
@@ -83,7 +89,7 @@ afterAll(async () => {
 describe('a contact plan uplinked as a signed file and activated by k-of-n command, on a node process', () => {
   const contacts = readPlanFile(CONSTELLATION_PLAN).contacts.length;
   let planSha: string;
-  let badBytes: number;
+  let badSha: string;
 
   it('takes a 200 KB plan uploaded by the CLI, activates it with two operators\' signatures and routes by it', async () => {
     const sent = await upload(CONSTELLATION_PLAN, '--via', `127.0.0.1:${port}`);
@@ -115,7 +121,19 @@ describe('a contact plan uplinked as a signed file and activated by k-of-n comma
     expect(readFileSync(join(dataDir(), 'contact-plan'))).toEqual(readFileSync(CONSTELLATION_PLAN));
     // Never activated: it stays.
     expect(incoming()).toEqual([bad.sha256]);
-    badBytes = bad.bytes;
+    badSha = bad.sha256;
+  }, 90_000);
+
+  it('deletes the never-activated bad plan with FILE_DELETE signed by one operator; activating it then fails; an unknown SHA-256 is refused', async () => {
+    await commandBy(['alice.key'], 'FILE_DELETE', badSha);
+    await event('CMD_FILE_DELETED', { kind: 'plan', sha256: badSha, operator: 1 });
+    await event('CMD_EXECUTED', { command: 'FILE_DELETE' });
+    expect(incoming()).toEqual([]);
+    await command('ROUTE_PLAN_ACTIVATE', badSha);
+    expect(String((await event('CMD_FAILED', { command: 'ROUTE_PLAN_ACTIVATE' }, 2)).error)).toContain('ENOENT');
+    expect(readFileSync(join(dataDir(), 'contact-plan'))).toEqual(readFileSync(CONSTELLATION_PLAN));
+    await commandBy(['alice.key'], 'FILE_DELETE', badSha);
+    expect(String((await event('CMD_FAILED', { command: 'FILE_DELETE' })).error)).toContain('FILE_DELETE refused (notStored)');
   }, 90_000);
 
   it('refuses an unsigned and a forged file at the file service: counters, events, nothing stored', async () => {
@@ -141,8 +159,9 @@ describe('a contact plan uplinked as a signed file and activated by k-of-n comma
     expect((await sat.exited).code).toBe(0);
     const hk = JSON.parse(readFileSync(join(dataDir(), 'housekeeping.json'), 'utf8')) as { channels: Record<string, number> };
     expect(hk.channels).toMatchObject({
-      'route.planContacts': contacts, 'route.plansRejected': 1, 'cmd.uplink.stored': 2, 'cmd.uplink.refused': 2,
-      'cmd.uplink.refused.unsigned': 1, 'cmd.uplink.refused.badSignature': 1, 'cmd.uplink.removed': 1, 'cmd.uplink.incomingBytes': badBytes,
+      'route.planContacts': contacts, 'route.plansRejected': 2, 'cmd.uplink.stored': 2, 'cmd.uplink.refused': 2,
+      'cmd.uplink.refused.unsigned': 1, 'cmd.uplink.refused.badSignature': 1, 'cmd.uplink.removed': 2, 'cmd.uplink.deleted': 1,
+      'cmd.uplink.deleteRefused': 1, 'cmd.uplink.incomingBytes': 0,
     });
     await start();
     expect(await event('ROUTE_PLAN_ACTIVATED')).toMatchObject({ contacts });
