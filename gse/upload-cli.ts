@@ -30,7 +30,8 @@ const UPLOAD = {
   },
   notes: `Prints one JSON line: {"status":"sent"|"written"|"refused", "kind", "file", "sha256", "bytes", "node",
 "operator", "to"}. Storing a file changes nothing on board: activate it by its sha256 with a critical
-command that k operators sign: INFER_ACTIVATE_MODEL SHA256 or ROUTE_PLAN_ACTIVATE SHA256.
+command that k operators sign: INFER_ACTIVATE_MODEL SHA256 or ROUTE_PLAN_ACTIVATE SHA256. A file
+never activated is deleted on board with FILE_DELETE SHA256 (one operator).
 Exit codes: 0 sent or written; 1 the station did not take it; 2 bad input, nothing sent.`,
   examples: [
     'tern gse upload --kind model --file person_detect.tern --to 20 --key alice.key --via 127.0.0.1:4610',
