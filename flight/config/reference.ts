@@ -30,6 +30,7 @@ const STORE: Field = {
     commitDelayMs: { type: 'number', min: 0, max: 1000, default: 0, doc: 'How long a batch waits for company once it is not empty (0: only while the previous batch syncs).' },
     compactGarbageRatio: { type: 'number', min: 0.01, max: 1, default: 0.5, doc: 'A full segment is compacted once this share of its bytes is dead.' },
     reserveBytes: { type: 'integer', min: 0, max: 67108864, default: 262144, doc: 'Space kept aside so deletions and status reports can be written while the device is full.' },
+    spareSegments: { type: 'integer', min: 0, max: 64, default: 0, doc: 'Segment-sized files written through once when the store is created and refilled by compaction, so that new segments overwrite blocks instead of appending (no journal commit per batch); each holds segmentBytes of disk.' },
   },
 };
 

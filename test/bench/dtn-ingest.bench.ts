@@ -1,12 +1,17 @@
 // Durable ingest of 1 KiB bundles over TCPCLv4 on loopback into a real node process (each
 // transfer acknowledged only once its bundle is durable), against writing the same bytes right
 // after with append + fdatasync per batch of the size the node's group commit formed. Target:
-// >= 50% of the raw rate. Each of TERN_BENCH_INGEST_ROUNDS rounds (default 3) pairs a fresh node
-// with a raw run, and the median round is reported: on a shared disk the raw rate alone moves by
-// a third from one run to the next. Then the same bundles from 4 senders at once (4 sessions,
-// each with the window in flight), into a fresh node: the rate should scale, not collapse. TERN_BENCH_INGEST_BUNDLES sets the bundles (default 60,000: at 20,000 a run lasts
-// under a second and the JIT's warm-up is a third of it, where a node in orbit runs for months),
-// TERN_BENCH_INGEST_WINDOW the transfers in flight per session (default 64).
+// >= 50% of the raw rate. The node's store has spare segments (store.spareSegments), as a store
+// formatted at installation has, so its records overwrite blocks instead of appending; what that
+// is worth shows beside it, in the same round: a node whose store appends (no spares), and the
+// raw batches written over a file of zeros instead of appended. Each of
+// TERN_BENCH_INGEST_ROUNDS rounds (default 3) runs all four, and the round with the median ratio
+// is reported: on a shared disk the raw rate alone moves by a third from one run to the next.
+// Then the same bundles from 4 senders at once (4 sessions, each with the window in flight), into
+// a fresh node: the rate should scale, not collapse. TERN_BENCH_INGEST_BUNDLES sets the bundles
+// (default 60,000: at 20,000 a run lasts under a second and the JIT's warm-up is a third of it,
+// where a node in orbit runs for months), TERN_BENCH_INGEST_WINDOW the transfers in flight per
+// session (default 64).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,6 +28,9 @@ import { writeResult } from './results.js';
 const BUNDLES = Number(process.env.TERN_BENCH_INGEST_BUNDLES ?? 60_000);
 const WINDOW = Number(process.env.TERN_BENCH_INGEST_WINDOW ?? 64);
 const ROUNDS = Number(process.env.TERN_BENCH_INGEST_ROUNDS ?? 3);
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Enough spares for every bundle (about 1,100 bytes a record), and one more. */
+const SPARES = Math.ceil((BUNDLES * 1100) / SEGMENT_BYTES) + 1;
 
 function bundles(first: number): Uint8Array[] {
   const created = dtnNow();
@@ -37,8 +45,11 @@ function bundles(first: number): Uint8Array[] {
 
 interface Ingest { seconds: number; commits: number; frameLatenessP99Us: number; frameLatenessMaxUs: number; slips: number }
 
-/** Starts a node, sends `all` over `senders` TCPCLv4 sessions (WINDOW transfers in flight each), stops it. */
-async function ingest(data: string, all: Uint8Array[], senders: number): Promise<Ingest> {
+/**
+ * Starts a node (its store with `spares` spare segments), sends `all` over `senders` TCPCLv4
+ * sessions (WINDOW transfers in flight each), stops it.
+ */
+async function ingest(data: string, all: Uint8Array[], senders: number, spares = SPARES): Promise<Ingest> {
   const peers = Array.from({ length: senders }, (_, i) => new GroundPeer(100 + i));
   const port = await freePort();
   const node = startTern(['flight', '--config', writeNodeConfig(data, {
@@ -49,7 +60,7 @@ async function ingest(data: string, all: Uint8Array[], senders: number): Promise
     // A gateway's ingest credit: 512 validations per 10 ms slot (about 5 ms of a frame) allow
     // 51,200 bundles/s. At 256 the credit, not the disk, set the pace: bursts ran it out and the
     // rest of a window waited up to a frame for the next slot.
-    dtn: { agent: { inboundQueue: 1024, ingestPerSlot: 512 }, store: { capacityBytes: 4 * BUNDLES * 1100 } },
+    dtn: { agent: { inboundQueue: 1024, ingestPerSlot: 512 }, store: { capacityBytes: 4 * BUNDLES * 1100, segmentBytes: SEGMENT_BYTES, spareSegments: spares } },
   })]);
   try {
     await node.waitForLine((l) => l.msg === 'node started');
@@ -75,8 +86,15 @@ async function ingest(data: string, all: Uint8Array[], senders: number): Promise
   }
 }
 
-async function rawRun(file: string, all: Uint8Array[], batch: number): Promise<number> {
+/** Seconds to write `all` in batches of `batch`, each write fdatasync'd: appended, or over a file of zeros made beforehand. */
+async function rawRun(file: string, all: Uint8Array[], batch: number, over: 'append' | 'zeros'): Promise<number> {
   const handle = await open(file, 'w');
+  if (over === 'zeros') {
+    const zeros = Buffer.alloc(1024 * 1024);
+    const total = all.reduce((sum, b) => sum + b.length, 0);
+    for (let at = 0; at < total; at += zeros.length) await handle.write(zeros, 0, Math.min(zeros.length, total - at), at);
+    await handle.datasync();
+  }
   const t0 = performance.now();
   let position = 0;
   for (let i = 0; i < all.length; i += batch) {
@@ -90,7 +108,21 @@ async function rawRun(file: string, all: Uint8Array[], batch: number): Promise<n
   return seconds;
 }
 
-interface Round { tcpcl: number; raw: number; ratio: number; batch: number; frames: { latenessP99Us: number; latenessMaxUs: number; slips: number } }
+interface Round {
+  tcpcl: number;
+  raw: number;
+  ratio: number;
+  batch: number;
+  frames: { latenessP99Us: number; latenessMaxUs: number; slips: number };
+  /** The node whose store appends, and its ratio to the same raw append. */
+  tcpclAppending: number;
+  ratioAppending: number;
+  /** The raw batches written over zeros, and the node's ratio to that. */
+  rawOverwrite: number;
+  ratioToOverwrite: number;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + fdatasync, from 1 and 4 senders`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tern-bench-ingest-'));
@@ -100,15 +132,22 @@ it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + f
     const rounds: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const one = await ingest(join(dir, `one-${r}`), all, 1);
+      rmSync(join(dir, `one-${r}`), { recursive: true });
+      const appending = await ingest(join(dir, `appending-${r}`), all, 1, 0);
+      rmSync(join(dir, `appending-${r}`), { recursive: true });
       const batch = Math.max(1, Math.round(BUNDLES / one.commits));
       const rawFile = join(dir, `raw-${r}.bin`);
-      const rawSeconds = await rawRun(rawFile, all, batch);
+      const raw = BUNDLES / (await rawRun(rawFile, all, batch, 'append'));
+      rmSync(rawFile);
+      const rawOverwrite = BUNDLES / (await rawRun(rawFile, all, batch, 'zeros'));
       rmSync(rawFile);
       const tcpcl = BUNDLES / one.seconds;
-      const raw = BUNDLES / rawSeconds;
+      const tcpclAppending = BUNDLES / appending.seconds;
       rounds.push({
-        tcpcl: Math.round(tcpcl), raw: Math.round(raw), ratio: Math.round((tcpcl / raw) * 100) / 100, batch: Math.round((BUNDLES / one.commits) * 10) / 10,
+        tcpcl: Math.round(tcpcl), raw: Math.round(raw), ratio: round2(tcpcl / raw), batch: Math.round((BUNDLES / one.commits) * 10) / 10,
         frames: { latenessP99Us: one.frameLatenessP99Us, latenessMaxUs: Math.round(one.frameLatenessMaxUs), slips: one.slips },
+        tcpclAppending: Math.round(tcpclAppending), ratioAppending: round2(tcpclAppending / raw),
+        rawOverwrite: Math.round(rawOverwrite), ratioToOverwrite: round2(tcpcl / rawOverwrite),
       });
     }
     const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
@@ -117,6 +156,7 @@ it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + f
       command: 'npm run bench -- test/bench/dtn-ingest.bench.ts',
       bundles: BUNDLES,
       window: WINDOW,
+      spareSegments: SPARES,
       loadAverage1m: { before: load0, after: loadavg()[0] },
       // The round with the median ratio; every round follows.
       meanBatchBundles: median.batch,
@@ -124,11 +164,16 @@ it(`durable ingest over TCPCLv4 of ${BUNDLES} bundles of 1 KiB vs raw append + f
       tcpclBundlesPerSecond: median.tcpcl,
       rawBundlesPerSecond: median.raw,
       ratio: median.ratio,
+      // The same round's node without spares (appending), and the raw batches written over zeros.
+      tcpclAppendingBundlesPerSecond: median.tcpclAppending,
+      ratioAppending: median.ratioAppending,
+      rawOverwriteBundlesPerSecond: median.rawOverwrite,
+      ratioToOverwrite: median.ratioToOverwrite,
       rounds,
       fourSenders: {
         bundlesPerSecond: Math.round(BUNDLES / four.seconds),
         meanBatchBundles: BUNDLES / four.commits,
-        scaling: Math.round(((BUNDLES / four.seconds) / median.tcpcl) * 100) / 100,
+        scaling: round2((BUNDLES / four.seconds) / median.tcpcl),
         frames: { latenessP99Us: four.frameLatenessP99Us, latenessMaxUs: Math.round(four.frameLatenessMaxUs), slips: four.slips },
       },
       target: { ratio: 0.5, fourSendersScaling: '>= 1 (scales rather than collapses)' },

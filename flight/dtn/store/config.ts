@@ -22,9 +22,15 @@ export interface StoreConfig {
    * 256 KiB; 0: none).
    */
   reserveBytes: number;
+  /**
+   * Segment files kept written through, for new segments to overwrite rather than append to
+   * (spares.ts): made when the store is created, refilled by compaction (default 0: none, every
+   * segment a new file).
+   */
+  spareSegments: number;
 }
 
-const KEYS = ['capacityBytes', 'perSourceQuotaBytes', 'segmentBytes', 'maxBatchBytes', 'commitDelayMs', 'compactGarbageRatio', 'reserveBytes'] as const;
+const KEYS = ['capacityBytes', 'perSourceQuotaBytes', 'segmentBytes', 'maxBatchBytes', 'commitDelayMs', 'compactGarbageRatio', 'reserveBytes', 'spareSegments'] as const;
 
 export function parseStoreConfig(f: Fields, raw: unknown, field: string): StoreConfig {
   const o = f.object(raw, field, KEYS);
@@ -38,5 +44,6 @@ export function parseStoreConfig(f: Fields, raw: unknown, field: string): StoreC
     commitDelayMs: o.commitDelayMs === undefined ? 0 : f.number(o.commitDelayMs, at('commitDelayMs'), 0, 1000),
     compactGarbageRatio: o.compactGarbageRatio === undefined ? 0.5 : f.number(o.compactGarbageRatio, at('compactGarbageRatio'), 0.01, 1),
     reserveBytes: o.reserveBytes === undefined ? 256 * 1024 : f.integer(o.reserveBytes, at('reserveBytes'), 0, 64 * 1024 * 1024),
+    spareSegments: o.spareSegments === undefined ? 0 : f.integer(o.spareSegments, at('spareSegments'), 0, 64),
   };
 }

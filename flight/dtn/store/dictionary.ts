@@ -24,6 +24,8 @@ export const STORE_CHANNELS = {
   garbageBytes: { name: 'dtn.store.garbageBytes', type: 'u64', units: 'bytes', doc: 'Bytes of dead records in segment files, reclaimable by compaction' },
   compactedBytes: { name: 'dtn.store.compactedBytes', type: 'u64', units: 'bytes', doc: 'Bytes of live records copied by compaction' },
   segmentsReclaimed: { name: 'dtn.store.segmentsReclaimed', type: 'u64', units: 'files', doc: 'Segment files deleted by compaction' },
+  segmentsRecycled: { name: 'dtn.store.segmentsRecycled', type: 'u64', units: 'files', doc: 'Segment files compaction emptied that became spares instead of being deleted' },
+  spareSegments: { name: 'dtn.store.spareSegments', type: 'u32', units: 'files', doc: 'Spare segment files ready to be written over (store.spareSegments)' },
   snapshotLoads: { name: 'dtn.store.snapshotLoads', type: 'u32', units: 'opens', doc: 'Opens that loaded the index saved at a clean close instead of rebuilding it' },
   snapshotRejected: { name: 'dtn.store.snapshotRejected', type: 'u32', units: 'opens', yellow: { high: 0 }, doc: 'Index snapshots found torn, corrupt or stale and ignored (index rebuilt from the segments)' },
   recoveryMs: { name: 'dtn.store.recoveryMs', type: 'f64', units: 'ms', doc: 'Time the last open() spent rebuilding the index' },

@@ -77,22 +77,42 @@ export function parseSegmentFileName(file: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export function segmentHeader(segment: number): Buffer {
+// Segment header: magic (8), version (u32), segment number (u32), flags (u8), zeros to 28, CRC-32C.
+const SEGMENT_FLAGS = 16;
+/**
+ * Written over a spare file (spares.ts): bytes past the records may be an earlier use's, not a
+ * torn write. Version 1 readers that predate the flag ignore it and cut those bytes as torn,
+ * which is safe.
+ */
+const FLAG_RECYCLED = 1;
+
+export function segmentHeader(segment: number, recycled = false): Buffer {
   const b = Buffer.alloc(SEGMENT_HEADER_BYTES);
   SEGMENT_MAGIC.copy(b, 0);
   b.writeUInt32LE(FORMAT_VERSION, 8);
   b.writeUInt32LE(segment, 12);
+  b[SEGMENT_FLAGS] = recycled ? FLAG_RECYCLED : 0;
   b.writeUInt32LE(crc32c(b.subarray(0, 28)), 28);
   return b;
 }
 
+/** Whether a header (checked valid) was written over a spare file. */
+export function segmentHeaderRecycled(b: Uint8Array): boolean {
+  return (b[SEGMENT_FLAGS]! & FLAG_RECYCLED) !== 0;
+}
+
+/** The segment number a header names if its magic and CRC check out, else 0. */
+export function segmentHeaderNumber(b: Uint8Array): number {
+  if (b.length < SEGMENT_HEADER_BYTES) return 0;
+  const buf = Buffer.from(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
+  if (!buf.subarray(0, 8).equals(SEGMENT_MAGIC) || buf.readUInt32LE(28) !== crc32c(buf.subarray(0, 28))) return 0;
+  return buf.readUInt32LE(12);
+}
+
 /** 'valid', 'corrupt', or the unsupported version number a valid header declares. */
 export function checkSegmentHeader(b: Uint8Array, segment: number): 'valid' | 'corrupt' | number {
-  if (b.length < SEGMENT_HEADER_BYTES) return 'corrupt';
-  const buf = Buffer.from(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
-  if (!buf.subarray(0, 8).equals(SEGMENT_MAGIC) || buf.readUInt32LE(28) !== crc32c(buf.subarray(0, 28))) return 'corrupt';
-  if (buf.readUInt32LE(12) !== segment) return 'corrupt';
-  const version = buf.readUInt32LE(8);
+  if (segmentHeaderNumber(b) !== segment) return 'corrupt';
+  const version = Buffer.from(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES).readUInt32LE(8);
   return version === FORMAT_VERSION ? 'valid' : version;
 }
 

@@ -83,7 +83,7 @@ export async function recoverIndex(dir: string, index: BundleIndex, options: Rec
       for (const s of snapshot.segments.slice(0, -1)) {
         recovery.segments.push({
           segment: s.number, path: join(dir, segmentFileName(s.number)), sealed: true, headerValid: true, recordsEnd: s.size,
-          fileSize: s.fileSize, corruptRecords: 0, corruptBytes: 0, tailBytes: 0, torn: [], tombstoneBytes: s.tombstoneBytes,
+          fileSize: s.fileSize, corruptRecords: 0, corruptBytes: 0, tailBytes: 0, torn: [], recycled: false, tombstoneBytes: s.tombstoneBytes,
         });
       }
       // The newest segment is read again (the segment log appends to it and needs its heads).

@@ -11,6 +11,8 @@ export interface Segment {
   size: number;
   /** Complete: never appended to again (summarised, or found without a trailer and left as it is). */
   sealed: boolean;
+  /** The file goes on past `size` with bytes of an earlier use (a recycled spare): sealing cuts them first. */
+  staleTail: boolean;
   /** Bytes of the bundle records in it that the index points at. Kept by the store. */
   liveBytes: number;
   /** Bytes of tombstone records in it. */

@@ -29,6 +29,7 @@ import { fsyncDirectoryAsync } from '../../durable.js';
 import { closeSegment, handleOf, readSegmentBytes, writeAll, type Segment } from './segment-files.js';
 import { HeadLog } from './segment-reader.js';
 import { SpaceReserve } from './space.js';
+import { SpareSegments } from './spares.js';
 
 export type { Segment } from './segment-files.js';
 
@@ -48,7 +49,11 @@ export interface QueuedRecord {
   failed(error: Error): void;
 }
 
-type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes' | 'noSpace' | 'noSpaceFaults' | 'spaceProbes', Channel>;
+type LogChannels = Record<
+  'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes' | 'noSpace' | 'noSpaceFaults' | 'spaceProbes'
+  | 'spareSegments' | 'segmentsRecycled',
+  Channel
+>;
 
 export class SegmentLog {
   /** Ascending by number (insertion order), so the first is the oldest. */
@@ -59,6 +64,9 @@ export class SegmentLog {
   /** A segment being created: if that fails, a resume removes what was made of it. */
   private creating: Segment | undefined;
   private readonly reserve: SpaceReserve;
+  private readonly spares: SpareSegments;
+  /** Highest segment number used or seen, in a file or a spare's header: numbers are never reused. */
+  private highestNumber = 0;
   /** The reserve was given up: only essential records are written until space returns. */
   lowSpace = false;
   private activeHeads = new HeadLog();
@@ -79,11 +87,12 @@ export class SegmentLog {
 
   constructor(
     readonly dir: string,
-    private readonly config: Pick<StoreConfig, 'segmentBytes' | 'maxBatchBytes' | 'commitDelayMs' | 'reserveBytes'>,
+    private readonly config: Pick<StoreConfig, 'segmentBytes' | 'maxBatchBytes' | 'commitDelayMs' | 'reserveBytes' | 'spareSegments'>,
     private readonly ch: LogChannels,
     private readonly events: EventLog,
   ) {
     this.reserve = new SpaceReserve(dir, config.reserveBytes, events);
+    this.spares = new SpareSegments(dir, config.spareSegments, ch.spareSegments);
   }
 
   /**
@@ -96,16 +105,20 @@ export class SegmentLog {
    * fills or the store closes), so opening a cleanly closed store writes nothing; that first
    * batch makes the cut durable first. Segment files were created durably (directory fsync'd)
    * before any record in them was acknowledged, so the directory needs no sync here either.
+   * A store being created (no segment yet) writes its spares first (spares.ts).
    */
   async start(found: readonly RecoveredSegment[]): Promise<void> {
     await this.reserve.hold();
+    await this.spares.list();
+    if (found.length === 0 && this.spares.count === 0) await this.spares.format(this.config.segmentBytes, isNoSpace);
     for (const s of found) {
       this.segments.set(s.segment, {
-        number: s.segment, path: s.path, size: s.recordsEnd, sealed: true, liveBytes: 0, tombstoneBytes: s.tombstoneBytes,
+        number: s.segment, path: s.path, size: s.recordsEnd, sealed: true, staleTail: false, liveBytes: 0, tombstoneBytes: s.tombstoneBytes,
         handle: undefined, readers: 0, removed: false,
       });
     }
     const last = found[found.length - 1];
+    this.highestNumber = Math.max(last?.segment ?? 0, this.spares.highestOrigin);
     if (last && last.headerValid && (!last.sealed || last.recordsEnd < this.config.segmentBytes)) {
       const segment = this.segments.get(last.segment)!;
       const handle = await open(segment.path, APPEND_FLAGS);
@@ -114,10 +127,13 @@ export class SegmentLog {
       if (last.sealed) {
         this.unsealOnWrite = true;
       } else {
-        if (last.fileSize > last.recordsEnd) {
+        if (last.tailBytes > 0) {
           await handle.truncate(last.recordsEnd);
-          this.ch.tornBytes.add(last.fileSize - last.recordsEnd);
-          this.events.emit(STORE_EVENTS.tornTail, { segment: last.segment, bytes: last.fileSize - last.recordsEnd });
+          this.ch.tornBytes.add(last.tailBytes);
+          this.events.emit(STORE_EVENTS.tornTail, { segment: last.segment, bytes: last.tailBytes });
+        } else {
+          // A recycled segment keeps the bytes past its records: no record of it is among them.
+          segment.staleTail = last.fileSize > last.recordsEnd;
         }
         // A torn record before good ones stays, as a void record: once later batches follow it,
         // its valid head and bad data would otherwise pass the next recovery's checks.
@@ -130,12 +146,12 @@ export class SegmentLog {
       this.activeHeads.append(last.heads!);
       this.active = segment;
     } else {
-      let next = (last?.segment ?? 0) + 1;
+      let next = this.highestNumber + 1;
       if (last && !last.headerValid && !last.sealed && last.recordsEnd === SEGMENT_HEADER_BYTES) {
         // Its creation was cut short and it holds nothing: start it again.
         this.segments.delete(last.segment);
         await unlink(last.path);
-        next = last.segment;
+        next = Math.max(last.segment, this.spares.highestOrigin + 1);
       }
       try {
         await this.create(next);
@@ -195,6 +211,7 @@ export class SegmentLog {
     const handle = await active.handle!;
     await handle.truncate(active.size);
     await handle.datasync();
+    active.staleTail = false;
   }
 
   /**
@@ -254,7 +271,11 @@ export class SegmentLog {
     return readSegmentBytes(segment, offset, length);
   }
 
-  /** Deletes a segment file durably; reads already under way finish on the open handle. */
+  /**
+   * Deletes a segment file durably, or makes it a spare while there are fewer than configured.
+   * Reads already under way finish on the open handle; a file with reads under way is never
+   * recycled, since it is about to be written over.
+   */
   async remove(segment: Segment): Promise<void> {
     // A read that found the segment may not have opened it yet: open it for that read before
     // the name goes (an open file stays readable after unlink).
@@ -263,7 +284,13 @@ export class SegmentLog {
     segment.removed = true;
     this.ch.segments.set(this.segments.size);
     try {
-      await unlink(segment.path);
+      if (segment.readers === 0 && this.spares.wanted()) {
+        await closeSegment(segment);
+        await this.spares.give(segment.path, segment.number);
+        this.ch.segmentsRecycled.add();
+      } else {
+        await unlink(segment.path);
+      }
       await fsyncDirectoryAsync(this.dir);
     } catch (error) {
       throw this.fail('segment delete', error);
@@ -427,35 +454,53 @@ export class SegmentLog {
   }
 
   private nextSegmentNumber(): number {
-    let highest = 0;
-    for (const number of this.segments.keys()) highest = Math.max(highest, number);
-    return highest + 1;
+    return this.highestNumber + 1;
   }
 
-  /** Ends the active segment with its summary and trailer, durably (O_DSYNC). */
+  /**
+   * Ends the active segment with its summary and trailer, durably (O_DSYNC). The trailer must
+   * end the file, so a recycled segment's stale bytes are cut first, durably: a crash after
+   * that leaves a segment that ends with its records, as an appended one does.
+   */
   private async seal(segment: Segment): Promise<void> {
+    const handle = await segment.handle!;
+    if (segment.staleTail) {
+      await handle.truncate(segment.size);
+      await handle.datasync();
+      segment.staleTail = false;
+    }
     const summary = this.activeHeads.bytes();
     const head = summaryHead(summary);
     placeHead(head, segment.number, segment.size, segment.size);
-    const handle = await segment.handle!;
     await writeAll(handle, [head, summary, trailer(segment.number, segment.size)], segment.size);
     segment.sealed = true;
     this.activeHeads = new HeadLog();
     this.onWritten?.(segment);
   }
 
-  /** Creates segment `number` durably (header written with O_DSYNC, directory fsync'd) and makes it active. */
+  /**
+   * Creates segment `number` durably (header written with O_DSYNC, directory fsync'd) and makes
+   * it active: from a spare if there is one (its records then overwrite, spares.ts), else a new file.
+   */
   private async create(number: number): Promise<Segment> {
     const path = join(this.dir, segmentFileName(number));
-    const handle = await open(path, APPEND_FLAGS | constants.O_CREAT | constants.O_EXCL);
+    this.highestNumber = Math.max(this.highestNumber, number);
+    const recycled = await this.spares.take(path);
+    let handle;
+    try {
+      handle = await open(path, recycled ? APPEND_FLAGS : APPEND_FLAGS | constants.O_CREAT | constants.O_EXCL);
+    } catch (error) {
+      if (recycled) await rm(path, { force: true }); // a spare renamed but not opened: not a segment
+      throw error;
+    }
     const segment: Segment = {
-      number, path, size: SEGMENT_HEADER_BYTES, sealed: false, liveBytes: 0, tombstoneBytes: 0,
+      number, path, size: SEGMENT_HEADER_BYTES, sealed: false, staleTail: recycled, liveBytes: 0, tombstoneBytes: 0,
       handle: Promise.resolve(handle), readers: 0, removed: false,
     };
     this.segments.set(number, segment);
     this.ch.segments.set(this.segments.size);
     this.creating = segment;
-    await writeAll(handle, [segmentHeader(number)], 0);
+    await writeAll(handle, [segmentHeader(number, recycled)], 0);
     await fsyncDirectoryAsync(this.dir);
     this.creating = undefined;
     this.active = segment;

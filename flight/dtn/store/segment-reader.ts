@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { StoreFormatError } from './errors.js';
 import {
   HEAD_BYTES, RECORD_MAGIC_BYTES, RecordKind, SEGMENT_HEADER_BYTES, TRAILER_BYTES,
-  RecordView, checkSegmentHeader, crc32c, minMetaLength, newHead, readTrailer, type Head,
+  RecordView, checkSegmentHeader, crc32c, minMetaLength, newHead, readTrailer, segmentHeaderRecycled, type Head,
 } from './format.js';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -46,8 +46,15 @@ export interface SegmentScan {
   /** Runs of bytes that failed their checks between valid records, or records whose data CRC failed. */
   corruptRecords: number;
   corruptBytes: number;
-  /** Bytes after the last valid record: a write that was under way (torn) or is in progress. */
+  /**
+   * Bytes after the last valid record that a write under way (torn, or in progress) left. In a
+   * recycled segment only those of the newest batch's records count, up to the end of the last
+   * one whose head survived: the bytes past it are an earlier use's, which no record of this
+   * segment can be mistaken for.
+   */
   tailBytes: number;
+  /** Its header says it was written over a spare file (spares.ts): bytes of an earlier use may follow its records. */
+  recycled: boolean;
   /**
    * Records of the last batch that failed their data CRC but lie before a good one (pages
    * written out of order before a crash): offset and length. The store voids them.
@@ -117,10 +124,11 @@ export async function readSegment(path: string, segment: number, options: ScanOp
     if (sealed) {
       return {
         segment, sealed: true, headerValid: status === 'valid', heads: sealed.heads, recordsEnd: sealed.offset, fileSize: size,
-        corruptRecords: 0, corruptBytes: 0, tailBytes: 0, torn: [],
+        corruptRecords: 0, corruptBytes: 0, tailBytes: 0, torn: [], recycled: false,
       };
     }
-    return { ...(await scan(new ChunkReader(handle, size), segment, options)), headerValid: status === 'valid' };
+    const recycled = status === 'valid' && segmentHeaderRecycled(header);
+    return { ...(await scan(new ChunkReader(handle, size), segment, options, recycled)), headerValid: status === 'valid' };
   } finally {
     await handle.close();
   }
@@ -189,7 +197,7 @@ interface Kept {
   head: Head;
 }
 
-async function scan(r: ChunkReader, segment: number, options: ScanOptions): Promise<Omit<SegmentScan, 'headerValid'>> {
+async function scan(r: ChunkReader, segment: number, options: ScanOptions, recycled: boolean): Promise<Omit<SegmentScan, 'headerValid'>> {
   const log = new HeadLog();
   const head = newHead();
   let corruptRecords = 0;
@@ -200,6 +208,7 @@ async function scan(r: ChunkReader, segment: number, options: ScanOptions): Prom
   let lastBatchOffset = -1;
   let endBeforeLastBatch = recordsEnd;
   let at = SEGMENT_HEADER_BYTES;
+  let atSummary = false;
   while (at + HEAD_BYTES <= r.size) {
     if (!(await validHeadAt(r, at, segment, head))) {
       const next = await resync(r, at + 1, segment, head);
@@ -208,7 +217,10 @@ async function scan(r: ChunkReader, segment: number, options: ScanOptions): Prom
       corruptBytes += next - at;
       at = next;
     }
-    if (head.kind === RecordKind.summary) break; // a summary whose trailer failed: records end here
+    if (head.kind === RecordKind.summary) {
+      atSummary = true; // a summary whose trailer failed: records end here
+      break;
+    }
     const total = HEAD_BYTES + head.metaLength + head.dataLength;
     if (head.kind === RecordKind.void) {
       at += total;
@@ -233,6 +245,7 @@ async function scan(r: ChunkReader, segment: number, options: ScanOptions): Prom
   }
   let heads = log.bytes();
   const torn: Array<{ offset: number; length: number }> = [];
+  let tornEnd = recordsEnd;
   if (options.verify === 'last-batch' && lastBatch.length > 0) {
     const bad: Kept[] = [];
     for (const k of lastBatch) if (!(await dataValid(r, k.at, k.head))) bad.push(k);
@@ -249,8 +262,15 @@ async function scan(r: ChunkReader, segment: number, options: ScanOptions): Prom
       const good = lastBatch.filter((k) => !bad.includes(k));
       const lastGood = good[good.length - 1];
       recordsEnd = lastGood ? lastGood.at + HEAD_BYTES + lastGood.head.metaLength + lastGood.head.dataLength : endBeforeLastBatch;
-      for (const k of bad) if (k.at < recordsEnd) torn.push({ offset: k.at, length: HEAD_BYTES + k.head.metaLength + k.head.dataLength });
+      for (const k of bad) {
+        const length = HEAD_BYTES + k.head.metaLength + k.head.dataLength;
+        if (k.at < recordsEnd) torn.push({ offset: k.at, length });
+        else tornEnd = Math.max(tornEnd, k.at + length);
+      }
     }
   }
-  return { segment, sealed: false, heads, recordsEnd, fileSize: r.size, corruptRecords, corruptBytes, tailBytes: r.size - recordsEnd, torn };
+  // A summary is written after the stale bytes were cut (segment-log.ts, seal), so what follows
+  // one is the rest of that seal in any segment.
+  const tailBytes = recycled && !atSummary ? tornEnd - recordsEnd : r.size - recordsEnd;
+  return { segment, sealed: false, heads, recordsEnd, fileSize: r.size, corruptRecords, corruptBytes, tailBytes, torn, recycled };
 }

@@ -71,6 +71,7 @@ export class BundleStore {
       commitDelayMs: options.commitDelayMs,
       compactGarbageRatio: options.compactGarbageRatio,
       reserveBytes: options.reserveBytes,
+      spareSegments: options.spareSegments,
     }, 'store');
     await mkdir(options.dir, { recursive: true });
     const lock = acquireLock(options.dir);

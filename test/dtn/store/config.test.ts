@@ -13,7 +13,7 @@ const parse = (raw: unknown): ReturnType<typeof parseStoreConfig> => parseStoreC
 describe('store config', () => {
   it('fills in defaults, the quota defaulting to the capacity', () => {
     expect(parse({ capacityBytes: 1_000_000 })).toEqual({
-      capacityBytes: 1_000_000, perSourceQuotaBytes: 1_000_000, segmentBytes: 16 * 1024 * 1024, maxBatchBytes: 1024 * 1024, commitDelayMs: 0, compactGarbageRatio: 0.5, reserveBytes: 256 * 1024,
+      capacityBytes: 1_000_000, perSourceQuotaBytes: 1_000_000, segmentBytes: 16 * 1024 * 1024, maxBatchBytes: 1024 * 1024, commitDelayMs: 0, compactGarbageRatio: 0.5, reserveBytes: 256 * 1024, spareSegments: 0,
     });
   });
 

@@ -4,8 +4,11 @@
 // start-up and recovery too), reopens the store and checks: every acknowledged bundle is there
 // exactly once and byte for byte, every acknowledged deletion stuck, nothing else is present
 // and nothing corrupt is served. TERN_STORE_CRASH_KILLS sets the number of kills (default 30).
+// It runs twice: with every segment a new file, and with spare segments (spares.ts), where new
+// segments are written over files compaction emptied, whose earlier records must never come back.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -24,8 +27,9 @@ interface Run {
   stderr: string;
 }
 
-async function runAndKill(dir: string, tag: string, killAfterMs: number, afterReady: boolean): Promise<Run> {
-  const child = spawn(process.execPath, [WRITER, dir, tag, 'forever', String(tag.length * 7919 + killAfterMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runAndKill(dir: string, tag: string, killAfterMs: number, afterReady: boolean, spares: number): Promise<Run> {
+  const seed = String(tag.length * 7919 + killAfterMs);
+  const child = spawn(process.execPath, [WRITER, dir, tag, 'forever', seed, String(spares)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const run: Run = { acked: [], deleting: [], gone: [], ready: false, exit: { code: null, signal: null }, stderr: '' };
   child.stderr.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
   const lines = createInterface({ input: child.stdout });
@@ -50,20 +54,24 @@ async function runAndKill(dir: string, tag: string, killAfterMs: number, afterRe
   return run;
 }
 
-describe('store crash safety (real processes, SIGKILL)', () => {
+describe.each([
+  { spares: 0, mode: 'new segment files' },
+  { spares: 3, mode: 'segments written over recycled spares' },
+])('store crash safety (real processes, SIGKILL), $mode', ({ spares }) => {
   it(`keeps every acknowledged bundle exactly once through ${KILLS} kills at random moments`, async () => {
     const dir = tempDir('tern-store-crash-');
-    const random = prng(2024);
+    const random = prng(2024 + spares);
     const present = new Set<string>(); // acknowledged (or found stored), and no deletion begun
     const gone = new Set<string>(); // deletion acknowledged
     const expiryOf = (id: string): number => Number(id.split('-')[3]);
     let totalAcked = 0;
     let killedDuringStartup = 0;
     let tornRecoveries = 0;
+    const recycledSegments = new Set<string>();
     for (let k = 0; k < KILLS; k++) {
       const afterReady = random() < 0.8;
       const delay = afterReady ? Math.floor(random() * 400) : 50 + Math.floor(random() * 400);
-      const run = await runAndKill(dir, `r${k}`, delay, afterReady);
+      const run = await runAndKill(dir, `r${k}`, delay, afterReady, spares);
       expect(run.exit, run.stderr).toEqual({ code: null, signal: 'SIGKILL' });
       if (!run.ready) killedDuringStartup++;
       for (const id of run.acked) present.add(id);
@@ -74,7 +82,7 @@ describe('store crash safety (real processes, SIGKILL)', () => {
       }
       totalAcked += run.acked.length;
 
-      const { store, value } = await openStore(dir);
+      const { store, value } = await openStore(dir, { segmentBytes: 64 * 1024, spareSegments: spares });
       const listed = store.list();
       const ids = listed.map((b) => b.id);
       expect(new Set(ids).size, 'no bundle listed twice').toBe(ids.length);
@@ -95,6 +103,9 @@ describe('store crash safety (real processes, SIGKILL)', () => {
       }
       expect(value('corruptRecords')).toBe(0);
       if (value('tornBytes') > 0) tornRecoveries++;
+      for (const f of readdirSync(dir).filter((name) => name.endsWith('.seg'))) {
+        if (readFileSync(join(dir, f))[16] === 1) recycledSegments.add(f); // the header's recycled flag
+      }
       // Bundles stored but not yet acknowledged when the kill came may or may not be there;
       // from now on they count as present (the writer does not know about them: never deleted).
       present.clear();
@@ -106,7 +117,10 @@ describe('store crash safety (real processes, SIGKILL)', () => {
     const segments = readdirSync(dir).filter((f) => f.endsWith('.seg')).map((f) => Number(f.slice(0, 10)));
     const span = Math.max(...segments) - Math.min(...segments) + 1;
     expect(segments.length).toBeLessThan(span);
+    // More segments were written over spares than were formatted: compaction recycled files.
+    if (spares > 0) expect(recycledSegments.size).toBeGreaterThan(spares);
     console.log(`crash test: ${KILLS} kills (${killedDuringStartup} before READY, ${tornRecoveries} leaving a torn tail), ` +
-      `${totalAcked} acknowledged puts, ${gone.size} acknowledged deletions, ${span - segments.length} of ${span} segments reclaimed`);
+      `${totalAcked} acknowledged puts, ${gone.size} acknowledged deletions, ${span - segments.length} of ${span} segments reclaimed, ` +
+      `${recycledSegments.size} written over spares`);
   }, 10 * 60_000);
 });

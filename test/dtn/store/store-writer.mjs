@@ -5,14 +5,15 @@
 //   DELETING <id>      delete() called: from now on the bundle may be gone
 //   DEL <id>, EXP <id> delete() / expire() resolved: the bundle is durably gone
 // Ids are "<tag>-<n>-<size>-<expiryMs>"; the bytes are a pure function of the id (support.ts).
-// usage: node store-writer.mjs DIR TAG COUNT|forever [SEED]
+// usage: node store-writer.mjs DIR TAG COUNT|forever [SEED [SPARES]]
+// SPARES: store.spareSegments (default 0), for new segments written over recycled files.
 import { createHash } from 'node:crypto';
 import { BundleStore } from '../../../dist/flight/dtn/store/store.js';
 import { createRootLogger } from '../../../dist/flight/log.js';
 import { TelemetryRegistry } from '../../../dist/flight/tlm/channels.js';
 import { EventLog } from '../../../dist/flight/tlm/events.js';
 
-const [dir, tag, countArg, seedArg] = process.argv.slice(2);
+const [dir, tag, countArg, seedArg, sparesArg] = process.argv.slice(2);
 const forever = countArg === 'forever';
 const count = forever ? Infinity : Number(countArg);
 let seed = Number(seedArg ?? 1) | 0;
@@ -45,6 +46,7 @@ const store = await BundleStore.open({
   // Never full (at most ~300 bundles of at most 100 KB are kept): no eviction or refusal here.
   capacityBytes: 64 * 1024 * 1024,
   segmentBytes: 64 * 1024,
+  spareSegments: Number(sparesArg ?? 0),
   log,
   tlm: new TelemetryRegistry(),
   events: new EventLog(log, () => 0),
