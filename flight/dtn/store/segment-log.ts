@@ -485,14 +485,7 @@ export class SegmentLog {
   private async create(number: number): Promise<Segment> {
     const path = join(this.dir, segmentFileName(number));
     this.highestNumber = Math.max(this.highestNumber, number);
-    const recycled = await this.spares.take(path);
-    let handle;
-    try {
-      handle = await open(path, recycled ? APPEND_FLAGS : APPEND_FLAGS | constants.O_CREAT | constants.O_EXCL);
-    } catch (error) {
-      if (recycled) await rm(path, { force: true }); // a spare renamed but not opened: not a segment
-      throw error;
-    }
+    const { handle, recycled } = await this.spares.openSegment(path, APPEND_FLAGS);
     const segment: Segment = {
       number, path, size: SEGMENT_HEADER_BYTES, sealed: false, staleTail: recycled, liveBytes: 0, tombstoneBytes: 0,
       handle: Promise.resolve(handle), readers: 0, removed: false,

@@ -10,7 +10,8 @@
 // the segment it becomes: every record head names its segment number and offset, and the log
 // never reuses a number. `highestOrigin` lets it keep that promise when no segment is left to
 // say which numbers were used: it is the highest segment number a spare's header names.
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Channel } from '../../tlm/channels.js';
 import { SEGMENT_HEADER_BYTES, segmentHeaderNumber } from './format.js';
@@ -90,13 +91,21 @@ export class SpareSegments {
     }
   }
 
-  /** Renames a spare to `path` (the caller syncs the directory); false if there is none. */
-  async take(path: string): Promise<boolean> {
+  /**
+   * Opens a new segment's file at `path` with `flags`: a spare renamed there if there is one
+   * (`recycled`), else a new file. The caller writes the header and syncs the directory.
+   */
+  async openSegment(path: string, flags: number): Promise<{ handle: FileHandle; recycled: boolean }> {
     const id = this.ids.shift();
-    if (id === undefined) return false;
+    if (id === undefined) return { handle: await open(path, flags | constants.O_CREAT | constants.O_EXCL), recycled: false };
     this.gauge.set(this.ids.length);
     await rename(join(this.dir, spareFileName(id)), path);
-    return true;
+    try {
+      return { handle: await open(path, flags), recycled: true };
+    } catch (error) {
+      await rm(path, { force: true }); // renamed but not opened: neither a spare nor a segment
+      throw error;
+    }
   }
 
   /** Whether a segment being deleted should become a spare instead. */
