@@ -2,17 +2,11 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HEAD_BYTES, RecordView, newHead } from '../../../flight/dtn/store/format.js';
-import type { BundleStore } from '../../../flight/dtn/store/store.js';
-import { bundleBytes, meta, openStore, tempDir } from './support.js';
+import { bundleBytes, expectExactly, meta, openStore, tempDir } from './support.js';
 
 const segmentFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort().map((f) => join(dir, f));
 const diskBytes = (dir: string): number => segmentFiles(dir).reduce((sum, f) => sum + statSync(f).size, 0);
 const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-
-async function expectExactly(store: BundleStore, expected: Map<string, number>): Promise<void> {
-  expect(store.list().map((b) => b.id).sort()).toEqual([...expected.keys()].sort());
-  for (const [id, size] of expected) expect(Buffer.from((await store.get(id))!).equals(bundleBytes(id, size))).toBe(true);
-}
 
 const SMALL = { segmentBytes: 16 * 1024 };
 

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRAILER_BYTES, readTrailer, segmentFileName } from '../../../flight/dtn/store/format.js';
 import { SNAPSHOT_FILE } from '../../../flight/dtn/store/index-snapshot.js';
-import type { BundleStore } from '../../../flight/dtn/store/store.js';
-import { bundleBytes, meta, openStore, tempDir } from './support.js';
+import { bundleBytes, expectExactly, meta, openStore, tempDir } from './support.js';
 
 const files = (dir: string, suffix: string): string[] => readdirSync(dir).filter((f) => f.endsWith(suffix)).sort();
 const sizeOf = (dir: string, segment: number): number => statSync(join(dir, segmentFileName(segment))).size;
@@ -20,11 +19,6 @@ function crashImage(dir: string): string {
   const copy = tempDir('tern-store-crash-image-');
   cpSync(dir, copy, { recursive: true, filter: (path) => !path.endsWith('LOCK') });
   return copy;
-}
-
-async function expectExactly(store: BundleStore, expected: Map<string, number>): Promise<void> {
-  expect(store.list().map((b) => b.id).sort()).toEqual([...expected.keys()].sort());
-  for (const [id, size] of expected) expect(Buffer.from((await store.get(id))!).equals(bundleBytes(id, size)), id).toBe(true);
 }
 
 describe('spare segments', () => {

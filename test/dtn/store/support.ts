@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { TRAILER_BYTES, readTrailer } from '../../../flight/dtn/store/format.js';
 import type { BundleMeta } from '../../../flight/dtn/store/meta.js';
 import { BundleStore, type BundleStoreOptions } from '../../../flight/dtn/store/store.js';
@@ -56,6 +56,12 @@ export function meta(id: string, overrides: Partial<BundleMeta> = {}): BundleMet
     expiryMs: 1_700_000_000_000 + 3_600_000,
     ...overrides,
   };
+}
+
+/** The store lists exactly the bundles of `expected` (id to size), each byte for byte. */
+export async function expectExactly(store: BundleStore, expected: Map<string, number>): Promise<void> {
+  expect(store.list().map((b) => b.id).sort()).toEqual([...expected.keys()].sort());
+  for (const [id, size] of expected) expect(Buffer.from((await store.get(id))!).equals(bundleBytes(id, size)), id).toBe(true);
 }
 
 /** `size` bytes determined by `id` alone. */
