@@ -10,15 +10,23 @@ import { STORE_EVENTS } from './dictionary.js';
 const PROBE_FILE = 'space.probe';
 const RESERVE_FILE = 'space.reserve';
 
-/** Writes a file of `bytes` zeros and fdatasyncs it; kept (the reserve) or removed (a probe), also when it fails. */
-async function writeZeros(path: string, bytes: number, keep: boolean): Promise<void> {
+/**
+ * Writes a file of `bytes` zeros and fdatasyncs it; kept (the reserve, a spare segment) or
+ * removed (a probe). A file that failed is removed either way, and the error thrown.
+ */
+export async function writeZeros(path: string, bytes: number, keep: boolean): Promise<void> {
   let ok = false;
   try {
     const handle = await open(path, 'w');
     try {
       // Zeros written, not a hole: a sparse file would hold no blocks to give back.
       const chunk = Buffer.alloc(Math.min(bytes, 64 * 1024));
-      for (let at = 0; at < bytes; at += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, bytes - at), at);
+      // A nearly full device takes part of a write and fails the next: count what was taken.
+      for (let at = 0; at < bytes; ) {
+        const { bytesWritten } = await handle.write(chunk, 0, Math.min(chunk.length, bytes - at), at);
+        if (bytesWritten === 0) throw new Error(`${path}: write made no progress`);
+        at += bytesWritten;
+      }
       await handle.datasync();
     } finally {
       await handle.close();

@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import type { Channel } from '../../tlm/channels.js';
 import { SEGMENT_HEADER_BYTES, segmentHeaderNumber } from './format.js';
 import { readFully } from './segment-reader.js';
+import { writeZeros } from './space.js';
 
 const SPARE_PATTERN = /^(\d{10})\.spare$/;
-const ZERO_CHUNK_BYTES = 1024 * 1024;
 
 function spareFileName(id: number): string {
   return `${String(id).padStart(10, '0')}.spare`;
@@ -69,20 +69,11 @@ export class SpareSegments {
    * without spares, appending as it would with none configured.
    */
   async format(bytes: number, isNoSpace: (error: unknown) => boolean): Promise<void> {
-    const zeros = Buffer.alloc(Math.min(bytes, ZERO_CHUNK_BYTES));
     while (this.ids.length < this.target) {
       const id = this.nextId++;
-      const path = join(this.dir, spareFileName(id));
       try {
-        const handle = await open(path, 'wx');
-        try {
-          for (let at = 0; at < bytes; at += zeros.length) await handle.write(zeros, 0, Math.min(zeros.length, bytes - at), at);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
+        await writeZeros(join(this.dir, spareFileName(id)), bytes, true);
       } catch (error) {
-        await rm(path, { force: true });
         if (isNoSpace(error)) return;
         throw error;
       }

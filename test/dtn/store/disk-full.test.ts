@@ -2,7 +2,7 @@
 // anything acknowledged; the maintenance task probes for space and the store takes writes again
 // by itself once there is some; a store opens on a full device. A real full device: a small
 // tmpfs (see smallFilesystem), filled by another file, then freed.
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreNoSpaceError } from '../../../flight/dtn/store/errors.js';
@@ -174,6 +174,34 @@ describe('store on a full device (a real 2 MiB tmpfs)', () => {
     stores.push(again.store);
     expect(again.value('snapshotLoads')).toBe(0);
     expect(again.store.list().map((b) => b.id).sort()).toEqual(['s0', 's1', 's2']);
+    await again.store.close();
+  });
+
+  it('made with more spare segments than the device holds: keeps the whole ones, no short one, and writes over them while the device is full', async () => {
+    const dir = join(fs.dir, 'spares');
+    const filler = join(fs.dir, 'filler6');
+    const segmentBytes = 128 * 1024;
+    // Room for two spares and all but the last 8 KiB of a third, whose last write then comes up short.
+    fillDevice(filler);
+    truncateSync(filler, statSync(filler).size - (3 * segmentBytes - 8192));
+    const options = { segmentBytes, spareSegments: 64, reserveBytes: 0 };
+    const { store, value } = await openStore(dir, options);
+    stores.push(store);
+    expect(statSync(join(dir, '0000000001.seg')).size).toBe(segmentBytes); // made from the first spare
+    const spares = readdirSync(dir).filter((f) => f.endsWith('.spare'));
+    expect(spares).toHaveLength(1);
+    expect(statSync(join(dir, spares[0]!)).size).toBe(segmentBytes);
+    expect(value('spareSegments')).toBe(1);
+    fillDevice(`${filler}b`);
+    // Blocks the segment already has: no write needs a new one.
+    for (let i = 0; i < 10; i++) await store.put(meta(`f${i}`), bundleBytes(`f${i}`, 3000));
+    expect(value('noSpaceFaults')).toBe(0);
+    rmSync(filler);
+    rmSync(`${filler}b`);
+    await store.close();
+    const again = await openStore(dir, options);
+    stores.push(again.store);
+    expect(again.store.count).toBe(10);
     await again.store.close();
   });
 });
