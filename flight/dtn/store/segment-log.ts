@@ -110,7 +110,7 @@ export class SegmentLog {
   async start(found: readonly RecoveredSegment[]): Promise<void> {
     await this.reserve.hold();
     await this.spares.list();
-    if (found.length === 0 && this.spares.count === 0) await this.spares.format(this.config.segmentBytes, isNoSpace);
+    if (found.length === 0 && this.spares.count === 0) await this.spares.format(this.config.segmentBytes);
     for (const s of found) {
       this.segments.set(s.segment, {
         number: s.segment, path: s.path, size: s.recordsEnd, sealed: true, staleTail: false, liveBytes: 0, tombstoneBytes: s.tombstoneBytes,

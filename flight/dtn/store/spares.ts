@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Channel } from '../../tlm/channels.js';
+import { isNoSpace } from './errors.js';
 import { SEGMENT_HEADER_BYTES, segmentHeaderNumber } from './format.js';
 import { readFully } from './segment-reader.js';
 import { writeZeros } from './space.js';
@@ -68,7 +69,7 @@ export class SpareSegments {
    * fdatasync'd; the caller syncs the directory. A full device stops it: the store works
    * without spares, appending as it would with none configured.
    */
-  async format(bytes: number, isNoSpace: (error: unknown) => boolean): Promise<void> {
+  async format(bytes: number): Promise<void> {
     while (this.ids.length < this.target) {
       const id = this.nextId++;
       try {
