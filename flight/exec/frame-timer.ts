@@ -10,8 +10,8 @@
 // be preempted), and a loop turn per slice. A slice is slept only after a loop turn that found
 // nothing to do: a turn that ran callbacks (socket reads, a disk write's completion) is likely
 // followed by more, as when a node ingests bundles at disk speed, and then the loop turns again
-// at once, so that work does not wait for the slice either (7% more bundles/s in
-// dtn-ingest.bench.ts). An idle node's turns are empty and it sleeps as before. Only the spin
+// at once, so that work does not wait for the slice either (what that is worth to ingest: the
+// DESIGN). An idle node's turns are empty and it sleeps as before. Only the spin
 // costs CPU beyond the callbacks' own; it is measured and published as exec.waitSpinUs.
 import { monotonicClock, type Clock } from './clock.js';
 import type { Executive } from './executive.js';
