@@ -49,8 +49,8 @@ export interface QueuedRecord {
   failed(error: Error): void;
 }
 
-type LogChannel = 'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes' | 'noSpace' | 'noSpaceFaults';
-type LogChannels = Record<LogChannel | 'spaceProbes' | 'spareSegments' | 'segmentsRecycled', Channel>;
+type LogChannels = Record<'commits' | 'commitRecordsLast' | 'queuedBytes' | 'segments' | 'ioErrors' | 'tornBytes'
+  | 'noSpace' | 'noSpaceFaults' | 'spaceProbes' | 'spareSegments' | 'segmentsRecycled', Channel>;
 
 export class SegmentLog {
   /** Ascending by number (insertion order), so the first is the oldest. */
