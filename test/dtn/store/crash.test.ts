@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SEGMENT_HEADER_BYTES, checkSegmentHeader, parseSegmentFileName, segmentHeaderRecycled } from '../../../flight/dtn/store/format.js';
 import { prng } from '../../support/prng.js';
 import { bundleBytes, openStore, tempDir } from './support.js';
 
@@ -103,8 +104,11 @@ describe.each([
       }
       expect(value('corruptRecords')).toBe(0);
       if (value('tornBytes') > 0) tornRecoveries++;
-      for (const f of readdirSync(dir).filter((name) => name.endsWith('.seg'))) {
-        if (readFileSync(join(dir, f))[16] === 1) recycledSegments.add(f); // the header's recycled flag
+      for (const f of readdirSync(dir)) {
+        const number = parseSegmentFileName(f);
+        if (number === undefined) continue;
+        const header = readFileSync(join(dir, f)).subarray(0, SEGMENT_HEADER_BYTES);
+        if (checkSegmentHeader(header, number) === 'valid' && segmentHeaderRecycled(header)) recycledSegments.add(f);
       }
       // Bundles stored but not yet acknowledged when the kill came may or may not be there;
       // from now on they count as present (the writer does not know about them: never deleted).
